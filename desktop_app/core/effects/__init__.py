@@ -1,0 +1,1 @@
+"""Effects composed at full resolution from a frame and a person mask."""

@@ -1,0 +1,36 @@
+"""The two values that flow through the core: a captured Frame and a processed Result."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(slots=True)
+class Frame:
+    """One picture from a source: (H, W, 3) uint8 RGB, C-contiguous."""
+
+    pixels: np.ndarray
+    timestamp: float  # time.perf_counter() seconds when captured
+    index: int = 0
+    source_id: str = ""
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width, height)."""
+        return self.pixels.shape[1], self.pixels.shape[0]
+
+
+@dataclass(slots=True)
+class Result:
+    """A processed frame: (H, W, 3) RGB or (H, W, 4) RGBA uint8, the mask used, per-stage timings in ms."""
+
+    frame: Frame
+    pixels: np.ndarray
+    mask: np.ndarray | None = None  # (H, W) float32 in [0, 1] at frame resolution, after refinement
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def total_ms(self) -> float:
+        return sum(self.timings.values())

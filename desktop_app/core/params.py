@@ -1,0 +1,41 @@
+"""What the user chose: the effect and its parameters, shared by the CLI, the GUI and saved settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Literal
+
+Effect = Literal["none", "blur", "replace", "remove", "mask"]
+EFFECTS: tuple[Effect, ...] = ("none", "blur", "replace", "remove", "mask")
+
+
+@dataclass(frozen=True, slots=True)
+class EffectParams:
+    """Immutable so a worker can swap them atomically; use `with_(...)` to change one field."""
+
+    effect: Effect = "blur"
+    strength: int = 50  # blur strength, 1..100
+    background: Path | None = None  # replace: the image, cover-fitted to the frame
+    color: tuple[int, int, int] | None = None  # remove: a solid RGB colour; None = transparent (RGBA)
+    threshold: float = 0.5  # mask probability counted as person, 0..1
+    feather: float = 0.3  # edge softness, 0 (hard) .. 1 (wide)
+    smoothing: float = 0.5  # temporal smoothing across video frames, 0 (off) .. 0.95
+
+    def with_(self, **changes: object) -> EffectParams:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    def validate(self) -> None:
+        """Raise ValueError with a message a user can act on."""
+        if self.effect not in EFFECTS:
+            raise ValueError(f"unknown effect {self.effect!r}; choose one of {', '.join(EFFECTS)}")
+        if not 1 <= self.strength <= 100:
+            raise ValueError(f"strength must be between 1 and 100, not {self.strength}")
+        if self.effect == "replace" and self.background is None:
+            raise ValueError("the replace effect needs a background image")
+        for name in ("threshold", "feather"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"{name} must be between 0 and 1, not {value}")
+        if not 0.0 <= self.smoothing < 1.0:
+            raise ValueError(f"smoothing must be between 0 and 1 (exclusive), not {self.smoothing}")

@@ -17,4 +17,6 @@ def resize_corner_aligned(
     width, height = size
     src_h, src_w = image.shape[:2]
     matrix = np.array([[width / src_w, 0.0, 0.0], [0.0, height / src_h, 0.0]], dtype=np.float32)
-    return cv2.warpAffine(image, matrix, (width, height), flags=interpolation, borderMode=cv2.BORDER_REPLICATE)
+    return cv2.warpAffine(
+        image, matrix, (width, height), flags=interpolation, borderMode=cv2.BORDER_REPLICATE
+    )

@@ -335,60 +335,14 @@ def choose_variant(spec: ModelSpec, gpu: bool) -> Variant:
 # --------------------------------------------------------------------------------------------- describe
 
 
-@dataclass(frozen=True, slots=True)
-class VariantRow:
-    """One line of `main.py models`."""
+def describe(models_dir: Path | str | None = None) -> list[dict[str, object]]:
+    """Rows for `python main.py models`, one per variant: id, precision, file, bytes, sha256 (ok | mismatch
+    | missing), cpu / gpu ("*" on the variant each would pick). Providers: `engine.available_providers()`.
 
-    model_id: str
-    precision: str
-    file: str
-    bytes: int
-    status: str  # ok | mismatch | missing
-    cpu_pick: bool
-    gpu_pick: bool
-
-
-@dataclass(frozen=True, slots=True)
-class Inventory:
-    """What `main.py models` prints: every variant with its integrity, and the providers available."""
-
-    rows: tuple[VariantRow, ...]
-    providers: tuple[str, ...]
-    error: str | None = None  # a manifest problem, when there are no rows to show
-
-    def lines(self) -> list[str]:
-        out = [f"execution providers: {', '.join(self.providers) or 'none'}"]
-        if self.error:
-            out.append(f"error: {self.error}")
-            return out
-        header = ("model", "precision", "file", "bytes", "sha256", "cpu", "gpu")
-        table = [header] + [
-            (
-                r.model_id,
-                r.precision,
-                r.file,
-                str(r.bytes),
-                r.status,
-                "*" if r.cpu_pick else "",
-                "*" if r.gpu_pick else "",
-            )
-            for r in self.rows
-        ]
-        widths = [max(len(row[i]) for row in table) for i in range(len(header))]
-        out += ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in table]
-        return out
-
-
-def describe(models_dir: Path | str | None = None) -> Inventory:
-    """Rows for `python main.py models`; never raises for a bad manifest (reports it in `error`)."""
-    from desktop_app.core.engine import available_providers
-
-    providers = tuple(available_providers())
-    try:
-        manifest = load_manifest(models_dir)
-    except ManifestError as exc:
-        return Inventory(rows=(), providers=providers, error=str(exc))
-    rows = []
+    Raises ManifestError when the manifest itself cannot be read.
+    """
+    manifest = load_manifest(models_dir)
+    rows: list[dict[str, object]] = []
     for spec in manifest.models:
         cpu, gpu = choose_variant(spec, gpu=False), choose_variant(spec, gpu=True)
         for variant in spec.variants:
@@ -397,14 +351,14 @@ def describe(models_dir: Path | str | None = None) -> Inventory:
             except FileNotFoundError:
                 size = 0
             rows.append(
-                VariantRow(
-                    model_id=spec.id,
-                    precision=variant.precision,
-                    file=variant.file,
-                    bytes=size,
-                    status=file_status(variant),
-                    cpu_pick=variant is cpu,
-                    gpu_pick=variant is gpu,
-                )
+                {
+                    "id": spec.id,
+                    "precision": variant.precision,
+                    "file": variant.file,
+                    "bytes": size,
+                    "sha256": file_status(variant),
+                    "cpu": "*" if variant is cpu else "",
+                    "gpu": "*" if variant is gpu else "",
+                }
             )
-    return Inventory(rows=tuple(rows), providers=providers)
+    return rows

@@ -1,0 +1,384 @@
+"""Safe image reading (real format from content, EXIF orientation, every mode to 8-bit RGB, bomb guard)
+and metadata-free, atomic, never-overwrite image writing.
+
+Reading never modifies the original: files are only opened for reading. Errors are `ImageReadError` /
+`ImageWriteError` whose message is one line a user can act on, e.g.
+"photo.jpg: not an image (the file is empty)".
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+import warnings
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Literal
+
+import numpy as np
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+
+from desktop_app.core.safe_write import OutputError, atomic_output, check_not_input
+
+DEFAULT_MAX_PIXELS = 200_000_000
+DEFAULT_MAX_BYTES = 1 << 30  # 1 GiB
+
+SUPPORTED_IMAGE_EXTENSIONS: frozenset[str] = frozenset(
+    {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".bmp", ".dib", ".tif", ".tiff", ".gif",
+     ".heic", ".heif", ".hif"}
+)
+OutputFormat = Literal["png", "jpg", "webp"]
+OUTPUT_FORMATS: tuple[str, ...] = ("png", "jpg", "webp")
+
+# read_image enforces its own pixel limit from the header, so Pillow's process-wide warning is only noise.
+# (Filtering a warning is a one-time, import-time change; MAX_IMAGE_PIXELS itself is never touched.)
+warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
+
+_heif_lock = threading.Lock()
+_heif_registered = False
+
+# Magic numbers of formats Pillow reads: a file starting like this that Pillow cannot open is corrupt.
+_KNOWN_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"\xff\xd8\xff", "JPEG"),
+    (b"\x89PNG\r\n\x1a\n", "PNG"),
+    (b"GIF87a", "GIF"),
+    (b"GIF89a", "GIF"),
+    (b"BM", "BMP"),
+    (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"),
+)
+_HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs", b"mif1", b"msf1"}
+_UNSUPPORTED_BRANDS = {b"avif": "AVIF", b"avis": "AVIF"}
+
+
+class ImageReadError(Exception):
+    """A file that cannot be read as an image; str() is "<file name>: <reason>"."""
+
+    def __init__(self, path: Path | str, reason: str) -> None:
+        self.path = Path(path)
+        self.reason = reason
+        super().__init__(f"{self.path.name}: {reason}")
+
+
+class ImageWriteError(Exception):
+    """An image that could not be saved; str() is "<path>: <reason>"."""
+
+    def __init__(self, path: Path | str, reason: str) -> None:
+        self.path = Path(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")
+
+
+@dataclass(slots=True)
+class LoadedImage:
+    """Decoded pixels: `rgb` (H, W, 3) uint8 C-contiguous, `alpha` (H, W) uint8 if the file had one."""
+
+    rgb: np.ndarray
+    alpha: np.ndarray | None
+    source_format: str  # Pillow's name for the real format, e.g. "JPEG", "PNG", "HEIF"
+    original_mode: str  # Pillow mode in the file, e.g. "CMYK", "I;16", "P"
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width, height) after EXIF orientation."""
+        return self.rgb.shape[1], self.rgb.shape[0]
+
+
+def is_image(path: Path | str) -> bool:
+    """By extension only (for folder scanning); `read_image` decides by content."""
+    return Path(path).suffix.lower() in SUPPORTED_IMAGE_EXTENSIONS
+
+
+def output_stem(src_path: Path | str, effect: str) -> str:
+    """`photo.jpg`, "blur" -> `photo_blur`."""
+    return f"{Path(src_path).stem}_{effect}"
+
+
+# ---------------------------------------------------------------------------------------------- reading
+
+
+def _register_heif() -> None:
+    global _heif_registered
+    with _heif_lock:
+        if not _heif_registered:
+            import pillow_heif
+
+            pillow_heif.register_heif_opener()
+            _heif_registered = True
+
+
+def _ftyp_brand(head: bytes) -> bytes | None:
+    return head[8:12] if len(head) >= 12 and head[4:8] == b"ftyp" else None
+
+
+def _sniff_failure(head: bytes) -> str:
+    """Why Pillow could not identify a file, from its first bytes."""
+    brand = _ftyp_brand(head)
+    if brand in _UNSUPPORTED_BRANDS:
+        return f"unsupported format ({_UNSUPPORTED_BRANDS[brand]})"
+    if brand in _HEIF_BRANDS:
+        return "the file is truncated or corrupt"
+    if brand is not None:
+        return "unsupported format (this looks like a video; drop it as a video file)"
+    if head.startswith(b"RIFF") and head[8:12] == b"WEBP":
+        return "the file is truncated or corrupt"
+    for magic, _name in _KNOWN_MAGIC:
+        if head.startswith(magic):
+            return "the file is truncated or corrupt"
+    if head.lstrip().startswith((b"<svg", b"<?xml")):
+        return "unsupported format (SVG)"
+    if head.startswith(b"8BPS"):
+        return "unsupported format (Photoshop PSD)"
+    if head.startswith(b"%PDF"):
+        return "unsupported format (PDF)"
+    return "not an image (unrecognised content)"
+
+
+def _open_unchecked(fh: IO[bytes]) -> ImageFile.ImageFile | None:
+    """Identify the file like Image.open, minus Pillow's global pixel limit (ours is checked next)."""
+    Image.init()
+    fh.seek(0)
+    prefix = fh.read(16)
+    for fmt in Image.ID:
+        factory, accept = Image.OPEN[fmt]
+        if accept and accept(prefix) is not True:
+            continue
+        try:
+            fh.seek(0)
+            return factory(fh, "")
+        except (SyntaxError, IndexError, TypeError, ValueError, OSError):
+            continue
+    return None
+
+
+def _too_large(path: Path, size: tuple[int, int], max_pixels: int) -> ImageReadError:
+    w, h = size
+    return ImageReadError(
+        path,
+        f"image is too large ({w}x{h} = {w * h / 1e6:.0f} megapixels; "
+        f"the limit is {max_pixels / 1e6:.0f} megapixels)",
+    )
+
+
+def _scale_to_uint8(arr: np.ndarray, mode: str) -> np.ndarray:
+    """16/32-bit and float pixels to 8-bit by the type's range (never by clipping)."""
+    if mode.startswith("I;16"):
+        return ((arr.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8)
+    if mode == "I":
+        a = arr.astype(np.int64)
+        if a.size == 0 or (a.min() >= 0 and a.max() <= 65535):  # 16-bit data held in Pillow's int32 mode
+            return ((a * 255 + 32767) // 65535).astype(np.uint8)
+        return (((a + 2**31) * 255 + (2**32 - 1) // 2) // (2**32 - 1)).astype(np.uint8)
+    # "F": 0..1 is the convention for float images; other ranges are stretched min..max.
+    f = np.nan_to_num(arr.astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+    lo, hi = (float(f.min()), float(f.max())) if f.size else (0.0, 1.0)
+    if lo < 0.0 or hi > 1.0:
+        f = (f - lo) / (hi - lo) if hi > lo else np.zeros_like(f)
+    return np.rint(f * 255.0).astype(np.uint8)
+
+
+def _to_srgb(im: Image.Image) -> Image.Image | None:
+    """Convert through the embedded ICC profile to sRGB when there is one; None if not possible."""
+    icc = im.info.get("icc_profile")
+    if not icc:
+        return None
+    try:
+        from PIL import ImageCms
+
+        src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        out = ImageCms.profileToProfile(im, src, ImageCms.createProfile("sRGB"), outputMode="RGB")
+    except Exception:  # a broken or unusual profile: fall back to a plain conversion
+        return None
+    return out if isinstance(out, Image.Image) else None
+
+
+def _convert(im: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
+    """Any Pillow mode -> (rgb (H, W, 3) uint8, alpha (H, W) uint8 or None)."""
+    mode = im.mode
+    if mode.startswith("I;16") or mode in ("I", "F"):
+        gray = _scale_to_uint8(np.asarray(im), mode)
+        return np.repeat(gray[:, :, None], 3, axis=2), None
+    if mode == "P":
+        im = im.convert("RGBA" if "transparency" in im.info else "RGB")
+    elif mode in ("PA", "RGBa", "RGBX"):
+        im = im.convert("RGBA" if mode != "RGBX" else "RGB")
+    elif mode in ("La", "LA"):
+        im = im.convert("LA")
+    elif mode in ("L", "RGB") and "transparency" in im.info:
+        im = im.convert("RGBA")
+    elif mode == "1":
+        im = im.convert("L")
+    elif mode in ("CMYK", "RGB"):
+        converted = _to_srgb(im)
+        im = converted if converted is not None else im.convert("RGB")
+    elif mode not in ("L", "RGB", "RGBA"):
+        im = im.convert("RGB")
+
+    arr = np.asarray(im)
+    if im.mode == "L":
+        return np.ascontiguousarray(np.repeat(arr[:, :, None], 3, axis=2)), None
+    if im.mode == "LA":
+        return np.ascontiguousarray(np.repeat(arr[:, :, :1], 3, axis=2)), np.ascontiguousarray(arr[:, :, 1])
+    if im.mode == "RGBA":
+        return np.ascontiguousarray(arr[:, :, :3]), np.ascontiguousarray(arr[:, :, 3])
+    return np.ascontiguousarray(arr), None
+
+
+def _check_file(path: Path, max_bytes: int) -> None:
+    try:
+        st = path.stat()
+    except FileNotFoundError as exc:
+        raise ImageReadError(path, "file not found") from exc
+    except PermissionError as exc:
+        raise ImageReadError(path, "permission denied") from exc
+    except OSError as exc:
+        raise ImageReadError(path, f"cannot read the file ({exc.strerror or exc})") from exc
+    if path.is_dir():
+        raise ImageReadError(path, "is a folder, not a file")
+    if not path.is_file():
+        raise ImageReadError(path, "not a regular file")
+    if st.st_size == 0:
+        raise ImageReadError(path, "not an image (the file is empty)")
+    if st.st_size > max_bytes:
+        raise ImageReadError(
+            path, f"file is too large ({st.st_size / 2**20:.0f} MiB; the limit is {max_bytes / 2**20:.0f} MiB)"
+        )
+
+
+def read_image(
+    path: Path | str, max_pixels: int = DEFAULT_MAX_PIXELS, max_bytes: int = DEFAULT_MAX_BYTES
+) -> LoadedImage:
+    """Decode the first frame of an image file, oriented by EXIF, as 8-bit RGB (+ alpha if present).
+
+    The format is detected from the content, not the extension. The pixel limit is checked from the header
+    before any pixel is decoded. Raises ImageReadError with a one-line reason.
+    """
+    path = Path(path)
+    _check_file(path, max_bytes)
+    try:
+        fh = open(path, "rb")  # noqa: SIM115 - closed in finally; reading only, never writing
+    except PermissionError as exc:
+        raise ImageReadError(path, "permission denied") from exc
+    except OSError as exc:
+        raise ImageReadError(path, f"cannot read the file ({exc.strerror or exc})") from exc
+    try:
+        head = fh.read(32)
+        fh.seek(0)
+        if _ftyp_brand(head) in _HEIF_BRANDS:
+            _register_heif()
+        try:
+            im: Image.Image | None = Image.open(fh)
+        except Image.DecompressionBombError:
+            im = _open_unchecked(fh)  # Pillow's own (global) limit fired; ours decides below
+            if im is None:
+                raise ImageReadError(path, "image is too large") from None
+        except UnidentifiedImageError:
+            raise ImageReadError(path, _sniff_failure(head)) from None
+        except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError) as exc:
+            raise ImageReadError(path, "the file is truncated or corrupt") from exc
+
+        width, height = im.size
+        if width <= 0 or height <= 0:
+            raise ImageReadError(path, "the file is truncated or corrupt (zero-size image)")
+        if width * height > max_pixels:
+            raise _too_large(path, im.size, max_pixels)
+        source_format = im.format or "unknown"
+        original_mode = im.mode
+        try:
+            im.load()
+        except Image.DecompressionBombError:
+            raise _too_large(path, im.size, max_pixels) from None
+        except MemoryError:
+            raise ImageReadError(path, "not enough memory to open this image") from None
+        except Exception as exc:  # decoders raise OSError, SyntaxError, ValueError, EOFError, ...
+            raise ImageReadError(path, "the file is truncated or corrupt") from exc
+        try:
+            oriented = ImageOps.exif_transpose(im)
+        except Exception:  # broken EXIF must not lose the picture: keep it as stored
+            oriented = im
+        if oriented is not None:
+            im = oriented  # transpose() keeps .info (ICC profile, palette transparency)
+        try:
+            rgb, alpha = _convert(im)
+        except MemoryError:
+            raise ImageReadError(path, "not enough memory to open this image") from None
+        except Exception as exc:
+            raise ImageReadError(path, f"unsupported pixel format ({original_mode})") from exc
+    finally:
+        fh.close()
+    return LoadedImage(rgb=rgb, alpha=alpha, source_format=source_format, original_mode=original_mode)
+
+
+# ---------------------------------------------------------------------------------------------- writing
+
+
+def _to_pil(pixels: np.ndarray, fmt: str) -> Image.Image:
+    arr = np.asarray(pixels)
+    if arr.dtype != np.uint8:
+        raise ValueError(f"pixels must be uint8, not {arr.dtype}")
+    if arr.ndim == 2:
+        return Image.fromarray(np.ascontiguousarray(arr), mode="L")
+    if arr.ndim != 3 or arr.shape[2] not in (3, 4):
+        raise ValueError(f"pixels must be (H, W), (H, W, 3) or (H, W, 4), not {arr.shape}")
+    arr = np.ascontiguousarray(arr)
+    if arr.shape[2] == 4 and fmt == "jpg":
+        # JPEG has no alpha: composite on white, what a transparent cut-out looks like on a page.
+        a = arr[:, :, 3:4].astype(np.uint16)
+        rgb = (arr[:, :, :3].astype(np.uint16) * a + 255 * (255 - a) + 127) // 255
+        return Image.fromarray(rgb.astype(np.uint8), mode="RGB")
+    return Image.fromarray(arr, mode="RGBA" if arr.shape[2] == 4 else "RGB")
+
+
+def write_image(
+    pixels: np.ndarray,
+    dest_dir: Path | str,
+    stem: str,
+    fmt: OutputFormat | str = "png",
+    quality: int = 92,
+    inputs: Iterable[Path | str] = (),
+) -> Path:
+    """Save RGB/RGBA (or (H, W) gray) uint8 pixels as `dest_dir/stem.fmt`; return the path written.
+
+    Never overwrites: an existing name gets `stem-1.fmt`, `stem-2.fmt`, ... The file appears complete or
+    not at all. No metadata is written (no EXIF/GPS/XMP/ICC/comments); orientation is already in the
+    pixels. RGBA saved as JPEG is composited on white. `inputs` are paths that must never be written over.
+    The output folder is created if missing.
+    """
+    fmt = {"jpeg": "jpg"}.get(str(fmt).lower(), str(fmt).lower())
+    if fmt not in OUTPUT_FORMATS:
+        raise ValueError(f"unknown output format {fmt!r}; choose one of {', '.join(OUTPUT_FORMATS)}")
+    if not 1 <= quality <= 100:
+        raise ValueError(f"quality must be between 1 and 100, not {quality}")
+    image = _to_pil(pixels, fmt)
+    dest_dir = Path(dest_dir)
+    inputs = list(inputs)
+    try:
+        check_not_input(dest_dir / f"{stem}.{fmt}", inputs)  # explicit, on top of never overwriting
+        with atomic_output(dest_dir, stem, fmt, protect=inputs) as pending, open(pending.tmp, "wb") as fh:
+            if fmt == "png":
+                image.save(fh, format="PNG", compress_level=6)
+            elif fmt == "jpg":
+                image.save(fh, format="JPEG", quality=quality, optimize=False)
+            else:
+                image.save(fh, format="WEBP", quality=quality, method=4)
+            fh.flush()
+    except OutputError as exc:
+        raise ImageWriteError(exc.path, exc.reason) from exc
+    assert pending.final is not None
+    return pending.final
+
+
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "DEFAULT_MAX_PIXELS",
+    "OUTPUT_FORMATS",
+    "SUPPORTED_IMAGE_EXTENSIONS",
+    "ImageReadError",
+    "ImageWriteError",
+    "LoadedImage",
+    "is_image",
+    "output_stem",
+    "read_image",
+    "write_image",
+]

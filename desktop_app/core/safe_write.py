@@ -1,0 +1,204 @@
+"""The one place outputs are published: complete or not at all, never over an existing file.
+
+Every output is first written to a hidden temp file in the destination folder, flushed to disk, then given
+its final name with `os.link(tmp, final)`, which fails if `final` exists: the next free name (`stem.ext`,
+`stem-1.ext`, `stem-2.ext`, ...) is taken race-safely even with other writers in the same folder. Where the
+file system has no hard links, the name is reserved with `O_CREAT | O_EXCL` and the temp file is renamed
+over that (still our own) empty reservation. The temp file is removed on every path out, error or not.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import secrets
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+TEMP_PREFIX = ".locallens-tmp-"
+MAX_SUFFIX = 9999
+
+# errnos meaning "this file system cannot hard-link" (FAT/exFAT, some network shares), not "name taken".
+_NO_LINK_ERRNOS = {errno.EPERM, errno.EXDEV, errno.EMLINK, errno.ENOSYS, errno.EACCES}
+for _name in ("ENOTSUP", "EOPNOTSUPP"):
+    if hasattr(errno, _name):
+        _NO_LINK_ERRNOS.add(getattr(errno, _name))
+
+
+class OutputError(Exception):
+    """An output could not be written; the message is one line a user can act on."""
+
+    def __init__(self, path: Path | str, reason: str) -> None:
+        self.path = Path(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")
+
+
+def same_path(a: Path | str, b: Path | str) -> bool:
+    """True if `a` and `b` name the same file (after resolving links, or the same inode if both exist)."""
+    a, b = Path(a), Path(b)
+    try:
+        if a.exists() and b.exists():
+            return os.path.samefile(a, b)
+    except OSError:
+        pass
+    return os.path.normcase(a.resolve()) == os.path.normcase(b.resolve())
+
+
+def check_not_input(output: Path | str, inputs: Iterable[Path | str]) -> None:
+    """Raise OutputError if `output` is one of `inputs`: an original must never be replaced."""
+    for source in inputs:
+        if same_path(output, source):
+            raise OutputError(output, "refusing to write over an input file")
+
+
+def candidate_names(stem: str, ext: str) -> Iterator[str]:
+    """`stem.ext`, `stem-1.ext`, `stem-2.ext`, ... (`ext` without the dot)."""
+    yield f"{stem}.{ext}"
+    for n in range(1, MAX_SUFFIX + 1):
+        yield f"{stem}-{n}.{ext}"
+
+
+def ensure_dir(dest_dir: Path | str) -> Path:
+    """Create `dest_dir` if needed; OutputError with a clear reason if it cannot be a folder."""
+    dest = Path(dest_dir)
+    try:
+        dest.mkdir(parents=True, exist_ok=True)
+    except FileExistsError as exc:
+        raise OutputError(dest, "the output folder is a file, not a folder") from exc
+    except NotADirectoryError as exc:
+        raise OutputError(dest, "cannot create the output folder: part of its path is a file") from exc
+    except PermissionError as exc:
+        raise OutputError(dest, "cannot create the output folder: permission denied") from exc
+    except OSError as exc:
+        raise OutputError(dest, f"cannot create the output folder ({exc.strerror or exc})") from exc
+    if not dest.is_dir():
+        raise OutputError(dest, "the output folder is a file, not a folder")
+    return dest
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(path: Path) -> None:
+    if os.name != "posix":
+        return
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _publish_by_reservation(tmp: Path, final: Path) -> bool:
+    """No hard links: reserve `final` exclusively, then rename the temp file over our reservation."""
+    try:
+        fd = os.open(final, os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, "O_BINARY", 0), 0o644)
+    except FileExistsError:
+        return False
+    os.close(fd)
+    try:
+        os.replace(tmp, final)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            final.unlink()
+        raise
+    return True
+
+
+def publish(tmp: Path, dest_dir: Path, stem: str, ext: str, protect: Iterable[Path | str] = ()) -> Path:
+    """Give the finished temp file the first free name; never replaces anything. Returns the final path."""
+    protected = list(protect)
+    tmp = Path(tmp)
+    _fsync_file(tmp)
+    use_links = True
+    for name in candidate_names(stem, ext):
+        final = Path(dest_dir) / name
+        if any(same_path(final, p) for p in protected):
+            continue
+        if use_links:
+            try:
+                os.link(tmp, final)
+            except FileExistsError:
+                continue
+            except OSError as exc:
+                if exc.errno not in _NO_LINK_ERRNOS:
+                    raise
+                use_links = False
+            else:
+                with contextlib.suppress(OSError):
+                    tmp.unlink()
+                _fsync_dir(Path(dest_dir))
+                return final
+        if _publish_by_reservation(tmp, final):
+            _fsync_dir(Path(dest_dir))
+            return final
+    raise OutputError(Path(dest_dir) / f"{stem}.{ext}", f"no free file name (tried {MAX_SUFFIX} suffixes)")
+
+
+@dataclass
+class PendingOutput:
+    """A temp file being written; `final` is set once it has been published."""
+
+    tmp: Path
+    final: Path | None = None
+
+
+def _os_reason(exc: OSError) -> str:
+    if isinstance(exc, PermissionError):
+        return "permission denied"
+    if exc.errno == errno.ENOSPC:
+        return "the disk is full"
+    if exc.errno == errno.EROFS:
+        return "the folder is read-only"
+    return exc.strerror or str(exc)
+
+
+@contextlib.contextmanager
+def atomic_output(
+    dest_dir: Path | str, stem: str, ext: str, protect: Iterable[Path | str] = ()
+) -> Iterator[PendingOutput]:
+    """Yield a temp file (`.tmp` path ending in `.ext`) to write; publish it under a free name on success.
+
+    On any exception inside the block, or while publishing, the temp file is removed and nothing appears
+    under the final name. OS errors are re-raised as OutputError with a one-line reason.
+    """
+    dest = ensure_dir(dest_dir)
+    ext = ext.lstrip(".")
+    tmp = dest / f"{TEMP_PREFIX}{secrets.token_hex(6)}.{ext}"
+    try:
+        fd = os.open(
+            tmp,
+            os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, "O_BINARY", 0),
+            0o644,
+        )
+    except OSError as exc:
+        raise OutputError(dest, f"cannot write to the output folder: {_os_reason(exc)}") from exc
+    os.close(fd)
+    pending = PendingOutput(tmp=tmp)
+    try:
+        yield pending
+        pending.final = publish(pending.tmp, dest, stem, ext, protect)
+    except OSError as exc:
+        raise OutputError(dest / f"{stem}.{ext}", f"could not write the file: {_os_reason(exc)}") from exc
+    finally:
+        with contextlib.suppress(OSError):
+            pending.tmp.unlink()
+
+
+def atomic_write_bytes(
+    dest_dir: Path | str, stem: str, ext: str, data: bytes, protect: Iterable[Path | str] = ()
+) -> Path:
+    """Write `data` to `dest_dir/stem.ext` (or the next free `stem-N.ext`) atomically; return the path."""
+    with atomic_output(dest_dir, stem, ext, protect) as pending, open(pending.tmp, "wb") as fh:
+        fh.write(data)
+    assert pending.final is not None
+    return pending.final

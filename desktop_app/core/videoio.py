@@ -1,0 +1,315 @@
+"""Video reading and writing for batch processing (OpenCV), with the same safety rules as images.
+
+- `VideoReader` validates the file on open (a corrupt or non-video file is a `VideoReadError` with one clear
+  line) and yields RGB frames; a stream that breaks mid-way ends with a `VideoReadError` after the frames
+  it could read.
+- `VideoWriter` writes mp4 (`mp4v`: this OpenCV has no H.264 encoder) to a temp file and publishes it under a
+  never-overwrite name on `close()` (see `safe_write`); `abort()` or an exception leaves nothing behind.
+- OpenCV cannot copy audio: `has_audio()` tells the caller whether a track was dropped (mp4/mov only).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import struct
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any
+
+import cv2
+import numpy as np
+
+from desktop_app.core.safe_write import OutputError, atomic_output, check_not_input
+
+SUPPORTED_VIDEO_EXTENSIONS: frozenset[str] = frozenset({".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v"})
+FALLBACK_FPS = 30.0
+MAX_FPS = 240.0
+
+
+class VideoReadError(Exception):
+    """A video that cannot be read (or stopped part-way); str() is "<file name>: <reason>"."""
+
+    def __init__(self, path: Path | str, reason: str, frames_read: int = 0) -> None:
+        self.path = Path(path)
+        self.reason = reason
+        self.frames_read = frames_read
+        super().__init__(f"{self.path.name}: {reason}")
+
+
+class VideoWriteError(Exception):
+    """A video that could not be saved; str() is "<path>: <reason>"."""
+
+    def __init__(self, path: Path | str, reason: str) -> None:
+        self.path = Path(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")
+
+
+def is_video(path: Path | str) -> bool:
+    """By extension (for folder scanning); `VideoReader` decides by content."""
+    return Path(path).suffix.lower() in SUPPORTED_VIDEO_EXTENSIONS
+
+
+def _open_capture(path: Path) -> Any:
+    """cv2.VideoCapture for `path` (a seam for tests)."""
+    return cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
+
+
+class VideoReader:
+    """Iterate RGB frames `(H, W, 3) uint8` of a video file.
+
+    `fps` is the file's rate, or FALLBACK_FPS when missing or absurd (`fps_known` says which);
+    `frame_count` is the container's count or None; `size` is (width, height) of the first frame.
+    """
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self.frames_read = 0
+        _check_file(self.path)
+        self._cap = _open_capture(self.path)
+        if not self._cap.isOpened():
+            self._cap.release()
+            raise VideoReadError(self.path, "not a video, or the file is corrupt")
+        ok, first = self._read_raw()
+        if not ok or first is None:
+            self._cap.release()
+            raise VideoReadError(self.path, "the video has no readable frames (corrupt or unsupported codec)")
+        self._first: np.ndarray | None = first
+        self.size: tuple[int, int] = (first.shape[1], first.shape[0])
+        fps = float(self._cap.get(cv2.CAP_PROP_FPS) or 0.0)
+        self.fps_known = math.isfinite(fps) and 1.0 <= fps <= MAX_FPS
+        self.fps = fps if self.fps_known else FALLBACK_FPS
+        count = self._cap.get(cv2.CAP_PROP_FRAME_COUNT)
+        self.frame_count: int | None = int(count) if math.isfinite(count) and count >= 1 else None
+        self._closed = False
+
+    def _read_raw(self) -> tuple[bool, np.ndarray | None]:
+        try:
+            ok, bgr = self._cap.read()
+        except cv2.error:
+            return False, None
+        if not ok or bgr is None or bgr.ndim != 3:
+            return False, None
+        return True, bgr
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        """Yield RGB frames; raise VideoReadError after the last good frame if the stream broke early."""
+        if self._closed:
+            raise VideoReadError(self.path, "the video was already closed")
+        try:
+            while True:
+                if self._first is not None:
+                    bgr, self._first = self._first, None
+                else:
+                    ok, bgr = self._read_raw()
+                    if not ok or bgr is None:
+                        break
+                if (bgr.shape[1], bgr.shape[0]) != self.size:
+                    raise VideoReadError(
+                        self.path, f"the frame size changed mid-video at frame {self.frames_read + 1}",
+                        self.frames_read,
+                    )
+                self.frames_read += 1
+                yield np.ascontiguousarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+            if self.frame_count is not None and self.frames_read < self.frame_count - _tolerance(
+                self.frame_count
+            ):
+                raise VideoReadError(
+                    self.path,
+                    f"the video is truncated or corrupt: it stopped after {self.frames_read} "
+                    f"of {self.frame_count} frames",
+                    self.frames_read,
+                )
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if not getattr(self, "_closed", True):
+            self._closed = True
+            self._cap.release()
+
+    def __enter__(self) -> VideoReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _tolerance(count: int) -> int:
+    """Frame counts of some containers are estimates: allow a small shortfall before calling it broken."""
+    return max(1, count // 50)
+
+
+def _check_file(path: Path) -> None:
+    try:
+        st = path.stat()
+    except FileNotFoundError as exc:
+        raise VideoReadError(path, "file not found") from exc
+    except PermissionError as exc:
+        raise VideoReadError(path, "permission denied") from exc
+    except OSError as exc:
+        raise VideoReadError(path, f"cannot read the file ({exc.strerror or exc})") from exc
+    if path.is_dir():
+        raise VideoReadError(path, "is a folder, not a file")
+    if st.st_size == 0:
+        raise VideoReadError(path, "not a video (the file is empty)")
+    try:
+        with open(path, "rb") as fh:
+            fh.read(1)
+    except PermissionError as exc:
+        raise VideoReadError(path, "permission denied") from exc
+
+
+class VideoWriter:
+    """Write RGB frames to `dest_dir/stem.mp4` (or `stem-N.mp4`); the file appears only on `close()`.
+
+    Use as a context manager: leaving the block normally closes (publishes), an exception aborts.
+    `path` is the published file after `close()`. Frames must be `(H, W, 3) uint8` with (W, H) == size.
+    """
+
+    def __init__(
+        self,
+        dest_dir: Path | str,
+        stem: str,
+        fps: float,
+        size: tuple[int, int],
+        inputs: Iterable[Path | str] = (),
+    ) -> None:
+        if not (math.isfinite(fps) and fps > 0):
+            raise ValueError(f"fps must be positive, not {fps}")
+        width, height = size
+        if width <= 0 or height <= 0:
+            raise ValueError(f"size must be positive, not {size}")
+        self.size = (int(width), int(height))
+        self.fps = float(fps)
+        self.frames_written = 0
+        self.path: Path | None = None
+        self._done = False
+        dest = Path(dest_dir)
+        inputs = list(inputs)
+        try:
+            check_not_input(dest / f"{stem}.mp4", inputs)
+            self._output = atomic_output(dest, stem, "mp4", protect=inputs)
+            self._pending = self._output.__enter__()
+        except OutputError as exc:
+            raise VideoWriteError(exc.path, exc.reason) from exc
+        self._writer = cv2.VideoWriter(
+            str(self._pending.tmp), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, self.size
+        )
+        if not self._writer.isOpened():
+            self._finish(VideoWriteError(dest / f"{stem}.mp4", "the video encoder could not start (mp4v)"))
+            raise VideoWriteError(dest / f"{stem}.mp4", "the video encoder could not start (mp4v)")
+
+    def write(self, rgb: np.ndarray) -> None:
+        if self._done:
+            raise VideoWriteError(self._pending.tmp.parent, "the video was already closed")
+        if rgb.dtype != np.uint8 or rgb.shape != (self.size[1], self.size[0], 3):
+            raise ValueError(
+                f"frame must be uint8 {(self.size[1], self.size[0], 3)}, not {rgb.dtype} {rgb.shape}"
+            )
+        self._writer.write(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+        self.frames_written += 1
+
+    def close(self) -> Path:
+        """Finish the file and publish it; VideoWriteError (and nothing left behind) if no frame was written."""
+        if self._done:
+            if self.path is None:
+                raise VideoWriteError(self._pending.tmp.parent, "the video was aborted")
+            return self.path
+        self._writer.release()
+        if self.frames_written == 0:
+            error = VideoWriteError(self._pending.tmp.parent, "no frames were written")
+            self._finish(error)
+            raise error
+        self._finish(None)
+        assert self._pending.final is not None
+        self.path = self._pending.final
+        return self.path
+
+    def abort(self) -> None:
+        """Drop everything written so far: no file appears."""
+        if not self._done:
+            self._writer.release()
+            self._finish(RuntimeError("aborted"))
+
+    def _finish(self, error: BaseException | None) -> None:
+        self._done = True
+        if error is None:
+            try:
+                self._output.__exit__(None, None, None)
+            except OutputError as exc:
+                raise VideoWriteError(exc.path, exc.reason) from exc
+        else:
+            with contextlib.suppress(BaseException):
+                self._output.__exit__(type(error), error, error.__traceback__)
+
+    def __enter__(self) -> VideoWriter:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
+# ------------------------------------------------------------------------------------------- audio
+
+_CONTAINERS = {b"moov", b"trak", b"mdia"}
+_MAX_MOOV = 64 << 20
+
+
+def _boxes(fh: IO[bytes], start: int, end: int) -> Iterator[tuple[bytes, int, int]]:
+    """(type, payload start, payload end) of the ISO-BMFF boxes in [start, end)."""
+    pos = start
+    while pos + 8 <= end:
+        fh.seek(pos)
+        header = fh.read(8)
+        if len(header) < 8:
+            return
+        size, kind = struct.unpack(">I4s", header)
+        head_len = 8
+        if size == 1:
+            large = fh.read(8)
+            if len(large) < 8:
+                return
+            size = struct.unpack(">Q", large)[0]
+            head_len = 16
+        elif size == 0:
+            size = end - pos
+        if size < head_len or pos + size > end:
+            return
+        yield kind, pos + head_len, pos + size
+        pos += size
+
+
+def _handler_types(fh: IO[bytes], start: int, end: int, depth: int = 0) -> Iterator[bytes]:
+    for kind, body, stop in _boxes(fh, start, end):
+        if kind in _CONTAINERS and depth < 4 and stop - body <= _MAX_MOOV:
+            yield from _handler_types(fh, body, stop, depth + 1)
+        elif kind == b"hdlr" and stop - body >= 12:
+            fh.seek(body + 8)  # version/flags (4), pre_defined (4), then handler_type
+            yield fh.read(4)
+
+
+def has_audio(path: Path | str) -> bool | None:
+    """True/False if an mp4/mov/m4v file has/has not an audio ('soun') track; None if not knowable cheaply."""
+    path = Path(path)
+    if path.suffix.lower() not in {".mp4", ".mov", ".m4v"}:
+        return None
+    try:
+        with open(path, "rb") as fh:
+            end = fh.seek(0, 2)
+            found_moov = False
+            for kind, body, stop in _boxes(fh, 0, end):
+                if kind == b"moov":
+                    found_moov = True
+                    if any(h == b"soun" for h in _handler_types(fh, body, stop, 1)):
+                        return True
+            return False if found_moov else None
+    except (OSError, struct.error):
+        return None

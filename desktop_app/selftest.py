@@ -1,0 +1,133 @@
+"""`self-test`: every bundled model loads and runs, every effect works on the bundled sample. Exit 0 = healthy.
+
+Installers and CI run it. It writes only into a temporary folder that it removes again.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from desktop_app import APP_NAME, __version__, paths
+
+
+class Check:
+    """Collects named checks; each prints one line and a failure never stops the others."""
+
+    def __init__(self) -> None:
+        self.failures: list[str] = []
+
+    def __call__(self, name: str, fn: Callable[[], str | None]) -> None:
+        started = time.perf_counter()
+        try:
+            detail = fn() or ""
+        except Exception as exc:  # report and carry on: the point is to see everything that is broken
+            self.failures.append(name)
+            print(f"FAIL  {name}: {type(exc).__name__}: {exc}")
+            return
+        print(f"ok    {name} ({(time.perf_counter() - started) * 1000:.0f} ms){' ' + detail if detail else ''}")
+
+
+def _expect(condition: bool, message: str) -> None:
+    if not condition:
+        raise AssertionError(message)
+
+
+def run_self_test(device: str = "auto") -> int:
+    from desktop_app.core import models
+    from desktop_app.core.adapters import adapter_for
+    from desktop_app.core.engine import InferenceEngine
+    from desktop_app.core.frames import Frame
+    from desktop_app.core.imageio import read_image, write_image
+    from desktop_app.core.params import EffectParams
+    from desktop_app.core.pipeline import Pipeline
+    from desktop_app.core.segmenter import Segmenter
+
+    print(f"{APP_NAME} {__version__} self-test (data: {paths.app_root()})")
+    check = Check()
+    state: dict[str, object] = {}
+
+    def load_sample() -> str:
+        state["rgb"] = read_image(paths.sample_image()).rgb
+        return f"{paths.sample_image().name} {state['rgb'].shape[1]}x{state['rgb'].shape[0]}"
+
+    check("sample image", load_sample)
+    manifest = models.load_manifest()
+    rgb = state.get("rgb")
+    if not isinstance(rgb, np.ndarray):
+        print("self-test FAILED: the bundled sample image is missing")
+        return 1
+
+    for spec in manifest.models:
+        for variant in spec.variants:
+            def run_variant(spec=spec, variant=variant) -> str:
+                models.verify(variant)
+                engine = InferenceEngine(variant.path, device=device)  # type: ignore[arg-type]
+                adapter = adapter_for(spec, engine.input_meta)
+                out = adapter.postprocess(engine.run(adapter.preprocess(rgb)))
+                _expect(out.shape == (spec.input.size[1], spec.input.size[0]), f"mask shape {out.shape}")
+                _expect(bool(np.isfinite(out).all()) and out.min() >= 0.0 and out.max() <= 1.0, "mask range")
+                person = float((out > 0.5).mean())
+                _expect(0.05 < person < 0.95, f"person coverage {person:.2f} on the sample")
+                return f"{engine.provider}, person {person:.0%}"
+
+            check(f"model {spec.id} {variant.precision}", run_variant)
+
+    backgrounds = sorted((paths.assets_dir() / "backgrounds").glob("*.jpg"))
+    segmenter = Segmenter(device=device)  # type: ignore[arg-type]
+    frame = Frame(rgb, time.perf_counter(), 0, "self-test")
+    center = (rgb.shape[0] // 3, rgb.shape[1] // 2)  # the astronaut's face: a person pixel
+
+    def effect(params: EffectParams, verify: Callable[[np.ndarray, np.ndarray], None]) -> Callable[[], str]:
+        def run() -> str:
+            result = Pipeline(segmenter, params, temporal=False).process(frame)
+            verify(result.pixels, result.mask if result.mask is not None else np.zeros(1))
+            with tempfile.TemporaryDirectory(prefix="locallens-selftest-") as tmp:
+                written = write_image(result.pixels, Path(tmp), f"selftest_{params.effect}", "png")
+                back = read_image(written)
+                _expect(back.rgb.shape[:2] == result.pixels.shape[:2], "written file reads back")
+            return f"{result.total_ms:.1f} ms"
+
+        return run
+
+    def blurred(out: np.ndarray, mask: np.ndarray) -> None:
+        _expect(out.shape == rgb.shape and out.dtype == np.uint8, "blur output shape")
+        _expect(np.array_equal(out[center], rgb[center]), "person pixels unchanged")
+        background = mask < 0.02
+        _expect(bool(background.any()), "the sample has background")
+        _expect(np.abs(out[background].astype(int) - rgb[background]).mean() > 2, "background blurred")
+
+    def replaced(out: np.ndarray, mask: np.ndarray) -> None:
+        _expect(out.shape == rgb.shape, "replace output shape")
+        _expect(not np.array_equal(out[mask < 0.02], rgb[mask < 0.02]), "background replaced")
+
+    def cut_out(out: np.ndarray, mask: np.ndarray) -> None:
+        _expect(out.shape == (*rgb.shape[:2], 4), "RGBA cut-out")
+        _expect(out[center][3] > 200 and out[..., 3][mask < 0.02].max() < 10, "alpha follows the person")
+
+    def solid(out: np.ndarray, mask: np.ndarray) -> None:
+        _expect(tuple(out[mask < 0.001][0]) == (0, 177, 64), "solid colour behind the person")
+
+    def mask_only(out: np.ndarray, _mask: np.ndarray) -> None:
+        size = segmenter.input_size
+        _expect(out.shape == (size[1], size[0]) and out.dtype == np.uint8, f"mask at model size {size}")
+
+    check("effect blur", effect(EffectParams("blur", strength=60), blurred))
+    if backgrounds:
+        check("effect replace", effect(EffectParams("replace", background=backgrounds[0]), replaced))
+    else:
+        check("effect replace", lambda: _expect(False, "no bundled backgrounds in assets/backgrounds"))
+    check("effect remove (transparent)", effect(EffectParams("remove"), cut_out))
+    check("effect remove (colour)", effect(EffectParams("remove", color=(0, 177, 64)), solid))
+    check("effect mask", effect(EffectParams("mask"), mask_only))
+    check("effect none", effect(EffectParams("none"), lambda out, _m: _expect(out is rgb, "unchanged")))
+
+    if check.failures:
+        print(f"self-test FAILED: {len(check.failures)} check(s): {', '.join(check.failures)}")
+        return 1
+    print(f"self-test passed ({segmenter.provider})")
+    return 0

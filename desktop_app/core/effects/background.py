@@ -1,0 +1,222 @@
+"""Background effects composed at full resolution: none, blur, replace, remove and mask.
+
+All full-resolution work is uint8 with OpenCV primitives (measured in bench/bench_core.py); the only
+float work is at reduced resolution. The blur is computed at 1/d of the frame size and upsampled, and is
+normalised by the background weight so the person's colours do not bleed into the blurred halo.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import OrderedDict
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from desktop_app.core.params import EffectParams
+from desktop_app.core.resize import resize_corner_aligned
+
+# Blur radius in full-resolution pixels = strength * longer side / 2000: 32 px at 720p for strength 50.
+BLUR_RADIUS_PER_STRENGTH = 1.0 / 2000.0
+# The blur runs at 1/d resolution with a radius of at least this many small pixels.
+MIN_SMALL_RADIUS = 4
+MAX_DOWNSCALE = 8
+_WEIGHT_EPS = 1e-3
+_CACHE_SIZE = 4
+
+
+def blur_radius(strength: int, size: tuple[int, int]) -> int:
+    """Full-resolution blur radius in pixels for `strength` 1..100 and `size` = (width, height)."""
+    return max(1, round(strength * max(size) * BLUR_RADIUS_PER_STRENGTH))
+
+
+def _downscale_for(radius: int) -> int:
+    """A power of two <= MAX_DOWNSCALE leaving at least MIN_SMALL_RADIUS small pixels of radius."""
+    d = 1
+    while d * 2 <= MAX_DOWNSCALE and radius // (d * 2) >= MIN_SMALL_RADIUS:
+        d *= 2
+    return d
+
+
+def _halve(image: np.ndarray, times: int) -> np.ndarray:
+    """Downscale by 2**times; bilinear at exactly 1/2 averages 2x2 blocks, several times faster than INTER_AREA."""
+    for _ in range(times):
+        image = cv2.resize(image, (max(1, image.shape[1] // 2), max(1, image.shape[0] // 2)),
+                           interpolation=cv2.INTER_LINEAR)
+    return image
+
+
+_scratch = threading.local()
+
+
+def _buffer(name: str, shape: tuple[int, ...]) -> np.ndarray:
+    """A per-thread uint8 scratch array reused across frames: fresh 2-6 MB arrays each frame cost page faults."""
+    buffers: dict[tuple[str, tuple[int, ...]], np.ndarray] = _scratch.__dict__.setdefault("buffers", {})
+    buf = buffers.get((name, shape))
+    if buf is None:
+        for key in [k for k in buffers if k[0] == name]:
+            del buffers[key]
+        buf = buffers[(name, shape)] = np.empty(shape, np.uint8)
+    return buf
+
+
+def blend(fg: np.ndarray, bg: np.ndarray, alpha: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """fg * alpha + bg * (1 - alpha) for uint8 images and an (H, W) uint8 alpha (255 = fg).
+
+    Exact where alpha is 0 or 255, within 1 elsewhere. `out` may be `bg` itself (blended in place).
+    """
+    alpha3 = cv2.merge((alpha, alpha, alpha), dst=_buffer("alpha3", fg.shape))
+    front = cv2.multiply(fg, alpha3, dst=_buffer("front", fg.shape), scale=1.0 / 255.0)
+    cv2.bitwise_not(alpha3, dst=alpha3)
+    out = cv2.multiply(bg, alpha3, dst=np.empty_like(fg) if out is None else out, scale=1.0 / 255.0)
+    return cv2.add(front, out, dst=out)
+
+
+def to_alpha(mask: np.ndarray) -> np.ndarray:
+    """float32 [0, 1] mask -> uint8 0..255 (rounded, saturated)."""
+    if mask.dtype == np.uint8:
+        return mask
+    return cv2.convertScaleAbs(mask, alpha=255.0)
+
+
+def blurred_background(rgb: np.ndarray, strength: int, mask_small: np.ndarray | None = None) -> np.ndarray:
+    """The frame blurred at 1/d resolution and upsampled; person pixels (per `mask_small`) left out.
+
+    With a mask, the blur is a normalised convolution: blur(image * w) / blur(w) with w = 1 - mask, so
+    the halo around the person takes the colours of the background near it, not the person's.
+    """
+    height, width = rgb.shape[:2]
+    radius = blur_radius(strength, (width, height))
+    d = _downscale_for(radius)
+    small = _halve(rgb, d.bit_length() - 1)
+    small_size = (small.shape[1], small.shape[0])
+    r = max(1, round(radius / d))
+    ksize = (2 * r + 1, 2 * r + 1)
+    if mask_small is None:
+        out_small = cv2.stackBlur(small, ksize)
+    else:
+        weight = 1.0 - resize_corner_aligned(np.asarray(mask_small, np.float32), small_size)
+        if weight.dtype != np.float32:
+            weight = weight.astype(np.float32)
+        image = small.astype(np.float32)
+        num = cv2.stackBlur(image * weight[..., None], ksize)
+        den = cv2.stackBlur(weight, ksize)
+        plain = cv2.stackBlur(image, ksize)
+        # Where there is (almost) no background nearby the person covers it anyway: use the plain blur.
+        ok = den > _WEIGHT_EPS
+        out = np.where(ok[..., None], num / np.maximum(den, _WEIGHT_EPS)[..., None], plain)
+        out_small = np.clip(out + 0.5, 0, 255).astype(np.uint8)
+    if d == 1:
+        return out_small
+    return cv2.resize(out_small, (width, height), interpolation=cv2.INTER_LINEAR)
+
+
+def cover_fit(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Scale `image` to cover `size` = (width, height) keeping its aspect, then crop the centre."""
+    width, height = size
+    src_h, src_w = image.shape[:2]
+    scale = max(width / src_w, height / src_h)
+    new_w, new_h = max(width, math.ceil(src_w * scale - 1e-9)), max(height, math.ceil(src_h * scale - 1e-9))
+    if (new_w, new_h) != (src_w, src_h):
+        interp = cv2.INTER_AREA if scale < 1.0 else cv2.INTER_LINEAR
+        image = cv2.resize(image, (new_w, new_h), interpolation=interp)
+    x0, y0 = (new_w - width) // 2, (new_h - height) // 2
+    return np.ascontiguousarray(image[y0 : y0 + height, x0 : x0 + width, :3])
+
+
+class _FitCache:
+    """Fitted backgrounds keyed by (image identity, frame size); holds the image so its id stays valid."""
+
+    def __init__(self, capacity: int = _CACHE_SIZE) -> None:
+        self._items: OrderedDict[tuple[int, int, int], tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self._capacity = capacity
+        self._lock = threading.Lock()
+        self.fits = 0  # how many times an image was actually refitted (for tests and benchmarks)
+
+    def get(self, image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+        key = (id(image), *size)
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is not None and hit[0] is image:
+                self._items.move_to_end(key)
+                return hit[1]
+        fitted = cover_fit(image, size)
+        with self._lock:
+            self.fits += 1
+            self._items[key] = (image, fitted)
+            while len(self._items) > self._capacity:
+                self._items.popitem(last=False)
+        return fitted
+
+
+_fitted = _FitCache()
+_solid = _FitCache()
+_colours: dict[tuple[int, int, int], np.ndarray] = {}
+
+
+def fitted_background(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """`cover_fit` with a small cache, so a frame sequence fits its background once."""
+    return _fitted.get(image, size)
+
+
+def _solid_image(color: tuple[int, int, int], size: tuple[int, int]) -> np.ndarray:
+    key = (int(color[0]), int(color[1]), int(color[2]))
+    swatch = _colours.get(key)
+    if swatch is None:
+        swatch = _colours.setdefault(key, np.array([[key]], dtype=np.uint8))
+    return _solid.get(swatch, size)
+
+
+def compose(
+    rgb: np.ndarray,
+    mask: np.ndarray,
+    params: EffectParams,
+    background: np.ndarray | None = None,
+    mask_small: np.ndarray | None = None,
+) -> np.ndarray:
+    """Apply `params.effect` to an (H, W, 3) uint8 frame with its (H, W) float32 person mask.
+
+    - `none`: `rgb` itself (not copied).
+    - `blur`: the background blurred (see `blurred_background`); person pixels unchanged.
+    - `replace`: `background` (RGB uint8, any size) cover-fitted to the frame behind the person.
+    - `remove`: (H, W, 4) RGBA with the mask as alpha when `params.color` is None, else RGB over the colour.
+    - `mask`: the (h, w) uint8 person mask at the model's input resolution, 0..255, like rembg's
+      mask-only output: `mask_small` as given (the pipeline passes the refined one); without it, `mask`.
+    """
+    effect = params.effect
+    if effect == "none":
+        return rgb
+    if effect == "mask":
+        return to_alpha(np.ascontiguousarray(mask if mask_small is None else mask_small, dtype=np.float32))
+    alpha = to_alpha(mask)
+    height, width = rgb.shape[:2]
+    if effect == "blur":
+        background = blurred_background(rgb, params.strength, mask_small)
+        return blend(rgb, background, alpha, out=background if background is not rgb else None)
+    if effect == "replace":
+        if background is None:
+            raise ValueError("the replace effect needs a background image")
+        return blend(rgb, fitted_background(background, (width, height)), alpha)
+    if effect == "remove":
+        if params.color is None:
+            rgba = cv2.cvtColor(rgb, cv2.COLOR_RGB2RGBA)
+            rgba[..., 3] = alpha
+            return rgba
+        return blend(rgb, _solid_image(params.color, (width, height)), alpha)
+    raise ValueError(f"unknown effect {effect!r}")
+
+
+def load_background(path: Path | str) -> np.ndarray:
+    """Read a background image as (H, W, 3) uint8 RGB with the app's safe reader."""
+    try:
+        from desktop_app.core.imageio import read_image
+    except ImportError:  # pragma: no cover - until imageio lands
+        bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if bgr is None:
+            raise ValueError(f"cannot read background image {path}") from None
+        return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    image = read_image(Path(path))
+    rgb = getattr(image, "rgb", image)
+    return np.ascontiguousarray(rgb[..., :3])

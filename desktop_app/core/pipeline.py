@@ -1,0 +1,170 @@
+"""One frame through the core: segment, refine the mask, compose the effect; and the latest-frame mailbox."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from desktop_app.core.effects.background import compose, load_background
+from desktop_app.core.frames import Frame, Result
+from desktop_app.core.masks import MaskRefiner, upsample
+from desktop_app.core.params import EffectParams
+
+STAGES = ("resize", "inference", "mask", "compose")
+
+
+class SegmenterLike(Protocol):
+    """What the pipeline needs from `desktop_app.core.segmenter.Segmenter` (duck-typed for tests)."""
+
+    spec: Any
+
+    def predict(self, rgb: np.ndarray) -> tuple[np.ndarray, dict[str, float]]: ...
+
+
+class FrameSlot:
+    """A thread-safe mailbox holding only the newest frame: capture never waits for processing.
+
+    `put` replaces a frame nobody took yet and counts it in `dropped`; `take` waits for a frame;
+    `close` wakes every waiter and makes `take` return None from then on.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._frame: Frame | None = None
+        self._closed = False
+        self.dropped = 0
+        self.put_count = 0
+
+    def put(self, frame: Frame) -> None:
+        with self._cond:
+            if self._closed:
+                return
+            if self._frame is not None:
+                self.dropped += 1
+            self._frame = frame
+            self.put_count += 1
+            self._cond.notify()
+
+    def take(self, timeout: float | None = None) -> Frame | None:
+        """The newest frame, waiting up to `timeout` seconds (None = forever); None on timeout or close."""
+        with self._cond:
+            self._cond.wait_for(lambda: self._frame is not None or self._closed, timeout)
+            if self._closed:
+                return None
+            frame, self._frame = self._frame, None
+            return frame
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._frame = None
+            self._cond.notify_all()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+
+class _BackgroundLoad:
+    """Reads a background image on a daemon thread so `set_params` and the frame loop never wait on disk."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._done = threading.Event()
+        self._image: np.ndarray | None = None
+        self._error: BaseException | None = None
+        threading.Thread(target=self._run, name="locallens-background", daemon=True).start()
+
+    def _run(self) -> None:
+        try:
+            self._image = load_background(self.path)
+        except BaseException as exc:  # handed to the frame that needs the image
+            self._error = exc
+        finally:
+            self._done.set()
+
+    def result(self) -> np.ndarray:
+        self._done.wait()
+        if self._error is not None:
+            raise self._error
+        assert self._image is not None
+        return self._image
+
+
+class Pipeline:
+    """`process(Frame) -> Result`: segment, refine at model resolution, upsample, compose at full size.
+
+    `set_params` may be called from any thread and applies from the next frame. A new background path is
+    read once, on a helper thread; `temporal=False` turns off smoothing across frames (still photos).
+    Temporal state resets on `reset()`, on a change of source or frame size, and while the effect is none.
+    """
+
+    def __init__(self, segmenter: SegmenterLike, params: EffectParams, temporal: bool = True) -> None:
+        self.segmenter = segmenter
+        self.temporal = temporal
+        self._lock = threading.Lock()
+        self._params = params
+        self._load: _BackgroundLoad | None = None
+        self._reset_pending = False
+        self._refiner = MaskRefiner()
+        self._source_key: tuple[str, tuple[int, int]] | None = None
+        self._start_load(params)
+
+    @property
+    def params(self) -> EffectParams:
+        return self._params
+
+    def set_params(self, params: EffectParams) -> None:
+        with self._lock:
+            self._params = params
+            self._start_load(params)
+
+    def reset(self) -> None:
+        """Forget the temporal history (a new video, a still photo)."""
+        with self._lock:
+            self._reset_pending = True
+
+    def _start_load(self, params: EffectParams) -> None:
+        path = params.background
+        if path is None:
+            return
+        if self._load is None or self._load.path != Path(path):
+            self._load = _BackgroundLoad(Path(path))
+
+    def _snapshot(self) -> tuple[EffectParams, _BackgroundLoad | None, bool]:
+        with self._lock:
+            reset, self._reset_pending = self._reset_pending, False
+            return self._params, self._load, reset
+
+    def process(self, frame: Frame) -> Result:
+        params, load, reset = self._snapshot()
+        rgb = frame.pixels
+        key = (frame.source_id, (rgb.shape[1], rgb.shape[0]))
+        if reset or key != self._source_key or params.effect == "none":
+            self._refiner.reset()
+        self._source_key = key
+        if params.effect == "none":
+            return Result(frame, rgb, None, dict.fromkeys(STAGES, 0.0))
+        background = load.result() if params.effect == "replace" and load is not None else None
+
+        mask_small, seg_timings = self.segmenter.predict(rgb)
+        start = time.perf_counter()
+        refiner = self._refiner
+        refiner.threshold, refiner.feather = params.threshold, params.feather
+        refiner.smoothing = params.smoothing if self.temporal else 0.0
+        refined = refiner.refine(mask_small)
+        mask = upsample(refined, rgb.shape[:2])
+        masked = time.perf_counter()
+        pixels = compose(rgb, mask, params, background, mask_small=refined)
+        done = time.perf_counter()
+        timings = {
+            "resize": float(seg_timings.get("resize", 0.0)),
+            "inference": float(seg_timings.get("inference", 0.0)),
+            "mask": (masked - start) * 1000.0,
+            "compose": (done - masked) * 1000.0,
+        }
+        return Result(frame, pixels, mask, timings)

@@ -26,7 +26,7 @@ DEFAULT_MAX_BYTES = 1 << 30  # 1 GiB
 
 SUPPORTED_IMAGE_EXTENSIONS: frozenset[str] = frozenset(
     {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".bmp", ".dib", ".tif", ".tiff", ".gif",
-     ".heic", ".heif", ".hif"}
+     ".heic", ".heif", ".hif", ".avif"}
 )
 OutputFormat = Literal["png", "jpg", "webp"]
 OUTPUT_FORMATS: tuple[str, ...] = ("png", "jpg", "webp")
@@ -49,7 +49,7 @@ _KNOWN_MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"MM\x00*", "TIFF"),
 )
 _HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs", b"mif1", b"msf1"}
-_UNSUPPORTED_BRANDS = {b"avif": "AVIF", b"avis": "AVIF"}
+_STILL_BRANDS = _HEIF_BRANDS | {b"avif", b"avis"}  # AVIF: Pillow's own plugin
 
 
 class ImageReadError(Exception):
@@ -115,9 +115,7 @@ def _ftyp_brand(head: bytes) -> bytes | None:
 def _sniff_failure(head: bytes) -> str:
     """Why Pillow could not identify a file, from its first bytes."""
     brand = _ftyp_brand(head)
-    if brand in _UNSUPPORTED_BRANDS:
-        return f"unsupported format ({_UNSUPPORTED_BRANDS[brand]})"
-    if brand in _HEIF_BRANDS:
+    if brand in _STILL_BRANDS:
         return "the file is truncated or corrupt"
     if brand is not None:
         return "unsupported format (this looks like a video; drop it as a video file)"

@@ -25,6 +25,7 @@ MIN_SMALL_RADIUS = 4
 MAX_DOWNSCALE = 8
 _WEIGHT_EPS = 1e-3
 _CACHE_SIZE = 4
+_CROSS = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))
 
 
 def blur_radius(strength: int, size: tuple[int, int]) -> int:
@@ -98,8 +99,8 @@ def blurred_background(rgb: np.ndarray, strength: int, mask_small: np.ndarray | 
         out_small = cv2.stackBlur(small, ksize)
     else:
         weight = 1.0 - resize_corner_aligned(np.asarray(mask_small, np.float32), small_size)
-        if weight.dtype != np.float32:
-            weight = weight.astype(np.float32)
+        # Shrink the weight by one small pixel: edge pixels averaged by the downscale hold person colour.
+        weight = cv2.erode(weight.astype(np.float32, copy=False), _CROSS)
         image = small.astype(np.float32)
         num = cv2.stackBlur(image * weight[..., None], ksize)
         den = cv2.stackBlur(weight, ksize)

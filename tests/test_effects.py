@@ -1,0 +1,198 @@
+"""effects.background: each effect on synthetic frames with known answers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from desktop_app.core.effects import background as bg_mod
+from desktop_app.core.effects.background import (
+    blend,
+    blur_radius,
+    compose,
+    cover_fit,
+    fitted_background,
+    load_background,
+)
+from desktop_app.core.masks import upsample
+from desktop_app.core.params import EffectParams
+
+H, W = 120, 160
+
+
+def noise(h: int = H, w: int = W, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, (h, w, 3), dtype=np.uint8)
+
+
+def disc_small(size: int = 64, radius: int = 16) -> np.ndarray:
+    yy, xx = np.mgrid[0:size, 0:size]
+    return (((xx - size // 2) ** 2 + (yy - size // 2) ** 2) <= radius**2).astype(np.float32)
+
+
+def hard_disc(h: int = H, w: int = W, radius: int = 30) -> np.ndarray:
+    yy, xx = np.mgrid[0:h, 0:w]
+    return (((xx - w // 2) ** 2 + (yy - h // 2) ** 2) <= radius**2).astype(np.float32)
+
+
+def test_none_returns_the_frame_itself() -> None:
+    rgb = noise()
+    assert compose(rgb, hard_disc(), EffectParams(effect="none")) is rgb
+
+
+def test_blur_keeps_person_pixels_and_blurs_background() -> None:
+    rgb, mask = noise(), hard_disc()
+    out = compose(rgb, mask, EffectParams(effect="blur", strength=60))
+    person, back = mask == 1.0, mask == 0.0
+    assert out.shape == rgb.shape
+    assert out.dtype == np.uint8
+    assert np.array_equal(out[person], rgb[person])
+    # Uniform noise has std ~74; blurred it is far smoother.
+    assert rgb[back].astype(np.float32).std() > 70
+    assert out[back].astype(np.float32).std() < 25
+
+
+def test_stronger_blur_is_smoother() -> None:
+    rgb, mask = noise(480, 640), np.zeros((480, 640), np.float32)
+    stds = [compose(rgb, mask, EffectParams(effect="blur", strength=s)).astype(np.float32).std() for s in (5, 30, 90)]
+    assert stds[0] > stds[1] > stds[2]
+
+
+def test_blur_radius_scales_with_frame_size() -> None:
+    assert blur_radius(50, (1280, 720)) == 32
+    assert blur_radius(50, (1920, 1080)) == 48
+    assert blur_radius(1, (64, 48)) == 1
+
+
+def test_blur_with_the_small_mask_keeps_person_colours_out_of_the_halo() -> None:
+    # A red person on a blue background: the blurred background next to the person should stay blue.
+    small = disc_small(64, 16)
+    mask = upsample(small, (256, 256))
+    rgb = np.zeros((256, 256, 3), np.uint8)
+    rgb[..., 2] = 255
+    rgb[mask > 0.5] = (255, 0, 0)
+    params = EffectParams(effect="blur", strength=100)
+    halo = (mask == 0.0) & (upsample(cv2.dilate(small, np.ones((7, 7), np.uint8)), (256, 256)) > 0)
+    assert halo.sum() > 1000
+    with_mask = compose(rgb, mask, params, mask_small=small)
+    without = compose(rgb, mask, params)
+    assert int(with_mask[halo][:, 0].max()) <= 8  # no red in the halo
+    assert int(without[halo][:, 0].max()) > 60  # the plain blur smears the red: the test can tell
+
+
+def test_replace_puts_exact_background_where_mask_is_zero() -> None:
+    rgb, mask, back_img = noise(), hard_disc(), noise(seed=5)
+    out = compose(rgb, mask, EffectParams(effect="replace", background=Path("x.png")), background=back_img)
+    assert np.array_equal(out[mask == 0.0], back_img[mask == 0.0])
+    assert np.array_equal(out[mask == 1.0], rgb[mask == 1.0])
+
+
+def test_replace_without_background_is_an_error() -> None:
+    with pytest.raises(ValueError, match="background"):
+        compose(noise(), hard_disc(), EffectParams(effect="replace", background=Path("x.png")))
+
+
+def test_soft_mask_blends_between_within_one_level() -> None:
+    fg, back = noise(seed=1), noise(seed=2)
+    alpha = np.random.default_rng(3).integers(0, 256, (H, W), dtype=np.uint8)
+    a = alpha.astype(np.float64)[..., None] / 255.0
+    exact = fg * a + back * (1.0 - a)
+    assert np.abs(blend(fg, back, alpha).astype(np.float64) - exact).max() <= 1.0
+
+
+def thirds(w: int, h: int, horizontal: bool) -> np.ndarray:
+    """An image in three bands red | green | blue (left to right, or top to bottom)."""
+    img = np.zeros((h, w, 3), np.uint8)
+    n = w if horizontal else h
+    for i, colour in enumerate(((255, 0, 0), (0, 255, 0), (0, 0, 255))):
+        band = slice(i * n // 3, (i + 1) * n // 3)
+        if horizontal:
+            img[:, band] = colour
+        else:
+            img[band, :] = colour
+    return img
+
+
+def test_cover_fit_crops_the_centre_of_a_wide_background() -> None:
+    out = cover_fit(thirds(300, 100, horizontal=True), (100, 100))
+    assert out.shape == (100, 100, 3)
+    assert np.all(out == (0, 255, 0))
+
+
+def test_cover_fit_crops_the_centre_of_a_tall_background() -> None:
+    out = cover_fit(thirds(100, 300, horizontal=False), (100, 100))
+    assert out.shape == (100, 100, 3)
+    assert np.all(out == (0, 255, 0))
+
+
+def test_cover_fit_scales_up_a_small_background_to_cover() -> None:
+    # 50x25 (2:1) into 100x100: scaled x4 to 200x100 and the centre 100 columns kept.
+    src = np.zeros((25, 50, 3), np.uint8)
+    src[:, :25] = (255, 0, 0)
+    src[:, 25:] = (0, 0, 255)
+    out = cover_fit(src, (100, 100))
+    assert out.shape == (100, 100, 3)
+    assert np.all(out[:, :45] == (255, 0, 0))
+    assert np.all(out[:, 55:] == (0, 0, 255))
+
+
+def test_cover_fit_scales_down_a_large_background() -> None:
+    out = cover_fit(np.full((1000, 2000, 3), 77, np.uint8), (160, 120))
+    assert out.shape == (120, 160, 3)
+    assert out.flags["C_CONTIGUOUS"]
+    assert np.all(out == 77)
+
+
+def test_fitted_background_is_cached_per_image_and_size() -> None:
+    image = noise(300, 400, seed=9)
+    before = bg_mod._fitted.fits
+    first = fitted_background(image, (160, 120))
+    assert fitted_background(image, (160, 120)) is first
+    assert bg_mod._fitted.fits == before + 1
+    fitted_background(image, (80, 60))
+    assert bg_mod._fitted.fits == before + 2
+    fitted_background(image.copy(), (160, 120))  # another image: refitted
+    assert bg_mod._fitted.fits == before + 3
+
+
+def test_remove_transparent_uses_the_mask_as_alpha() -> None:
+    rgb = noise()
+    mask = np.random.default_rng(4).random((H, W), dtype=np.float32)
+    out = compose(rgb, mask, EffectParams(effect="remove"))
+    assert out.shape == (H, W, 4)
+    assert np.array_equal(out[..., :3], rgb)
+    assert np.array_equal(out[..., 3], np.round(mask * 255).astype(np.uint8))
+
+
+def test_remove_with_a_colour_gives_a_solid_background() -> None:
+    rgb, mask = noise(), hard_disc()
+    out = compose(rgb, mask, EffectParams(effect="remove", color=(0, 177, 64)))
+    assert out.shape == (H, W, 3)
+    assert np.all(out[mask == 0.0] == (0, 177, 64))
+    assert np.array_equal(out[mask == 1.0], rgb[mask == 1.0])
+
+
+def test_mask_effect_returns_the_small_mask_as_uint8() -> None:
+    small = np.linspace(0, 1, 256 * 256, dtype=np.float32).reshape(256, 256)
+    out = compose(noise(), upsample(small, (H, W)), EffectParams(effect="mask"), mask_small=small)
+    assert out.dtype == np.uint8
+    assert out.shape == (256, 256)
+    assert np.array_equal(out, np.round(small * 255).astype(np.uint8))
+
+
+def test_mask_effect_without_small_mask_uses_the_full_mask() -> None:
+    mask = hard_disc()
+    out = compose(noise(), mask, EffectParams(effect="mask"))
+    assert out.shape == (H, W)
+    assert np.array_equal(out, (mask * 255).astype(np.uint8))
+
+
+def test_load_background_reads_rgb(tmp_path: Path) -> None:
+    rgb = noise(30, 40, seed=7)
+    path = tmp_path / "bg.png"
+    assert cv2.imwrite(str(path), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    loaded = load_background(path)
+    assert loaded.shape == (30, 40, 3)
+    assert np.array_equal(loaded, rgb)

@@ -3,7 +3,8 @@
 Runs the bundled model (or `--model`) with every combination of intra-op threads (1, 2) and spinning
 (off, on), interleaved round-robin in one process so machine noise hits all of them alike. Two phases:
 `idle` (nothing else running) and `busy` (a second thread blurring 640x480 frames with OpenCV, the way
-compositing competes for the cores in the live pipeline). Prints a table and writes
+compositing competes for the cores in the live pipeline; it also reports how many blurs that thread
+finished per second while each configuration ran, since spinning threads steal its core). Prints a table and writes
 bench/results/threads.json with medians, p90s and ratios against the default (1 thread, spinning off).
 
     python bench/bench_threads.py [--runs 400] [--model path.onnx] [--out bench/results/threads.json]
@@ -77,8 +78,12 @@ class Blurrer(threading.Thread):
             self.frames += 1
 
 
-def _phase(sessions: dict, feeds: dict[str, np.ndarray], runs: int, warmup: int) -> dict[tuple[int, bool], list]:
+def _phase(
+    sessions: dict, feeds: dict[str, np.ndarray], runs: int, warmup: int, blurrer: Blurrer | None
+) -> tuple[dict[tuple[int, bool], list[float]], dict[tuple[int, bool], float]]:
+    """Per-config run times (ms) and, when busy, the blur thread's frames/s while that config ran."""
     times: dict[tuple[int, bool], list[float]] = {key: [] for key in sessions}
+    blur_frames = dict.fromkeys(sessions, 0)
     for _ in range(warmup):
         for session in sessions.values():
             session.run(None, feeds)
@@ -86,10 +91,14 @@ def _phase(sessions: dict, feeds: dict[str, np.ndarray], runs: int, warmup: int)
     for index in range(runs):
         rotated = order[index % len(order) :] + order[: index % len(order)]  # no fixed position bias
         for key in rotated:
+            frames = blurrer.frames if blurrer else 0
             start = time.perf_counter()
             sessions[key].run(None, feeds)
             times[key].append((time.perf_counter() - start) * 1000.0)
-    return times
+            if blurrer:
+                blur_frames[key] += blurrer.frames - frames
+    blur_fps = {key: blur_frames[key] / (sum(times[key]) / 1000.0) for key in sessions}
+    return times, blur_fps
 
 
 def _stats(samples: list[float]) -> dict[str, float]:
@@ -136,21 +145,25 @@ def main(argv: list[str] | None = None) -> int:
         if blurrer:
             blurrer.start()
         try:
-            times = _phase(sessions, feeds, args.runs, args.warmup)
+            times, blur_fps = _phase(sessions, feeds, args.runs, args.warmup, blurrer)
         finally:
             if blurrer:
                 blurrer.stop.set()
                 blurrer.join()
         base = float(np.median(times[BASELINE]))
         rows = {}
-        print(f"\n{phase}: {'configuration':<26} {'median':>8} {'p90':>8} {'p99':>8} {'vs default':>10}")
+        extra = f" {'blur fps':>9}" if blurrer else ""
+        print(f"\n{phase}: {'configuration':<26} {'median':>8} {'p90':>8} {'p99':>8} {'vs default':>10}{extra}")
         for key, samples in times.items():
             row = _stats(samples)
             row["median_ratio"] = round(row["median_ms"] / base, 3)
+            if blurrer:
+                row["blur_fps_meanwhile"] = round(blur_fps[key], 1)
             rows[_label(*key)] = row
             print(
                 f"{'':6}{_label(*key):<26} {row['median_ms']:>8.3f} {row['p90_ms']:>8.3f} "
                 f"{row['p99_ms']:>8.3f} {row['median_ratio']:>10.2f}"
+                + (f" {row['blur_fps_meanwhile']:>9.1f}" if blurrer else "")
             )
         results["phases"][phase] = rows  # type: ignore[index]
 

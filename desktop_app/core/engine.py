@@ -1,8 +1,10 @@
 """ONNX Runtime inference: execution-provider choice, per-provider session options, CPU fallback with a reason.
 
-Defaults measured by `bench/bench_threads.py` on a 2-core machine (see bench/results/threads.json): one
-intra-op thread with spinning off is the steadiest choice; a second thread competes with OpenCV
-compositing for the other core.
+Defaults from `bench/bench_threads.py` (bench/results/threads.json; 2 shared cores, selfie-general FP32,
+400 interleaved runs each). Idle, 2 threads with spinning on had the lowest median (0.80x of 1 thread) but
+spinning burns the second core; with OpenCV blurring on another thread, as the live pipeline does, all four
+settings gave the same inference median (0.99-1.12x) and 1 thread with spinning off left the blur thread
+the most throughput (36.6 vs 33.1-35.0 blurs/s). So: 1 intra-op thread, spinning off.
 """
 
 from __future__ import annotations

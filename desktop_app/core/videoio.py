@@ -167,6 +167,8 @@ class VideoWriter:
 
     Use as a context manager: leaving the block normally closes (publishes), an exception aborts.
     `path` is the published file after `close()`. Frames must be `(H, W, 3) uint8` with (W, H) == size.
+    MPEG-4 needs even dimensions: an odd width/height loses its last column/row (`encoded_size`), which
+    is what the encoder would otherwise do by rescaling the whole frame.
     """
 
     def __init__(
@@ -180,9 +182,10 @@ class VideoWriter:
         if not (math.isfinite(fps) and fps > 0):
             raise ValueError(f"fps must be positive, not {fps}")
         width, height = size
-        if width <= 0 or height <= 0:
-            raise ValueError(f"size must be positive, not {size}")
+        if width < 2 or height < 2:
+            raise ValueError(f"size must be at least 2x2, not {size}")
         self.size = (int(width), int(height))
+        self.encoded_size = (self.size[0] - self.size[0] % 2, self.size[1] - self.size[1] % 2)
         self.fps = float(fps)
         self.frames_written = 0
         self.path: Path | None = None
@@ -196,7 +199,7 @@ class VideoWriter:
         except OutputError as exc:
             raise VideoWriteError(exc.path, exc.reason) from exc
         self._writer = cv2.VideoWriter(
-            str(self._pending.tmp), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, self.size
+            str(self._pending.tmp), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, self.encoded_size
         )
         if not self._writer.isOpened():
             self._finish(VideoWriteError(dest / f"{stem}.mp4", "the video encoder could not start (mp4v)"))
@@ -209,7 +212,8 @@ class VideoWriter:
             raise ValueError(
                 f"frame must be uint8 {(self.size[1], self.size[0], 3)}, not {rgb.dtype} {rgb.shape}"
             )
-        self._writer.write(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+        ew, eh = self.encoded_size
+        self._writer.write(cv2.cvtColor(rgb[:eh, :ew], cv2.COLOR_RGB2BGR))
         self.frames_written += 1
 
     def close(self) -> Path:

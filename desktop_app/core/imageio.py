@@ -263,7 +263,7 @@ def read_image(
     try:
         head = fh.read(32)
         fh.seek(0)
-        if _ftyp_brand(head) in _HEIF_BRANDS:
+        if _ftyp_brand(head) is not None:  # ISO-BMFF: HEIC may carry any of several brands
             _register_heif()
         try:
             im: Image.Image | None = Image.open(fh)

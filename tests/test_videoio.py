@@ -185,6 +185,25 @@ def test_exception_or_abort_leaves_nothing(tmp_path: Path) -> None:
     writer.write(flat(VIDEO_COLORS[1]))
     writer.abort()
     assert writer.path is None and list(tmp_path.iterdir()) == []
+    with pytest.raises(VideoWriteError) as info:
+        writer.close()
+    assert info.value.reason == "the video was aborted"
+    with VideoWriter(tmp_path, "x", 12.0) as writer:  # abort inside the block (a cancelled batch)
+        writer.write(flat(VIDEO_COLORS[1]))
+        writer.abort()
+    assert writer.path is None and list(tmp_path.iterdir()) == []
+
+
+def test_size_can_come_from_the_first_frame(tmp_path: Path) -> None:
+    with VideoWriter(tmp_path, "auto", 8.0) as writer:
+        assert writer.size is None
+        writer.write(flat(VIDEO_COLORS[2], (32, 16)))
+        writer.write(flat(VIDEO_COLORS[0], (32, 16)))
+        with pytest.raises(ValueError, match=r"frame must be uint8 \(16, 32, 3\)"):
+            writer.write(flat(VIDEO_COLORS[0], (64, 48)))
+    assert writer.size == (32, 16) and writer.frames_written == 2
+    with VideoReader(writer.path) as reader:
+        assert (reader.size, reader.fps, len(list(reader))) == ((32, 16), 8.0, 2)
 
 
 def test_no_frames_or_wrong_frames_are_errors_without_files(tmp_path: Path) -> None:

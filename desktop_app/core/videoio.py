@@ -165,10 +165,11 @@ def _check_file(path: Path) -> None:
 class VideoWriter:
     """Write RGB frames to `dest_dir/stem.mp4` (or `stem-N.mp4`); the file appears only on `close()`.
 
-    Use as a context manager: leaving the block normally closes (publishes), an exception aborts.
-    `path` is the published file after `close()`. Frames must be `(H, W, 3) uint8` with (W, H) == size.
-    MPEG-4 needs even dimensions: an odd width/height loses its last column/row (`encoded_size`), which
-    is what the encoder would otherwise do by rescaling the whole frame.
+    Use as a context manager: leaving the block normally closes (publishes), an exception aborts, and
+    leaving it after `abort()` does nothing more. `path` is the published file after `close()`.
+    Frames must be `(H, W, 3) uint8`, all the size given (or, with `size=None`, the first frame's).
+    MPEG-4 needs even dimensions: an odd width/height loses its last column/row (`encoded_size`); left
+    to itself the encoder would rescale the whole frame.
     """
 
     def __init__(
@@ -176,42 +177,58 @@ class VideoWriter:
         dest_dir: Path | str,
         stem: str,
         fps: float,
-        size: tuple[int, int],
+        size: tuple[int, int] | None = None,
         inputs: Iterable[Path | str] = (),
     ) -> None:
         if not (math.isfinite(fps) and fps > 0):
             raise ValueError(f"fps must be positive, not {fps}")
-        width, height = size
-        if width < 2 or height < 2:
-            raise ValueError(f"size must be at least 2x2, not {size}")
-        self.size = (int(width), int(height))
-        self.encoded_size = (self.size[0] - self.size[0] % 2, self.size[1] - self.size[1] % 2)
+        self.size: tuple[int, int] | None = None
+        self.encoded_size: tuple[int, int] | None = None
+        if size is not None:
+            self._set_size(size)
         self.fps = float(fps)
         self.frames_written = 0
         self.path: Path | None = None
         self._done = False
-        dest = Path(dest_dir)
+        self._writer: Any = None
+        self._target = Path(dest_dir) / f"{stem}.mp4"
         inputs = list(inputs)
         try:
-            check_not_input(dest / f"{stem}.mp4", inputs)
-            self._output = atomic_output(dest, stem, "mp4", protect=inputs)
+            check_not_input(self._target, inputs)
+            self._output = atomic_output(dest_dir, stem, "mp4", protect=inputs)
             self._pending = self._output.__enter__()
         except OutputError as exc:
             raise VideoWriteError(exc.path, exc.reason) from exc
+
+    def _set_size(self, size: tuple[int, int]) -> None:
+        width, height = int(size[0]), int(size[1])
+        if width < 2 or height < 2:
+            raise ValueError(f"size must be at least 2x2, not {size}")
+        self.size = (width, height)
+        self.encoded_size = (width - width % 2, height - height % 2)
+
+    def _start(self) -> None:
+        assert self.encoded_size is not None
         self._writer = cv2.VideoWriter(
             str(self._pending.tmp), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, self.encoded_size
         )
         if not self._writer.isOpened():
-            self._finish(VideoWriteError(dest / f"{stem}.mp4", "the video encoder could not start (mp4v)"))
-            raise VideoWriteError(dest / f"{stem}.mp4", "the video encoder could not start (mp4v)")
+            error = VideoWriteError(self._target, "the video encoder could not start (mp4v)")
+            self.abort()
+            raise error
 
     def write(self, rgb: np.ndarray) -> None:
         if self._done:
-            raise VideoWriteError(self._pending.tmp.parent, "the video was already closed")
+            raise VideoWriteError(self._target, "the video was already closed")
+        if self.size is None and rgb.ndim == 3:
+            self._set_size((rgb.shape[1], rgb.shape[0]))
+        assert self.size is not None and self.encoded_size is not None
         if rgb.dtype != np.uint8 or rgb.shape != (self.size[1], self.size[0], 3):
             raise ValueError(
                 f"frame must be uint8 {(self.size[1], self.size[0], 3)}, not {rgb.dtype} {rgb.shape}"
             )
+        if self._writer is None:
+            self._start()
         ew, eh = self.encoded_size
         self._writer.write(cv2.cvtColor(rgb[:eh, :ew], cv2.COLOR_RGB2BGR))
         self.frames_written += 1
@@ -220,11 +237,12 @@ class VideoWriter:
         """Finish the file and publish it; VideoWriteError (and nothing left behind) if no frame was written."""
         if self._done:
             if self.path is None:
-                raise VideoWriteError(self._pending.tmp.parent, "the video was aborted")
+                raise VideoWriteError(self._target, "the video was aborted")
             return self.path
-        self._writer.release()
+        if self._writer is not None:
+            self._writer.release()
         if self.frames_written == 0:
-            error = VideoWriteError(self._pending.tmp.parent, "no frames were written")
+            error = VideoWriteError(self._target, "no frames were written")
             self._finish(error)
             raise error
         self._finish(None)
@@ -235,7 +253,8 @@ class VideoWriter:
     def abort(self) -> None:
         """Drop everything written so far: no file appears."""
         if not self._done:
-            self._writer.release()
+            if self._writer is not None:
+                self._writer.release()
             self._finish(RuntimeError("aborted"))
 
     def _finish(self, error: BaseException | None) -> None:
@@ -255,7 +274,7 @@ class VideoWriter:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        if exc_type is None:
+        if exc_type is None and not self._done:
             self.close()
         else:
             self.abort()

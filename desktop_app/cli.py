@@ -175,9 +175,13 @@ def _segmenter_or_exit(model_id: str, device: str):  # type: ignore[no-untyped-d
 
 def run_models() -> int:
     from desktop_app.core.engine import available_providers
-    from desktop_app.core.models import describe
+    from desktop_app.core.models import ManifestError, describe
 
-    rows = describe()
+    try:
+        rows = describe()
+    except ManifestError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     headers = list(rows[0].keys()) if rows else []
     widths = [max(len(h), *(len(str(r[h])) for r in rows)) for h in headers]
     print("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)))

@@ -1,0 +1,303 @@
+"""The effects panel: what the user chooses, as a validated `EffectParams`, shared by the live and photo views.
+
+Every change emits `params_changed(EffectParams)` and is written back into the `Settings.effect` the panel
+was given (saving the file is the app's job). The chosen background and colour stay in the params whatever
+the effect, so they are remembered; without a chosen image the first built-in background is selected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QColor, QIcon, QImageReader, QPixmap
+from PySide6.QtWidgets import (
+    QColorDialog,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QListView,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QSlider,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop_app.core.batch import GREEN_SCREEN
+from desktop_app.core.imageio import SUPPORTED_IMAGE_EXTENSIONS
+from desktop_app.core.params import EffectParams
+from desktop_app.core.settings import Settings
+
+EFFECT_LABELS = {"none": "None", "blur": "Blur background", "replace": "Replace background",
+                 "remove": "Remove background", "mask": "Mask only"}
+REMOVE_MODES = {"transparent": "Transparent", "color": "Solid colour", "green": "Green screen"}
+DEFAULT_SOLID = (255, 255, 255)
+THUMB = QSize(96, 54)
+BACKGROUND_ROLE = Qt.ItemDataRole.UserRole
+
+ColorPicker = Callable[[QColor, QWidget], QColor]  # returns an invalid QColor when cancelled
+ImagePicker = Callable[[QWidget, str], Path | None]
+
+
+def _ask_color(initial: QColor, parent: QWidget) -> QColor:
+    return QColorDialog.getColor(initial, parent, "Background colour")
+
+
+def _ask_image(parent: QWidget, start_dir: str) -> Path | None:
+    patterns = " ".join(f"*{ext}" for ext in sorted(SUPPORTED_IMAGE_EXTENSIONS))
+    name, _ = QFileDialog.getOpenFileName(parent, "Choose a background image", start_dir,
+                                          f"Images ({patterns})")
+    return Path(name) if name else None
+
+
+def _thumbnail(path: Path) -> QIcon:
+    """A small icon read by Qt at thumbnail size (never decodes the full picture)."""
+    reader = QImageReader(str(path))
+    reader.setAutoTransform(True)
+    size = reader.size()
+    if size.isValid():
+        reader.setScaledSize(size.scaled(THUMB, Qt.AspectRatioMode.KeepAspectRatioByExpanding))
+    image = reader.read()
+    return QIcon(QPixmap.fromImage(image)) if not image.isNull() else QIcon()
+
+
+def _slider(low: int, high: int, value: int, name: str) -> QSlider:
+    slider = QSlider(Qt.Orientation.Horizontal)
+    slider.setRange(low, high)
+    slider.setValue(value)
+    slider.setAccessibleName(name)
+    slider.setPageStep(max(1, (high - low) // 10))
+    return slider
+
+
+class EffectsPanel(QWidget):
+    """Effect, blur strength, background, remove mode, threshold, feather and smoothing."""
+
+    params_changed = Signal(object)  # EffectParams, validated
+
+    def __init__(self, settings: Settings, backgrounds_dir: Path, parent: QWidget | None = None,
+                 *, color_picker: ColorPicker = _ask_color, image_picker: ImagePicker = _ask_image) -> None:
+        super().__init__(parent)
+        self._settings = settings
+        self._backgrounds_dir = Path(backgrounds_dir)
+        self._pick_color, self._pick_image = color_picker, image_picker
+        self._updating = False
+        params = settings.effect
+        self._solid = params.color if params.color not in (None, GREEN_SCREEN) else DEFAULT_SOLID
+        self._build(params)
+        self._params = self._read()
+        try:
+            self._params.validate()
+        except ValueError:  # e.g. "replace" saved without an image and no built-in one to fall back on
+            self._params = params.with_(effect="blur") if params.effect == "replace" else EffectParams()
+            self._show(self._params)
+        self._settings.effect = self._params
+
+    # ------------------------------------------------------------------------------------------ layout
+
+    def _build(self, params: EffectParams) -> None:
+        self.effect_combo = QComboBox()
+        for key, label in EFFECT_LABELS.items():
+            self.effect_combo.addItem(label, key)
+        self.effect_combo.setAccessibleName("Effect")
+
+        self.strength_slider = _slider(1, 100, params.strength, "Blur strength")
+
+        self.background_list = QListWidget()
+        self.background_list.setViewMode(QListView.ViewMode.IconMode)
+        self.background_list.setIconSize(THUMB)
+        self.background_list.setFlow(QListView.Flow.LeftToRight)
+        self.background_list.setWrapping(True)
+        self.background_list.setResizeMode(QListView.ResizeMode.Adjust)
+        self.background_list.setMovement(QListView.Movement.Static)
+        self.background_list.setMaximumHeight(2 * THUMB.height() + 48)
+        self.background_list.setAccessibleName("Background image")
+        for path in self.builtin_backgrounds():
+            self._add_background(path)
+        self.choose_background_button = QPushButton("Choose image…")
+
+        self.remove_combo = QComboBox()
+        for key, label in REMOVE_MODES.items():
+            self.remove_combo.addItem(label, key)
+        self.remove_combo.setAccessibleName("Removed background")
+        self.color_button = QPushButton("Colour…")
+        self.color_button.setAccessibleName("Background colour")
+
+        self.threshold_slider = _slider(0, 100, round(params.threshold * 100), "Mask threshold")
+        self.feather_slider = _slider(0, 100, round(params.feather * 100), "Edge feather")
+        self.smoothing_slider = _slider(0, 95, round(params.smoothing * 100), "Temporal smoothing")
+        self.hint = QLabel()
+        self.hint.setWordWrap(True)
+
+        self.blur_row = QWidget()
+        blur_layout = QFormLayout(self.blur_row)
+        blur_layout.setContentsMargins(0, 0, 0, 0)
+        blur_layout.addRow("Strength", self.strength_slider)
+
+        self.replace_row = QWidget()
+        replace_layout = QVBoxLayout(self.replace_row)
+        replace_layout.setContentsMargins(0, 0, 0, 0)
+        replace_layout.addWidget(self.background_list)
+        replace_layout.addWidget(self.choose_background_button, 0, Qt.AlignmentFlag.AlignLeft)
+
+        self.remove_row = QWidget()
+        remove_layout = QHBoxLayout(self.remove_row)
+        remove_layout.setContentsMargins(0, 0, 0, 0)
+        remove_layout.addWidget(self.remove_combo, 1)
+        remove_layout.addWidget(self.color_button)
+
+        form = QFormLayout()
+        form.addRow("Effect", self.effect_combo)
+        form.addRow(self.blur_row)
+        form.addRow(self.replace_row)
+        form.addRow(self.remove_row)
+        form.addRow("Threshold", self.threshold_slider)
+        form.addRow("Feather", self.feather_slider)
+        form.addRow("Smoothing", self.smoothing_slider)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.hint)
+        layout.addStretch(1)
+
+        self._show(params)
+        self.effect_combo.currentIndexChanged.connect(self._changed)
+        for slider in (self.strength_slider, self.threshold_slider, self.feather_slider, self.smoothing_slider):
+            slider.valueChanged.connect(self._changed)
+        self.background_list.currentItemChanged.connect(self._changed)
+        self.remove_combo.currentIndexChanged.connect(self._changed)
+        self.choose_background_button.clicked.connect(self.choose_background)
+        self.color_button.clicked.connect(self.choose_color)
+
+    def builtin_backgrounds(self) -> list[Path]:
+        if not self._backgrounds_dir.is_dir():
+            return []
+        return sorted(p for p in self._backgrounds_dir.iterdir() if p.suffix.lower() in (".jpg", ".jpeg"))
+
+    def _add_background(self, path: Path) -> QListWidgetItem:
+        for row in range(self.background_list.count()):
+            item = self.background_list.item(row)
+            if Path(item.data(BACKGROUND_ROLE)) == path:
+                return item
+        item = QListWidgetItem(_thumbnail(path), path.stem.replace("_", " "))
+        item.setData(BACKGROUND_ROLE, str(path))
+        item.setToolTip(str(path))
+        self.background_list.addItem(item)
+        return item
+
+    # ------------------------------------------------------------------------------------------ state
+
+    def _show(self, params: EffectParams) -> None:
+        """Put `params` into the controls without emitting."""
+        self._updating = True
+        try:
+            self.effect_combo.setCurrentIndex(max(0, self.effect_combo.findData(params.effect)))
+            self.strength_slider.setValue(params.strength)
+            background = params.background
+            if background is None or not Path(background).is_file():
+                background = next(iter(self.builtin_backgrounds()), None)
+            if background is not None:
+                self.background_list.setCurrentItem(self._add_background(Path(background)))
+            mode = "transparent" if params.color is None else "green" if params.color == GREEN_SCREEN else "color"
+            self.remove_combo.setCurrentIndex(self.remove_combo.findData(mode))
+            if mode == "color":
+                self._solid = params.color or DEFAULT_SOLID
+            self.threshold_slider.setValue(round(params.threshold * 100))
+            self.feather_slider.setValue(round(params.feather * 100))
+            self.smoothing_slider.setValue(round(params.smoothing * 100))
+        finally:
+            self._updating = False
+        self._sync_visibility()
+
+    def _sync_visibility(self) -> None:
+        effect = self.effect_combo.currentData()
+        self.blur_row.setVisible(effect == "blur")
+        self.replace_row.setVisible(effect == "replace")
+        self.remove_row.setVisible(effect == "remove")
+        self.color_button.setEnabled(self.remove_combo.currentData() == "color")
+        self.color_button.setIcon(self._swatch(self._solid))
+        refine = effect != "none"
+        for slider in (self.threshold_slider, self.feather_slider, self.smoothing_slider):
+            slider.setEnabled(refine)
+
+    @staticmethod
+    def _swatch(color: tuple[int, int, int]) -> QIcon:
+        pixmap = QPixmap(16, 16)
+        pixmap.fill(QColor(*color))
+        return QIcon(pixmap)
+
+    def _read(self) -> EffectParams:
+        """The controls as an (unvalidated) EffectParams."""
+        item = self.background_list.currentItem()
+        mode = self.remove_combo.currentData()
+        color = None if mode == "transparent" else GREEN_SCREEN if mode == "green" else self._solid
+        return EffectParams(
+            effect=self.effect_combo.currentData(),
+            strength=self.strength_slider.value(),
+            background=Path(item.data(BACKGROUND_ROLE)) if item is not None else None,
+            color=color,
+            threshold=self.threshold_slider.value() / 100,
+            feather=self.feather_slider.value() / 100,
+            smoothing=self.smoothing_slider.value() / 100,
+        )
+
+    def params(self) -> EffectParams:
+        """The last valid parameters (what was last emitted)."""
+        return self._params
+
+    def set_params(self, params: EffectParams) -> None:
+        """Show `params` (validated) and emit them."""
+        params.validate()
+        self._show(params)
+        self._changed()
+
+    def _changed(self, *_args: object) -> None:
+        if self._updating:
+            return
+        self._sync_visibility()
+        params = self._read()
+        try:
+            params.validate()
+        except ValueError as exc:
+            self.hint.setText(str(exc).capitalize() + ".")
+            return
+        self.hint.clear()
+        if params == self._params:
+            return
+        self._params = params
+        self._settings.effect = params
+        self.params_changed.emit(params)
+
+    # ------------------------------------------------------------------------------------------ dialogs
+
+    def choose_background(self) -> None:
+        """Ask for an image file and use it as the replacement background."""
+        current = self._params.background
+        start = str(current.parent) if current is not None else self._settings.last_open_dir
+        path = self._pick_image(self, start)
+        if path is None:
+            return
+        self._updating = True
+        try:
+            self.background_list.setCurrentItem(self._add_background(Path(path)))
+            self.effect_combo.setCurrentIndex(self.effect_combo.findData("replace"))
+        finally:
+            self._updating = False
+        self._changed()
+
+    def choose_color(self) -> None:
+        """Ask for a solid colour for the removed background."""
+        chosen = self._pick_color(QColor(*self._solid), self)
+        if not chosen.isValid():
+            return
+        self._solid = (chosen.red(), chosen.green(), chosen.blue())
+        self._updating = True
+        try:
+            self.remove_combo.setCurrentIndex(self.remove_combo.findData("color"))
+        finally:
+            self._updating = False
+        self._changed()

@@ -1,0 +1,463 @@
+"""The main window: Live and Photos tabs, the shared effects panel, menus, status bar, About."""
+
+from __future__ import annotations
+
+import json
+import statistics
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QStandardPaths, Qt, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QPushButton,
+    QSplitter,
+    QTabWidget,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop_app import APP_NAME, __version__
+from desktop_app.core.frames import Result
+from desktop_app.core.imageio import ImageWriteError, write_image
+from desktop_app.core.notify import notifier
+from desktop_app.core.params import EffectParams
+from desktop_app.core.pipeline import SegmenterLike
+from desktop_app.core.settings import Settings, SettingsStore
+from desktop_app.core.sources import (
+    RESOLUTIONS,
+    Camera,
+    CameraInfo,
+    FrameSource,
+    SourceError,
+    list_cameras,
+    open_fake_camera,
+)
+from desktop_app.paths import assets_dir, models_dir
+from desktop_app.ui.controls import EffectsPanel
+from desktop_app.ui.live_view import LiveView
+from desktop_app.ui.photos_view import PhotosView
+from desktop_app.ui.worker import DemoFactory, LiveStats, LiveWorker, ModelLoader, default_demo_source, is_processed
+
+CameraLister = Callable[[], list[CameraInfo]]
+NO_CAMERA = "No camera was found. Plug one in (it is picked up automatically) or drop photos on the window."
+
+
+def camera_factory(name: str | None, resolution: tuple[int, int],
+                   lister: CameraLister = list_cameras) -> Callable[[], FrameSource]:
+    """A factory that finds the camera by name each time it is called (indices change on replug).
+
+    `name=None` takes the first camera there is; no match raises `SourceError` (the worker retries).
+    """
+    def make() -> FrameSource:
+        cameras = lister()
+        match = [c for c in cameras if c.name == name] if name else cameras[:1]
+        if not match:
+            raise SourceError(f"{name} is not connected." if name else NO_CAMERA)
+        return Camera(match[0].index, match[0].name, resolution)
+
+    return make
+
+
+class MainWindow(QMainWindow):
+    """LocalLens's window. Call `start()` once shown: the live worker starts, the model loads in the background.
+
+    `frames_processed(n)` counts frames the model has processed (for `--quit-after`).
+    """
+
+    frames_processed = Signal(int)
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: SettingsStore | None = None,
+        *,
+        camera_file: Path | None = None,
+        segmenter_factory: Callable[[], SegmenterLike] | None = None,
+        demo_factory: DemoFactory | None = default_demo_source,
+        camera_lister: CameraLister = list_cameras,
+        retry_interval: float = 2.0,
+    ) -> None:
+        super().__init__()
+        self.settings, self.store = settings, store
+        self.camera_file = camera_file
+        self._lister = camera_lister
+        self.segmenter: SegmenterLike | None = None
+        self.processed_count = 0
+        self.snapshot_dir = Path(
+            QStandardPaths.writableLocation(QStandardPaths.StandardLocation.PicturesLocation) or Path.home()
+        )
+        self.last_stats: LiveStats | None = None
+        self._model_state = "Loading model…"
+        self._closed = False
+        self.setWindowTitle(APP_NAME)
+        self.setAcceptDrops(True)
+
+        self.effects = EffectsPanel(settings, assets_dir() / "backgrounds")
+        self.live_view = LiveView()
+        self.photos = PhotosView(self.effects.params, self.current_segmenter, settings)
+        self.worker = LiveWorker(None, self.effects.params(), demo_factory=demo_factory,
+                                 retry_interval=retry_interval, mirror=settings.mirror, parent=self)
+        self.loader = ModelLoader(segmenter_factory, self) if segmenter_factory is not None else None
+        self._build_layout()
+        self._build_menus()
+        self._build_status_bar()
+        self._connect()
+        self._restore_geometry()
+
+    # ------------------------------------------------------------------------------------------ building
+
+    def _build_layout(self) -> None:
+        self.camera_combo = QComboBox()
+        self.camera_combo.setAccessibleName("Camera")
+        self.camera_combo.setMinimumContentsLength(18)
+        self.resolution_combo = QComboBox()
+        self.resolution_combo.setAccessibleName("Resolution")
+        for w, h in RESOLUTIONS:
+            self.resolution_combo.addItem(f"{w} × {h}")
+        wanted = tuple(self.settings.resolution)
+        self.resolution_combo.setCurrentIndex(RESOLUTIONS.index(wanted) if wanted in RESOLUTIONS else 1)
+        self.mirror_box = QCheckBox("Mirror")
+        self.mirror_box.setChecked(self.settings.mirror)
+        self.snapshot_button = QPushButton("Snapshot")
+        self.snapshot_button.setToolTip("Save the processed picture to your Pictures folder (Space)")
+        self.snapshot_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # Space stays the snapshot key
+        self._fill_cameras()
+
+        bar = QHBoxLayout()
+        bar.addWidget(QLabel("Camera"))
+        bar.addWidget(self.camera_combo, 1)
+        bar.addWidget(self.resolution_combo)
+        bar.addWidget(self.mirror_box)
+        bar.addStretch(1)
+        bar.addWidget(self.snapshot_button)
+        live = QWidget()
+        column = QVBoxLayout(live)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addLayout(bar)
+        column.addWidget(self.live_view, 1)
+
+        self.tabs = QTabWidget()
+        self.tabs.addTab(live, "Live")
+        self.tabs.addTab(self.photos, "Photos")
+        self.live_tab = live
+        splitter = QSplitter()
+        splitter.addWidget(self.tabs)
+        splitter.addWidget(self.effects)
+        splitter.setStretchFactor(0, 1)
+        splitter.setCollapsible(0, False)
+        self.setCentralWidget(splitter)
+
+    def _fill_cameras(self) -> None:
+        combo = self.camera_combo
+        combo.blockSignals(True)
+        combo.clear()
+        if self.camera_file is not None:
+            combo.addItem(f"File: {self.camera_file.name}", f"file:{self.camera_file}")
+        cameras = self._lister()
+        for camera in cameras:
+            combo.addItem(camera.name, f"camera:{camera.name}")
+        if combo.count() == 0:
+            combo.addItem("No camera found", "first:")
+        if self.camera_file is None and self.settings.camera_name:
+            index = combo.findData(f"camera:{self.settings.camera_name}")
+            combo.setCurrentIndex(max(index, 0))
+        combo.blockSignals(False)
+
+    def _build_menus(self) -> None:
+        def action(menu, text: str, slot: Callable[[], object], shortcut: QKeySequence | str | None = None):  # type: ignore[no-untyped-def]
+            act = QAction(text, self)
+            if shortcut is not None:
+                act.setShortcut(QKeySequence(shortcut))
+            act.triggered.connect(slot)
+            menu.addAction(act)
+            return act
+
+        file_menu = self.menuBar().addMenu("&File")
+        action(file_menu, "&Open…", self.open_files, QKeySequence.StandardKey.Open)
+        action(file_menu, "Open &Folder…", self.open_folder)
+        action(file_menu, "&Save", self.save, QKeySequence.StandardKey.Save)
+        action(file_menu, "&Export All…", self.export_all, "Ctrl+Shift+E")
+        action(file_menu, "Take &Snapshot", self.snapshot_shortcut, "Space")
+        file_menu.addSeparator()
+        action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+        view_menu = self.menuBar().addMenu("&View")
+        action(view_menu, "&Live", lambda: self.tabs.setCurrentIndex(0), "Ctrl+1")
+        action(view_menu, "&Photos", lambda: self.tabs.setCurrentIndex(1), "Ctrl+2")
+        self.fullscreen_action = action(view_menu, "&Full Screen", self.toggle_full_screen, "F11")
+        self.fullscreen_action.setCheckable(True)
+        help_menu = self.menuBar().addMenu("&Help")
+        action(help_menu, f"&About {APP_NAME}", self.show_about)
+
+    def _build_status_bar(self) -> None:
+        self.status_labels: dict[str, QLabel] = {}
+        for key, tip in (("source", "What the live view shows"), ("capture", "Frames per second from the camera"),
+                         ("processed", "Frames per second with the effect applied"),
+                         ("inference", "Model time per frame"), ("latency", "Capture-to-screen delay (median)"),
+                         ("dropped", "Frames skipped because a newer one arrived"),
+                         ("provider", "Where the model runs")):
+            label = QLabel()
+            label.setToolTip(tip)
+            self.status_labels[key] = label
+            self.statusBar().addPermanentWidget(label)
+        self._update_provider_label()
+
+    def _connect(self) -> None:
+        self.worker.result_ready.connect(self._on_result)
+        self.worker.stats_ready.connect(self._on_stats)
+        self.worker.message_changed.connect(self.live_view.set_message)
+        self.effects.params_changed.connect(self._on_params)
+        self.effects.params_changed.connect(self.photos.on_params_changed)
+        self.camera_combo.currentIndexChanged.connect(self._on_camera_changed)
+        self.resolution_combo.currentIndexChanged.connect(self._on_camera_changed)
+        self.mirror_box.toggled.connect(self._on_mirror)
+        self.snapshot_button.clicked.connect(self.snapshot)
+        if self.loader is not None:
+            self.loader.loaded.connect(self._on_model_loaded)
+            self.loader.failed.connect(self._on_model_failed)
+
+    def _restore_geometry(self) -> None:
+        if self.settings.window_geometry:
+            self.restoreGeometry(QByteArray.fromBase64(self.settings.window_geometry.encode("ascii")))
+        else:
+            self.resize(1200, 760)
+
+    # ------------------------------------------------------------------------------------------ live
+
+    def start(self) -> None:
+        """Start the live worker on the chosen source and load the model in the background."""
+        self.worker.set_source(self.source_factory())
+        self.worker.start()
+        if self.loader is not None:
+            self.loader.start()
+        else:
+            self._model_state = "No model"
+            self._update_provider_label()
+
+    def source_factory(self) -> Callable[[], FrameSource]:
+        kind, value = self.camera_choice()
+        resolution = self.resolution()
+        if kind == "file":
+            path = Path(value)
+            return lambda: open_fake_camera(path, size=resolution)
+        return camera_factory(value or None, resolution, self._lister)
+
+    def camera_choice(self) -> tuple[str, str]:
+        """("file", path) | ("camera", name) | ("first", "")."""
+        kind, _, value = str(self.camera_combo.currentData() or "first:").partition(":")
+        return kind, value
+
+    def resolution(self) -> tuple[int, int]:
+        return RESOLUTIONS[max(self.resolution_combo.currentIndex(), 0)]
+
+    def current_segmenter(self) -> SegmenterLike | None:
+        return self.segmenter
+
+    def _on_camera_changed(self, _index: int = 0) -> None:
+        kind, value = self.camera_choice()
+        if kind == "camera":
+            self.settings.camera_name = value
+        self.settings.resolution = self.resolution()
+        self.worker.set_source(self.source_factory())
+
+    def _on_mirror(self, checked: bool) -> None:
+        self.settings.mirror = checked
+        self.worker.set_mirror(checked)
+
+    def _on_params(self, params: EffectParams) -> None:
+        self.worker.set_params(params)
+
+    def _on_model_loaded(self, segmenter: SegmenterLike) -> None:
+        self.segmenter = segmenter
+        self.worker.set_segmenter(segmenter)
+        self.photos.on_model_ready()
+        self._model_state = ""
+        self._update_provider_label()
+
+    def _on_model_failed(self, reason: str) -> None:
+        self._model_state = "Model unavailable"
+        self.status_labels["provider"].setToolTip(reason)
+        self._update_provider_label()
+
+    def _on_result(self, result: Result) -> None:
+        self.live_view.show_result(result)
+        if is_processed(result):
+            self.processed_count += 1
+            self.frames_processed.emit(self.processed_count)
+
+    def _on_stats(self, stats: LiveStats) -> None:
+        self.last_stats = stats
+        labels = self.status_labels
+        labels["source"].setText(f"{stats.source}{' (demo)' if stats.on_demo else ''}")
+        labels["capture"].setText(f"capture {stats.capture_fps:.1f} fps")
+        labels["processed"].setText(f"processed {stats.processed_fps:.1f} fps" if stats.model_ready else "")
+        labels["inference"].setText(f"inference {stats.inference_ms:.1f} ms" if stats.inference_ms else "")
+        recent = list(self.live_view.latencies)[-30:]
+        labels["latency"].setText(f"latency {statistics.median(recent):.0f} ms" if recent else "")
+        labels["dropped"].setText(f"dropped {stats.dropped}")
+        self._update_provider_label()
+
+    def _update_provider_label(self) -> None:
+        label = self.status_labels["provider"]
+        if self.segmenter is None:
+            label.setText(self._model_state)
+            return
+        provider = str(getattr(self.segmenter, "provider", "")).removesuffix("ExecutionProvider")
+        reason = getattr(self.segmenter, "fallback_reason", None)
+        label.setText(f"{provider} (fallback: {reason})" if reason else provider)
+        label.setToolTip(reason or f"The model runs on {provider}")
+
+    def show_status_message(self, text: str) -> None:
+        self.statusBar().showMessage(text, 6000)
+
+    # ------------------------------------------------------------------------------------------ actions
+
+    def snapshot_shortcut(self) -> None:
+        if self.tabs.currentWidget() is self.live_tab:
+            self.snapshot()
+
+    def snapshot(self) -> Path | None:
+        """Save the processed frame on screen to `snapshot_dir` (never overwriting, atomic, no metadata)."""
+        result = self.live_view.current_result()
+        if result is None:
+            self.show_status_message("Nothing to save yet.")
+            return None
+        stem = f"{APP_NAME}-{datetime.now():%Y%m%d-%H%M%S}"
+        try:
+            path = write_image(result.pixels, self.snapshot_dir, stem, "png")
+        except (ImageWriteError, OSError) as exc:
+            notifier.error(f"The snapshot could not be saved: {exc}")
+            return None
+        self.show_status_message(f"Saved {path}")
+        return path
+
+    def save(self) -> None:
+        if self.tabs.currentWidget() is self.photos:
+            self.photos.save_current()
+        else:
+            self.snapshot()
+
+    def export_all(self) -> None:
+        self.tabs.setCurrentWidget(self.photos)
+        self.photos.export_all()
+
+    def open_files(self) -> None:
+        self.tabs.setCurrentWidget(self.photos)
+        self.photos.open_dialog()
+
+    def open_folder(self) -> None:
+        name = QFileDialog.getExistingDirectory(self, "Open a folder", self.settings.last_open_dir)
+        if name:
+            self.open_paths([Path(name)])
+
+    def open_paths(self, paths: list[Path]) -> None:
+        """Hand files/folders/videos to the Photos tab and show it."""
+        if not paths:
+            return
+        self.settings.last_open_dir = str(paths[0] if paths[0].is_dir() else paths[0].parent)
+        self.tabs.setCurrentWidget(self.photos)
+        self.photos.add_paths(paths)
+
+    def toggle_full_screen(self) -> None:
+        if self.isFullScreen():
+            self.showNormal()
+        else:
+            self.showFullScreen()
+        self.fullscreen_action.setChecked(self.isFullScreen())
+
+    def show_about(self) -> QDialog:
+        dialog = AboutDialog(self)
+        dialog.show()
+        return dialog
+
+    # ------------------------------------------------------------------------------------------ events
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if any(url.isLocalFile() for url in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        paths = [Path(url.toLocalFile()) for url in event.mimeData().urls() if url.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.open_paths(paths)
+
+    def keyPressEvent(self, event) -> None:  # type: ignore[no-untyped-def]
+        if event.key() == Qt.Key.Key_Escape and self.isFullScreen():
+            self.toggle_full_screen()
+            return
+        super().keyPressEvent(event)
+
+    def shutdown(self) -> None:
+        """Stop every thread and save the settings (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        self.settings.window_geometry = bytes(self.saveGeometry().toBase64().data()).decode("ascii")
+        self.worker.stop()
+        if self.loader is not None:
+            self.loader.wait()
+        self.photos.shutdown()
+        if self.store is not None:
+            try:
+                self.store.save(self.settings)
+            except OSError as exc:
+                notifier.error(f"Your settings could not be saved: {exc}")
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.shutdown()
+        super().closeEvent(event)
+
+
+class AboutDialog(QDialog):
+    """Version, the promise that nothing leaves the computer, and each bundled model with its license."""
+
+    def __init__(self, parent: QWidget | None = None, models: Path | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(f"About {APP_NAME}")
+        self.browser = QTextBrowser()
+        self.browser.setOpenExternalLinks(False)
+        self.browser.setPlainText(about_text(models or models_dir()))
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.browser)
+        layout.addWidget(buttons)
+        self.resize(640, 520)
+
+
+def about_text(models: Path) -> str:
+    lines = [f"{APP_NAME} {__version__}",
+             "On-device background effects. Pictures never leave this computer: no network is used.", ""]
+    try:
+        manifest = json.loads((models / "manifest.json").read_text(encoding="utf-8"))
+        entries = manifest.get("models", [])
+    except (OSError, ValueError) as exc:
+        return "\n".join([*lines, f"The model list could not be read: {exc}"])
+    for entry in entries:
+        lines.append(f"Model: {entry.get('title', entry.get('id'))} — license {entry.get('license', 'unknown')}")
+        source = entry.get("source") or {}
+        if source:
+            lines.append(f"  from {source.get('package', '')} {source.get('version', '')}".rstrip())
+    seen: set[str] = set()
+    for entry in entries:
+        name = entry.get("license_file")
+        if not name or name in seen:
+            continue
+        seen.add(name)
+        try:
+            text = (models / name).read_text(encoding="utf-8")
+        except OSError:
+            text = "(license file missing)"
+        lines += ["", f"===== {name} =====", text]
+    return "\n".join(lines)

@@ -105,7 +105,7 @@ def plan(paths: Iterable[Path], out_dir: Path) -> tuple[list[Job], list[Outcome]
     for raw in paths:
         path = Path(raw)
         if not path.exists():
-            failures.append(Outcome(path, error=f"{path}: no such file or folder"))
+            failures.append(Outcome(path, error=f"{path}: file not found"))
         elif path.is_dir():
             for child in sorted(p for p in path.rglob("*") if p.is_file() and _wanted(p)):
                 resolved = child.resolve()
@@ -152,7 +152,6 @@ class Batch:
             self.processor.set_params(self.params)
             self.processor.reset()  # a still photo: no temporal smoothing from the previous one
             result = self.processor.process(Frame(image.rgb, time.perf_counter(), 0, str(job.source)))
-            job.out_dir.mkdir(parents=True, exist_ok=True)
             output = write_image(result.pixels, job.out_dir, output_stem(job.source, self.params.effect),
                                  self.fmt, inputs=[job.source])
             return Outcome(job.source, output, frames=1)
@@ -181,7 +180,6 @@ class Batch:
                     if pixels.ndim == 2:  # the mask effect: a gray video
                         pixels = cv2.cvtColor(pixels, cv2.COLOR_GRAY2RGB)
                     if writer is None:
-                        job.out_dir.mkdir(parents=True, exist_ok=True)
                         writer = VideoWriter(job.out_dir, output_stem(job.source, params.effect), reader.fps,
                                              (pixels.shape[1], pixels.shape[0]), inputs=[job.source])
                     writer.write(pixels)
@@ -205,4 +203,6 @@ _CANCELLED = "\0cancelled"
 def describe_error(source: Path, exc: BaseException) -> str:
     """One line naming the input by its full path (names repeat across sub-folders) and the reason."""
     reason = getattr(exc, "reason", None) or (exc.strerror if isinstance(exc, OSError) else None) or str(exc)
+    if isinstance(exc, (ImageWriteError, VideoWriteError)):
+        reason = f"{reason} (output: {exc.path})"
     return f"{source}: {reason}"

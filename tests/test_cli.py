@@ -1,0 +1,199 @@
+"""`main.py process / models` end to end on the real bundled model: exit codes, outputs, and inputs untouched."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from conftest import REPO
+from corpus import SECRET, build_corpus, file_hashes, missing_path, short_video, unwritable_dir
+from PIL import Image
+
+from desktop_app.cli import main
+
+SAMPLE = REPO / "assets" / "samples" / "astronaut.jpg"
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    try:
+        code = main(list(args))
+    except SystemExit as exc:  # argparse usage errors
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def leftovers(folder: Path) -> list[str]:
+    """Temp or partial files a crash or a failure might leave behind."""
+    return [p.name for p in folder.rglob("*") if p.name.startswith(".") or p.suffix in (".tmp", ".part")]
+
+
+def test_corpus_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cases = build_corpus(tmp_path / "in")
+    cases.append(missing_path(tmp_path / "in"))
+    existing = [c.path for c in cases if c.path.exists()]
+    before = file_hashes(existing)
+    out = tmp_path / "out"
+
+    code, stdout, stderr = run(capsys, "process", *[str(c.path) for c in cases], "--out", str(out))
+
+    assert code == 1
+    error_lines = [line for line in stderr.splitlines() if line.startswith("error: ")]
+    bad = [c for c in cases if not c.ok]
+    assert len(error_lines) == len(bad)
+    for case in bad:
+        matching = [line for line in error_lines if str(case.path) in line]
+        assert len(matching) == 1, (case.name, error_lines)
+        assert case.error in matching[0], (case.name, matching[0])
+    good = [c for c in cases if c.ok]
+    outputs = sorted(p.name for p in out.iterdir())
+    expected = sorted(f"{c.path.stem}_blur.{'mp4' if c.kind == 'video' else 'png'}" for c in good)
+    assert outputs == expected
+    assert f"{len(good)} of {len(cases)} inputs processed" in stdout
+    assert file_hashes(before) == before
+    assert leftovers(out) == []
+
+
+def test_exif_orientation_applied_and_metadata_stripped(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cases = {c.name: c for c in build_corpus(tmp_path / "in", videos=False)}
+    rotated, gps = cases["exif-rotated"], cases["jpeg-with-gps"]
+    code, _, _ = run(capsys, "process", str(rotated.path), str(gps.path), "--format", "jpg",
+                     "--out", str(tmp_path / "out"))
+    assert code == 0
+    with Image.open(tmp_path / "out" / "rotated_blur.jpg") as im:
+        assert im.size == (20, 40)
+        assert im.getexif() == {}
+    data = (tmp_path / "out" / "with gps_blur.jpg").read_bytes()
+    assert SECRET.encode() not in data
+    assert b"Exif" not in data
+
+
+def test_never_overwrites_outputs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out"
+    assert run(capsys, "process", str(SAMPLE), "--out", str(out))[0] == 0
+    first = file_hashes([out / "astronaut_blur.png"])
+    assert run(capsys, "process", str(SAMPLE), "--out", str(out), "--strength", "90")[0] == 0
+    assert sorted(p.name for p in out.iterdir()) == ["astronaut_blur-1.png", "astronaut_blur.png"]
+    assert file_hashes(first) == first
+
+
+def test_folder_recursion_mirrors_subfolders_and_skips_its_own_output(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    album = tmp_path / "album"
+    (album / "2024").mkdir(parents=True)
+    shutil.copy(SAMPLE, album / "a.jpg")
+    shutil.copy(SAMPLE, album / "2024" / "a.jpg")
+    (album / "readme.txt").write_text("not a photo")
+    out = album / "processed"
+    for _ in range(2):  # the second run must not pick up the first run's outputs
+        code, stdout, _ = run(capsys, "process", str(album), "--effect", "remove", "--out", str(out))
+        assert code == 0
+        assert "2 of 2 inputs processed" in stdout
+    names = sorted(str(p.relative_to(out)) for p in out.rglob("*.png"))
+    assert names == ["2024/a_remove-1.png", "2024/a_remove.png", "a_remove-1.png", "a_remove.png"]
+
+
+def test_each_effect_writes_what_it_promises(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    background = REPO / "assets" / "backgrounds" / "gradient.jpg"
+    out = tmp_path / "out"
+    runs = {
+        "blur": ["--effect", "blur"],
+        "replace": ["--effect", "replace", "--background", str(background)],
+        "remove": ["--effect", "remove"],
+        "mask": ["--effect", "mask"],
+    }
+    for effect, extra in runs.items():
+        assert run(capsys, "process", str(SAMPLE), "--out", str(out), *extra)[0] == 0, effect
+    source = np.asarray(Image.open(SAMPLE))
+    modes = {name: Image.open(out / f"astronaut_{name}.png") for name in runs}
+    assert {k: v.mode for k, v in modes.items()} == {"blur": "RGB", "replace": "RGB", "remove": "RGBA", "mask": "L"}
+    assert modes["mask"].size == (256, 256)
+    assert modes["remove"].size == modes["blur"].size == (source.shape[1], source.shape[0])
+    alpha = np.asarray(modes["remove"])[..., 3]
+    assert 0.2 < (alpha > 128).mean() < 0.9  # a person cut out, not an empty or full alpha
+
+
+def test_webp_and_colour_fill(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, _ = run(capsys, "process", str(SAMPLE), "--effect", "remove", "--color", "00b140", "--format",
+                     "webp", "--out", str(tmp_path))
+    assert code == 0
+    with Image.open(tmp_path / "astronaut_remove.webp") as im:
+        assert (im.format, im.mode) == ("WEBP", "RGB")
+
+
+def test_video_is_processed_frame_for_frame(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    clip = short_video(tmp_path)
+    code, _, stderr = run(capsys, "process", str(clip.path), "--out", str(tmp_path / "out"))
+    assert code == 0
+    capture = cv2.VideoCapture(str(tmp_path / "out" / "short clip_blur.mp4"))
+    assert int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == 9
+    assert (int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)), int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))) == (64, 48)
+    capture.release()
+    assert "error" not in stderr
+
+
+def test_unwritable_output_folder_reports_every_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = unwritable_dir(tmp_path)
+    code, _, stderr = run(capsys, "process", str(SAMPLE), "--out", str(out))
+    assert code == 1
+    assert stderr.count("error: ") == 1
+    assert str(SAMPLE) in stderr and "not-a-folder" in stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--effect", "sparkle"], "invalid choice: 'sparkle'"),
+        (["--effect", "replace"], "--effect replace needs --background IMG"),
+        (["--effect", "replace", "--background", "nope.jpg"], "background image not found: nope.jpg"),
+        (["--strength", "0"], "strength must be between 1 and 100"),
+        (["--color", "green"], "--color wants RRGGBB hex"),
+    ],
+)
+def test_usage_errors_exit_2(args: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, stderr = run(capsys, "process", str(SAMPLE), "--out", str(tmp_path / "out"), *args)
+    assert code == 2
+    assert message in stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_nothing_to_process_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "notes.txt").write_text("x")
+    code, _, stderr = run(capsys, "process", str(tmp_path / "empty"))
+    assert code == 2
+    assert "nothing to process" in stderr
+
+
+def test_models_lists_every_bundled_variant(capsys: pytest.CaptureFixture[str]) -> None:
+    code, stdout, _ = run(capsys, "models")
+    assert code == 0
+    assert "selfie-general" in stdout and "selfie-landscape" in stdout
+    assert "mismatch" not in stdout and "missing" not in stdout
+    assert "CPUExecutionProvider" in stdout
+
+
+def test_a_tampered_model_is_named_and_nothing_crashes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "app"
+    shutil.copytree(REPO / "models", root / "models")
+    shutil.copytree(REPO / "assets", root / "assets")
+    target = root / "models" / "selfie_general_fp32.onnx"
+    data = bytearray(target.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    target.write_bytes(bytes(data))
+    monkeypatch.setenv("LOCALLENS_ROOT", str(root))
+
+    code, stdout, _ = run(capsys, "models")
+    assert code == 1
+    assert "mismatch" in stdout
+    code, _, stderr = run(capsys, "process", str(SAMPLE), "--out", str(tmp_path / "out"))
+    assert code == 1
+    assert "selfie_general_fp32.onnx" in stderr
+    code, _, _ = run(capsys, "process", str(SAMPLE), "--model", "selfie-landscape", "--out", str(tmp_path / "o2"))
+    assert code == 0  # the other model still works

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from desktop_app.core.masks import MaskRefiner, soft_threshold, upsample
+from desktop_app.core.masks import MAX_OFFSET_ERROR, MaskRefiner, axis_plan, soft_threshold, upsample
+from desktop_app.core.resize import resize_corner_aligned
 
 
 def ramp(n: int = 101) -> np.ndarray:
@@ -32,6 +33,29 @@ def test_upsample_is_corner_aligned() -> None:
 def test_upsample_same_size_returns_values() -> None:
     small = np.random.default_rng(2).random((8, 8), dtype=np.float32)
     assert np.array_equal(upsample(small, (8, 8)), small)
+
+
+@pytest.mark.parametrize(("height", "width"), [(720, 1280), (1080, 1920), (480, 640), (768, 1366), (100, 100)])
+def test_fast_upsample_matches_warp_affine(height: int, width: int) -> None:
+    # A hard disc has the steepest edges a mask can have: a slope of 1 per model pixel.
+    yy, xx = np.mgrid[0:256, 0:256]
+    hard = (((xx - 128) ** 2 + (yy - 100) ** 2) < 70**2).astype(np.float32)
+    noisy = np.random.default_rng(5).random((256, 256), dtype=np.float32)
+    for small in (hard, noisy):
+        fast, exact = upsample(small, (height, width)), resize_corner_aligned(small, (width, height))
+        assert fast.shape == (height, width)
+        assert np.abs(fast - exact).max() <= MAX_OFFSET_ERROR + 1e-3
+
+
+def test_axis_plan_is_exact_for_odd_ratios_and_declines_coarse_ones() -> None:
+    plan = axis_plan(256, 1280)  # 1:5, both odd: cv2.resize shifted by 2 pixels is exactly corner-aligned
+    assert plan is not None
+    assert plan.error == 0.0
+    assert plan.crop == 2
+    assert axis_plan(256, 640) is None  # 2:5 would be 0.1 model pixels off: warpAffine instead
+    yy, xx = np.mgrid[0:256, 0:256]
+    small = ((xx + yy) % 7 / 6).astype(np.float32)
+    assert np.array_equal(upsample(small, (480, 640)), resize_corner_aligned(small, (640, 480)))
 
 
 def test_feather_zero_is_a_hard_step() -> None:

@@ -143,6 +143,10 @@ class CompareView(QWidget):
             def fit(image: QImage | None) -> QImage | None:
                 if image is None:
                     return None
+                if image.width() > 2 * target.width() and image.height() > 2 * target.height():
+                    # A huge image: a fast pass first keeps a paint on the GUI thread in milliseconds.
+                    image = image.scaled(target * 2, Qt.AspectRatioMode.IgnoreAspectRatio,
+                                         Qt.TransformationMode.FastTransformation)
                 scaled = image.scaled(target, Qt.AspectRatioMode.IgnoreAspectRatio,
                                       Qt.TransformationMode.SmoothTransformation)
                 scaled.setDevicePixelRatio(ratio)

@@ -94,6 +94,7 @@ def make_view(qtbot, tmp_path: Path) -> Iterator[Callable[..., PhotosView]]:  # 
         view = PhotosView(lambda: chosen, model or ModelSlot(FakeSegmenter()), settings, **kwargs)
         qtbot.addWidget(view)
         view.resize(800, 500)
+        view.show()
         views.append(view)
         return view
 
@@ -308,6 +309,14 @@ def test_params_change_reprocesses(qtbot, make_view, tmp_path: Path) -> None:  #
     assert pixels is not None and pixels.shape == (60, 80, 4)
     assert pixels[30, 40, 3] == 255 and pixels[0, 0, 3] == 0  # the fake disc is the person
 
+    view.hide()  # another tab is shown: the change waits until the photos are visible again
+    masked = EffectParams(effect="mask", smoothing=0.0)
+    view.on_params_changed(masked)
+    generation = view._generation
+    view.show()
+    assert view._generation == generation + 1
+    qtbot.waitUntil(lambda: view.shown() is not None and view.shown().params == masked, timeout=WAIT)
+
 
 def test_before_the_model_is_ready_the_original_shows_then_the_effect(qtbot, make_view, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     photo = write_photo(tmp_path / "p.png")
@@ -399,6 +408,9 @@ def test_export_videos_and_errors_are_listed_with_notes(qtbot, make_view, tmp_pa
     assert any("broken.png" in e and "corrupt" in e for e in view.errors())
     assert "green screen" in view.status_label.text()  # the video summary note
     assert sorted(p.name for p in out.iterdir()) == ["p_remove.png", "short clip_remove.mp4"]
+    view.item_list.setCurrentRow(view.paths().index(video))  # a video previews its first frame
+    shown = wait_preview(qtbot, view, video)
+    assert shown.pixels is not None and shown.pixels.shape == (48, 64, 4)
 
 
 def test_export_waits_for_the_model(qtbot, make_view, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -409,6 +421,7 @@ def test_export_waits_for_the_model(qtbot, make_view, tmp_path: Path) -> None:  
     out = tmp_path / "export"
     assert view.export_all(out)
     assert not view.batch.is_running() and "model" in view.status_label.text()
+    assert view.cancel_button.isVisibleTo(view)
     with qtbot.waitSignal(view.export_finished, timeout=WAIT):
         model.segmenter = FakeSegmenter()
         view.on_model_ready()

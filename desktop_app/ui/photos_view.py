@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QObject, QSize, QStandardPaths, Qt, QThread, QTimer, Signal, Slot
-from PySide6.QtGui import QDragEnterEvent, QDropEvent, QIcon, QImage, QPixmap
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QIcon, QImage, QPixmap, QShowEvent
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
@@ -299,6 +299,7 @@ class PhotosView(QWidget):
         self._shown: Preview | None = None
         self._waiting_preview = False  # shown without the effect: re-process when the model is ready
         self._save_pending = False
+        self._stale = False  # params changed while hidden
         self._export_pending: Path | None = None
         self._notes: list[str] = []
         self._export_folder: Path | None = None
@@ -520,9 +521,19 @@ class PhotosView(QWidget):
 
     @Slot(object)
     def on_params_changed(self, params: EffectParams) -> None:
-        """The effect changed: re-process the selected photo."""
+        """The effect changed: re-process the selected photo (when the tab is next shown, if hidden,
+        so a slider dragged on the Live tab does not re-process a big photo on a shared CPU)."""
         self._params = params
-        self._request_preview()
+        if self.isVisible():
+            self._request_preview()
+        else:
+            self._stale = True
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if self._stale:
+            self._stale = False
+            self._request_preview()
 
     @Slot()
     def on_model_ready(self) -> None:
@@ -639,6 +650,8 @@ class PhotosView(QWidget):
         if self._segmenter_provider() is None:
             self._export_pending = folder
             self.status_label.setText("The export starts as soon as the model is loaded…")
+            self.cancel_button.setEnabled(True)
+            self.cancel_button.show()
             self._model_timer.start()
             return True
         self._start_export(folder)
@@ -663,6 +676,7 @@ class PhotosView(QWidget):
         """Stop the export between files (or mid-video); finished files stay, no partial file is left."""
         if self._export_pending is not None:
             self._export_pending = None
+            self.cancel_button.hide()
             self.status_label.setText("Export cancelled.")
         if self.batch.is_running():
             self.batch.cancel()

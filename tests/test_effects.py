@@ -11,6 +11,7 @@ import pytest
 from desktop_app.core.effects import background as bg_mod
 from desktop_app.core.effects.background import (
     blend,
+    blend_edges,
     blur_radius,
     compose,
     cover_fit,
@@ -100,6 +101,24 @@ def test_soft_mask_blends_between_within_one_level() -> None:
     a = alpha.astype(np.float64)[..., None] / 255.0
     exact = fg * a + back * (1.0 - a)
     assert np.abs(blend(fg, back, alpha).astype(np.float64) - exact).max() <= 1.0
+
+
+@pytest.mark.parametrize("feather", [0.0, 0.3, 1.0])
+def test_edge_only_blend_is_bit_identical_to_the_full_blend(feather: float) -> None:
+    from desktop_app.core.masks import soft_threshold
+
+    small = disc_small(64, 20) * 0.6 + 0.2 * np.random.default_rng(8).random((64, 64), dtype=np.float32)
+    alpha = bg_mod.to_alpha(upsample(soft_threshold(small, 0.5, feather), (360, 640)))
+    fg, back = noise(360, 640, seed=1), noise(360, 640, seed=2)
+    assert np.count_nonzero(alpha == 255) > 1000
+    out = blend_edges(fg, back.copy(), alpha)
+    assert np.array_equal(out, blend(fg, back, alpha))
+
+
+def test_edge_only_blend_falls_back_when_most_pixels_are_soft() -> None:
+    alpha = np.random.default_rng(9).integers(1, 255, (H, W), dtype=np.uint8)
+    fg, back = noise(seed=1), noise(seed=2)
+    assert np.array_equal(blend_edges(fg, back.copy(), alpha), blend(fg, back, alpha))
 
 
 def thirds(w: int, h: int, horizontal: bool) -> np.ndarray:

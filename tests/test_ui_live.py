@@ -345,3 +345,13 @@ def test_info_notices_go_to_the_status_line_not_a_dialog(qtbot) -> None:
     reporter.detach()
     assert blocker.args == ["Snapshot saved"]
     assert reporter.dialog is None
+
+
+def test_an_unpaced_source_is_read_on_demand_so_no_frame_is_dropped(qtbot, make_worker) -> None:
+    pixels = np.full((60, 80, 3), 90, np.uint8)
+    unpaced = lambda: GeneratedSource(lambda _n: pixels, name="file", paced=False)  # noqa: E731
+    worker, _got = make_worker(unpaced, segmenter=FakeSegmenter())
+    qtbot.waitUntil(lambda: worker.processed >= 30, timeout=10000)
+    worker.stop()
+    assert worker._slot.dropped == 0
+    assert worker._slot.put_count - worker.processed in (0, 1)  # at most the frame in flight at stop

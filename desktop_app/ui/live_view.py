@@ -69,7 +69,8 @@ class LiveView(QWidget):
         if self._result is None:
             return None
         if self._image_for is not self._result:
-            self._image = to_qimage(self._result.pixels)
+            prepared = getattr(self._result, "image", None)  # the worker's ShownResult
+            self._image = prepared if prepared is not None else to_qimage(self._result.pixels)
             self._image_for = self._result
         return self._image
 

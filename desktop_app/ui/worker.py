@@ -18,15 +18,28 @@ from dataclasses import dataclass
 
 import cv2
 from PySide6.QtCore import QObject, QThread, Signal
+from PySide6.QtGui import QImage
 
 from desktop_app.core.frames import Frame, Result
 from desktop_app.core.notify import notifier
 from desktop_app.core.params import EffectParams
 from desktop_app.core.pipeline import FrameSlot, Pipeline, SegmenterLike
 from desktop_app.core.sources import FrameSource, SourceError
+from desktop_app.ui.qimage import to_display_image
 
 SourceFactory = Callable[[], FrameSource]
 DemoFactory = Callable[[], "FrameSource | None"]
+
+
+@dataclass(slots=True)
+class ShownResult(Result):
+    """A Result with its picture already converted for painting (done on the processing thread)."""
+
+    image: QImage | None = None
+
+
+def _for_display(result: Result) -> ShownResult:
+    return ShownResult(result.frame, result.pixels, result.mask, result.timings, to_display_image(result.pixels))
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +120,8 @@ class _Capture(threading.Thread):
                 if source is None:
                     w._stop.wait(min(0.1, w.retry_interval))
                     continue
+                if getattr(source, "paced", True) is False:
+                    w._wait_slot_taken()  # an unpaced file: decode on demand, not frames that would be dropped
                 try:
                     frame = source.read()
                 except Exception as exc:  # SourceError, or a driver error: the same recovery
@@ -160,7 +175,8 @@ class _Processor(QThread):
         while not w._stop.is_set():
             frame = w._slot.take(0.1)
             if frame is not None:
-                w.result_ready.emit(w._process(frame))
+                w._note_taken()
+                w.result_ready.emit(_for_display(w._process(frame)))
             w._maybe_emit_stats()
 
 
@@ -171,7 +187,7 @@ class LiveWorker(QObject):
     to the next frame. `stop()` joins both threads; `start()` after `stop()` starts afresh.
     """
 
-    result_ready = Signal(object)  # Result
+    result_ready = Signal(object)  # ShownResult (a Result with its QImage)
     stats_ready = Signal(object)  # LiveStats
     message_changed = Signal(str)  # a line for the view ("" = none): camera missing, unplugged...
     source_changed = Signal(str)  # name of the source being shown
@@ -197,6 +213,8 @@ class LiveWorker(QObject):
         self._mirror = mirror
         self._stop = threading.Event()
         self._slot = FrameSlot()
+        self._taken = 0
+        self._taken_cond = threading.Condition()
         self._capture: _Capture | None = None
         self._processor: _Processor | None = None
         self.source_name = ""
@@ -213,6 +231,7 @@ class LiveWorker(QObject):
             return
         self._stop = threading.Event()
         self._slot = FrameSlot()
+        self._taken = 0
         self._reset_stats()
         self._processor = _Processor(self)
         self._capture = _Capture(self)
@@ -223,6 +242,8 @@ class LiveWorker(QObject):
         """Stop and join both threads (safe to call twice, or before start)."""
         self._stop.set()
         self._slot.close()
+        with self._taken_cond:
+            self._taken_cond.notify_all()
         if self._capture is not None:
             self._capture.join()
             self._capture = None
@@ -262,6 +283,17 @@ class LiveWorker(QObject):
         self._mirror = bool(mirror)
 
     # ------------------------------------------------------------------------------------------ threads
+
+    def _note_taken(self) -> None:
+        with self._taken_cond:
+            self._taken += 1
+            self._taken_cond.notify_all()
+
+    def _wait_slot_taken(self) -> None:
+        """Block the capture thread until the processing thread has taken every frame put so far."""
+        with self._taken_cond:
+            while self._taken < self._slot.put_count and not self._stop.is_set() and not self._slot.closed:
+                self._taken_cond.wait(0.1)
 
     def _take_pending_source(self) -> SourceFactory | None:
         with self._lock:

@@ -160,6 +160,7 @@ class EffectsPanel(QWidget):
         form.addRow("Feather", self.feather_slider)
         form.addRow("Smoothing", self.smoothing_slider)
         layout = QVBoxLayout(self)
+        self.setMinimumWidth(250)  # room for two background thumbnails; the width stays put across effects
         layout.addLayout(form)
         layout.addWidget(self.hint)
         layout.addStretch(1)

@@ -121,6 +121,8 @@ def test_a_camera_that_appears_later_is_picked_up_without_a_restart(qtbot, open_
     qtbot.waitUntil(lambda: processed_result(parts) is not None
                     and processed_result(parts).frame.source_id == "USB Cam", timeout=10000)
     assert parts.window.live_view.message() == ""
+    qtbot.waitUntil(lambda: parts.window.camera_combo.currentText() == "USB Cam", timeout=5000)
+    assert parts.settings.camera_name == "USB Cam"
 
 
 def test_snapshot_writes_a_new_file_and_never_overwrites(qtbot, open_app, camera_png, tmp_path) -> None:

@@ -216,6 +216,7 @@ class MainWindow(QMainWindow):
         self.worker.result_ready.connect(self._on_result)
         self.worker.stats_ready.connect(self._on_stats)
         self.worker.message_changed.connect(self.live_view.set_message)
+        self.worker.source_changed.connect(self._on_source_changed)
         self.effects.params_changed.connect(self._on_params)
         self.effects.params_changed.connect(self.photos.on_params_changed)
         self.camera_combo.currentIndexChanged.connect(self._on_camera_changed)
@@ -269,6 +270,18 @@ class MainWindow(QMainWindow):
             self.settings.camera_name = value
         self.settings.resolution = self.resolution()
         self.worker.set_source(self.source_factory())
+
+    def _on_source_changed(self, name: str) -> None:
+        """A camera plugged in while "No camera found" was shown: list it and select it by name."""
+        if self.camera_choice()[0] != "first" or self.worker.on_demo:
+            return
+        self._fill_cameras()
+        index = self.camera_combo.findData(f"camera:{name}")
+        if index >= 0:
+            self.camera_combo.blockSignals(True)
+            self.camera_combo.setCurrentIndex(index)
+            self.camera_combo.blockSignals(False)
+            self.settings.camera_name = name
 
     def _on_mirror(self, checked: bool) -> None:
         self.settings.mirror = checked

@@ -307,10 +307,10 @@ class LiveWorker(QObject):
         return f"{reason}\nShowing the sample instead; trying the camera again every {every}."
 
     def _set_state(self, source: str, on_demo: bool, message: str | None = None) -> None:
+        self.on_demo = on_demo  # before the signal: its slots read it
         if source and source != self.source_name:
             self.source_name = source
             self.source_changed.emit(source)
-        self.on_demo = on_demo
         if message is not None and message != self.message:
             self.message = message
             self.message_changed.emit(message)

@@ -141,14 +141,15 @@ def blurred_background(rgb: np.ndarray, strength: int, mask_small: np.ndarray | 
         weight = 1.0 - resize_corner_aligned(np.asarray(mask_small, np.float32), small_size)
         # Shrink the weight by one small pixel: edge pixels averaged by the downscale hold person colour.
         weight = cv2.erode(weight.astype(np.float32, copy=False), _CROSS)
-        image = small.astype(np.float32)
-        num = cv2.stackBlur(image * weight[..., None], ksize)
-        den = cv2.stackBlur(weight, ksize)
-        plain = cv2.stackBlur(image, ksize)
-        # Where there is (almost) no background nearby the person covers it anyway: use the plain blur.
-        ok = den > _WEIGHT_EPS
-        out = np.where(ok[..., None], num / np.maximum(den, _WEIGHT_EPS)[..., None], plain)
-        out_small = np.clip(out + 0.5, 0, 255).astype(np.uint8)
+        # One 4-channel blur of (rgb * w, w): the numerator and the denominator together.
+        packed = np.empty((*weight.shape, 4), np.float32)
+        np.multiply(small, weight[..., None], out=packed[..., :3])
+        packed[..., 3] = weight
+        packed = cv2.stackBlur(packed, ksize)
+        den = packed[..., 3:]
+        out = np.divide(packed[..., :3], den, out=small.astype(np.float32), where=den > _WEIGHT_EPS)
+        # Where no background is near (deep inside the person, hidden by it) the unblurred small image stays.
+        out_small = cv2.convertScaleAbs(out)
     if d == 1:
         return out_small
     return cv2.resize(out_small, (width, height), interpolation=cv2.INTER_LINEAR)

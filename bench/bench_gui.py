@@ -143,9 +143,10 @@ def measure(window, probe: Probe, seconds: float) -> dict[str, float]:  # type: 
     slot_puts = window.worker._slot.put_count
     dropped = window.worker._slot.dropped
     probe.start()
-    started = time.perf_counter()
+    started, cpu0, gui0 = time.perf_counter(), time.process_time(), time.thread_time()
     spin(seconds)
     elapsed = time.perf_counter() - started
+    cpu, gui_cpu = time.process_time() - cpu0, time.thread_time() - gui0  # load-independent costs
     probe.stop()
     puts = window.worker._slot.put_count - slot_puts
     jitter = [abs(i - TIMER_MS) for i in probe.intervals]
@@ -163,6 +164,10 @@ def measure(window, probe: Probe, seconds: float) -> dict[str, float]:  # type: 
         "timer_jitter_max_ms": round(max(jitter), 1) if jitter else float("nan"),
         "inference_ms_mean": round(statistics.fmean(inference), 2) if inference else float("nan"),
         "dropped": window.worker._slot.dropped - dropped,
+        "cpu_ms_per_processed_frame": round(1000 * cpu / max(probe.processed, 1), 1),
+        "gui_thread_cpu_ms_per_painted_frame": round(1000 * gui_cpu / max(len(probe.latencies), 1), 2),
+        "gui_thread_busy_pct": round(100 * gui_cpu / elapsed, 1),
+        "load_average_1min": round(os.getloadavg()[0], 2),
         "rss_start_mb": round(rss_values[0], 1),
         "rss_end_mb": round(rss_values[-1], 1),
         "rss_max_mb": round(max(rss_values), 1),
@@ -277,6 +282,10 @@ def main() -> int:
             ("GUI timer jitter p99 ms", paced["timer_jitter_p99_ms"], "<= 16"),
             ("inference ms (mean)", paced["inference_ms_mean"], ""),
             ("dropped frames", paced["dropped"], ""),
+            ("process CPU ms / processed frame", paced["cpu_ms_per_processed_frame"], "< 66 (2 cores)"),
+            ("GUI thread CPU ms / painted frame", paced["gui_thread_cpu_ms_per_painted_frame"], ""),
+            ("GUI thread busy %", paced["gui_thread_busy_pct"], ""),
+            ("load average during the run", paced["load_average_1min"], "~0 for clean numbers"),
             ("RSS end / max MB", f"{paced['rss_end_mb']} / {paced['rss_max_mb']}", "<= 350"),
             ("RSS trend 2nd half MB/min", paced["rss_trend_mb_per_min_2nd_half"], "~0")]
     for key, row in results["uncapped_blur"].items():  # type: ignore[union-attr]

@@ -355,3 +355,15 @@ def test_an_unpaced_source_is_read_on_demand_so_no_frame_is_dropped(qtbot, make_
     worker.stop()
     assert worker._slot.dropped == 0
     assert worker._slot.put_count - worker.processed in (0, 1)  # at most the frame in flight at stop
+
+
+def test_on_demand_reading_counts_dropped_frames_as_gone() -> None:
+    worker = LiveWorker(None, BLUR)
+    frame = Frame(np.zeros((2, 2, 3), np.uint8), 0.0)
+    worker._slot.put(frame)
+    worker._slot.put(frame)  # replaces the first: one dropped
+    assert worker._slot.take(0) is frame
+    assert not worker._slot_empty()  # taken, but not yet counted
+    worker._note_taken()
+    assert worker._slot_empty()
+    assert (worker._taken, worker._slot.dropped, worker._slot.put_count) == (1, 1, 2)

@@ -292,8 +292,12 @@ class LiveWorker(QObject):
     def _wait_slot_taken(self) -> None:
         """Block the capture thread until the processing thread has taken every frame put so far."""
         with self._taken_cond:
-            while self._taken < self._slot.put_count and not self._stop.is_set() and not self._slot.closed:
+            while not self._slot_empty() and not self._stop.is_set() and not self._slot.closed:
                 self._taken_cond.wait(0.1)
+
+    def _slot_empty(self) -> bool:
+        """Every frame put was either taken or replaced (dropped) by a newer one."""
+        return self._taken + self._slot.dropped >= self._slot.put_count
 
     def _take_pending_source(self) -> SourceFactory | None:
         with self._lock:

@@ -11,6 +11,7 @@ import pytest
 
 from desktop_app.core import pipeline as pipeline_mod
 from desktop_app.core.frames import Frame
+from desktop_app.core.imageio import ImageReadError
 from desktop_app.core.params import EffectParams
 from desktop_app.core.pipeline import STAGES, FrameSlot, Pipeline
 
@@ -115,7 +116,7 @@ def test_replace_loads_the_background_once_per_path(tmp_path: Path, monkeypatch:
 
 def test_unreadable_background_raises_on_the_frame_that_needs_it(tmp_path: Path) -> None:
     pipe = Pipeline(FakeSegmenter(), SHARP.with_(effect="replace", background=tmp_path / "missing.png"))
-    with pytest.raises(Exception):  # noqa: B017 - the reader's own error type, passed through
+    with pytest.raises(ImageReadError):
         pipe.process(frame())
     pipe.set_params(SHARP)  # still usable with another effect
     assert pipe.process(frame()).pixels.shape == (H, W, 3)

@@ -15,6 +15,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from desktop_app.core.imageio import read_image
 from desktop_app.core.params import EffectParams
 from desktop_app.core.resize import resize_corner_aligned
 
@@ -250,14 +251,8 @@ def compose(
 
 
 def load_background(path: Path | str) -> np.ndarray:
-    """Read a background image as (H, W, 3) uint8 RGB with the app's safe reader."""
-    try:
-        from desktop_app.core.imageio import read_image
-    except ImportError:  # pragma: no cover - until imageio lands
-        bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
-        if bgr is None:
-            raise ValueError(f"cannot read background image {path}") from None
-        return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-    image = read_image(Path(path))
-    rgb = getattr(image, "rgb", image)
-    return np.ascontiguousarray(rgb[..., :3])
+    """Read a background image as (H, W, 3) uint8 RGB with the app's safe reader (EXIF, modes, bomb guard).
+
+    Raises `desktop_app.core.imageio.ImageReadError` with a message a user can act on.
+    """
+    return np.ascontiguousarray(read_image(Path(path)).rgb[..., :3])

@@ -186,7 +186,8 @@ def compose_parts(seg: object, frame: np.ndarray, size: tuple[int, int], n: int)
         "to_alpha": timed(lambda: bg.to_alpha(mask), n),
         "blurred_background": timed(lambda: bg.blurred_background(frame, 50, refined), n),
         "blurred_background_plain": timed(lambda: bg.blurred_background(frame, 50), n),
-        "blend": timed(lambda: bg.blend(frame, blurred, alpha, out=blurred), n),
+        "blend_edges": timed(lambda: bg.blend_edges(frame, blurred, alpha), n),  # what compose uses
+        "blend_full_frame": timed(lambda: bg.blend(frame, blurred, alpha, out=blurred), n),
         "full_res_gaussian_reference": timed(lambda: cv2.GaussianBlur(frame, (0, 0), 16), max(10, n // 10)),
     }
 

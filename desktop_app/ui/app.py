@@ -130,7 +130,7 @@ def _log_window_up(started: float) -> None:
 
 
 class _QuitAfter(QObject):
-    """Quits the event loop (exit 0) once `n` frames were processed."""
+    """Quits the event loop with 0 once `n` frames were processed, with 1 if the model fails to load."""
 
     def __init__(self, app: QApplication, n: int) -> None:
         super().__init__()
@@ -140,6 +140,10 @@ class _QuitAfter(QObject):
     def on_processed(self, count: int) -> None:
         if count >= self.n:
             self.app.quit()
+
+    @Slot(str)
+    def on_model_failed(self, _reason: str) -> None:
+        self.app.exit(1)  # a smoke test must fail, not hang, when no frame can ever be processed
 
 
 def configure_application(app: QApplication) -> None:
@@ -169,6 +173,8 @@ def run_app(camera: Path | None = None, quit_after: int | None = None, device: s
     if quit_after is not None:
         quitter = _QuitAfter(app, quit_after)
         parts.window.frames_processed.connect(quitter.on_processed)
+        if parts.window.loader is not None:
+            parts.window.loader.failed.connect(quitter.on_model_failed)
     try:
         code = app.exec()
     finally:

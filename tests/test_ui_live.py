@@ -367,3 +367,28 @@ def test_on_demand_reading_counts_dropped_frames_as_gone() -> None:
     worker._note_taken()
     assert worker._slot_empty()
     assert (worker._taken, worker._slot.dropped, worker._slot.put_count) == (1, 1, 2)
+
+
+class CountingSegmenter(FakeSegmenter):
+    """Sets `reached` when `predict` starts for the n-th time."""
+
+    def __init__(self, n: int) -> None:
+        super().__init__()
+        self.n, self.reached = n, threading.Event()
+
+    def predict(self, rgb: np.ndarray) -> tuple[np.ndarray, dict[str, float]]:
+        out = super().predict(rgb)
+        if self.calls >= self.n:
+            self.reached.set()
+        return out
+
+
+def test_a_stalled_gui_thread_gets_at_most_two_queued_results(qtbot, make_worker) -> None:
+    segmenter = CountingSegmenter(6)
+    worker, got = make_worker(lambda: frames_source(fps=240.0), segmenter=segmenter)
+    assert segmenter.reached.wait(10)  # the GUI thread is blocked here: nothing is delivered meanwhile
+    assert got.count == 0
+    assert worker._in_flight == 2
+    assert worker.undelivered >= 3  # results 3, 4 and 5 were not queued
+    qtbot.waitUntil(lambda: got.count >= 4, timeout=5000)  # delivery resumes once the loop runs
+    assert got.results[0].frame.index < got.results[2].frame.index

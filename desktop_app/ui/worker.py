@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import cv2
-from PySide6.QtCore import QObject, QThread, Signal
+from PySide6.QtCore import QObject, QThread, Signal, Slot
 from PySide6.QtGui import QImage
 
 from desktop_app.core.frames import Frame, Result
@@ -28,6 +28,7 @@ from desktop_app.core.sources import FrameSource, SourceError
 from desktop_app.ui.qimage import to_display_image
 
 SourceFactory = Callable[[], FrameSource]
+MAX_IN_FLIGHT = 2  # results queued to the GUI thread: bounds memory if it stalls (a dialog, a slow save)
 DemoFactory = Callable[[], "FrameSource | None"]
 
 
@@ -176,7 +177,9 @@ class _Processor(QThread):
             frame = w._slot.take(0.1)
             if frame is not None:
                 w._note_taken()
-                w.result_ready.emit(_for_display(w._process(frame)))
+                result = w._process(frame)
+                if w._reserve_delivery():
+                    w.result_ready.emit(_for_display(result))
             w._maybe_emit_stats()
 
 
@@ -222,6 +225,9 @@ class LiveWorker(QObject):
         self.message = ""
         self.processed = 0  # frames through the pipeline since start
         self._last_error = ""
+        self._in_flight = 0
+        self.undelivered = 0  # results not sent because the GUI thread was MAX_IN_FLIGHT behind
+        self.result_ready.connect(self._delivered)
         self._reset_stats()
 
     # ------------------------------------------------------------------------------------------ control
@@ -232,6 +238,7 @@ class LiveWorker(QObject):
         self._stop = threading.Event()
         self._slot = FrameSlot()
         self._taken = 0
+        self._in_flight = 0
         self._reset_stats()
         self._processor = _Processor(self)
         self._capture = _Capture(self)
@@ -283,6 +290,20 @@ class LiveWorker(QObject):
         self._mirror = bool(mirror)
 
     # ------------------------------------------------------------------------------------------ threads
+
+    def _reserve_delivery(self) -> bool:
+        """At most MAX_IN_FLIGHT results queued to a busy GUI thread; beyond that a result is not sent."""
+        with self._lock:
+            if self._in_flight >= MAX_IN_FLIGHT:
+                self.undelivered += 1
+                return False
+            self._in_flight += 1
+            return True
+
+    @Slot(object)
+    def _delivered(self, _result: object) -> None:
+        with self._lock:  # runs on the GUI thread when it handles the queued result
+            self._in_flight = max(0, self._in_flight - 1)
 
     def _note_taken(self) -> None:
         with self._taken_cond:

@@ -262,3 +262,16 @@ def test_quit_after_exits_zero_through_run_app(tmp_path, camera_png) -> None:
     assert "window up" in (tmp_path / "data" / "locallens.log").read_text(encoding="utf-8")
     assert (tmp_path / "config" / "settings.json").is_file()
     assert "QThread: Destroyed" not in done.stderr
+
+
+def test_full_screen_toggles_and_about_opens(qtbot, open_app) -> None:
+    window = open_app(None).window
+    window.fullscreen_action.trigger()
+    assert window.isFullScreen() and window.fullscreen_action.isChecked()
+    qtbot.keyClick(window, Qt.Key.Key_Escape)
+    assert not window.isFullScreen() and not window.fullscreen_action.isChecked()
+    dialog = window.show_about()
+    qtbot.addWidget(dialog)
+    assert dialog.isVisible()
+    assert f"LocalLens {__version__}" in dialog.browser.toPlainText()
+    assert "Apache License" in dialog.browser.toPlainText()

@@ -76,8 +76,8 @@ def blend(fg: np.ndarray, bg: np.ndarray, alpha: np.ndarray, out: np.ndarray | N
     return cv2.add(front, out, dst=out)
 
 
-STRIPS = 24  # the edge-only blend looks for soft pixels in this many horizontal strips
-MERGE_GAP = 32  # soft runs in a strip closer than this many columns are blended as one
+STRIPS = 12  # the edge-only blend looks for soft pixels in this many horizontal strips
+MERGE_GAP = 96  # soft runs in a strip closer than this many columns are blended as one (tuned: fewer calls)
 MAX_SOFT_FRACTION = 0.2  # above this fraction of soft pixels, blend the whole frame instead
 
 

@@ -217,3 +217,20 @@ def test_frame_slot_close_wakes_a_waiting_taker() -> None:
     slot.put(frame())
     assert slot.take(timeout=0) is None
     assert slot.closed
+
+
+def test_with_the_real_segmenter_on_the_synthetic_model(tmp_path: Path) -> None:
+    """The duck-typed contract holds for desktop_app.core.segmenter.Segmenter (a tiny ONNX stand-in model)."""
+    from synthetic_model import write_models_dir
+
+    from desktop_app.core.segmenter import Segmenter
+
+    seg = Segmenter("selfie-general", "cpu", 1, models_dir=write_models_dir(tmp_path / "models"))
+    pixels = np.zeros((180, 320, 3), np.uint8)
+    pixels[:, :160] = 255  # the synthetic model calls bright pixels "person"
+    pipe = Pipeline(seg, EffectParams(effect="remove", feather=0.0, smoothing=0.0))
+    result = pipe.process(Frame(pixels, 0.0))
+    assert result.pixels.shape == (180, 320, 4)
+    assert np.all(result.pixels[:, :150, 3] == 255)
+    assert np.all(result.pixels[:, 170:, 3] == 0)
+    assert result.timings["inference"] > 0.0

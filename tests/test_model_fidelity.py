@@ -114,3 +114,16 @@ def test_manifest_lists_a_gpu_variant_first_and_a_cpu_variant() -> None:
         assert any("cpu" in v["devices"] for v in spec["variants"])
         for variant in spec["variants"]:
             assert variant["iou_mean"] >= 0.98 and variant["iou_worst"] >= 0.95, variant["file"]
+
+
+@pytest.mark.parametrize("meta_path", CASES, ids=[p.stem for p in CASES])
+def test_app_segmenter_on_the_cpu_matches_mediapipe(meta_path: Path) -> None:
+    from desktop_app.core.segmenter import Segmenter
+
+    meta, rgb, reference = _case(meta_path)
+    small, timings = Segmenter(meta["model"], device="cpu", models_dir=MODELS).predict(rgb)
+    _, h, w, _ = SPECS[meta["model"]]["input"]["shape"]
+    assert small.shape == (h, w)
+    assert {"resize", "inference"} <= set(timings)
+    full = cv2.resize(small, (rgb.shape[1], rgb.shape[0]), interpolation=cv2.INTER_LINEAR)
+    assert _iou(full > 0.5, reference > 0.5) >= GATE_MIN_IOU

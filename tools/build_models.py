@@ -72,6 +72,7 @@ from modelspec import (  # noqa: E402
     interleaved_latency_ms,
     manifest_entry,
     run_mask,
+    sha256,
     write_manifest,
 )
 
@@ -114,6 +115,8 @@ def extract(wheel: Path) -> dict[str, Path]:
         for model in MODELS:
             local = CACHE / Path(model.tflite).name
             local.write_bytes(z.read(model.tflite))
+            if sha256(local) != model.tflite_sha256:
+                raise SystemExit(f"{model.tflite} in {wheel.name} is not the file this script was written for")
             out[model.tflite] = local
         LICENSE_OUT.parent.mkdir(parents=True, exist_ok=True)
         LICENSE_OUT.write_bytes(z.read(f"mediapipe-{MEDIAPIPE_VERSION}.dist-info/LICENSE"))

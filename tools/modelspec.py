@@ -34,6 +34,7 @@ class ModelDef:
     height: int
     stem: str  # file name stem in models/, e.g. selfie_general -> selfie_general_fp32.onnx
     model_selection: int  # MediaPipe's solutions.selfie_segmentation model_selection
+    tflite_sha256: str  # of the file in the wheel: the build fails if the source ever changes
 
     def file(self, precision: str) -> str:
         return f"{self.stem}_{precision}.onnx"
@@ -48,6 +49,7 @@ MODELS: tuple[ModelDef, ...] = (
         256,
         "selfie_general",
         0,
+        "9ee168ec7c8f2a16c56fe8e1cfbc514974cbbb7e434051b455635f1bd1462f5c",
     ),
     ModelDef(
         "selfie-landscape",
@@ -57,6 +59,7 @@ MODELS: tuple[ModelDef, ...] = (
         144,
         "selfie_landscape",
         1,
+        "a77d03f4659b9f6b6c1f5106947bf40e99d7655094b6527f214ea7d451106edd",
     ),
 )
 

@@ -234,3 +234,27 @@ def test_with_the_real_segmenter_on_the_synthetic_model(tmp_path: Path) -> None:
     assert np.all(result.pixels[:, :150, 3] == 255)
     assert np.all(result.pixels[:, 170:, 3] == 0)
     assert result.timings["inference"] > 0.0
+
+
+def test_set_params_does_not_wait_for_the_background_to_load(monkeypatch: pytest.MonkeyPatch) -> None:
+    release = threading.Event()
+    loading = threading.Event()
+
+    def slow_load(path: Path) -> np.ndarray:
+        loading.set()
+        assert release.wait(10)
+        return np.full((10, 10, 3), 7, np.uint8)
+
+    monkeypatch.setattr(pipeline_mod, "load_background", slow_load)
+    pipe = Pipeline(FakeSegmenter(), SHARP)
+    pipe.set_params(SHARP.with_(effect="replace", background=Path("slow.png")))  # returns while loading
+    assert loading.wait(10)
+    assert not release.is_set()
+    results = []
+    worker = threading.Thread(target=lambda: results.append(pipe.process(frame())))
+    worker.start()  # the frame that needs the image waits for it
+    release.set()
+    worker.join(10)
+    assert not worker.is_alive()
+    mask = results[0].mask
+    assert np.all(results[0].pixels[mask == 0.0] == 7)

@@ -208,6 +208,24 @@ def refine_order(seg: object, frame: np.ndarray, size: tuple[int, int], n: int) 
     }
 
 
+def markdown(rows: list[dict], load: tuple[float, float, float]) -> str:
+    """The docs/benchmarks.md table for these rows."""
+    lines = [
+        f"Load average at the end of the run: {load[0]:.1f} (2 cores). Milliseconds, medians.",
+        "",
+        "| size | effect | resize | inference | mask | compose | total (wall) | model only | ratio "
+        "| total (CPU) | model (CPU) | ratio (CPU) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['size']} | {r['effect']} | {r['resize']:.2f} | {r['inference']:.2f} | {r['mask']:.2f} "
+            f"| {r['compose']:.2f} | {r['total']:.2f} | {r['model_only']:.2f} | {r['ratio']:.2f} "
+            f"| {r['total_cpu']:.2f} | {r['model_only_cpu']:.2f} | {r['ratio_cpu']:.2f} |"
+        )
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=200)
@@ -269,6 +287,7 @@ def main(argv: list[str] | None = None) -> int:
         "compose_parts_ms": parts,
         "refine_order": order,
     }
+    print("\n" + markdown(rows, os.getloadavg()))
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(result, indent=2) + "\n")
     print(f"\nwrote {args.json}")

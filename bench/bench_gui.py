@@ -25,6 +25,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from array import array
+from collections.abc import Sequence
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -46,7 +48,7 @@ def rss_mb() -> float:
     return float("nan")
 
 
-def percentile(values: list[float], q: float) -> float:
+def percentile(values: Sequence[float], q: float) -> float:
     if not values:
         return float("nan")
     ordered = sorted(values)
@@ -68,9 +70,9 @@ class Probe(QObject):
 
     def __init__(self) -> None:
         super().__init__()
-        self.latencies: list[float] = []
+        self.latencies = array("d")  # compact: the bench must not be what grows during a 5-minute soak
         self.processed = 0
-        self.intervals: list[float] = []
+        self.intervals = array("d")
         self.rss: list[tuple[float, float]] = []
         self.stats: list[object] = []
         self._clock = QElapsedTimer()
@@ -85,8 +87,8 @@ class Probe(QObject):
         self.rss_timer.timeout.connect(self.on_rss)
 
     def start(self) -> None:
-        self.latencies.clear()
-        self.intervals.clear()
+        self.latencies = array("d")
+        self.intervals = array("d")
         self.stats.clear()
         self.processed = 0
         self._t0 = time.perf_counter()

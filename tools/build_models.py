@@ -19,8 +19,8 @@ there, then:
 4. Verifies the ONNX output against MediaPipe's own TFLite runtime (which has the custom op; the stock TFLite
    interpreter cannot run it) at model size on a few images, in `.venvs/mediapipe`
    (tools/make_mediapipe_venv.sh creates it): prints the max abs diff and fails above 1e-4.
-5. Writes models/manifest.json with the FP32 variants (tools/quantize.py later adds the variants that pass
-   its accuracy gate and re-measures every variant side by side).
+5. Writes models/manifest.json with the FP32 variants when it is missing or an FP32 file changed
+   (tools/quantize.py then adds the variants that pass its accuracy gate and re-measures all side by side).
 
 Options: --skip-verify (no MediaPipe venv), --no-manifest (leave models/manifest.json alone).
 """
@@ -62,6 +62,7 @@ from onnx import helper, numpy_helper  # noqa: E402
 sys.path.insert(0, str(TOOLS))
 from modelspec import (  # noqa: E402
     CACHE,
+    MANIFEST,
     MEDIAPIPE_VERSION,
     MODELS,
     MODELS_DIR,
@@ -311,6 +312,7 @@ def main() -> None:
     tflites = extract(fetch_wheel())
     MODELS_DIR.mkdir(exist_ok=True)
     entries = []
+    changed = False
     for model in MODELS:
         onnx_model = convert(model, tflites[model.tflite])
         path = MODELS_DIR / model.file("fp32")
@@ -319,6 +321,7 @@ def main() -> None:
             print(f"{path.name}: unchanged")
         else:
             path.write_bytes(data)
+            changed = True
             print(f"{path.name}: written ({len(data)} bytes)")
         if not args.skip_verify:
             if not MEDIAPIPE_PY.exists():
@@ -329,9 +332,13 @@ def main() -> None:
                 raise SystemExit(f"{model.id}: conversion differs from MediaPipe by {diff} > {MAX_ABS_DIFF}")
         ms = interleaved_latency_ms({"fp32": path}, (model.height, model.width), runs=200)["fp32"]
         entries.append(manifest_entry(model, [VariantResult("fp32", path.name, ["gpu", "cpu"], ms, 1.0, 1.0)]))
-    if not args.no_manifest:
+    if args.no_manifest:
+        return
+    if changed or not MANIFEST.exists():
         write_manifest(entries)
         print("models/manifest.json written (FP32 only; run tools/quantize.py for the gated variants)")
+    else:
+        print("models/manifest.json kept: the FP32 models did not change (tools/quantize.py owns the rest)")
 
 
 if __name__ == "__main__":

@@ -21,8 +21,9 @@ from skimage import data
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools"))
-from desktop_app.core.resize import resize_corner_aligned  # noqa: E402
 from modelspec import MODELS_DIR, cpu_session, run_mask  # noqa: E402
+
+from desktop_app.core.resize import resize_corner_aligned  # noqa: E402
 
 SAMPLES = ROOT / "assets" / "samples"
 BACKGROUNDS = ROOT / "assets" / "backgrounds"

@@ -142,14 +142,15 @@ def blurred_background(rgb: np.ndarray, strength: int, mask_small: np.ndarray | 
         weight = 1.0 - resize_corner_aligned(np.asarray(mask_small, np.float32), small_size)
         # Shrink the weight by one small pixel: edge pixels averaged by the downscale hold person colour.
         weight = cv2.erode(weight.astype(np.float32, copy=False), _CROSS)
-        # One 4-channel blur of (rgb * w, w): the numerator and the denominator together.
-        packed = np.empty((*weight.shape, 4), np.float32)
-        np.multiply(small, weight[..., None], out=packed[..., :3])
-        packed[..., 3] = weight
-        packed = cv2.stackBlur(packed, ksize)
-        den = packed[..., 3:]
-        out = np.divide(packed[..., :3], den, out=small.astype(np.float32), where=den > _WEIGHT_EPS)
+        # One 4-channel blur of (rgb * w, w): the numerator and the denominator together. OpenCV calls
+        # throughout: numpy's mixed-type and strided versions of the same steps measured 2-3x slower.
+        image = small.astype(np.float32)
+        numerator = cv2.multiply(image, cv2.merge((weight, weight, weight)))
+        red, green, blue, den = cv2.split(cv2.stackBlur(cv2.merge((numerator, weight)), ksize))
+        safe = cv2.max(den, _WEIGHT_EPS)
+        out = cv2.merge((cv2.divide(red, safe), cv2.divide(green, safe), cv2.divide(blue, safe)))
         # Where no background is near (deep inside the person, hidden by it) the unblurred small image stays.
+        cv2.copyTo(image, cv2.compare(den, _WEIGHT_EPS, cv2.CMP_LE), out)
         out_small = cv2.convertScaleAbs(out)
     if d == 1:
         return out_small

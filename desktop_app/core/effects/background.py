@@ -111,8 +111,9 @@ def blend_edges(fg: np.ndarray, out: np.ndarray, alpha: np.ndarray) -> np.ndarra
             a = alpha[y0:y1, x0:x1]
             alpha3 = cv2.merge((a, a, a))
             front = cv2.multiply(fg[y0:y1, x0:x1], alpha3, scale=1.0 / 255.0)
-            back = cv2.multiply(region, cv2.bitwise_not(alpha3), scale=1.0 / 255.0)
-            region[...] = cv2.add(front, back)
+            cv2.bitwise_not(alpha3, dst=alpha3)
+            cv2.multiply(region, alpha3, dst=region, scale=1.0 / 255.0)  # OpenCV writes into the view
+            cv2.add(front, region, dst=region)
     return out
 
 

@@ -42,6 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from evalimages import augmented, calibration_set, evaluation_set
 from modelspec import (
     CACHE,
+    MANIFEST,
     MODELS,
     MODELS_DIR,
     ROOT,
@@ -321,10 +322,29 @@ def update_doc(text: str) -> None:
         DOC.write_text(f"{head}{TABLE_START}\n{text}\n{TABLE_END}{tail}")
 
 
+def retime(runs: int) -> None:
+    """Re-measure cpu_ms of every listed variant, side by side per model, without rebuilding anything."""
+    data = json.loads(MANIFEST.read_text())
+    for entry in data["models"]:
+        _, h, w, _ = entry["input"]["shape"]
+        paths = {v["precision"]: MODELS_DIR / v["file"] for v in entry["variants"]}
+        ms = interleaved_latency_ms(paths, (h, w), runs=runs)
+        for v in entry["variants"]:
+            v["cpu_ms"] = round(ms[v["precision"]], 3)
+        print(entry["id"], {k: round(t, 3) for k, t in ms.items()})
+    write_manifest(data["models"])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=300)
+    parser.add_argument(
+        "--timing-only", action="store_true", help="re-time the manifest's variants (interleaved) and update cpu_ms"
+    )
     args = parser.parse_args()
+    if args.timing_only:
+        retime(args.runs)
+        return
     QUANT.mkdir(parents=True, exist_ok=True)
     from make_assets import astronaut_cutout
 

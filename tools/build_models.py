@@ -18,7 +18,7 @@ there, then:
    so re-running gives byte-identical files: the script is idempotent.
 4. Verifies the ONNX output against MediaPipe's own TFLite runtime (which has the custom op; the stock TFLite
    interpreter cannot run it) at model size on a few images, in `.venvs/mediapipe`
-   (tools/make_mediapipe_venv.sh creates it): prints the max abs diff and fails above 1e-4.
+   (tools/make_mediapipe_venv.sh creates it): prints the max and mean abs diff and fails above 5e-4.
 5. Writes models/manifest.json with the FP32 variants when it is missing or an FP32 file changed
    (tools/quantize.py then adds the variants that pass its accuracy gate and re-measures all side by side).
 
@@ -39,7 +39,7 @@ TOOLS = Path(__file__).resolve().parent
 ROOT = TOOLS.parent
 TOOLS_VENV = ROOT / ".venvs" / "tools"
 MEDIAPIPE_PY = ROOT / ".venvs" / "mediapipe" / "bin" / "python"
-MAX_ABS_DIFF = 1e-4
+MAX_ABS_DIFF = 5e-4  # MediaPipe runs XNNPACK kernels; measured 8e-5 / 9.6e-5
 
 
 def ensure_tools_venv() -> None:
@@ -270,8 +270,8 @@ def verify_images(model: ModelDef) -> list[np.ndarray]:
     return out
 
 
-def verify_against_mediapipe(model: ModelDef, path: Path) -> float:
-    """Max abs diff between our ONNX output and MediaPipe's runtime at model size."""
+def verify_against_mediapipe(model: ModelDef, path: Path) -> tuple[float, float]:
+    """(max, mean) abs diff between our ONNX output and MediaPipe's runtime at model size."""
     import cv2
 
     folder = CACHE / f"verify_{model.stem}"
@@ -296,11 +296,8 @@ def verify_against_mediapipe(model: ModelDef, path: Path) -> float:
     )
     theirs = np.load(result)
     session = cpu_session(path)
-    worst = 0.0
-    for i, img in enumerate(images):
-        ours = run_mask(session, img)
-        worst = max(worst, float(np.abs(ours - theirs[f"{i}"]).max()))
-    return worst
+    diffs = [np.abs(run_mask(session, img) - theirs[f"{i}"]) for i, img in enumerate(images)]
+    return max(float(d.max()) for d in diffs), float(np.mean([d.mean() for d in diffs]))
 
 
 def main() -> None:
@@ -326,8 +323,9 @@ def main() -> None:
         if not args.skip_verify:
             if not MEDIAPIPE_PY.exists():
                 subprocess.run(["bash", str(TOOLS / "make_mediapipe_venv.sh")], check=True)
-            diff = verify_against_mediapipe(model, path)
-            print(f"{model.id}: max abs diff vs MediaPipe runtime at {model.width}x{model.height}: {diff:.3g}")
+            diff, mean = verify_against_mediapipe(model, path)
+            size = f"{model.width}x{model.height}"
+            print(f"{model.id}: abs diff vs MediaPipe runtime at {size}: max {diff:.3g}, mean {mean:.3g}")
             if diff > MAX_ABS_DIFF:
                 raise SystemExit(f"{model.id}: conversion differs from MediaPipe by {diff} > {MAX_ABS_DIFF}")
         ms = interleaved_latency_ms({"fp32": path}, (model.height, model.width), runs=200)["fp32"]

@@ -174,6 +174,7 @@ def measure(window, probe: Probe, seconds: float) -> dict[str, float]:  # type: 
         "rss_end_mb": round(rss_values[-1], 1),
         "rss_max_mb": round(max(rss_values), 1),
         "rss_trend_mb_per_min_2nd_half": round(slope_per_minute(half), 2),
+        "rss_every_30s_mb": [round(r, 1) for t, r in probe.rss if int(t) % 30 == 0],
     }
 
 

@@ -154,6 +154,7 @@ def test_space_takes_a_snapshot_on_the_live_tab(qtbot, open_app, camera_png, tmp
     qtbot.waitUntil(lambda: (tmp_path / "shots").is_dir() and len(list((tmp_path / "shots").iterdir())) == 1,
                     timeout=5000)
     window.tabs.setCurrentWidget(window.photos)
+    assert not window.snapshot_action.isEnabled()  # Space reaches the Photos tab's widgets
     qtbot.keyClick(window, Qt.Key.Key_Space)
     assert len(list((tmp_path / "shots").iterdir())) == 1  # Space on the Photos tab saves nothing
 

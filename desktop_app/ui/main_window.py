@@ -188,7 +188,7 @@ class MainWindow(QMainWindow):
         action(file_menu, "Open &Folder…", self.open_folder)
         action(file_menu, "&Save", self.save, QKeySequence.StandardKey.Save)
         action(file_menu, "&Export All…", self.export_all, "Ctrl+Shift+E")
-        action(file_menu, "Take &Snapshot", self.snapshot_shortcut, "Space")
+        self.snapshot_action = action(file_menu, "Take &Snapshot", self.snapshot_shortcut, "Space")
         file_menu.addSeparator()
         action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
         view_menu = self.menuBar().addMenu("&View")
@@ -223,6 +223,7 @@ class MainWindow(QMainWindow):
         self.resolution_combo.currentIndexChanged.connect(self._on_camera_changed)
         self.mirror_box.toggled.connect(self._on_mirror)
         self.snapshot_button.clicked.connect(self.snapshot)
+        self.tabs.currentChanged.connect(self._on_tab_changed)
         if self.loader is not None:
             self.loader.loaded.connect(self._on_model_loaded)
             self.loader.failed.connect(self._on_model_failed)
@@ -270,6 +271,10 @@ class MainWindow(QMainWindow):
             self.settings.camera_name = value
         self.settings.resolution = self.resolution()
         self.worker.set_source(self.source_factory())
+
+    def _on_tab_changed(self, _index: int) -> None:
+        # Space is the snapshot key on the Live tab only; elsewhere it goes back to the focused widget.
+        self.snapshot_action.setEnabled(self.tabs.currentWidget() is self.live_tab)
 
     def _on_source_changed(self, name: str) -> None:
         """A camera plugged in while "No camera found" was shown: list it and select it by name."""

@@ -269,7 +269,7 @@ def build_windows(folder: Path, ver: str) -> list[Path]:
     iss = INSTALLER / "windows" / "LocalLens.iss"
     iscc = find_iscc()
     if iss.is_file() and iscc:
-        run([iscc, f"/DAppVersion={ver}", f"/DSourceDir={folder}", f"/O{folder.parent}", str(iss)])
+        run([iscc, f"/DAppVersion={ver}", f"/DAppSourceDir={folder}", f"/O{folder.parent}", str(iss)])
         artefacts.append(folder.parent / f"{APP}-Setup-{ver}.exe")
     else:
         print("Windows installer: skipped (Inno Setup's iscc not found; `choco install innosetup`)")

@@ -183,7 +183,10 @@ def test_a_tampered_model_is_named_and_nothing_crashes(
     root = tmp_path / "app"
     shutil.copytree(REPO / "models", root / "models")
     shutil.copytree(REPO / "assets", root / "assets")
-    target = root / "models" / "selfie_general_fp32.onnx"
+    from desktop_app.core.models import choose_variant, load_manifest
+
+    picked = choose_variant(load_manifest(root / "models").get("selfie-general"), gpu=False)
+    target = root / "models" / picked.file  # the variant the CPU would load
     data = bytearray(target.read_bytes())
     data[len(data) // 2] ^= 0xFF
     target.write_bytes(bytes(data))
@@ -194,6 +197,6 @@ def test_a_tampered_model_is_named_and_nothing_crashes(
     assert "mismatch" in stdout
     code, _, stderr = run(capsys, "process", str(SAMPLE), "--out", str(tmp_path / "out"))
     assert code == 1
-    assert "selfie_general_fp32.onnx" in stderr
+    assert picked.file in stderr
     code, _, _ = run(capsys, "process", str(SAMPLE), "--model", "selfie-landscape", "--out", str(tmp_path / "o2"))
     assert code == 0  # the other model still works

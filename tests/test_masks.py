@@ -1,12 +1,11 @@
-"""masks: corner-aligned upsampling, soft threshold/feather and temporal smoothing, on synthetic masks."""
+"""masks: upsampling, soft threshold/feather and temporal smoothing, on synthetic masks."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from desktop_app.core.masks import MAX_OFFSET_ERROR, MaskRefiner, axis_plan, soft_threshold, upsample
-from desktop_app.core.resize import resize_corner_aligned
+from desktop_app.core.masks import MaskRefiner, soft_threshold, upsample
 
 
 def ramp(n: int = 101) -> np.ndarray:
@@ -21,41 +20,18 @@ def test_upsample_shape_dtype_and_constant() -> None:
     assert np.allclose(out, 0.25)
 
 
-def test_upsample_is_corner_aligned() -> None:
+def test_upsample_uses_half_pixel_centres_like_mediapipe() -> None:
     small = np.random.default_rng(1).random((16, 16), dtype=np.float32)
     out = upsample(small, (48, 80))  # 3x vertically, 5x horizontally
-    # MediaPipe's convention: output pixel (k*i, k*j) samples input pixel (i, j) exactly.
-    assert np.allclose(out[::3, ::5], small, atol=1e-4)
-    # Between samples it interpolates linearly.
-    assert np.allclose(out[0, 1], small[0, 0] * 0.8 + small[0, 1] * 0.2, atol=1e-4)
+    # Half-pixel centres: output pixel (3i + 1, 5j + 2) sits exactly on input pixel (i, j)'s centre.
+    assert np.allclose(out[1::3, 2::5], small, atol=1e-4)
+    # Between samples it interpolates linearly: output x = 3 is 0.2 of the way from input 0 to input 1.
+    assert np.allclose(out[1, 3], small[0, 0] * 0.8 + small[0, 1] * 0.2, atol=1e-4)
 
 
 def test_upsample_same_size_returns_values() -> None:
     small = np.random.default_rng(2).random((8, 8), dtype=np.float32)
     assert np.array_equal(upsample(small, (8, 8)), small)
-
-
-@pytest.mark.parametrize(("height", "width"), [(720, 1280), (1080, 1920), (480, 640), (768, 1366), (100, 100)])
-def test_fast_upsample_matches_warp_affine(height: int, width: int) -> None:
-    # A hard disc has the steepest edges a mask can have: a slope of 1 per model pixel.
-    yy, xx = np.mgrid[0:256, 0:256]
-    hard = (((xx - 128) ** 2 + (yy - 100) ** 2) < 70**2).astype(np.float32)
-    noisy = np.random.default_rng(5).random((256, 256), dtype=np.float32)
-    for small in (hard, noisy):
-        fast, exact = upsample(small, (height, width)), resize_corner_aligned(small, (width, height))
-        assert fast.shape == (height, width)
-        assert np.abs(fast - exact).max() <= MAX_OFFSET_ERROR + 1e-3
-
-
-def test_axis_plan_is_exact_for_odd_ratios_and_declines_coarse_ones() -> None:
-    plan = axis_plan(256, 1280)  # 1:5, both odd: cv2.resize shifted by 2 pixels is exactly corner-aligned
-    assert plan is not None
-    assert plan.error == 0.0
-    assert plan.crop == 2
-    assert axis_plan(256, 640) is None  # 2:5 would be 0.1 model pixels off: warpAffine instead
-    yy, xx = np.mgrid[0:256, 0:256]
-    small = ((xx + yy) % 7 / 6).astype(np.float32)
-    assert np.array_equal(upsample(small, (480, 640)), resize_corner_aligned(small, (640, 480)))
 
 
 def test_feather_zero_is_a_hard_step() -> None:

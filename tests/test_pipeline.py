@@ -82,6 +82,15 @@ def test_mask_effect_returns_model_resolution_uint8() -> None:
     assert np.array_equal(result.pixels, (disc() * 255).astype(np.uint8))
 
 
+def test_mask_effect_is_the_probability_not_the_thresholded_alpha() -> None:
+    soft = np.linspace(0.0, 1.0, 64 * 64, dtype=np.float32).reshape(64, 64)
+    params = EffectParams(effect="mask", threshold=0.5, feather=0.0, smoothing=0.0)
+    result = Pipeline(FakeSegmenter(soft), params).process(frame())
+    expected = np.clip(soft * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    assert np.abs(result.pixels.astype(int) - expected).max() <= 1
+    assert len(np.unique(result.pixels)) > 200  # a ramp, not a 0/255 step
+
+
 def write_png(path: Path, colour: tuple[int, int, int]) -> Path:
     image = np.zeros((30, 40, 3), np.uint8)
     image[:] = colour

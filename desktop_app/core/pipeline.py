@@ -156,10 +156,18 @@ class Pipeline:
         refiner = self._refiner
         refiner.threshold, refiner.feather = params.threshold, params.feather
         refiner.smoothing = params.smoothing if self.temporal else 0.0
-        refined = refiner.refine(mask_small)
-        mask = upsample(refined, rgb.shape[:2])
-        masked = time.perf_counter()
-        pixels = compose(rgb, mask, params, background, mask_small=refined)
+        if params.effect == "mask":
+            # The person probability itself (smoothed across video frames, never thresholded), at the
+            # model's input size like rembg's mask-only output; the full-size mask rides along for display.
+            probability = refiner.smooth(mask_small)
+            mask = upsample(probability, rgb.shape[:2])
+            masked = time.perf_counter()
+            pixels = compose(rgb, mask, params, mask_small=probability)
+        else:
+            refined = refiner.refine(mask_small)
+            mask = upsample(refined, rgb.shape[:2])
+            masked = time.perf_counter()
+            pixels = compose(rgb, mask, params, background, mask_small=refined)
         done = time.perf_counter()
         timings = {
             "resize": float(seg_timings.get("resize", 0.0)),

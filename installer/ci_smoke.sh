@@ -35,6 +35,7 @@ trap 'rm -rf "$scratch"' EXIT
 run_frozen() {
     (cd "$scratch" && env -u LOCALLENS_ROOT HOME="$scratch/home" XDG_CONFIG_HOME="$scratch/config" \
         XDG_CACHE_HOME="$scratch/cache" XDG_DATA_HOME="$scratch/data" QT_QPA_PLATFORM=offscreen \
+        LOCALLENS_CONFIG_DIR="$scratch/config" LOCALLENS_DATA_DIR="$scratch/data" \
         timeout "$@")
 }
 mkdir -p "$scratch/home"

@@ -1,0 +1,245 @@
+"""Installer files that would silently break a build, checked without building (fast, no PyInstaller run)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import plistlib
+import re
+import shutil
+import subprocess
+import sys
+import types
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+INSTALLER = REPO / "installer"
+SPEC = INSTALLER / "locallens.spec"
+WORKFLOW = REPO / ".github" / "workflows" / "build.yml"
+VERSION = re.search(r'__version__\s*=\s*"([^"]+)"', (REPO / "desktop_app" / "__init__.py").read_text())[1]  # type: ignore[index]
+
+
+class Recorder:
+    """Stands in for one PyInstaller build step (Analysis, EXE, ...) and keeps its arguments."""
+
+    def __init__(self, kind: str, calls: list[Recorder], *args: Any, **kwargs: Any) -> None:
+        self.kind, self.args, self.kwargs = kind, args, kwargs
+        self.binaries: list[tuple[str, str, str]] = [
+            (f"{dest}/{Path(src).name}", src, "BINARY") for src, dest in kwargs.get("binaries", [])]
+        self.datas: list[tuple[str, str, str]] = []
+        self.scripts: list[Any] = []
+        self.pure: list[Any] = []
+        calls.append(self)
+
+
+def _stub_module(name: str, **attrs: Any) -> types.ModuleType:
+    module = types.ModuleType(name)
+    module.__dict__.update(attrs)
+    return module
+
+
+def run_spec(monkeypatch: pytest.MonkeyPatch, platform: str, tmp_path: Path) -> list[Recorder]:
+    """Execute the spec as PyInstaller would, with recording stand-ins; returns the build steps it made."""
+    calls: list[Recorder] = []
+    dlls = ["onnxruntime_providers_shared.dll", "DirectML.dll"] if platform == "win32" else ["libonnxruntime.so"]
+    hooks = _stub_module(
+        "PyInstaller.utils.hooks",
+        collect_dynamic_libs=lambda pkg: [(f"/site/{pkg}/capi/{n}", f"{pkg}/capi") for n in dlls],
+        collect_submodules=lambda pkg: [pkg, f"{pkg}.cli", f"{pkg}.ui.app"],
+    )
+
+    class _Any:
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            self.args, self.kwargs = args, kwargs
+
+    versioninfo = _stub_module("PyInstaller.utils.win32.versioninfo", **{
+        n: _Any for n in ("VSVersionInfo", "FixedFileInfo", "StringFileInfo", "StringTable", "StringStruct",
+                          "VarFileInfo", "VarStruct")})
+    win32 = _stub_module("PyInstaller.utils.win32", versioninfo=versioninfo)
+    for name, module in {"PyInstaller": _stub_module("PyInstaller"), "PyInstaller.utils": _stub_module("x"),
+                         "PyInstaller.utils.hooks": hooks, "PyInstaller.utils.win32": win32,
+                         "PyInstaller.utils.win32.versioninfo": versioninfo}.items():
+        monkeypatch.setitem(sys.modules, name, module)
+    monkeypatch.setattr(sys, "platform", platform)
+    system32 = tmp_path / "System32"
+    system32.mkdir()
+    for dll in ("vcruntime140.dll", "vcruntime140_1.dll", "msvcp140.dll", "msvcp140_1.dll"):
+        (system32 / dll).write_bytes(b"MZ")
+    monkeypatch.setenv("SystemRoot", str(tmp_path))
+
+    def step(kind: str) -> Any:
+        return lambda *args, **kwargs: Recorder(kind, calls, *args, **kwargs)
+
+    env = {"SPECPATH": str(INSTALLER), "__file__": str(SPEC), "__name__": "__main__",
+           **{kind: step(kind) for kind in ("Analysis", "PYZ", "EXE", "COLLECT", "BUNDLE")}}
+    exec(compile(SPEC.read_text(encoding="utf-8"), str(SPEC), "exec"), env)
+    return calls
+
+
+def _steps(calls: list[Recorder], kind: str) -> list[Recorder]:
+    return [c for c in calls if c.kind == kind]
+
+
+def test_spec_bundles_models_and_assets_one_folder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    calls = run_spec(monkeypatch, "linux", tmp_path)
+    (analysis,) = _steps(calls, "Analysis")
+    datas = analysis.kwargs["datas"]
+    dests = {dest for _, dest in datas}
+    assert "models" in dests and "assets" in dests
+    assert (str(REPO / "assets"), "assets") in datas
+    manifest = json.loads((REPO / "models" / "manifest.json").read_text())
+    bundled = {Path(src).name for src, _ in datas}
+    for model in manifest["models"]:
+        for variant in model["variants"]:
+            assert variant["file"] in bundled
+    excludes = set(analysis.kwargs["excludes"])
+    assert {"tkinter", "unittest", "pydoc", "PySide6.QtWebEngineCore", "PySide6.QtQml"} <= excludes
+    assert "desktop_app.cli" in analysis.kwargs["hiddenimports"]
+    exes = _steps(calls, "EXE")
+    assert [e.kwargs["name"] for e in exes] == ["LocalLens"]
+    for exe in exes:  # one-folder, never stripped (strip broke numpy), never UPX-packed
+        assert exe.kwargs["exclude_binaries"] is True
+        assert exe.kwargs["strip"] is False and exe.kwargs["upx"] is False
+    (collect,) = _steps(calls, "COLLECT")
+    assert collect.kwargs["name"] == "LocalLens" and collect.kwargs["strip"] is False
+    assert not _steps(calls, "BUNDLE")
+
+
+def test_spec_windows_has_windowed_and_console_exes_and_vc_runtime(monkeypatch: pytest.MonkeyPatch,
+                                                                   tmp_path: Path) -> None:
+    calls = run_spec(monkeypatch, "win32", tmp_path)
+    exes = {e.kwargs["name"]: e.kwargs for e in _steps(calls, "EXE")}
+    assert exes["LocalLens"]["console"] is False
+    assert exes["LocalLens-cli"]["console"] is True
+    assert exes["LocalLens"]["icon"].endswith("locallens.ico")
+    (analysis,) = _steps(calls, "Analysis")
+    names = {Path(dest).name.lower() for dest, *_ in analysis.binaries}
+    assert {"onnxruntime_providers_shared.dll", "directml.dll", "vcruntime140.dll", "msvcp140.dll"} <= names
+
+
+def test_spec_macos_bundle_has_camera_usage(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    calls = run_spec(monkeypatch, "darwin", tmp_path)
+    (bundle,) = _steps(calls, "BUNDLE")
+    info = bundle.kwargs["info_plist"]
+    assert info["NSCameraUsageDescription"]
+    assert info["CFBundleShortVersionString"] == VERSION
+    assert bundle.kwargs["name"] == "LocalLens.app"
+    assert bundle.kwargs["icon"].endswith("locallens.icns")
+
+
+def test_every_manifest_file_exists() -> None:
+    models = REPO / "models"
+    manifest = json.loads((models / "manifest.json").read_text())
+    for model in manifest["models"]:
+        for variant in model["variants"]:
+            path = models / variant["file"]
+            assert path.is_file(), f"{path} listed in the manifest is missing"
+            assert path.stat().st_size == variant["bytes"], f"{path} size differs from the manifest"
+        if model.get("license_file"):
+            assert (models / model["license_file"]).is_file()
+
+
+def test_icons_exist() -> None:
+    for name in ("locallens.png", "locallens.ico", "locallens.icns"):
+        assert (REPO / "assets" / "icons" / name).stat().st_size > 1000
+
+
+def test_info_plist() -> None:
+    with open(INSTALLER / "macos" / "Info.plist", "rb") as fh:
+        info = plistlib.load(fh)
+    assert len(info["NSCameraUsageDescription"]) > 20
+    assert info["NSHighResolutionCapable"] is True
+    assert re.fullmatch(r"\d+\.\d+", info["LSMinimumSystemVersion"])
+
+
+def test_desktop_file() -> None:
+    desktop = INSTALLER / "linux" / "locallens.desktop"
+    text = desktop.read_text()
+    assert "\nExec=LocalLens" in text and "\nIcon=locallens" in text
+    tool = shutil.which("desktop-file-validate")
+    if tool is None:
+        pytest.skip("desktop-file-validate not installed (Debian: desktop-file-utils)")
+    result = subprocess.run([tool, str(desktop)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX shell script")
+def test_install_sh_points_the_menu_entry_at_the_folder(tmp_path: Path) -> None:
+    folder = tmp_path / "Local Lens & co"
+    folder.mkdir()
+    for src in (INSTALLER / "linux" / "install.sh", INSTALLER / "linux" / "locallens.desktop",
+                REPO / "assets" / "icons" / "locallens.png"):
+        shutil.copy2(src, folder / src.name)
+    (folder / "LocalLens").write_text("#!/bin/sh\n")
+    (folder / "LocalLens").chmod(0o755)
+    env = dict(os.environ, XDG_DATA_HOME=str(tmp_path / "share"))
+    subprocess.run(["sh", str(folder / "install.sh")], check=True, env=env, capture_output=True)
+    entry = (tmp_path / "share" / "applications" / "locallens.desktop").read_text()
+    assert f'Exec="{folder}/LocalLens" %F' in entry
+    assert (tmp_path / "share" / "icons" / "hicolor" / "256x256" / "apps" / "locallens.png").is_file()
+
+
+def _load_workflow(text: str) -> dict[str, Any] | None:
+    try:
+        import yaml
+    except ImportError:
+        return None
+    return yaml.safe_load(text)
+
+
+def test_workflow_parses_and_pins_actions() -> None:
+    text = WORKFLOW.read_text()
+    assert "\t" not in text
+    data = _load_workflow(text)
+    if data is not None:
+        steps = data["jobs"]["build"]["steps"]
+        uses = [s["uses"] for s in steps if "uses" in s]
+        oses = {m["os"] for m in data["jobs"]["build"]["strategy"]["matrix"]["include"]}
+        assert any(o.startswith("windows") for o in oses) and any(o.startswith("macos") for o in oses)
+    else:  # PyYAML is not in the venv: read the `uses:` lines directly
+        uses = re.findall(r"^\s*(?:-\s+)?uses:\s*(\S+)", text, re.M)
+    assert len(uses) >= 3
+    for ref in uses:
+        version = ref.partition("@")[2]
+        assert re.fullmatch(r"[0-9a-f]{40}|v\d+\.\d+\.\d+", version), f"{ref} is not pinned to a SHA or exact tag"
+    assert 'python-version: "3.11"' in text
+    assert 'pip install -e ".[dev]"' in text and "python installer/build.py" in text
+    assert "self-test" in text and "--quit-after 60" in text
+
+
+def test_iss_is_per_user() -> None:
+    iss = (INSTALLER / "windows" / "LocalLens.iss").read_text()
+    assert re.search(r"^PrivilegesRequired=lowest\s*$", iss, re.M)
+    assert "DefaultDirName={localappdata}\\Programs\\" in iss
+    assert "OutputBaseFilename={#AppName}-Setup-{#AppVersion}" in iss
+    assert (REPO / "assets" / "icons" / "locallens.ico").is_file()
+
+
+def test_scripts_are_valid_shell() -> None:
+    bash = shutil.which("bash")
+    if bash is None:
+        pytest.skip("no bash")
+    for script in ("ci_smoke.sh", "linux/install.sh", "macos/make_dmg.sh"):
+        subprocess.run([bash, "-n", str(INSTALLER / script)], check=True)
+
+
+def test_build_groups_dependencies() -> None:
+    spec = importlib.util.spec_from_file_location("locallens_build", INSTALLER / "build.py")
+    assert spec and spec.loader
+    build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build)
+    assert build.version() == VERSION
+    assert build.group_of("_internal/cv2/cv2.abi3.so") == "OpenCV"
+    assert build.group_of("_internal/opencv_python_headless.libs/libavcodec-1.so.62") == "OpenCV"
+    assert build.group_of("_internal/PySide6/Qt/lib/libicudata.so.73") == "PySide6 / Qt"
+    assert build.group_of("_internal/onnxruntime/capi/DirectML.dll") == "onnxruntime"
+    assert build.group_of("_internal/numpy.libs/libscipy_openblas64_-1.so") == "numpy"
+    assert build.group_of("_internal/pillow_heif.libs/libx265-1.so.217") == "pillow-heif"
+    assert build.group_of("_internal/models/manifest.json") == "models"
+    assert build.group_of("_internal/libpython3.11.so.1.0") == "Python runtime"
+    assert build.group_of("LocalLens") == "Python runtime"
+    assert build.group_of("_internal/libX11.so.6") == "system libraries"

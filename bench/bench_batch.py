@@ -181,6 +181,13 @@ def probes(paths: list[Path], repeat: int) -> dict[str, Any]:
     return out
 
 
+def git_head() -> str:
+    import subprocess
+
+    done = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    return done.stdout.strip()
+
+
 def machine_info() -> dict[str, Any]:
     import onnxruntime as ort
     import PIL
@@ -255,6 +262,7 @@ def main(argv: list[str] | None = None) -> int:
     result = {
         "benchmark": "batch",
         "command": "python bench/bench_batch.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "git_head": git_head(),
         "inputs": {"count": args.images, "size": list(SIZE), "format": "JPEG quality 92",
                    "mb_total": round(input_mb, 1), "made_from": "assets/samples/*.jpg cover-fitted, with grain"},
         "how": "desktop_app.cli build_parser/params_from_args + core.batch plan/Batch, Segmenter(model, "

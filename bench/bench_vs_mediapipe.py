@@ -169,6 +169,26 @@ class Ours:
         return {"times": {"total": times}, "cpu_ms": (time.process_time() - cpu_start) * 1e3 / max(n, 1)}
 
 
+def source_digest() -> str:
+    """sha256 (12 hex) of effects/background.py + masks.py as imported here (the worker reports its own)."""
+    import hashlib
+
+    from desktop_app.core import masks
+
+    digest = hashlib.sha256()
+    for module in (bg, masks):
+        digest.update(Path(module.__file__ or "").read_bytes())
+    return digest.hexdigest()[:12]
+
+
+SOURCE_DIGEST = source_digest()
+
+
+def git_head() -> str:
+    done = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    return done.stdout.strip()
+
+
 def machine_info() -> dict[str, Any]:
     model = ""
     try:
@@ -241,6 +261,9 @@ def main(argv: list[str] | None = None) -> int:
             np.save(paths[size], np.stack(items))
         np.save(Path(tmp) / "bg.npy", background)
         worker = MediaPipeWorker(log)
+        if worker.info.get("compositing_source_sha256") != SOURCE_DIGEST:
+            worker.close()
+            raise SystemExit("the compositing code changed on disk between the two imports; run again")
         try:
             worker.call("load", frames=paths, background=str(Path(tmp) / "bg.npy"))
             ours = Ours(segmenter, frames)
@@ -315,6 +338,8 @@ def main(argv: list[str] | None = None) -> int:
     result = {
         "benchmark": "vs_mediapipe",
         "command": "python bench/bench_vs_mediapipe.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "git_head": git_head(),
+        "compositing_source_sha256": SOURCE_DIGEST,
         "frames_source": f"{VIDEO.name}: {len(base)} frames spread over the clip, cover-fitted to each size",
         "background": BACKGROUND.name,
         "frames_per_side_and_stream": args.frames,

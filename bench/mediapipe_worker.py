@@ -26,7 +26,7 @@ from typing import Any, TextIO
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-# Import our compositing code first and prove it pulls in nothing but numpy and OpenCV.
+# Import our compositing code first and list what it pulls in (checked against ALLOWED_IMPORTS in main).
 _before = set(sys.modules)
 from desktop_app.core.effects import background as bg  # noqa: E402
 from desktop_app.core.masks import MaskRefiner  # noqa: E402
@@ -42,7 +42,22 @@ THIRD_PARTY_IMPORTS = sorted(
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
-ALLOWED_IMPORTS = {"cv2", "numpy"}
+# compose/blend/MaskRefiner use numpy + OpenCV only; Pillow comes with imageio (background.load_background
+# reads through it) and is in this venv via tools/make_mediapipe_venv.sh. Anything else is an error.
+ALLOWED_IMPORTS = {"cv2", "numpy", "PIL"}
+
+
+def source_digest() -> str:
+    """sha256 (12 hex) of the compositing sources as imported, so the parent can prove both sides ran the same."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for module in (bg, sys.modules[MaskRefiner.__module__]):
+        digest.update(Path(module.__file__ or "").read_bytes())
+    return digest.hexdigest()[:12]
+
+
+SOURCE_DIGEST = source_digest()
 
 
 def versions() -> dict[str, Any]:
@@ -55,6 +70,7 @@ def versions() -> dict[str, Any]:
         "opencv": cv2.__version__,
         "effects_module_imports": THIRD_PARTY_IMPORTS,
         "cv2_threads": cv2.getNumThreads(),
+        "compositing_source_sha256": SOURCE_DIGEST,
     }
 
 
@@ -166,7 +182,8 @@ def serve(out: TextIO) -> None:
 def main() -> int:
     cv2.setNumThreads(1)
     if set(THIRD_PARTY_IMPORTS) - ALLOWED_IMPORTS:
-        print(f"the effects module imported more than numpy/cv2: {THIRD_PARTY_IMPORTS}", file=sys.stderr)
+        print(f"the effects module imported more than {sorted(ALLOWED_IMPORTS)}: {THIRD_PARTY_IMPORTS}",
+              file=sys.stderr)
         return 3
     if "--check" in sys.argv:
         print(json.dumps(versions()))

@@ -328,6 +328,11 @@ def _to_pil(pixels: np.ndarray, fmt: str) -> Image.Image:
     return Image.fromarray(arr, mode="RGBA" if arr.shape[2] == 4 else "RGB")
 
 
+# zlib level 1: a 12 MP RGBA cut-out saves in 1.1 s instead of 4.5 s at level 6, for a file ~30% larger
+# (measured with Pillow 13 here); in a batch of cut-outs the PNG encoder was 90% of the time.
+PNG_COMPRESS_LEVEL = 1
+
+
 def write_image(
     pixels: np.ndarray,
     dest_dir: Path | str,
@@ -355,7 +360,7 @@ def write_image(
         check_not_input(dest_dir / f"{stem}.{fmt}", inputs)  # explicit, on top of never overwriting
         with atomic_output(dest_dir, stem, fmt, protect=inputs) as pending, open(pending.tmp, "wb") as fh:
             if fmt == "png":
-                image.save(fh, format="PNG", compress_level=6)
+                image.save(fh, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
             elif fmt == "jpg":
                 image.save(fh, format="JPEG", quality=quality, optimize=False)
             else:

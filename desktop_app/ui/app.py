@@ -95,9 +95,8 @@ def create_app_window(
     store = store or SettingsStore()
     outcome = store.load()
     settings = outcome.settings
-    if device != "auto":
-        settings.device = device
-    factory = segmenter_factory or _default_segmenter_factory(settings.model_id, settings.device)
+    chosen = device if device != "auto" else settings.device  # a command-line choice is not saved
+    factory = segmenter_factory or _default_segmenter_factory(settings.model_id, chosen)
     window = MainWindow(settings, store, camera_file=camera, segmenter_factory=factory,
                         demo_factory=demo_factory, camera_lister=camera_lister, retry_interval=retry_interval)
     errors.set_parent_widget(window)

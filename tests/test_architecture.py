@@ -37,6 +37,13 @@ def test_only_the_ui_imports_qt() -> None:
     assert offenders == []
 
 
+def test_the_ui_does_no_pixel_math_of_its_own() -> None:
+    """Image processing lives in the core, where the CLI and the tests exercise it without a window."""
+    offenders = [str(p.relative_to(REPO)) for p in python_files(PACKAGE / "ui") if imported_roots(p) & {"cv2", "PIL"}]
+    assert python_files(PACKAGE / "ui"), "the ui package is missing"
+    assert offenders == []
+
+
 def test_the_rule_catches_a_qt_import(tmp_path: Path) -> None:
     sample = tmp_path / "bad.py"
     sample.write_text("def f():\n    from PySide6.QtCore import QObject\n")

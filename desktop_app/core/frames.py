@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 
 
@@ -20,6 +21,10 @@ class Frame:
     def size(self) -> tuple[int, int]:
         """(width, height)."""
         return self.pixels.shape[1], self.pixels.shape[0]
+
+    def mirrored(self) -> Frame:
+        """The same frame flipped left-right (the selfie view users expect from a webcam)."""
+        return Frame(cv2.flip(self.pixels, 1), self.timestamp, self.index, self.source_id)
 
 
 @dataclass(slots=True)

@@ -16,7 +16,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import cv2
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 from PySide6.QtGui import QImage
 
@@ -136,7 +135,7 @@ class _Capture(threading.Thread):
                         demo, demo_broken = None, True
                     continue
                 if w._mirror:
-                    frame = Frame(cv2.flip(frame.pixels, 1), frame.timestamp, frame.index, frame.source_id)
+                    frame = frame.mirrored()
                 w._slot.put(frame)
         finally:
             _close(real)

@@ -9,7 +9,7 @@ import numpy as np
 from corpus import file_hashes, short_video, text_named_jpg, two_tone
 from PIL import Image
 
-from desktop_app.core.batch import Batch, Report, plan
+from desktop_app.core.batch import Batch, Job, Report, plan
 from desktop_app.core.frames import Frame, Result
 from desktop_app.core.params import EffectParams
 
@@ -49,6 +49,21 @@ def photos(folder: Path, count: int) -> list[Path]:
     return paths
 
 
+def cancel_while_processing(jobs: list[Job], params: EffectParams, on_call: int) -> Report:
+    """Run the batch on a thread, cancel it while the processor is inside call `on_call`, return the report."""
+    processor = Inverter(block_on=on_call)
+    cancel = threading.Event()
+    batch = Batch(processor, params, cancel=cancel)
+    result: list[Report] = []
+    worker = threading.Thread(target=lambda: result.append(batch.run(jobs)))
+    worker.start()
+    assert processor.reached.wait(10)
+    cancel.set()
+    processor.release.set()
+    worker.join(10)
+    return result[0]
+
+
 def test_plan_expands_folders_and_reports_missing_paths(tmp_path: Path) -> None:
     photos(tmp_path / "in" / "sub", 2)
     (tmp_path / "in" / ".hidden.png").write_bytes(b"x")
@@ -73,17 +88,8 @@ def test_a_bad_file_is_reported_and_the_batch_goes_on(tmp_path: Path) -> None:
 
 def test_cancel_between_images_stops_cleanly(tmp_path: Path) -> None:
     jobs, _ = plan(photos(tmp_path / "in", 4), tmp_path / "out")
-    processor = Inverter(block_on=2)
-    cancel = threading.Event()
-    batch = Batch(processor, EffectParams("blur"), cancel=cancel)
-    result: list[Report] = []
-    worker = threading.Thread(target=lambda: result.append(batch.run(jobs)))
-    worker.start()
-    assert processor.reached.wait(10)
-    cancel.set()
-    processor.release.set()
-    worker.join(10)
-    assert result[0].cancelled
+    report = cancel_while_processing(jobs, EffectParams("blur"), on_call=2)
+    assert report.cancelled
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["p0_blur.png", "p1_blur.png"]
 
 
@@ -92,17 +98,8 @@ def test_cancel_mid_video_leaves_no_partial_file(tmp_path: Path) -> None:
     clip = short_video(tmp_path / "in", frames=9)
     before = file_hashes([clip.path])
     jobs, _ = plan([clip.path], tmp_path / "out")
-    processor = Inverter(block_on=4)
-    cancel = threading.Event()
-    batch = Batch(processor, EffectParams("remove"), cancel=cancel)
-    result: list[Report] = []
-    worker = threading.Thread(target=lambda: result.append(batch.run(jobs)))
-    worker.start()
-    assert processor.reached.wait(10)
-    cancel.set()
-    processor.release.set()
-    worker.join(10)
-    assert result[0].cancelled and result[0].outcomes == []
+    report = cancel_while_processing(jobs, EffectParams("remove"), on_call=4)
+    assert report.cancelled and report.outcomes == []
     assert list((tmp_path / "out").iterdir()) == []  # no temp file, no half video
     assert file_hashes(before) == before
 

@@ -25,6 +25,7 @@ from desktop_app.core.imageio import (
     write_image,
 )
 from desktop_app.core.params import EffectParams
+from desktop_app.core.safe_write import FileError, InputError
 from desktop_app.core.videoio import (
     SUPPORTED_VIDEO_EXTENSIONS,
     VideoReader,
@@ -202,7 +203,8 @@ _CANCELLED = "\0cancelled"
 
 def describe_error(source: Path, exc: BaseException) -> str:
     """One line naming the input by its full path (names repeat across sub-folders) and the reason."""
-    reason = getattr(exc, "reason", None) or (exc.strerror if isinstance(exc, OSError) else None) or str(exc)
-    if isinstance(exc, (ImageWriteError, VideoWriteError)):
-        reason = f"{reason} (output: {exc.path})"
-    return f"{source}: {reason}"
+    if isinstance(exc, InputError):
+        return f"{source}: {exc.reason}"
+    if isinstance(exc, FileError):
+        return f"{source}: {exc.reason} (output: {exc.path})"
+    return f"{source}: {exc.strerror if isinstance(exc, OSError) and exc.strerror else exc}"

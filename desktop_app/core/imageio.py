@@ -19,7 +19,7 @@ from typing import IO, Literal
 import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
-from desktop_app.core.safe_write import OutputError, atomic_output, check_not_input
+from desktop_app.core.safe_write import FileError, InputError, OutputError, atomic_output, check_not_input
 
 DEFAULT_MAX_PIXELS = 200_000_000
 DEFAULT_MAX_BYTES = 1 << 30  # 1 GiB
@@ -52,22 +52,12 @@ _HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b
 _STILL_BRANDS = _HEIF_BRANDS | {b"avif", b"avis"}  # AVIF: Pillow's own plugin
 
 
-class ImageReadError(Exception):
+class ImageReadError(InputError):
     """A file that cannot be read as an image; str() is "<file name>: <reason>"."""
 
-    def __init__(self, path: Path | str, reason: str) -> None:
-        self.path = Path(path)
-        self.reason = reason
-        super().__init__(f"{self.path.name}: {reason}")
 
-
-class ImageWriteError(Exception):
+class ImageWriteError(FileError):
     """An image that could not be saved; str() is "<path>: <reason>"."""
-
-    def __init__(self, path: Path | str, reason: str) -> None:
-        self.path = Path(path)
-        self.reason = reason
-        super().__init__(f"{self.path}: {reason}")
 
 
 @dataclass(slots=True)

@@ -27,13 +27,27 @@ for _name in ("ENOTSUP", "EOPNOTSUPP"):
         _NO_LINK_ERRNOS.add(getattr(errno, _name))
 
 
-class OutputError(Exception):
-    """An output could not be written; the message is one line a user can act on."""
+class FileError(Exception):
+    """A file problem a user can act on: `path` and a one-line `reason`; str() is "<path>: <reason>"."""
 
     def __init__(self, path: Path | str, reason: str) -> None:
         self.path = Path(path)
         self.reason = reason
-        super().__init__(f"{self.path}: {reason}")
+        super().__init__(f"{self.label()}: {reason}")
+
+    def label(self) -> str:
+        return str(self.path)
+
+
+class InputError(FileError):
+    """An input that cannot be read; str() names the file only ("<file name>: <reason>")."""
+
+    def label(self) -> str:
+        return self.path.name
+
+
+class OutputError(FileError):
+    """An output could not be written; the message is one line a user can act on."""
 
 
 def same_path(a: Path | str, b: Path | str) -> bool:

@@ -21,30 +21,23 @@ from typing import IO, Any
 import cv2
 import numpy as np
 
-from desktop_app.core.safe_write import OutputError, atomic_output, check_not_input
+from desktop_app.core.safe_write import FileError, InputError, OutputError, atomic_output, check_not_input
 
 SUPPORTED_VIDEO_EXTENSIONS: frozenset[str] = frozenset({".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v"})
 FALLBACK_FPS = 30.0
 MAX_FPS = 240.0
 
 
-class VideoReadError(Exception):
+class VideoReadError(InputError):
     """A video that cannot be read (or stopped part-way); str() is "<file name>: <reason>"."""
 
     def __init__(self, path: Path | str, reason: str, frames_read: int = 0) -> None:
-        self.path = Path(path)
-        self.reason = reason
         self.frames_read = frames_read
-        super().__init__(f"{self.path.name}: {reason}")
+        super().__init__(path, reason)
 
 
-class VideoWriteError(Exception):
+class VideoWriteError(FileError):
     """A video that could not be saved; str() is "<path>: <reason>"."""
-
-    def __init__(self, path: Path | str, reason: str) -> None:
-        self.path = Path(path)
-        self.reason = reason
-        super().__init__(f"{self.path}: {reason}")
 
 
 def is_video(path: Path | str) -> bool:

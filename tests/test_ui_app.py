@@ -96,6 +96,20 @@ def test_switching_the_effect_in_the_panel_applies_to_the_next_frames(qtbot, ope
     assert processed_result(parts).pixels.shape == (64, 64)  # the mask at the (fake) model's resolution
 
 
+def test_the_photos_tab_releases_the_camera_and_live_resumes_on_return(qtbot, open_app, camera_png) -> None:
+    parts = open_app(camera_png)
+    window = parts.window
+    qtbot.waitUntil(lambda: window.processed_count >= 2, timeout=10000)
+    window.tabs.setCurrentWidget(window.photos)
+    assert not window.worker.is_running()
+    assert window.status_labels["source"].text() == "paused"
+    window.tabs.setCurrentWidget(window.live_tab)
+    assert window.worker.is_running()
+    before = window.processed_count
+    qtbot.waitUntil(lambda: window.processed_count >= before + 2, timeout=10000)
+    qtbot.waitUntil(lambda: window.status_labels["source"].text() == "fake-camera.png", timeout=10000)
+
+
 def test_no_camera_shows_the_message_and_the_demo(qtbot, open_app) -> None:
     parts = open_app(None)
     window = parts.window

@@ -100,6 +100,7 @@ class MainWindow(QMainWindow):
         self.last_stats: LiveStats | None = None
         self._model_state = "Loading model…"
         self._closed = False
+        self._live_paused = False  # the camera is released while the Photos tab is in front
         self.setWindowTitle(APP_NAME)
         self.setAcceptDrops(True)
 
@@ -274,7 +275,25 @@ class MainWindow(QMainWindow):
 
     def _on_tab_changed(self, _index: int) -> None:
         # Space is the snapshot key on the Live tab only; elsewhere it goes back to the focused widget.
-        self.snapshot_action.setEnabled(self.tabs.currentWidget() is self.live_tab)
+        live = self.tabs.currentWidget() is self.live_tab
+        self.snapshot_action.setEnabled(live)
+        self.set_live_paused(not live)
+
+    def set_live_paused(self, paused: bool) -> None:
+        """Release the camera while the user works on photos (its light goes off, both cores go to the
+        photos) and reopen it on return to the Live tab."""
+        if self._closed or paused == self._live_paused:
+            return
+        if paused and self.worker.is_running():
+            self._live_paused = True
+            self.worker.stop()
+            self.live_view.set_message("Live view paused while the Photos tab is open.")
+            self.status_labels["source"].setText("paused")
+        elif not paused:
+            self._live_paused = False
+            self.live_view.set_message("")
+            self.worker.set_source(self.source_factory())
+            self.worker.start()
 
     def _on_source_changed(self, name: str) -> None:
         """A camera plugged in while "No camera found" was shown: list it and select it by name."""
@@ -314,6 +333,8 @@ class MainWindow(QMainWindow):
             self.frames_processed.emit(self.processed_count)
 
     def _on_stats(self, stats: LiveStats) -> None:
+        if self._live_paused:
+            return  # a report queued just before the pause
         self.last_stats = stats
         labels = self.status_labels
         labels["source"].setText(f"{stats.source}{' (demo)' if stats.on_demo else ''}")

@@ -26,7 +26,9 @@ class UsageError(Exception):
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="locallens", description=f"{APP_NAME} {__version__}: on-device background effects. "
-        "Nothing leaves this computer.")
+        "Nothing leaves this computer.",
+        epilog="With no command the window opens: locallens [--camera FILE] [--quit-after N] "
+        "[--device auto|cpu|gpu]. --camera plays a video or image file as the camera.")
     parser.add_argument("--version", action="version", version=f"{APP_NAME} {__version__}")
     sub = parser.add_subparsers(dest="command")
 

@@ -24,7 +24,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from desktop_app.benchmark import SIZES, machine, markdown, measure, median, sample_frames  # noqa: E402
+from desktop_app.benchmark import SIZES, describe, machine, markdown, measure, median, sample_frames  # noqa: E402
 from desktop_app.core.effects import background as bg  # noqa: E402
 from desktop_app.core.masks import MaskRefiner, upsample  # noqa: E402
 from desktop_app.core.segmenter import Segmenter  # noqa: E402
@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     cv2.setNumThreads(1)
     seg = Segmenter(device="cpu", threads=1)
-    seg_label = f"Segmenter {seg.spec.id} {seg.variant.precision} on {seg.provider}"
+    seg_label = describe(seg)
     base, frames_label = sample_frames()
     print(f"model: {seg_label}; frames: {frames_label}; {args.frames} frames each")
     rows = measure(seg, args.frames)

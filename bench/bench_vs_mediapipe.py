@@ -2,8 +2,9 @@
 
 (a) ours: `Pipeline(Segmenter(device="cpu", threads=1), EffectParams(effect), temporal=True).process()`
     (resize + inference + mask refine/upsample + compose) in this process.
-(b) theirs: MediaPipe's own Python solution `SelfieSegmentation(model_selection=0).process(rgb)` to its
-    full-resolution mask, then the same `MaskRefiner` threshold/feather and `effects.background.compose`,
+(b) theirs: MediaPipe's own Python solution `SelfieSegmentation(model_selection=...).process(rgb)` with
+    the same model ours uses (1, landscape, for 16:9; 0, general, for 4:3) to its full-resolution mask,
+    then the same `MaskRefiner` threshold/feather and `effects.background.compose`,
     in a child process in .venvs/mediapipe (bench/mediapipe_worker.py).
 
 Frames from assets/samples/walk.mp4, cover-fitted to 640x480, 1280x720 and 1920x1080. OpenCV runs one
@@ -240,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import onnxruntime as ort
 
-    segmenter = Segmenter("selfie-general", device="cpu", threads=1)
+    segmenter = Segmenter("auto", device="cpu", threads=1)  # landscape model for 16:9, general for 4:3
     base = read_video_frames(DISTINCT_FRAMES)
     frames = {f"{w}x{h}": [bg.cover_fit(f, (w, h)) for f in base] for w, h in SIZES}
     background = bg.load_background(BACKGROUND)
@@ -347,12 +348,13 @@ def main(argv: list[str] | None = None) -> int:
         "rounds": rounds,
         "warmup_frames": args.warmup,
         "target_ratio": TARGET_RATIO,
-        "ours": {"pipeline": "Pipeline(Segmenter('selfie-general', device='cpu', threads=1), temporal=True)",
+        "ours": {"pipeline": "Pipeline(Segmenter('auto', device='cpu', threads=1), temporal=True)",
                  "model": f"{segmenter.spec.id} {getattr(segmenter.variant, 'precision', '?')}",
                  "provider": segmenter.provider, "ort_threads": 1, "cv2_threads": cv2.getNumThreads(),
                  "onnxruntime": ort.__version__, "opencv": cv2.__version__, "numpy": np.__version__,
                  "python": platform.python_version()},
-        "theirs": {"solution": "mediapipe.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0)",
+        "theirs": {"solution": "mediapipe.solutions.selfie_segmentation.SelfieSegmentation("
+                   "model_selection=1 for 16:9, 0 for 4:3)",
                    "compositing": "desktop_app MaskRefiner.refine(full-res mask) + effects.background.compose",
                    "threads": "MediaPipe graph + TFLite/XNNPACK threads (not settable from its Python API)",
                    **theirs_versions},

@@ -1,6 +1,6 @@
 """MediaPipe's side of bench/bench_vs_mediapipe.py; runs in .venvs/mediapipe (tools/make_mediapipe_venv.sh).
 
-MediaPipe's own Python solution (`solutions.selfie_segmentation.SelfieSegmentation(model_selection=0)`)
+MediaPipe's own Python solution (`solutions.selfie_segmentation.SelfieSegmentation`, model_selection as ours)
 makes the full-resolution mask; LocalLens's own `masks.MaskRefiner` and `effects.background.compose`
 (numpy + OpenCV only, imported from this repository) threshold, feather and compose it, so both sides of the
 benchmark share the compositing code. Driven by the parent over JSON lines on stdin/stdout:
@@ -74,6 +74,12 @@ def versions() -> dict[str, Any]:
     }
 
 
+def model_selection(size: str) -> int:
+    """The same model LocalLens's `auto` picks: 1 (landscape, 256x144) for wide frames, else 0 (general)."""
+    width, height = (int(v) for v in size.split("x"))
+    return 1 if width >= 1.5 * height else 0
+
+
 class Worker:
     """One SelfieSegmentation graph and one MaskRefiner per stream key (a size/effect), like one video each."""
 
@@ -91,11 +97,11 @@ class Worker:
         self.background = np.load(background)
         return {"loaded": {k: list(v.shape) for k, v in self.frames.items()}}
 
-    def _stream(self, key: str) -> tuple[Any, MaskRefiner]:
+    def _stream(self, key: str, size: str) -> tuple[Any, MaskRefiner]:
         if key not in self.streams:
             params = EffectParams()
             refiner = MaskRefiner(params.threshold, params.feather, params.smoothing)
-            self.streams[key] = (self._solution(model_selection=0), refiner)
+            self.streams[key] = (self._solution(model_selection=model_selection(size)), refiner)
             self.position[key] = 0
         return self.streams[key]
 
@@ -107,7 +113,7 @@ class Worker:
 
     def run(self, key: str, size: str, effect: str, n: int, warmup: int) -> dict[str, Any]:
         """End to end per frame: process() -> threshold/feather (MaskRefiner) -> compose, as LocalLens does."""
-        seg, refiner = self._stream(key)
+        seg, refiner = self._stream(key, size)
         params = EffectParams(effect=effect, strength=50)  # type: ignore[arg-type]
         background = self.background if effect == "replace" else None
         times: dict[str, list[float]] = {"total": [], "process": [], "refine": [], "compose": [],
@@ -134,7 +140,7 @@ class Worker:
 
     def model(self, key: str, size: str, n: int, warmup: int) -> dict[str, Any]:
         """MediaPipe alone: process() to the full-resolution float32 mask (its own upsample included)."""
-        seg, _ = self._stream(key)
+        seg, _ = self._stream(key, size)
         times: list[float] = []
         cpu_start = 0.0
         for i in range(warmup + n):

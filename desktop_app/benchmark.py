@@ -142,6 +142,12 @@ def measure(seg: object, n: int, log=print) -> list[dict]:  # type: ignore[no-un
     return rows
 
 
+def describe(seg: object) -> str:
+    """What ran: `auto` uses the general model for 4:3 frames and the landscape one for 16:9."""
+    return (f"Segmenter(auto): selfie-general for 640x480, selfie-landscape for 16:9, "
+            f"{seg.variant.precision} on {seg.provider}")  # type: ignore[attr-defined]
+
+
 def machine() -> dict:
     return {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
             "opencv": cv2.__version__, "numpy": np.__version__,
@@ -153,7 +159,7 @@ def run_benchmark(frames: int = 200, json_path: Path | None = None, device: str 
 
     cv2.setNumThreads(1)
     seg = Segmenter(device=device, threads=1)  # type: ignore[arg-type]
-    label = f"{seg.spec.id} {seg.variant.precision} on {seg.provider}"
+    label = describe(seg)
     print(f"model: {label}; {frames} frames per row (medians, ms)")
     rows = measure(seg, frames)
     load = os.getloadavg() if hasattr(os, "getloadavg") else (0.0, 0.0, 0.0)

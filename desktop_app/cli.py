@@ -45,7 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     proc.add_argument("--color", metavar="RRGGBB", help="remove: solid colour instead of transparency")
     proc.add_argument("--out", type=Path, default=Path("locallens-output"), metavar="DIR")
     proc.add_argument("--format", choices=("png", "jpg", "webp"), default="png")
-    proc.add_argument("--model", default="selfie-general", help="bundled model id (see `models`)")
+    proc.add_argument("--model", default="auto",
+                      help="bundled model id (see `models`), or auto: landscape for wide images, else general")
     _device_arg(proc)
 
     sub.add_parser("models", help="list the bundled models and execution providers")

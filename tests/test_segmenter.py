@@ -15,7 +15,7 @@ from desktop_app import paths
 from desktop_app.core import models
 from desktop_app.core.engine import CPU, CUDA
 from desktop_app.core.models import ModelIntegrityError, UnknownModelError
-from desktop_app.core.segmenter import Segmenter
+from desktop_app.core.segmenter import Segmenter, model_for_frame
 
 
 @pytest.fixture
@@ -208,3 +208,25 @@ def _run_variant(spec: models.ModelSpec, variant: models.Variant) -> Any:
             return adapter.postprocess(engine.run(adapter.preprocess(rgb))), {}
 
     return Predictor()
+
+
+@pytest.mark.parametrize(
+    ("size", "model_id"),
+    [((1280, 720), "selfie-landscape"), ((1920, 1080), "selfie-landscape"), ((600, 400), "selfie-landscape"),
+     ((640, 480), "selfie-general"), ((720, 1280), "selfie-general"), ((512, 512), "selfie-general")],
+)
+def test_auto_picks_the_model_by_frame_shape(size: tuple[int, int], model_id: str) -> None:
+    assert model_for_frame(*size) == model_id
+
+
+def test_auto_loads_each_model_once_and_switches_per_frame(models_dir: Path) -> None:
+    seg = Segmenter("auto", device="cpu", models_dir=models_dir)
+    assert (seg.spec.id, seg.builds) == ("selfie-general", 1)
+    for _ in range(3):
+        wide, _ = seg.predict(np.zeros((720, 1280, 3), np.uint8))
+        assert wide.shape == (144, 256) and seg.spec.id == "selfie-landscape"
+        square, _ = seg.predict(np.zeros((480, 640, 3), np.uint8))
+        assert square.shape == (256, 256) and seg.spec.id == "selfie-general"
+    assert seg.builds == 2  # one session per model, kept
+    assert seg.reconfigure(threads=2) is True  # a new thread count rebuilds what is in use
+    assert seg.builds == 3

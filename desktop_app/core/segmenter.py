@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -21,13 +22,35 @@ from desktop_app.core.engine import (
     is_gpu_provider,
 )
 
-DEFAULT_MODEL = "selfie-general"
+AUTO = "auto"
+GENERAL, LANDSCAPE = "selfie-general", "selfie-landscape"
+DEFAULT_MODEL = AUTO
+# Frames at least this wide for their height go to the landscape model (16:9 is 1.78, 3:2 is 1.5); 4:3 and
+# portrait frames to the square general one. MediaPipe made the landscape model for video calls: it sees a
+# 16:9 frame undistorted at 256x144 and ran ~2 ms faster per 720p frame here (bench/bench_core.py).
+LANDSCAPE_MIN_ASPECT = 1.5
+
+
+def model_for_frame(width: int, height: int) -> str:
+    """The bundled model `auto` uses for a frame of this size."""
+    return LANDSCAPE if width >= LANDSCAPE_MIN_ASPECT * height else GENERAL
+
+
+@dataclass(frozen=True, slots=True)
+class _Loaded:
+    spec: models.ModelSpec
+    variant: models.Variant
+    engine: InferenceEngine
+    adapter: ModelAdapter
+    fallback_reason: str | None
 
 
 class Segmenter:
     """`predict(rgb) -> (mask_small, {"resize": ms, "inference": ms})`; thread-safe.
 
-    The session is rebuilt only when the model, device or thread count changes (`reconfigure`).
+    `model_id` is a bundled model id, or `auto`: the landscape model for wide frames and the general one
+    for the rest (each loaded once, on first use, then kept). Sessions are rebuilt only when the device or
+    thread count changes (`reconfigure`). `spec`, `variant` and `provider` describe the model used last.
     `available` and `session_factory` pass through to the engine for tests.
     """
 
@@ -46,28 +69,50 @@ class Segmenter:
         self._factory = session_factory
         self._lock = threading.Lock()
         self.builds = 0  # sessions built so far (rebuilds are counted, no-op reconfigures are not)
-        self._config: tuple[str, str, int] = ("", "", 0)
-        self._build(model_id, device, threads)
+        self._loaded: dict[str, _Loaded] = {}
+        self._config: tuple[str, str, int] = (model_id, device, threads)
+        self._use(self._get(self._first_model(model_id)))
 
     # ------------------------------------------------------------------------------------------ build
 
-    def _build(self, model_id: str, device: Device, threads: int) -> None:
+    def _first_model(self, model_id: str) -> str:
+        if model_id != AUTO:
+            self._manifest.get(model_id)  # an unknown id fails here, naming the known ones
+            return model_id
+        return GENERAL if GENERAL in self._manifest.ids else self._manifest.ids[0]
+
+    def _wanted(self, width: int, height: int) -> str:
+        model_id = self._config[0]
+        if model_id != AUTO:
+            return model_id
+        wanted = model_for_frame(width, height)
+        return wanted if wanted in self._manifest.ids else self._first_model(AUTO)
+
+    def _get(self, model_id: str) -> _Loaded:
+        loaded = self._loaded.get(model_id)
+        if loaded is None:
+            loaded = self._loaded[model_id] = self._load(model_id)
+        return loaded
+
+    def _load(self, model_id: str) -> _Loaded:
+        _, device, threads = self._config
         spec = self._manifest.get(model_id)
-        wanted = choose_providers(device, self._providers(), sys.platform)
+        wanted = choose_providers(device, self._providers(), sys.platform)  # type: ignore[arg-type]
         variant = models.choose_variant(spec, gpu=wanted[0] != CPU)
         models.verify(variant)
-        engine = self._make_engine(variant.path, device, threads)
+        engine = self._make_engine(variant.path, device, threads)  # type: ignore[arg-type]
         fallback_reason = engine.fallback_reason
         cpu_variant = models.choose_variant(spec, gpu=False)
         if not engine.is_gpu and variant != cpu_variant:
             # The GPU failed: run the variant chosen for the CPU instead of the GPU's one.
             models.verify(cpu_variant)
             variant, engine = cpu_variant, self._make_engine(cpu_variant.path, "cpu", threads)
-        adapter = adapter_for(spec, engine.input_meta)
-        with self._lock:
-            self.spec, self.variant, self._engine_obj, self._adapter = spec, variant, engine, adapter
-            self.fallback_reason = fallback_reason
-            self._config = (model_id, device, threads)
+        return _Loaded(spec, variant, engine, adapter_for(spec, engine.input_meta), fallback_reason)
+
+    def _use(self, loaded: _Loaded) -> None:
+        self.spec, self.variant, self._engine_obj, self._adapter = (
+            loaded.spec, loaded.variant, loaded.engine, loaded.adapter)
+        self.fallback_reason = loaded.fallback_reason
 
     def _providers(self) -> list[str]:
         if self._available is not None:
@@ -83,13 +128,18 @@ class Segmenter:
     def reconfigure(
         self, model_id: str | None = None, device: Device | None = None, threads: int | None = None
     ) -> bool:
-        """Apply a new model/device/threads; rebuild only if one changed. Returns whether it rebuilt."""
+        """Apply a new model/device/threads; build only what is not loaded yet. Returns whether it built."""
         current_model, current_device, current_threads = self._config
         config = (model_id or current_model, device or current_device, threads or current_threads)
         if config == self._config:
             return False
-        self._build(*config)
-        return True
+        builds = self.builds
+        with self._lock:
+            if config[1:] != self._config[1:]:
+                self._loaded.clear()  # new device or threads: every session must be rebuilt
+            self._config = config
+            self._use(self._get(self._first_model(config[0])))
+        return self.builds != builds
 
     # ------------------------------------------------------------------------------------------ use
 
@@ -120,6 +170,9 @@ class Segmenter:
     def predict(self, rgb: np.ndarray) -> tuple[np.ndarray, dict[str, float]]:
         """(h_model, w_model) float32 probability for an (H, W, 3) uint8 RGB frame, and timings in ms."""
         with self._lock:  # the adapter reuses its input buffer; a reconfigure swaps engine and adapter
+            wanted = self._wanted(rgb.shape[1], rgb.shape[0])
+            if wanted != self.spec.id:
+                self._use(self._get(wanted))
             adapter, engine = self._adapter, self._engine_obj
             start = time.perf_counter()
             feeds = adapter.preprocess(rgb)

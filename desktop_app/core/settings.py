@@ -39,7 +39,7 @@ class Settings:
     resolution: tuple[int, int] = (1280, 720)
     mirror: bool = True
     device: str = "auto"  # auto | cpu | gpu
-    model_id: str = "selfie-general"
+    model_id: str = "auto"  # the landscape model for wide frames, the general one for the rest
     output_format: str = "png"
     last_open_dir: str = ""
     last_export_dir: str = ""

@@ -19,7 +19,14 @@ from typing import IO, Literal
 import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
-from desktop_app.core.safe_write import FileError, InputError, OutputError, atomic_output, check_not_input
+from desktop_app.core.safe_write import (
+    FileError,
+    InputError,
+    OutputError,
+    atomic_output,
+    check_input_file,
+    check_not_input,
+)
 
 DEFAULT_MAX_PIXELS = 200_000_000
 DEFAULT_MAX_BYTES = 1 << 30  # 1 GiB
@@ -214,20 +221,7 @@ def _convert(im: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
 
 
 def _check_file(path: Path, max_bytes: int) -> None:
-    try:
-        st = path.stat()
-    except FileNotFoundError as exc:
-        raise ImageReadError(path, "file not found") from exc
-    except PermissionError as exc:
-        raise ImageReadError(path, "permission denied") from exc
-    except OSError as exc:
-        raise ImageReadError(path, f"cannot read the file ({exc.strerror or exc})") from exc
-    if path.is_dir():
-        raise ImageReadError(path, "is a folder, not a file")
-    if not path.is_file():
-        raise ImageReadError(path, "not a regular file")
-    if st.st_size == 0:
-        raise ImageReadError(path, "not an image (the file is empty)")
+    st = check_input_file(path, ImageReadError, "image")
     if st.st_size > max_bytes:
         raise ImageReadError(
             path, f"file is too large ({st.st_size / 2**20:.0f} MiB; the limit is {max_bytes / 2**20:.0f} MiB)"

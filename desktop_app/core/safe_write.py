@@ -46,6 +46,26 @@ class InputError(FileError):
         return self.path.name
 
 
+def check_input_file(path: Path, error: type[InputError], kind: str) -> os.stat_result:
+    """Stat an input before decoding it: missing, unreadable, a folder or empty each raise `error` with one
+    clear reason (`kind` is "image" or "video", for "not an image (the file is empty)")."""
+    try:
+        st = path.stat()
+    except FileNotFoundError as exc:
+        raise error(path, "file not found") from exc
+    except PermissionError as exc:
+        raise error(path, "permission denied") from exc
+    except OSError as exc:
+        raise error(path, f"cannot read the file ({exc.strerror or exc})") from exc
+    if path.is_dir():
+        raise error(path, "is a folder, not a file")
+    if not path.is_file():
+        raise error(path, "not a regular file")
+    if st.st_size == 0:
+        raise error(path, f"not {'an' if kind[0] in 'aeiou' else 'a'} {kind} (the file is empty)")
+    return st
+
+
 class OutputError(FileError):
     """An output could not be written; the message is one line a user can act on."""
 

@@ -21,7 +21,14 @@ from typing import IO, Any
 import cv2
 import numpy as np
 
-from desktop_app.core.safe_write import FileError, InputError, OutputError, atomic_output, check_not_input
+from desktop_app.core.safe_write import (
+    FileError,
+    InputError,
+    OutputError,
+    atomic_output,
+    check_input_file,
+    check_not_input,
+)
 
 SUPPORTED_VIDEO_EXTENSIONS: frozenset[str] = frozenset({".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v"})
 FALLBACK_FPS = 30.0
@@ -136,18 +143,7 @@ def _tolerance(count: int) -> int:
 
 
 def _check_file(path: Path) -> None:
-    try:
-        st = path.stat()
-    except FileNotFoundError as exc:
-        raise VideoReadError(path, "file not found") from exc
-    except PermissionError as exc:
-        raise VideoReadError(path, "permission denied") from exc
-    except OSError as exc:
-        raise VideoReadError(path, f"cannot read the file ({exc.strerror or exc})") from exc
-    if path.is_dir():
-        raise VideoReadError(path, "is a folder, not a file")
-    if st.st_size == 0:
-        raise VideoReadError(path, "not a video (the file is empty)")
+    check_input_file(path, VideoReadError, "video")
     try:
         with open(path, "rb") as fh:
             fh.read(1)

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import cv2
 
@@ -39,8 +40,8 @@ from desktop_app.core.videoio import (
 GREEN_SCREEN = (0, 177, 64)
 
 
-class Processor:
-    """What batch needs from a pipeline (duck-typed so tests can pass a fake)."""
+class Processor(Protocol):
+    """What batch needs from a pipeline (a Protocol so tests can pass a fake)."""
 
     def process(self, frame: Frame) -> Result: ...
 

@@ -15,7 +15,6 @@ from pathlib import Path
 from desktop_app import APP_NAME, __version__
 from desktop_app.core.params import EFFECTS, EffectParams
 
-COMMANDS = ("gui", "process", "models", "self-test", "bench")
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 

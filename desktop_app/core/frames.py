@@ -35,6 +35,7 @@ class Result:
     pixels: np.ndarray
     mask: np.ndarray | None = None  # (H, W) float32 in [0, 1] at frame resolution, after refinement
     timings: dict[str, float] = field(default_factory=dict)
+    processed: bool = True  # False for a frame passed through untouched (no model yet, or the effect failed)
 
     @property
     def total_ms(self) -> float:

@@ -160,10 +160,6 @@ class Segmenter:
         return is_gpu_provider(self.provider)
 
     @property
-    def model_ids(self) -> list[str]:
-        return self._manifest.ids
-
-    @property
     def input_size(self) -> tuple[int, int]:
         return self._adapter.input_size
 

@@ -74,8 +74,10 @@ class LiveView(QWidget):
             self._image_for = self._result
         return self._image
 
-    def latency_median_ms(self) -> float | None:
-        return statistics.median(self.latencies) if self.latencies else None
+    def latency_median_ms(self, last: int | None = None) -> float | None:
+        """Median capture-to-paint latency of the last `last` paints (all kept ones by default)."""
+        recent = list(self.latencies)[-last:] if last else list(self.latencies)
+        return statistics.median(recent) if recent else None
 
     def sizeHint(self) -> QSize:
         return QSize(960, 540)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import statistics
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -341,8 +340,8 @@ class MainWindow(QMainWindow):
         labels["capture"].setText(f"capture {stats.capture_fps:.1f} fps")
         labels["processed"].setText(f"processed {stats.processed_fps:.1f} fps" if stats.model_ready else "")
         labels["inference"].setText(f"inference {stats.inference_ms:.1f} ms" if stats.inference_ms else "")
-        recent = list(self.live_view.latencies)[-30:]
-        labels["latency"].setText(f"latency {statistics.median(recent):.0f} ms" if recent else "")
+        latency = self.live_view.latency_median_ms(last=30)
+        labels["latency"].setText(f"latency {latency:.0f} ms" if latency is not None else "")
         labels["dropped"].setText(f"dropped {stats.dropped}")
         self._update_provider_label()
 

@@ -39,7 +39,8 @@ class ShownResult(Result):
 
 
 def _for_display(result: Result) -> ShownResult:
-    return ShownResult(result.frame, result.pixels, result.mask, result.timings, to_display_image(result.pixels))
+    return ShownResult(result.frame, result.pixels, result.mask, result.timings, result.processed,
+                       to_display_image(result.pixels))
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +60,7 @@ class LiveStats:
 
 def is_processed(result: Result) -> bool:
     """True when the pipeline ran (with any effect, including none); False for a pass-through frame."""
-    return bool(result.timings)
+    return result.processed
 
 
 def default_demo_source() -> FrameSource | None:
@@ -342,7 +343,7 @@ class LiveWorker(QObject):
     def _process(self, frame: Frame) -> Result:
         pipeline = self._pipeline
         if pipeline is None:
-            return Result(frame, frame.pixels)
+            return Result(frame, frame.pixels, processed=False)
         try:
             result = pipeline.process(frame)
         except Exception as exc:  # report once per distinct error, keep the picture moving
@@ -350,7 +351,7 @@ class LiveWorker(QObject):
             if text != self._last_error:
                 self._last_error = text
                 notifier.exception("The effect could not be applied", exc)
-            return Result(frame, frame.pixels)
+            return Result(frame, frame.pixels, processed=False)
         self._last_error = ""
         self.processed += 1
         self._window_processed += 1

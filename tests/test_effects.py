@@ -83,6 +83,18 @@ def test_blur_with_the_small_mask_keeps_person_colours_out_of_the_halo() -> None
     assert int(without[halo][:, 0].max()) > 60  # the plain blur smears the red: the test can tell
 
 
+@pytest.mark.parametrize("radius", [1, 4, 6, 9])
+def test_the_separable_tent_is_stack_blur(radius: int) -> None:
+    image = np.random.default_rng(radius).random((90, 160, 4), dtype=np.float32)
+    kernel = bg_mod._tent(radius)
+    assert kernel.size == 2 * radius + 1 and abs(float(kernel.sum()) - 1.0) < 1e-6
+    tent = cv2.sepFilter2D(image, -1, kernel, kernel, borderType=cv2.BORDER_REPLICATE)
+    stack = cv2.stackBlur(image, (2 * radius + 1, 2 * radius + 1))
+    inner = (slice(radius + 1, -radius - 1), slice(radius + 1, -radius - 1))
+    assert np.abs(tent - stack)[inner].max() < 1e-4  # the same kernel
+    assert np.abs(tent - stack).max() < 0.02  # stackBlur's own edge handling differs slightly at r >= 6
+
+
 def test_replace_puts_exact_background_where_mask_is_zero() -> None:
     rgb, mask, back_img = noise(), hard_disc(), noise(seed=5)
     out = compose(rgb, mask, EffectParams(effect="replace", background=Path("x.png")), background=back_img)
@@ -110,13 +122,31 @@ def test_edge_only_blend_is_bit_identical_to_the_full_blend(feather: float) -> N
     small = cv2.GaussianBlur(disc_small(64, 20), (0, 0), 2.0)  # 1 inside, 0 outside, a soft ring
     ring = (small > 0.01) & (small < 0.99)
     small[ring] = np.clip(small[ring] + 0.2 * np.random.default_rng(8).random(int(ring.sum())) - 0.1, 0, 1)
-    alpha = bg_mod.to_alpha(upsample(soft_threshold(small, 0.5, feather), (360, 640)))
-    fg, back = noise(360, 640, seed=1), noise(360, 640, seed=2)
+    alpha = bg_mod.to_alpha(upsample(soft_threshold(small, 0.5, feather), (720, 1280)))
+    fg, back = noise(720, 1280, seed=1), noise(720, 1280, seed=2)
     soft = np.count_nonzero((alpha > 0) & (alpha < 255))
     assert np.count_nonzero(alpha == 255) > 1000
+    assert alpha.size >= bg_mod.EDGE_BLEND_MIN_PIXELS  # large enough for the edge-only path
     assert 0 < soft < bg_mod.MAX_SOFT_FRACTION * alpha.size  # the edge-only path, not the fallback
     out = blend_edges(fg, back.copy(), alpha)
     assert np.array_equal(out, blend(fg, back, alpha))
+
+
+def test_small_frames_take_the_whole_frame_blend(monkeypatch: pytest.MonkeyPatch) -> None:
+    alpha = bg_mod.to_alpha(upsample(disc_small(64, 20), (H, W)))
+    fg, back = noise(seed=1), noise(seed=2)
+    calls: list[int] = []
+    real_blend = bg_mod.blend
+
+    def spy(*args: object, **kwargs: object) -> np.ndarray:
+        calls.append(1)
+        return real_blend(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(bg_mod, "blend", spy)
+    assert alpha.size < bg_mod.EDGE_BLEND_MIN_PIXELS
+    out = blend_edges(fg, back.copy(), alpha)
+    assert calls == [1]
+    assert np.array_equal(out, real_blend(fg, back, alpha))
 
 
 def test_edge_only_blend_falls_back_when_most_pixels_are_soft() -> None:

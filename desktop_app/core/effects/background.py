@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import threading
 from collections import OrderedDict
+from functools import lru_cache
 from pathlib import Path
 
 import cv2
@@ -17,7 +18,6 @@ import numpy as np
 
 from desktop_app.core.imageio import read_image
 from desktop_app.core.params import EffectParams
-from desktop_app.core.resize import resize_corner_aligned
 
 # Blur radius in full-resolution pixels = strength * longer side / 2000: 32 px at 720p for strength 50.
 BLUR_RADIUS_PER_STRENGTH = 1.0 / 2000.0
@@ -79,16 +79,22 @@ def blend(fg: np.ndarray, bg: np.ndarray, alpha: np.ndarray, out: np.ndarray | N
 STRIPS = 12  # the edge-only blend looks for soft pixels in this many horizontal strips
 MERGE_GAP = 96  # soft runs in a strip closer than this many columns are blended as one (tuned: fewer calls)
 MAX_SOFT_FRACTION = 0.2  # above this fraction of soft pixels, blend the whole frame instead
+# Below this many pixels the whole-frame blend is cheaper than finding and blending the edge runs (the
+# per-run call overhead wins): measured edge/full 1.27 at 640x480, 1.05 at 960x540, 0.88 at 1024x768.
+EDGE_BLEND_MIN_PIXELS = 600_000
 
 
 def blend_edges(fg: np.ndarray, out: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     """`out` (the background, modified in place) becomes `blend(fg, out, alpha)`, bit for bit.
 
     Only the soft edge needs arithmetic: the person (alpha 255) is a masked copy, the background
-    (alpha 0) is already there, and the soft pixels are blended in a few column runs per strip.
+    (alpha 0) is already there, and the soft pixels are blended in a few column runs per strip. Small
+    frames and mostly-soft masks take the whole-frame blend, which is cheaper there.
     """
-    soft = cv2.inRange(alpha, 1, 254)
     height, width = alpha.shape
+    if height * width < EDGE_BLEND_MIN_PIXELS:
+        return blend(fg, out, alpha, out=out)
+    soft = cv2.inRange(alpha, 1, 254)
     if cv2.countNonZero(soft) > MAX_SOFT_FRACTION * height * width:
         return blend(fg, out, alpha, out=out)
     cv2.copyTo(fg, cv2.inRange(alpha, 255, 255), out)
@@ -124,11 +130,21 @@ def to_alpha(mask: np.ndarray) -> np.ndarray:
     return cv2.convertScaleAbs(mask, alpha=255.0)
 
 
+@lru_cache(maxsize=16)
+def _tent(radius: int) -> np.ndarray:
+    """stackBlur's kernel: weights 1, 2, .., r + 1, .., 2, 1, normalised (one separable pass)."""
+    weights = np.concatenate((np.arange(1, radius + 2), np.arange(radius, 0, -1))).astype(np.float32)
+    kernel = weights / weights.sum()
+    kernel.setflags(write=False)
+    return kernel
+
+
 def blurred_background(rgb: np.ndarray, strength: int, mask_small: np.ndarray | None = None) -> np.ndarray:
     """The frame blurred at 1/d resolution and upsampled; person pixels (per `mask_small`) left out.
 
     With a mask, the blur is a normalised convolution: blur(image * w) / blur(w) with w = 1 - mask, so
-    the halo around the person takes the colours of the background near it, not the person's.
+    the halo around the person takes the colours of the background near it, not the person's. The blur
+    kernel is stackBlur's tent (triangle) of radius r, applied as two separable passes.
     """
     height, width = rgb.shape[:2]
     radius = blur_radius(strength, (width, height))
@@ -136,20 +152,24 @@ def blurred_background(rgb: np.ndarray, strength: int, mask_small: np.ndarray | 
     small = _halve(rgb, d.bit_length() - 1)
     small_size = (small.shape[1], small.shape[0])
     r = max(1, round(radius / d))
-    ksize = (2 * r + 1, 2 * r + 1)
     if mask_small is None:
-        out_small = cv2.stackBlur(small, ksize)
+        out_small = cv2.stackBlur(small, (2 * r + 1, 2 * r + 1))
     else:
-        weight = 1.0 - resize_corner_aligned(np.asarray(mask_small, np.float32), small_size)
-        # Shrink the weight by one small pixel: edge pixels averaged by the downscale hold person colour.
-        weight = cv2.erode(weight.astype(np.float32, copy=False), _CROSS)
+        # The mask at the small image's grid (half-pixel centres, as `masks.upsample` maps it to the frame),
+        # grown by one small pixel: edge pixels averaged by the downscale hold person colour.
+        grown = cv2.dilate(cv2.resize(np.asarray(mask_small, np.float32), small_size, interpolation=cv2.INTER_LINEAR),
+                           _CROSS)
+        weight = cv2.subtract(1.0, grown).reshape(grown.shape)
         # One 4-channel blur of (rgb * w, w): the numerator and the denominator together. OpenCV calls
-        # throughout: numpy's mixed-type and strided versions of the same steps measured 2-3x slower.
+        # throughout: numpy's mixed-type and strided versions of the same steps measured 2-3x slower, and
+        # the separable tent 10% faster than stackBlur on float32 with the same result.
         image = small.astype(np.float32)
         numerator = cv2.multiply(image, cv2.merge((weight, weight, weight)))
-        red, green, blue, den = cv2.split(cv2.stackBlur(cv2.merge((numerator, weight)), ksize))
+        kernel = _tent(r)
+        blurred = cv2.sepFilter2D(cv2.merge((numerator, weight)), -1, kernel, kernel, borderType=cv2.BORDER_REPLICATE)
+        den = np.ascontiguousarray(blurred[..., 3])
         safe = cv2.max(den, _WEIGHT_EPS)
-        out = cv2.merge((cv2.divide(red, safe), cv2.divide(green, safe), cv2.divide(blue, safe)))
+        out = cv2.divide(np.ascontiguousarray(blurred[..., :3]), cv2.merge((safe, safe, safe)))
         # Where no background is near (deep inside the person, hidden by it) the unblurred small image stays.
         cv2.copyTo(image, cv2.compare(den, _WEIGHT_EPS, cv2.CMP_LE), out)
         out_small = cv2.convertScaleAbs(out)

@@ -14,7 +14,11 @@ there, then:
    we read the 12-byte custom options (int32 padding, stride_w, stride_h) with the `tflite` package and
    replace the node with a standard ONNX `ConvTranspose` (kernel O,H,W,I -> I,O,H,W; bias as third input)
    between NHWC<->NCHW transposes. Fails if any `TFL_*` node remains; runs onnx.checker (full_check).
-3. Renames tensors canonically (tf2onnx's generated names vary from run to run), names the output `mask`,
+3. Rewrites the graph for onnxruntime without changing what it computes (tools/graph_passes.py):
+   onnxruntime's portable basic optimizations, the decoder's 1x1 convolutions moved before its upsamples,
+   no-op vector reshapes bypassed, squeeze-and-excite scales expanded so the CPU's NCHWc layout holds
+   throughout. Fails if the rewritten graph's output differs from the converted one by more than 1e-5.
+   Renames tensors canonically (tf2onnx's generated names vary from run to run), names the output `mask`,
    so re-running gives byte-identical files: the script is idempotent.
 4. Verifies the ONNX output against MediaPipe's own TFLite runtime (which has the custom op; the stock TFLite
    interpreter cannot run it) at model size on a few images, in `.venvs/mediapipe`
@@ -60,6 +64,7 @@ import onnx  # noqa: E402
 from onnx import helper, numpy_helper  # noqa: E402
 
 sys.path.insert(0, str(TOOLS))
+import graph_passes  # noqa: E402
 from modelspec import (  # noqa: E402
     CACHE,
     MANIFEST,
@@ -250,7 +255,32 @@ def convert(model: ModelDef, tflite_path: Path) -> onnx.ModelProto:
     canonicalize(onnx_model)
     onnx.checker.check_model(onnx_model, full_check=True)
     print(f"{model.id}: replaced {n} Convolution2DTransposeBias node(s); {len(onnx_model.graph.node)} nodes")
-    return onnx_model
+    rewritten = rewrite(model, onnx_model)
+    canonicalize(rewritten)
+    onnx.checker.check_model(rewritten, full_check=True)
+    return rewritten
+
+
+REWRITE_MAX_DIFF = 1e-5  # the rewrites are exact up to float rounding (measured ~1e-7)
+
+
+def rewrite(model: ModelDef, converted: onnx.ModelProto) -> onnx.ModelProto:
+    """tools/graph_passes.py on a copy of `converted`; fails if the output moves by more than REWRITE_MAX_DIFF."""
+    out = graph_passes.onnxruntime_basic(converted)
+    moved = graph_passes.commute_resize_conv(out)
+    bypassed = graph_passes.bypass_vector_reshapes(out)
+    expanded = graph_passes.expand_channel_scales(out)
+    graph_passes.remove_dead(out)
+    before, after = CACHE / f"{model.stem}_converted.onnx", CACHE / f"{model.stem}_rewritten.onnx"
+    onnx.save(converted, str(before))
+    onnx.save(out, str(after))
+    old, new = cpu_session(before), cpu_session(after)
+    diff = max(float(np.abs(run_mask(old, img) - run_mask(new, img)).max()) for img in verify_images(model))
+    print(f"{model.id}: rewritten ({moved} 1x1 convs before their resize, {bypassed} vector reshapes bypassed, "
+          f"{expanded} channel scales expanded); max abs diff vs the converted graph {diff:.2g}")
+    if diff > REWRITE_MAX_DIFF:
+        raise SystemExit(f"{model.id}: the graph rewrite changed the output by {diff} > {REWRITE_MAX_DIFF}")
+    return out
 
 
 def verify_images(model: ModelDef) -> list[np.ndarray]:

@@ -5,10 +5,11 @@ Run from the repo root in the tools venv, after tools/build_models.py:
     .venvs/tools/bin/python tools/quantize.py [--runs 300]
 
 For each model it builds candidates from models/*_fp32.onnx into .cache/build/quant/: FP16 weights
-(onnxconverter-common, keep_io_types), INT8 static QDQ (u8 activations, s8 per-channel weights; MinMax and
-percentile calibration), 16-bit activations (QInt16 QDQ via onnxruntime's contrib Q/DQ ops), and INT8 with the
-most sensitive activations left in float (ranked by how much quantizing each activation alone damages the
-FP32 model's masks on the calibration images). Calibration and evaluation images are disjoint (tools/evalimages.py).
+(onnxconverter-common, keep_io_types; for GPUs, so without the CPU-only channel-scale expansion), INT8 static
+QDQ (u8 activations, s8 per-channel weights; MinMax and percentile calibration), 16-bit activations (QInt16
+QDQ via onnxruntime's contrib Q/DQ ops), and INT8 with the most sensitive activations left in float (ranked
+by how much quantizing each activation alone damages the FP32 model's masks on the calibration images).
+Calibration and evaluation images are disjoint (tools/evalimages.py).
 
 Gate, vs the FP32 ONNX model, mask IoU at threshold 0.5 at model size: mean >= 0.98 and worst >= 0.95.
 CPU latency: 1 thread, spinning off, all candidates interleaved in one loop, median of --runs.
@@ -39,6 +40,7 @@ from onnxruntime.quantization.shape_inference import quant_pre_process
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import graph_passes
 from evalimages import augmented, calibration_set, evaluation_set
 from modelspec import (
     CACHE,
@@ -103,9 +105,12 @@ def preprocessed(src: Path) -> Path:
 
 
 def make_fp16(src: Path, dst: Path) -> None:
+    """FP16 weights for GPUs, without the CPU-only channel-scale expansion (a broadcast Mul is native there)."""
     from onnxconverter_common import float16
 
-    model = float16.convert_float_to_float16(onnx.load(str(src)), keep_io_types=True)
+    model = onnx.load(str(src))
+    graph_passes.collapse_channel_scales(model)
+    model = float16.convert_float_to_float16(model, keep_io_types=True)
     onnx.save(model, str(dst))
 
 

@@ -1,10 +1,11 @@
 """ONNX Runtime inference: execution-provider choice, per-provider session options, CPU fallback with a reason.
 
 Defaults from `bench/bench_threads.py` (bench/results/threads.json; 2 shared cores, selfie-general FP32,
-400 interleaved runs each). Idle, 2 threads with spinning on had the lowest median (0.80x of 1 thread) but
-spinning burns the second core; with OpenCV blurring on another thread, as the live pipeline does, all four
-settings gave the same inference median (0.99-1.12x) and 1 thread with spinning off left the blur thread
-the most throughput (36.6 vs 33.1-35.0 blurs/s). So: 1 intra-op thread, spinning off.
+400 interleaved runs each). Idle, 2 threads with spinning on had the lowest median (0.71-0.80x of 1 thread)
+but spinning burns the second core; with OpenCV blurring on another thread, as the live pipeline does, the
+four settings gave 0.88-1.12x the inference median and 1 thread with spinning off left the blur thread as
+much or more throughput (48.0 vs 44.0-47.3 blurs/s in the latest run, on the rewritten graph). So: 1
+intra-op thread, spinning off.
 """
 
 from __future__ import annotations

@@ -80,6 +80,15 @@ def _rewire(graph: onnx.GraphProto, old: str, new: str) -> None:
                 node.input[k] = new
 
 
+def _consumers(graph: onnx.GraphProto) -> dict[str, list[onnx.NodeProto]]:
+    """Tensor name -> the nodes that read it."""
+    found: dict[str, list[onnx.NodeProto]] = {}
+    for node in graph.node:
+        for name in node.input:
+            found.setdefault(name, []).append(node)
+    return found
+
+
 def _attrs(node: onnx.NodeProto) -> dict:
     return {a.name: helper.get_attribute_value(a) for a in node.attribute}
 
@@ -87,10 +96,7 @@ def _attrs(node: onnx.NodeProto) -> dict:
 def commute_resize_conv(model: onnx.ModelProto) -> int:
     """Resize(linear|nearest, by scales) -> Conv 1x1  becomes  Conv 1x1 -> Resize. Returns how many."""
     graph = model.graph
-    consumers: dict[str, list[onnx.NodeProto]] = {}
-    for node in graph.node:
-        for name in node.input:
-            consumers.setdefault(name, []).append(node)
+    consumers = _consumers(graph)
     inits = {t.name: t for t in graph.initializer}
     count = 0
     for resize in graph.node:
@@ -191,10 +197,7 @@ def collapse_channel_scales(model: onnx.ModelProto) -> int:
     """
     graph = model.graph
     known = shapes(model)
-    consumers: dict[str, list[onnx.NodeProto]] = {}
-    for node in graph.node:
-        for name in node.input:
-            consumers.setdefault(name, []).append(node)
+    consumers = _consumers(graph)
     expands = [
         n
         for n in graph.node

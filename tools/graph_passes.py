@@ -227,4 +227,12 @@ def onnxruntime_basic(model: onnx.ModelProto) -> onnx.ModelProto:
         ort.InferenceSession(str(src), options, providers=["CPUExecutionProvider"])
         optimized = onnx.load(str(dst))
     del optimized.metadata_props[:]
+    # onnxruntime stamps every opset domain it knows; keep the model's own (older runtimes, e.g. the DirectML
+    # build, may not know the newer ones), after checking the optimized nodes use nothing else.
+    own = {o.domain for o in model.opset_import}
+    used = {n.domain for n in optimized.graph.node}
+    if not used <= own | {"ai.onnx"}:
+        raise ValueError(f"onnxruntime's basic optimizations introduced opset domains {sorted(used - own)}")
+    del optimized.opset_import[:]
+    optimized.opset_import.extend(model.opset_import)
     return optimized

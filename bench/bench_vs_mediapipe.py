@@ -225,9 +225,9 @@ def block_medians(block_results: list[dict[str, Any]]) -> list[float]:
     return [float(np.median(block["times"]["total"])) for block in block_results]
 
 
-def paired_ratio(ours: list[dict[str, Any]], theirs: list[dict[str, Any]]) -> dict[str, float]:
-    """Median and quartiles over rounds of theirs/ours for the two blocks of each round (back to back)."""
-    ratios = np.asarray(block_medians(theirs)) / np.asarray(block_medians(ours))
+def paired_ratio(ours: list[float], theirs: list[float]) -> dict[str, float]:
+    """Median and quartiles over rounds of theirs/ours for the two block medians of each round (back to back)."""
+    ratios = np.asarray(theirs) / np.asarray(ours)
     return {"median": round(float(np.median(ratios)), 2), "p25": round(float(np.percentile(ratios, 25)), 2),
             "p75": round(float(np.percentile(ratios, 75)), 2), "pairs": len(ratios)}
 
@@ -320,12 +320,12 @@ def main(argv: list[str] | None = None) -> int:
     for size, effect in streams:
         key = f"{size}/{effect}"
         ours_s, theirs_s = summarise(results[key]["ours"]), summarise(results[key]["theirs"])
+        blocks = {side: block_medians(results[key][side]) for side in ("ours", "theirs")}
         row = {"size": size, "effect": effect, "ours": ours_s, "theirs": theirs_s,
                "ratio_median": round(theirs_s["total"]["median"] / ours_s["total"]["median"], 2),
                "ratio_p90": round(theirs_s["total"]["p90"] / ours_s["total"]["p90"], 2),
-               "ratio_paired": paired_ratio(results[key]["ours"], results[key]["theirs"]),
-               "block_medians": {side: [round(v, 3) for v in block_medians(results[key][side])]
-                                 for side in ("ours", "theirs")}}
+               "ratio_paired": paired_ratio(blocks["ours"], blocks["theirs"]),
+               "block_medians": {side: [round(v, 3) for v in values] for side, values in blocks.items()}}
         if effect == "model":
             model_rows.append(row)
         else:

@@ -154,9 +154,10 @@ def _linear_resizes_feeding_1x1_convs(path: Path) -> tuple[int, int]:
             node = by_output.get(node.input[0])
         return node
 
+    readers = graph_passes.consumers(model.graph)
+
     def users(name: str) -> list[onnx.NodeProto]:
-        found = [c for c in model.graph.node if name in c.input]
-        return [u for c in found for u in (users(c.output[0]) if c.op_type == "Cast" else [c])]
+        return [u for c in readers.get(name, []) for u in (users(c.output[0]) if c.op_type == "Cast" else [c])]
 
     after = sum(any(is_1x1_conv(c) for c in users(r.output[0])) for r in resizes)
     before = sum(is_1x1_conv(producer(r.input[0])) for r in resizes)

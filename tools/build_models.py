@@ -270,7 +270,6 @@ def rewrite(model: ModelDef, converted: onnx.ModelProto) -> onnx.ModelProto:
     moved = graph_passes.commute_resize_conv(out)
     bypassed = graph_passes.bypass_vector_reshapes(out)
     expanded = graph_passes.expand_channel_scales(out)
-    graph_passes.remove_dead(out)
     before, after = CACHE / f"{model.stem}_converted.onnx", CACHE / f"{model.stem}_rewritten.onnx"
     onnx.save(converted, str(before))
     onnx.save(out, str(after))

@@ -80,7 +80,7 @@ def _rewire(graph: onnx.GraphProto, old: str, new: str) -> None:
                 node.input[k] = new
 
 
-def _consumers(graph: onnx.GraphProto) -> dict[str, list[onnx.NodeProto]]:
+def consumers(graph: onnx.GraphProto) -> dict[str, list[onnx.NodeProto]]:
     """Tensor name -> the nodes that read it."""
     found: dict[str, list[onnx.NodeProto]] = {}
     for node in graph.node:
@@ -96,7 +96,7 @@ def _attrs(node: onnx.NodeProto) -> dict:
 def commute_resize_conv(model: onnx.ModelProto) -> int:
     """Resize(linear|nearest, by scales) -> Conv 1x1  becomes  Conv 1x1 -> Resize. Returns how many."""
     graph = model.graph
-    consumers = _consumers(graph)
+    readers = consumers(graph)
     inits = {t.name: t for t in graph.initializer}
     count = 0
     for resize in graph.node:
@@ -104,7 +104,7 @@ def commute_resize_conv(model: onnx.ModelProto) -> int:
             continue
         if len(resize.input) >= 4 and resize.input[3]:
             continue  # a `sizes` input would carry the old channel count
-        users = consumers.get(resize.output[0], [])
+        users = readers.get(resize.output[0], [])
         if len(users) != 1 or users[0].op_type != "Conv":
             continue
         conv = users[0]
@@ -197,15 +197,15 @@ def collapse_channel_scales(model: onnx.ModelProto) -> int:
     """
     graph = model.graph
     known = shapes(model)
-    consumers = _consumers(graph)
+    readers = consumers(graph)
     expands = [
         n
         for n in graph.node
         if n.op_type == "Resize"
         and _attrs(n).get("mode", b"nearest") == b"nearest"
         and (known.get(n.input[0]) or [0, 0, 0])[2:] == [1, 1]
-        and consumers.get(n.output[0])
-        and all(c.op_type == "Mul" for c in consumers[n.output[0]])
+        and readers.get(n.output[0])
+        and all(c.op_type == "Mul" for c in readers[n.output[0]])
     ]
     for node in expands:
         _rewire(graph, node.output[0], node.input[0])

@@ -105,7 +105,7 @@ class MainWindow(QMainWindow):
 
         self.effects = EffectsPanel(settings, assets_dir() / "backgrounds")
         self.live_view = LiveView()
-        self.photos = PhotosView(self.effects.params, self.current_segmenter, settings)
+        self.photos = PhotosView(self.effects.params, settings)
         self.worker = LiveWorker(None, self.effects.params(), demo_factory=demo_factory,
                                  retry_interval=retry_interval, mirror=settings.mirror, parent=self)
         self.loader = ModelLoader(segmenter_factory, self) if segmenter_factory is not None else None
@@ -316,7 +316,7 @@ class MainWindow(QMainWindow):
     def _on_model_loaded(self, segmenter: SegmenterLike) -> None:
         self.segmenter = segmenter
         self.worker.set_segmenter(segmenter)
-        self.photos.on_model_ready()
+        self.photos.set_segmenter(segmenter)
         self._model_state = ""
         self._update_provider_label()
 

@@ -71,10 +71,12 @@ def test_the_status_bar_shows_no_fps_while_the_camera_is_released(qtbot, make_wi
     window.tabs.setCurrentWidget(window.photos)
     assert labels["source"].text() == "paused"
     assert {key: labels[key].text() for key in LIVE_STATS} == dict.fromkeys(LIVE_STATS, "")
+    assert not any(labels[key].isVisibleTo(window) for key in LIVE_STATS)  # no empty gaps either
     assert labels["provider"].text() != "" or window.segmenter is None  # where the model runs still shows
     window.tabs.setCurrentWidget(window.live_tab)
     qtbot.waitUntil(lambda: labels["capture"].text().startswith("capture")
                     and labels["dropped"].text().startswith("dropped"), timeout=WAIT)
+    assert all(labels[key].isVisibleTo(window) for key in LIVE_STATS)
 
 
 # ---------------------------------------------------------------------------------------------- mirror

@@ -278,9 +278,6 @@ class MainWindow(QMainWindow):
     def resolution(self) -> tuple[int, int]:
         return RESOLUTIONS[max(self.resolution_combo.currentIndex(), 0)]
 
-    def current_segmenter(self) -> SegmenterLike | None:
-        return self.segmenter
-
     def _on_camera_changed(self, _index: int = 0) -> None:
         kind, value = self.camera_choice()
         if kind == "camera":
@@ -308,6 +305,7 @@ class MainWindow(QMainWindow):
             self.status_labels["source"].setText("paused")
             for key in LIVE_STATS:  # no camera runs: no fps to show until the Live tab is back
                 self.status_labels[key].clear()
+                self.status_labels[key].hide()
         elif not paused:
             self._live_paused = False
             self.live_view.set_message("")
@@ -382,6 +380,8 @@ class MainWindow(QMainWindow):
         latency = self.live_view.latency_median_ms(last=30)
         labels["latency"].setText(f"latency {latency:.0f} ms" if latency is not None else "")
         labels["dropped"].setText(f"dropped {stats.dropped}")
+        for key in LIVE_STATS:
+            labels[key].show()
         self._update_provider_label()
 
     def _update_provider_label(self) -> None:

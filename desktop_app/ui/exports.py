@@ -17,11 +17,15 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QW
 from desktop_app.core.batch import Outcome, Processor, Report
 from desktop_app.core.imageio import output_stem
 from desktop_app.core.params import EffectParams
-from desktop_app.core.pipeline import SegmenterLike
+from desktop_app.core.pipeline import Pipeline, SegmenterLike
 from desktop_app.core.safe_write import FileError, publish
 from desktop_app.ui.batch_worker import BatchWorker
 
 ProcessorFactory = Callable[[SegmenterLike, EffectParams], Processor]
+
+
+def pipeline_for_batch(segmenter: SegmenterLike, params: EffectParams) -> Processor:
+    return Pipeline(segmenter, params, temporal=True)  # videos keep smoothing; batch resets per photo
 
 
 @dataclass(slots=True)

@@ -200,7 +200,7 @@ class MainWindow(QMainWindow):
         file_menu = self.menuBar().addMenu("&File")
         action(file_menu, "&Open…", self.open_files, QKeySequence.StandardKey.Open)
         action(file_menu, "Open &Folder…", self.open_folder)
-        action(file_menu, "&Save", self.save, QKeySequence.StandardKey.Save)
+        action(file_menu, "&Save…", self.save, QKeySequence.StandardKey.Save)
         action(file_menu, "&Export All…", self.export_all, "Ctrl+Shift+E")
         self.snapshot_action = action(file_menu, "Take &Snapshot", self.snapshot_shortcut, "Space")
         file_menu.addSeparator()

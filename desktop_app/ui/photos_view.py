@@ -26,15 +26,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop_app.core.batch import Processor
 from desktop_app.core.imageio import SUPPORTED_IMAGE_EXTENSIONS, output_stem
 from desktop_app.core.notify import notifier
 from desktop_app.core.params import EffectParams
-from desktop_app.core.pipeline import Pipeline, SegmenterLike
+from desktop_app.core.pipeline import SegmenterLike
 from desktop_app.core.settings import Settings
 from desktop_app.core.videoio import SUPPORTED_VIDEO_EXTENSIONS, is_video
 from desktop_app.ui.compare_view import CompareView
-from desktop_app.ui.exports import ExportBar, ExportJob, saved_text
+from desktop_app.ui.exports import ExportBar, ExportJob, ProcessorFactory, pipeline_for_batch, saved_text
 from desktop_app.ui.photo_worker import THUMB, PhotoThread, Preview, PreviewRequest, SaveRequest
 from desktop_app.ui.pickers import (
     FilesPicker,
@@ -54,13 +53,6 @@ PATH_ROLE = Qt.ItemDataRole.UserRole
 DISPLAY_MIN = QSize(1280, 960)
 LOADING_NOTE = "Loading the model… the effect appears as soon as it is ready"
 EMPTY_NOTE = "Drop photos, folders or videos here, or use Open…"
-
-ProcessorFactory = Callable[[SegmenterLike, EffectParams], Processor]
-
-
-def _pipeline_for_batch(segmenter: SegmenterLike, params: EffectParams) -> Processor:
-    return Pipeline(segmenter, params, temporal=True)  # videos keep smoothing; batch resets per photo
-
 
 def _wanted(path: Path) -> bool:
     suffix = path.suffix.lower()
@@ -87,7 +79,7 @@ class PhotosView(QWidget):
 
     def __init__(self, params_provider: Callable[[], EffectParams], settings: Settings,
                  parent: QWidget | None = None, *, segmenter: SegmenterLike | None = None,
-                 processor_factory: ProcessorFactory = _pipeline_for_batch, folder_picker: FolderPicker = ask_folder,
+                 processor_factory: ProcessorFactory = pipeline_for_batch, folder_picker: FolderPicker = ask_folder,
                  files_picker: FilesPicker = ask_files, save_picker: SavePicker = ask_save_path) -> None:
         super().__init__(parent)
         self._settings, self._processor_factory = settings, processor_factory
@@ -245,6 +237,7 @@ class PhotosView(QWidget):
         self.error_label.hide()
         self._generation += 1
         self._shown = None
+        self._pending_save = None
         self.compare.clear()
         self.compare.set_note(EMPTY_NOTE)
         self.status_label.clear()

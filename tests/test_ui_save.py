@@ -141,3 +141,20 @@ def test_the_model_arrives_one_way_and_nothing_polls(qtbot, make_view, tmp_path:
     assert shown.pixels is not None and shown.pixels.ndim == 2
     # Model-size or full-size mask (the core is moving to full size): on screen it covers its photo exactly.
     assert shown.after is not None and shown.after.size() == shown.before.size()
+
+
+def test_the_real_save_dialog_is_asked_with_the_proposed_name_and_a_matching_filter(monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtWidgets import QFileDialog
+
+    from desktop_app.ui import pickers
+
+    calls: list[tuple] = []
+    answers = [(str(tmp_path / "x.webp"), "WebP image (*.webp)"), ("", "")]
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *args: (calls.append(args), answers.pop(0))[1])
+    assert pickers.ask_save_path(None, tmp_path / "p_blur.jpg", False) == tmp_path / "x.webp"
+    assert calls[0][2] == str(tmp_path / "p_blur.jpg") and calls[0][4] == "JPEG image (*.jpg *.jpeg)"
+    assert pickers.ask_save_path(None, tmp_path / "clip_blur.mp4", True) is None  # cancelled
+    assert calls[1][3] == "MP4 video (*.mp4)"
+    assert pickers.image_target(tmp_path / "a.JPEG", "png") == (tmp_path, "a", "jpg")
+    assert pickers.image_target(tmp_path / "a.tiff", "webp") == (tmp_path, "a.tiff", "webp")
+    assert pickers.video_target(tmp_path / "clip") == (tmp_path, "clip")

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QSize, Signal, Slot
+from PySide6.QtCore import Signal, Slot
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QShowEvent
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QSplitter, QVBoxLayout, QWidget
 
@@ -24,6 +24,7 @@ from desktop_app.core.pipeline import SegmenterLike
 from desktop_app.core.settings import Settings
 from desktop_app.core.videoio import is_video
 from desktop_app.ui.compare_view import CompareView
+from desktop_app.ui.display import display_size
 from desktop_app.ui.exports import ExportBar, ExportJob, ProcessorFactory, pipeline_for_batch, saved_text
 from desktop_app.ui.opened_items import OpenedItems, local_paths
 from desktop_app.ui.photo_worker import PhotoThread, Preview, PreviewRequest, SaveRequest
@@ -41,7 +42,6 @@ from desktop_app.ui.pickers import (
 
 __all__ = ["LOADING_NOTE", "PhotosView", "Preview"]
 
-DISPLAY_MIN = QSize(1280, 960)
 LOADING_NOTE = "Loading the model… the effect appears as soon as it is ready"
 EMPTY_NOTE = "Drop photos, folders or videos here, or use Open…"
 
@@ -264,14 +264,7 @@ class PhotosView(QWidget):
         if self._shown is None or self._shown.path != path:
             self.compare.set_note("Opening…")
         self._thread.request_preview(PreviewRequest(self._generation, path, self._params, self._segmenter,
-                                                    self._display_size()))
-
-    def _display_size(self) -> QSize:
-        """The comparison view in device pixels (at least DISPLAY_MIN, so a small window still looks sharp)."""
-        ratio = self.compare.devicePixelRatioF()
-        size = self.compare.size()
-        return QSize(max(DISPLAY_MIN.width(), round(size.width() * ratio)),
-                     max(DISPLAY_MIN.height(), round(size.height() * ratio)))
+                                                    display_size(self.compare)))
 
     @Slot(object)
     def _on_processed(self, preview: Preview) -> None:

@@ -143,13 +143,17 @@ def test_snapshot_writes_a_new_file_and_never_overwrites(qtbot, open_app, camera
     parts = open_app(camera_png)
     window = parts.window
     window.snapshot_dir = tmp_path / "Pictures"
-    assert window.snapshot() is None  # nothing on screen yet... or a frame: either way no crash
     qtbot.waitUntil(lambda: processed_result(parts) is not None, timeout=10000)
-    first = window.snapshot()
-    assert first is not None and first.parent == tmp_path / "Pictures"
+    shots: list[Path] = []  # snapshots are written off the GUI thread: `snapshot_saved` says where
+    window.snapshot_saved.connect(shots.append)
+    assert window.snapshot()
+    qtbot.waitUntil(lambda: len(shots) == 1, timeout=5000)
+    first = shots[0]
+    assert first.parent == tmp_path / "Pictures"
     before = first.read_bytes()
-    second = window.snapshot()
-    third = window.snapshot()
+    assert window.snapshot() and window.snapshot()
+    qtbot.waitUntil(lambda: len(shots) == 3, timeout=5000)
+    second, third = shots[1:]
     assert len({first, second, third}) == 3
     assert first.read_bytes() == before
     assert sorted(p.name for p in (tmp_path / "Pictures").iterdir()) == sorted(p.name for p in (first, second, third))
@@ -198,7 +202,7 @@ def test_dropping_files_on_the_window_opens_them_in_the_photos_tab(qtbot, open_a
 def test_settings_persist_across_two_windows(qtbot, open_app, camera_png) -> None:
     parts = open_app(camera_png)
     window = parts.window
-    window.mirror_box.setChecked(False)
+    parts.settings.mirror = False  # a real camera's Mirror (a --camera FILE's is per session: test_ui_window)
     window.resolution_combo.setCurrentIndex(0)
     window.effects.set_params(EffectParams(effect="blur", strength=80, threshold=0.6, smoothing=0.2))
     window.resize(700, 500)  # the offscreen screen is 800x600; the minimum width may widen it

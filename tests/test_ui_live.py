@@ -191,6 +191,19 @@ def test_mirror_flips_frames_left_to_right(qtbot, make_worker) -> None:
     assert got.last().pixels[0, -1, 0] == 0
 
 
+def test_the_demo_is_not_mirrored_with_the_camera_unless_asked(qtbot, make_worker) -> None:
+    half = np.zeros((40, 60, 3), np.uint8)
+    half[:, 30:] = 255
+    demo = lambda: GeneratedSource(lambda _n: half, name="demo", fps=60.0)  # noqa: E731
+    worker, got = make_worker(missing_camera, params=EffectParams(effect="none"), demo_factory=demo,
+                              mirror=True, retry_interval=10.0)
+    qtbot.waitUntil(lambda: got.count >= 2, timeout=5000)
+    assert got.last().frame.source_id == "demo"
+    assert got.last().pixels[0, 0, 0] == 0  # the sample reads the right way round
+    worker.set_demo_mirror(True)
+    qtbot.waitUntil(lambda: got.last().pixels[0, 0, 0] == 255, timeout=5000)
+
+
 class BrokenSegmenter(FakeSegmenter):
     def predict(self, rgb: np.ndarray) -> tuple[np.ndarray, dict[str, float]]:
         raise RuntimeError("model exploded")

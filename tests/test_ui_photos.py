@@ -69,14 +69,19 @@ class BlockingProcessor:
         return Result(frame, frame.pixels)
 
 
-class ModelSlot:
-    """A segmenter provider the test can make ready later."""
+class SavePicker:
+    """A Save As dialog stand-in: records what was proposed and answers `answer` (None = cancelled)."""
 
-    def __init__(self, segmenter: FakeSegmenter | None) -> None:
-        self.segmenter = segmenter
+    def __init__(self, answer: Path | None = None) -> None:
+        self.answer = answer
+        self.asked: list[tuple[Path, bool]] = []
 
-    def __call__(self) -> FakeSegmenter | None:
-        return self.segmenter
+    def __call__(self, _parent, proposed: Path, video: bool) -> Path | None:  # type: ignore[no-untyped-def]
+        self.asked.append((proposed, video))
+        return proposed if self.answer is None else self.answer
+
+
+NO_MODEL = object()
 
 
 # ---------------------------------------------------------------------------------------------- fixtures
@@ -86,12 +91,14 @@ class ModelSlot:
 def make_view(qtbot, tmp_path: Path) -> Iterator[Callable[..., PhotosView]]:  # type: ignore[no-untyped-def]
     views: list[PhotosView] = []
 
-    def make(params: EffectParams | None = None, model: ModelSlot | None = None, processor=None,
-             settings: Settings | None = None) -> PhotosView:  # type: ignore[no-untyped-def]
+    def make(params: EffectParams | None = None, model=None, processor=None,  # type: ignore[no-untyped-def]
+             settings: Settings | None = None, save_picker=None) -> PhotosView:  # type: ignore[no-untyped-def]
         settings = settings or Settings(last_export_dir=str(tmp_path / "saved"))
         chosen = params or EffectParams(effect="blur", smoothing=0.0)
         kwargs = {} if processor is None else {"processor_factory": lambda _s, _p: processor}
-        view = PhotosView(lambda: chosen, model or ModelSlot(FakeSegmenter()), settings, **kwargs)
+        segmenter = None if model is NO_MODEL else (model or FakeSegmenter())
+        view = PhotosView(lambda: chosen, settings, segmenter=segmenter, save_picker=save_picker or SavePicker(),
+                          **kwargs)
         qtbot.addWidget(view)
         view.resize(800, 500)
         view.show()
@@ -320,13 +327,12 @@ def test_params_change_reprocesses(qtbot, make_view, tmp_path: Path) -> None:  #
 
 def test_before_the_model_is_ready_the_original_shows_then_the_effect(qtbot, make_view, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     photo = write_photo(tmp_path / "p.png")
-    model = ModelSlot(None)
-    view = make_view(model=model)
+    view = make_view(model=NO_MODEL)
     view.add_paths([photo])
     shown = wait_preview(qtbot, view, photo, with_effect=False)
     assert shown.after is None and not view.compare.has_result()
     assert view.compare.note() == LOADING_NOTE
-    model.segmenter = FakeSegmenter()  # the app would also call on_model_ready(); the view polls too
+    view.set_segmenter(FakeSegmenter())  # the one way the model arrives: no poll, no provider callback
     shown = wait_preview(qtbot, view, photo)
     assert view.compare.has_result() and view.compare.note() == ""
 
@@ -415,16 +421,14 @@ def test_export_videos_and_errors_are_listed_with_notes(qtbot, make_view, tmp_pa
 
 def test_export_waits_for_the_model(qtbot, make_view, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     photo = write_photo(tmp_path / "p.png")
-    model = ModelSlot(None)
-    view = make_view(model=model)
+    view = make_view(model=NO_MODEL)
     view.add_paths([photo])
     out = tmp_path / "export"
     assert view.export_all(out)
     assert not view.batch.is_running() and "model" in view.status_label.text()
     assert view.cancel_button.isVisibleTo(view)
     with qtbot.waitSignal(view.export_finished, timeout=WAIT):
-        model.segmenter = FakeSegmenter()
-        view.on_model_ready()
+        view.set_segmenter(FakeSegmenter())
     assert [p.name for p in out.iterdir()] == ["p_blur.png"]
 
 
@@ -435,7 +439,7 @@ def test_export_asks_for_a_folder_and_nothing_to_export(qtbot, tmp_path: Path) -
         asked.append(start)
         return None
 
-    view = PhotosView(EffectParams, ModelSlot(FakeSegmenter()), Settings(last_export_dir=str(tmp_path)),
+    view = PhotosView(EffectParams, Settings(last_export_dir=str(tmp_path)), segmenter=FakeSegmenter(),
                       folder_picker=picker)
     qtbot.addWidget(view)
     try:

@@ -44,6 +44,8 @@ class Settings:
     last_open_dir: str = ""
     last_export_dir: str = ""
     window_geometry: str = ""  # opaque, base64 from the UI
+    last_save_dir: str = ""  # where Save's dialog starts: the folder last saved to
+    snapshot_dir: str = ""  # where Live snapshots go; "" = <Pictures>/LocalLens
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QStandardPaths, Qt, Signal
+from PySide6.QtCore import QByteArray, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -28,7 +28,6 @@ from PySide6.QtWidgets import (
 
 from desktop_app import APP_NAME, __version__
 from desktop_app.core.frames import Result
-from desktop_app.core.imageio import ImageWriteError, write_image
 from desktop_app.core.notify import notifier
 from desktop_app.core.params import EffectParams
 from desktop_app.core.pipeline import SegmenterLike
@@ -46,10 +45,13 @@ from desktop_app.paths import assets_dir, models_dir
 from desktop_app.ui.controls import EffectsPanel
 from desktop_app.ui.live_view import LiveView
 from desktop_app.ui.photos_view import PhotosView
+from desktop_app.ui.pickers import FolderPicker, ask_snapshot_folder
+from desktop_app.ui.snapshots import SnapshotFolder, SnapshotWriter
 from desktop_app.ui.worker import DemoFactory, LiveStats, LiveWorker, ModelLoader, default_demo_source, is_processed
 
 CameraLister = Callable[[], list[CameraInfo]]
 NO_CAMERA = "No camera was found. Plug one in (it is picked up automatically) or drop photos on the window."
+LIVE_STATS = ("capture", "processed", "inference", "latency", "dropped")  # cleared while the camera is released
 
 
 def camera_factory(name: str | None, resolution: tuple[int, int],
@@ -71,10 +73,16 @@ def camera_factory(name: str | None, resolution: tuple[int, int],
 class MainWindow(QMainWindow):
     """LocalLens's window. Call `start()` once shown: the live worker starts, the model loads in the background.
 
-    `frames_processed(n)` counts frames the model has processed (for `--quit-after`).
+    `frames_processed(n)` counts frames the model has processed (for `--quit-after`); `snapshot_saved(Path)`
+    follows each `snapshot()` once the file is written (off the GUI thread).
+
+    Mirror: the remembered `settings.mirror` is for real cameras; a file used as a camera (`--camera FILE`)
+    and the demo sample start unmirrored (text in them would read backwards) and the box then toggles
+    them for this session only.
     """
 
     frames_processed = Signal(int)
+    snapshot_saved = Signal(object)
 
     def __init__(
         self,
@@ -86,6 +94,7 @@ class MainWindow(QMainWindow):
         demo_factory: DemoFactory | None = default_demo_source,
         camera_lister: CameraLister = list_cameras,
         retry_interval: float = 2.0,
+        snapshot_folder_picker: FolderPicker = ask_snapshot_folder,
     ) -> None:
         super().__init__()
         self.settings, self.store = settings, store
@@ -93,9 +102,8 @@ class MainWindow(QMainWindow):
         self._lister = camera_lister
         self.segmenter: SegmenterLike | None = None
         self.processed_count = 0
-        self.snapshot_dir = Path(
-            QStandardPaths.writableLocation(QStandardPaths.StandardLocation.PicturesLocation) or Path.home()
-        )
+        self._file_mirror = False  # this session's Mirror for a file used as a camera
+        self._demo_mirror = False  # ... and for the demo sample
         self.last_stats: LiveStats | None = None
         self._model_state = "Loading model…"
         self._closed = False
@@ -105,9 +113,12 @@ class MainWindow(QMainWindow):
 
         self.effects = EffectsPanel(settings, assets_dir() / "backgrounds")
         self.live_view = LiveView()
-        self.photos = PhotosView(self.effects.params, self.current_segmenter, settings)
+        self.photos = PhotosView(self.effects.params, settings)
+        self.snapshot_folder = SnapshotFolder(settings, snapshot_folder_picker)
+        self.snapshot_writer = SnapshotWriter(self)
         self.worker = LiveWorker(None, self.effects.params(), demo_factory=demo_factory,
-                                 retry_interval=retry_interval, mirror=settings.mirror, parent=self)
+                                 retry_interval=retry_interval, mirror=False, parent=self,
+                                 demo_mirror=self._demo_mirror)
         self.loader = ModelLoader(segmenter_factory, self) if segmenter_factory is not None else None
         self._build_layout()
         self._build_menus()
@@ -128,11 +139,13 @@ class MainWindow(QMainWindow):
         wanted = tuple(self.settings.resolution)
         self.resolution_combo.setCurrentIndex(RESOLUTIONS.index(wanted) if wanted in RESOLUTIONS else 1)
         self.mirror_box = QCheckBox("Mirror")
-        self.mirror_box.setChecked(self.settings.mirror)
+        self.mirror_box.setToolTip("Flip the picture left to right, like a mirror (remembered for cameras)")
         self.snapshot_button = QPushButton("Snapshot")
-        self.snapshot_button.setToolTip("Save the processed picture to your Pictures folder (Space)")
+        self.snapshot_button.setToolTip("Save the processed picture to the snapshot folder (Space)")
         self.snapshot_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # Space stays the snapshot key
         self._fill_cameras()
+        self.worker.set_mirror(self._source_mirror())
+        self._sync_mirror_box()
 
         bar = QHBoxLayout()
         bar.addWidget(QLabel("Camera"))
@@ -140,6 +153,7 @@ class MainWindow(QMainWindow):
         bar.addWidget(self.resolution_combo)
         bar.addWidget(self.mirror_box)
         bar.addStretch(1)
+        bar.addWidget(self.snapshot_folder)
         bar.addWidget(self.snapshot_button)
         live = QWidget()
         column = QVBoxLayout(live)
@@ -186,7 +200,7 @@ class MainWindow(QMainWindow):
         file_menu = self.menuBar().addMenu("&File")
         action(file_menu, "&Open…", self.open_files, QKeySequence.StandardKey.Open)
         action(file_menu, "Open &Folder…", self.open_folder)
-        action(file_menu, "&Save", self.save, QKeySequence.StandardKey.Save)
+        action(file_menu, "&Save…", self.save, QKeySequence.StandardKey.Save)
         action(file_menu, "&Export All…", self.export_all, "Ctrl+Shift+E")
         self.snapshot_action = action(file_menu, "Take &Snapshot", self.snapshot_shortcut, "Space")
         file_menu.addSeparator()
@@ -223,6 +237,8 @@ class MainWindow(QMainWindow):
         self.resolution_combo.currentIndexChanged.connect(self._on_camera_changed)
         self.mirror_box.toggled.connect(self._on_mirror)
         self.snapshot_button.clicked.connect(self.snapshot)
+        self.snapshot_writer.saved.connect(self._on_snapshot_saved)
+        self.snapshot_writer.failed.connect(self._on_snapshot_failed)
         self.tabs.currentChanged.connect(self._on_tab_changed)
         if self.loader is not None:
             self.loader.loaded.connect(self._on_model_loaded)
@@ -262,15 +278,14 @@ class MainWindow(QMainWindow):
     def resolution(self) -> tuple[int, int]:
         return RESOLUTIONS[max(self.resolution_combo.currentIndex(), 0)]
 
-    def current_segmenter(self) -> SegmenterLike | None:
-        return self.segmenter
-
     def _on_camera_changed(self, _index: int = 0) -> None:
         kind, value = self.camera_choice()
         if kind == "camera":
             self.settings.camera_name = value
         self.settings.resolution = self.resolution()
+        self.worker.set_mirror(self._source_mirror())
         self.worker.set_source(self.source_factory())
+        self._sync_mirror_box()
 
     def _on_tab_changed(self, _index: int) -> None:
         # Space is the snapshot key on the Live tab only; elsewhere it goes back to the focused widget.
@@ -288,6 +303,9 @@ class MainWindow(QMainWindow):
             self.worker.stop()
             self.live_view.set_message("Live view paused while the Photos tab is open.")
             self.status_labels["source"].setText("paused")
+            for key in LIVE_STATS:  # no camera runs: no fps to show until the Live tab is back
+                self.status_labels[key].clear()
+                self.status_labels[key].hide()
         elif not paused:
             self._live_paused = False
             self.live_view.set_message("")
@@ -295,7 +313,9 @@ class MainWindow(QMainWindow):
             self.worker.start()
 
     def _on_source_changed(self, name: str) -> None:
-        """A camera plugged in while "No camera found" was shown: list it and select it by name."""
+        """The shown source changed (the Mirror box follows it); a camera plugged in while "No camera found"
+        was shown is listed and selected by name."""
+        self._sync_mirror_box()
         if self.camera_choice()[0] != "first" or self.worker.on_demo:
             return
         self._fill_cameras()
@@ -306,8 +326,25 @@ class MainWindow(QMainWindow):
             self.camera_combo.blockSignals(False)
             self.settings.camera_name = name
 
+    def _source_mirror(self) -> bool:
+        """Mirror for the chosen real source: remembered for cameras, this session's choice for a file."""
+        return self._file_mirror if self.camera_choice()[0] == "file" else self.settings.mirror
+
+    def _sync_mirror_box(self) -> None:
+        """Show the Mirror state of what is on screen (the demo, or the chosen source)."""
+        self.mirror_box.blockSignals(True)
+        self.mirror_box.setChecked(self._demo_mirror if self.worker.on_demo else self._source_mirror())
+        self.mirror_box.blockSignals(False)
+
     def _on_mirror(self, checked: bool) -> None:
-        self.settings.mirror = checked
+        if self.worker.on_demo:
+            self._demo_mirror = checked
+            self.worker.set_demo_mirror(checked)
+            return
+        if self.camera_choice()[0] == "file":
+            self._file_mirror = checked
+        else:
+            self.settings.mirror = checked
         self.worker.set_mirror(checked)
 
     def _on_params(self, params: EffectParams) -> None:
@@ -316,7 +353,7 @@ class MainWindow(QMainWindow):
     def _on_model_loaded(self, segmenter: SegmenterLike) -> None:
         self.segmenter = segmenter
         self.worker.set_segmenter(segmenter)
-        self.photos.on_model_ready()
+        self.photos.set_segmenter(segmenter)
         self._model_state = ""
         self._update_provider_label()
 
@@ -343,6 +380,8 @@ class MainWindow(QMainWindow):
         latency = self.live_view.latency_median_ms(last=30)
         labels["latency"].setText(f"latency {latency:.0f} ms" if latency is not None else "")
         labels["dropped"].setText(f"dropped {stats.dropped}")
+        for key in LIVE_STATS:
+            labels[key].show()
         self._update_provider_label()
 
     def _update_provider_label(self) -> None:
@@ -364,20 +403,32 @@ class MainWindow(QMainWindow):
         if self.tabs.currentWidget() is self.live_tab:
             self.snapshot()
 
-    def snapshot(self) -> Path | None:
-        """Save the processed frame on screen to `snapshot_dir` (never overwriting, atomic, no metadata)."""
+    @property
+    def snapshot_dir(self) -> Path:
+        """Where snapshots go (shown in the Live tab's bar; `settings.snapshot_dir`, default <Pictures>/LocalLens)."""
+        return self.snapshot_folder.folder()
+
+    @snapshot_dir.setter
+    def snapshot_dir(self, folder: Path) -> None:
+        self.snapshot_folder.set_folder(Path(folder))
+
+    def snapshot(self) -> bool:
+        """Save the processed frame on screen to `snapshot_dir` off the GUI thread (never overwriting,
+        atomic, no metadata); `snapshot_saved(Path)` follows. False when there is nothing to save."""
         result = self.live_view.current_result()
         if result is None:
             self.show_status_message("Nothing to save yet.")
-            return None
+            return False
         stem = f"{APP_NAME}-{datetime.now():%Y%m%d-%H%M%S}"
-        try:
-            path = write_image(result.pixels, self.snapshot_dir, stem, "png")
-        except (ImageWriteError, OSError) as exc:
-            notifier.error(f"The snapshot could not be saved: {exc}")
-            return None
+        self.snapshot_writer.write(result.pixels, self.snapshot_dir, stem)
+        return True
+
+    def _on_snapshot_saved(self, path: Path) -> None:
         self.show_status_message(f"Saved {path}")
-        return path
+        self.snapshot_saved.emit(path)
+
+    def _on_snapshot_failed(self, message: str) -> None:
+        notifier.error(f"The snapshot could not be saved: {message}")
 
     def save(self) -> None:
         if self.tabs.currentWidget() is self.photos:
@@ -446,6 +497,7 @@ class MainWindow(QMainWindow):
         if self.loader is not None:
             self.loader.wait()
         self.photos.shutdown()
+        self.snapshot_writer.shutdown()
         if self.store is not None:
             try:
                 self.store.save(self.settings)

@@ -135,7 +135,7 @@ class _Capture(threading.Thread):
                     else:
                         demo, demo_broken = None, True
                     continue
-                if w._mirror:
+                if w._demo_mirror if source is demo else w._mirror:
                     frame = frame.mirrored()
                 w._slot.put(frame)
         finally:
@@ -186,8 +186,8 @@ class _Processor(QThread):
 class LiveWorker(QObject):
     """Owns the capture thread and the processing thread of the live view.
 
-    `set_params`, `set_source`, `set_mirror` and `set_segmenter` may be called from any thread and apply
-    to the next frame. `stop()` joins both threads; `start()` after `stop()` starts afresh.
+    `set_params`, `set_source`, `set_mirror`, `set_demo_mirror` and `set_segmenter` may be called from any
+    thread and apply to the next frame. `stop()` joins both threads; `start()` after `stop()` starts afresh.
     """
 
     result_ready = Signal(object)  # ShownResult (a Result with its QImage)
@@ -204,6 +204,7 @@ class LiveWorker(QObject):
         stats_interval: float = 0.5,
         mirror: bool = False,
         parent: QObject | None = None,
+        demo_mirror: bool = False,
     ) -> None:
         super().__init__(parent)
         self.retry_interval, self.stats_interval = retry_interval, stats_interval
@@ -213,7 +214,8 @@ class LiveWorker(QObject):
         self._pipeline: Pipeline | None = None
         self._segmenter: SegmenterLike | None = None
         self._pending_source: SourceFactory | None = source_factory
-        self._mirror = mirror
+        self._mirror = mirror  # the real source (a camera selfie view reads naturally mirrored)
+        self._demo_mirror = demo_mirror  # the sample played instead: its text would read backwards
         self._stop = threading.Event()
         self._slot = FrameSlot()
         self._taken = 0
@@ -287,7 +289,11 @@ class LiveWorker(QObject):
             self._pending_source = factory
 
     def set_mirror(self, mirror: bool) -> None:
+        """Mirror the real source's frames (the demo played when it fails has its own `set_demo_mirror`)."""
         self._mirror = bool(mirror)
+
+    def set_demo_mirror(self, mirror: bool) -> None:
+        self._demo_mirror = bool(mirror)
 
     # ------------------------------------------------------------------------------------------ threads
 

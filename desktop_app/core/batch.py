@@ -265,6 +265,10 @@ class Batch:
         frames, writer = 0, None
         try:
             with VideoReader(job.source) as reader:  # checks first: a FIFO is "not a regular file"
+                width, height = reader.size
+                if params.effect != "mask" and min(width, height) < 2:  # the output keeps the input's size
+                    return Outcome(job.source, error=printable(
+                        f"{job.source}: too small to save as MP4 ({width}x{height}; needs at least 2x2)"))
                 audio = has_audio(job.source)
                 if audio is not False:
                     notes.append("the audio track was not kept" if audio else "audio, if any, was not kept")

@@ -31,7 +31,7 @@ from desktop_app.core.imageio import (
 )
 from desktop_app.core.notify import log
 from desktop_app.core.params import EffectParams
-from desktop_app.core.safe_write import FileError, InputError, is_temp_name, remove_stale_temps
+from desktop_app.core.safe_write import FileError, InputError, fit_stem, is_temp_name, remove_stale_temps
 from desktop_app.core.videoio import (
     SUPPORTED_VIDEO_EXTENSIONS,
     VideoReader,
@@ -249,8 +249,8 @@ class Batch:
             result = self.processor.process(Frame(image.rgb, time.perf_counter(), 0, str(job.source)))
             height, width = result.pixels.shape[:2]
             fmt, note = fit_format(self.fmt, width, height)
-            output = write_image(result.pixels, job.out_dir, f"{job.base}_{self.params.effect}", fmt,
-                                 inputs=[job.source])
+            output = write_image(result.pixels, job.out_dir, fit_stem(job.base, fmt, f"_{self.params.effect}"),
+                                 fmt, inputs=[job.source])
             return Outcome(job.source, output, frames=1, notes=[note] if note else [])
         except (ImageReadError, ImageWriteError, OSError) as exc:
             return Outcome(job.source, error=describe_error(job.source, exc))
@@ -281,7 +281,7 @@ class Batch:
                     if pixels.ndim == 2:  # the mask effect: a gray video
                         pixels = cv2.cvtColor(pixels, cv2.COLOR_GRAY2RGB)
                     if writer is None:
-                        writer = VideoWriter(job.out_dir, f"{job.base}_{params.effect}", reader.fps,
+                        writer = VideoWriter(job.out_dir, fit_stem(job.base, "mp4", f"_{params.effect}"), reader.fps,
                                              (pixels.shape[1], pixels.shape[0]), inputs=[job.source])
                     writer.write(pixels)
                     frames += 1

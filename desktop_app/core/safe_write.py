@@ -126,14 +126,15 @@ def remove_stale_temps(folder: Path | str, max_age: float = STALE_TEMP_SECONDS, 
     return removed
 
 
-def fit_stem(stem: str, ext: str, max_bytes: int = MAX_NAME_BYTES) -> str:
-    """`stem`, shortened by whole characters so that `stem-9999.ext` fits in `max_bytes` UTF-8 bytes."""
-    room = max_bytes - len(f"-{MAX_SUFFIX}.{ext.lstrip('.')}".encode())
+def fit_stem(stem: str, ext: str, keep: str = "", max_bytes: int = MAX_NAME_BYTES) -> str:
+    """`stem + keep`, `stem` shortened by whole characters so that `<stem><keep>-9999.ext` fits in
+    `max_bytes` UTF-8 bytes (`keep`, e.g. "_blur", always survives)."""
+    room = max_bytes - len(f"{keep}-{MAX_SUFFIX}.{ext.lstrip('.')}".encode("utf-8", "surrogateescape"))
     data = stem.encode("utf-8", "surrogateescape")
     if len(data) <= room:
-        return stem
-    short = data[:room].decode("utf-8", "ignore").rstrip(" .")
-    return short or "output"
+        return stem + keep
+    short = data[:max(room, 0)].decode("utf-8", "ignore").rstrip(" .")
+    return (short or "output") + keep
 
 
 def candidate_names(stem: str, ext: str) -> Iterator[str]:

@@ -110,13 +110,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return run_benchmark(args.frames, args.json, args.device)
     except UsageError as exc:
-        parser.exit(EXIT_USAGE, f"{parser.prog}: error: {exc}\n")
-    except Terminated:
-        print("\nterminated: unfinished outputs were removed", file=sys.stderr)
-        return EXIT_TERMINATED
-    except KeyboardInterrupt:
-        print("\ninterrupted: unfinished outputs were removed", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        from desktop_app.core.batch import printable
+
+        parser.exit(EXIT_USAGE, printable(f"{parser.prog}: error: {exc}") + "\n")
+    except KeyboardInterrupt as exc:
+        end_bar = "\n" if sys.stderr.isatty() else ""  # a progress bar may be mid-line
+        what = "terminated" if isinstance(exc, Terminated) else "interrupted"
+        print(f"{end_bar}{what}: unfinished outputs were removed", file=sys.stderr)
+        return EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED
 
 
 @contextlib.contextmanager
@@ -287,8 +288,10 @@ def _segmenter_or_exit(model_id: str, device: str, log_path: Path | None = None)
         segmenter.verify_all()
         return segmenter
     except Exception as exc:  # a tampered or missing model: one clear line
+        from desktop_app.core.batch import printable
+
         log.error("cannot load the model: %s", exc, exc_info=exc)
-        print(f"error: {exc}", file=sys.stderr)
+        print(printable(f"error: {exc}"), file=sys.stderr)
         if model_id == "auto":
             print("note: --model ID picks one model (see `locallens models`)", file=sys.stderr)
         if log_path is not None:

@@ -195,8 +195,10 @@ def test_self_test_ends_with_its_summary_when_the_install_is_damaged(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, damage: str
 ) -> None:
     root = app_copy(tmp_path, monkeypatch)
+    from desktop_app.core.models import choose_variant, load_manifest
+
     manifest = root / "models" / "manifest.json"
-    model = next((root / "models").glob("*.onnx"))
+    model = choose_variant(load_manifest(root / "models").get("selfie-general"), gpu=False).path  # what auto loads
     if damage == "model missing":
         model.unlink()
     elif damage == "model bad sha":

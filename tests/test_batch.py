@@ -233,8 +233,8 @@ def test_a_fifo_named_like_a_video_fails_instead_of_hanging(tmp_path: Path) -> N
 
 def test_stale_temps_are_removed_at_the_start_and_fresh_ones_kept(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    (out / "sub").mkdir(parents=True)
-    stale = out / "sub" / "~locallens-unfinished-00112233aabb.mp4"  # left by a kill -9
+    out.mkdir()
+    stale = out / "~locallens-unfinished-00112233aabb.mp4"  # left by a kill -9
     fresh = out / "~locallens-unfinished-aabbccddeeff.png"  # another LocalLens, writing right now
     for path in (stale, fresh):
         path.write_bytes(b"partial")

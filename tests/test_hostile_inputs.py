@@ -8,6 +8,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import cv2
@@ -84,7 +85,9 @@ def test_sigterm_mid_write_removes_the_temp_file_and_exits_143(tmp_path: Path) -
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         # Wait (on the child, not a fixed sleep) until the video's temp file exists: it is mid-write.
+        deadline = time.monotonic() + 120
         while not temps(out):
+            assert time.monotonic() < deadline, "no temp file appeared"
             try:
                 proc.wait(timeout=0.005)
                 pytest.fail(f"finished before it could be interrupted: {proc.communicate()}")

@@ -109,7 +109,9 @@ def test_only_our_old_temp_files_are_removed(tmp_path: Path) -> None:
         path.write_bytes(b"x")
     for path in [*stale, *theirs]:
         os.utime(path, (old, old))
-    assert safe_write.remove_stale_temps(tmp_path) == 2
+    assert safe_write.remove_stale_temps(tmp_path) == 1  # one folder at a time, not its sub-folders
+    assert stale[1].exists()
+    assert safe_write.remove_stale_temps(sub) == 1
     assert not any(p.exists() for p in stale)
     assert fresh.exists() and all(p.exists() for p in theirs)
 

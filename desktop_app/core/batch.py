@@ -208,10 +208,8 @@ class Batch:
 
     def run(self, jobs: list[Job], report: Report | None = None) -> Report:
         report = report or Report()
-        roots = list(dict.fromkeys(job.root or job.out_dir for job in jobs))
-        for root in roots:  # leftovers of a killed run (ours by name, old by mtime): never a live writer's
-            if root.is_dir():
-                remove_stale_temps(root)
+        for folder in dict.fromkeys(job.out_dir for job in jobs):
+            remove_stale_temps(folder)  # a killed run's leftovers (ours by name, old by mtime), never a live writer's
         marked: set[Path] = set()
         for done, job in enumerate(jobs):
             if self.cancel.is_set():

@@ -103,26 +103,27 @@ def is_temp_name(name: str) -> bool:
 
 
 def remove_stale_temps(folder: Path | str, max_age: float = STALE_TEMP_SECONDS, now: float | None = None) -> int:
-    """Remove our own temp files in `folder` and its sub-folders not modified for `max_age` seconds.
+    """Remove our own temp files directly in `folder` that were not modified for `max_age` seconds.
 
     Only names matching our pattern are touched, and only old ones, so a LocalLens writing right now in the
-    same folder is never disturbed. Returns how many were removed; errors are ignored (best effort).
+    same folder is never disturbed. Not recursive (an output root may be a big folder): call it for each
+    folder about to be written into. Returns how many were removed; errors are ignored (best effort).
     """
     now = time.time() if now is None else now
     removed = 0
-    for root, dirs, files in os.walk(folder):
-        dirs[:] = [d for d in dirs if not os.path.islink(os.path.join(root, d))]
-        for name in files:
-            if not is_temp_name(name):
-                continue
-            path = os.path.join(root, name)
-            try:
-                st = os.lstat(path)
-                if os.path.isfile(path) and not os.path.islink(path) and now - st.st_mtime > max_age:
-                    os.unlink(path)
-                    removed += 1
-            except OSError:
-                continue
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return 0
+    for entry in entries:
+        if not is_temp_name(entry.name):
+            continue
+        try:
+            if entry.is_file(follow_symlinks=False) and now - entry.stat(follow_symlinks=False).st_mtime > max_age:
+                os.unlink(entry.path)
+                removed += 1
+        except OSError:
+            continue
     return removed
 
 

@@ -272,7 +272,9 @@ class VideoWriter:
                     count = cap.get(cv2.CAP_PROP_FRAME_COUNT)
                     if math.isfinite(count) and count >= 1:
                         ok = abs(int(count) - self.frames_written) <= _tolerance(self.frames_written)
-                        ok = ok and bool(cap.read()[0])  # and the first frame decodes
+                        ok = ok and bool(cap.read()[0])  # the first frame decodes, and so does the last
+                        if ok and count > 1:
+                            ok = bool(cap.set(cv2.CAP_PROP_POS_FRAMES, count - 1)) and bool(cap.read()[0])
                     else:  # the container does not say: count what it holds
                         frames = 0
                         while frames <= self.frames_written and cap.grab():

@@ -27,7 +27,8 @@ LEGACY_TEMP_PREFIX = ".locallens-tmp-"  # what earlier versions wrote; still cle
 MAX_SUFFIX = 9999
 MAX_NAME_BYTES = 255  # a file name's limit on ext4, APFS, NTFS (in UTF-16 units there), ...
 STALE_TEMP_SECONDS = 600.0  # a temp file untouched this long is a leftover, not another LocalLens writing
-_TEMP_NAME = re.compile(r"(?:~locallens-unfinished-|\.locallens-tmp-)[0-9a-f]{12}\.[A-Za-z0-9]{1,8}")
+_TEMP_NAME = re.compile(
+    f"(?:{re.escape(TEMP_PREFIX)}|{re.escape(LEGACY_TEMP_PREFIX)})" r"[0-9a-f]{12}\.[A-Za-z0-9]{1,8}")
 
 # errnos meaning "this file system cannot hard-link" (FAT/exFAT, some network shares), not "name taken".
 _NO_LINK_ERRNOS = {errno.EPERM, errno.EXDEV, errno.EMLINK, errno.ENOSYS, errno.EACCES}

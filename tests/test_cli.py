@@ -13,6 +13,7 @@ from corpus import SECRET, build_corpus, file_hashes, missing_path, short_video,
 from PIL import Image
 
 from desktop_app.cli import main
+from desktop_app.core.batch import OUTPUT_MARKER
 
 SAMPLE = REPO / "assets" / "samples" / "astronaut.jpg"
 
@@ -27,8 +28,14 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
 
 
 def leftovers(folder: Path) -> list[str]:
-    """Temp or partial files a crash or a failure might leave behind."""
-    return [p.name for p in folder.rglob("*") if p.name.startswith(".") or p.suffix in (".tmp", ".part")]
+    """Temp or partial files a crash or a failure might leave behind (the output marker is meant to stay)."""
+    return [p.name for p in folder.rglob("*") if p.name != OUTPUT_MARKER and (
+        p.name.startswith((".", "~")) or p.suffix in (".tmp", ".part"))]
+
+
+def outputs(folder: Path) -> list[str]:
+    """The files in `folder`, less the output marker."""
+    return sorted(p.name for p in folder.iterdir() if p.name != OUTPUT_MARKER)
 
 
 def test_corpus_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -49,9 +56,9 @@ def test_corpus_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
         assert len(matching) == 1, (case.name, error_lines)
         assert case.error in matching[0], (case.name, matching[0])
     good = [c for c in cases if c.ok]
-    outputs = sorted(p.name for p in out.iterdir())
     expected = sorted(f"{c.path.stem}_blur.{'mp4' if c.kind == 'video' else 'png'}" for c in good)
-    assert outputs == expected
+    assert outputs(out) == expected
+    assert (out / OUTPUT_MARKER).is_file()
     assert f"{len(good)} of {len(cases)} inputs processed" in stdout
     assert file_hashes(before) == before
     assert leftovers(out) == []
@@ -76,7 +83,7 @@ def test_never_overwrites_outputs(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert run(capsys, "process", str(SAMPLE), "--out", str(out))[0] == 0
     first = file_hashes([out / "astronaut_blur.png"])
     assert run(capsys, "process", str(SAMPLE), "--out", str(out), "--strength", "90")[0] == 0
-    assert sorted(p.name for p in out.iterdir()) == ["astronaut_blur-1.png", "astronaut_blur.png"]
+    assert outputs(out) == ["astronaut_blur-1.png", "astronaut_blur.png"]
     assert file_hashes(first) == first
 
 

@@ -99,11 +99,12 @@ COMPONENTS: list[Component] = [
               "same version ({version}). Source: github.com/strukturag/libheif."),
     Component("libde265", "libde265 (bundled in pillow-heif)", "LGPL-3.0-only", ["common:LGPL-3", "common:GPL-3"],
               note="HEVC decoder used by libheif. Loaded unmodified from the app's pillow_heif.libs folder; "
-              "replaceable by your own build of the same version ({version}). Source: github.com/strukturag/libde265."),
+              "replaceable by your own build of the same version ({version}). "
+              "Source: github.com/strukturag/libde265."),
     Component("x265", "x265 (bundled in pillow-heif)", "GPL-2.0-only", ["common:GPL-2"],
               note="HEVC encoder. LocalLens only reads HEIC photos, but libheif links libx265, so the library "
-              "ships in the app's pillow_heif.libs folder. Source code of x265 {version}, "
-              "as the GPL-2.0 requires: github.com/Multicorewareinc/x265 (tag {version})."),
+              "ships in the app's pillow_heif.libs folder. Its source code: "
+              "github.com/Multicorewareinc/x265 (tag {version})."),
     Component("platformdirs", "platformdirs", "MIT", ["dist:platformdirs:LICENSE"], version_of="platformdirs",
               note="Finds the settings and log folders."),
     Component("pygrabber", "pygrabber", "MIT", ["dist:pygrabber:LICENSE.*"], version_of="pygrabber",
@@ -175,8 +176,9 @@ def _bundled_versions() -> dict[str, str]:
         pass
     try:
         cv = _dist("opencv-python-headless")
-        libs = sorted({m.group(1, 2) for f in cv.files or []
-                       if (m := re.match(r"lib(avcodec|avformat|avutil|avdevice|avfilter|swscale|swresample)-[0-9a-f]+\.so\.([\d.]+)$", f.name))})
+        names = "avcodec|avformat|avutil|avdevice|avfilter|swscale|swresample"
+        ffmpeg = re.compile(rf"lib({names})-[0-9a-f]+\.so\.([\d.]+)")
+        libs = sorted({m.group(1, 2) for f in cv.files or [] if (m := ffmpeg.fullmatch(f.name))})
         if libs:
             found["ffmpeg"] = " (" + ", ".join(f"lib{n} {v}" for n, v in libs) + ")"
     except Missing:

@@ -23,8 +23,9 @@ from desktop_app.core.notify import notifier
 from desktop_app.core.params import EffectParams
 from desktop_app.core.settings import Settings, SettingsStore
 from desktop_app.ui import app as app_module
+from desktop_app.ui.about import about_text
 from desktop_app.ui.app import AppWindow, create_app_window, run_app
-from desktop_app.ui.main_window import NO_CAMERA, about_text
+from desktop_app.ui.main_window import NO_CAMERA
 from desktop_app.ui.worker import is_processed
 
 

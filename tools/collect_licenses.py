@@ -195,7 +195,7 @@ def _previous_common(out: Path) -> dict[str, str]:
     previous: dict[str, str] = {}
     for entry in index.get("components", []):
         text = (out / entry["file"]).read_text(encoding="utf-8") if (out / entry["file"]).is_file() else ""
-        for part in re.split(r"\n(?======== )", text):
+        for part in re.split(r"\n(?=={8} )", text):
             head = re.match(r"======== (\S+) ========\n", part)
             if head and f"common:{head[1]}" in entry.get("sources", []):
                 previous[f"common:{head[1]}"] = part[head.end():]
@@ -231,7 +231,8 @@ def collect(out: Path = OUT) -> dict[str, object]:
         entries.append({"id": comp.id, "name": comp.name, "version": version, "license": comp.license,
                         "file": f"{users[key][0]}.txt",
                         "note": comp.note.format(version=version, ffmpeg=versions.get("ffmpeg", "")),
-                        "sources": comp.sources, "platform": comp.platform or "all"})
+                        "distribution": comp.version_of, "sources": comp.sources,
+                        "platform": comp.platform or "all"})
     names = {e["id"]: e["name"] for e in entries}
     for ids in users.values():
         file = f"{ids[0]}.txt"

@@ -98,3 +98,12 @@ def test_a_failure_report_logs_the_traceback(tmp_path: Path) -> None:
     ((message, details),) = shown
     assert message.startswith("LocalLens could not start: 'settings'") and f"Details are in {path}." in message
     assert "KeyError" in details
+
+
+def test_a_frozen_app_names_its_own_executable(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    monkeypatch.setattr(sys, "executable", "/opt/LocalLens/LocalLens")
+    message = display_problem({}, "linux")
+    assert message is not None and "`LocalLens process PHOTO`" in message

@@ -77,7 +77,6 @@ COMPONENTS: list[Component] = [
               "MIT. The wheel's LICENSE-3RD-PARTY.txt covers the libraries it bundles, listed separately below."),
     Component("ffmpeg", "FFmpeg (bundled in OpenCV)", "LGPL-2.1-or-later",
               ["dist:opencv-python-headless:LICENSE\\.txt", "dist:opencv-python-headless:LICENSE-3RD-PARTY\\.txt"],
-              version_of="opencv-python-headless",
               note="opencv-python-headless bundles FFmpeg's shared libraries{ffmpeg}, built under the LGPL (see "
               "\"FFmpeg is redistributed within all opencv-python packages\" in the text); they are loaded "
               "unmodified from the app's opencv_python_headless.libs folder (Linux) or cv2 folder and can be "
@@ -180,7 +179,8 @@ def _bundled_versions() -> dict[str, str]:
         ffmpeg = re.compile(rf"lib({names})-[0-9a-f]+\.so\.([\d.]+)")
         libs = sorted({m.group(1, 2) for f in cv.files or [] if (m := ffmpeg.fullmatch(f.name))})
         if libs:
-            found["ffmpeg"] = " (" + ", ".join(f"lib{n} {v}" for n, v in libs) + ")"
+            found["ffmpeg_libs"] = " (" + ", ".join(f"lib{n} {v}" for n, v in libs) + ")"
+            found["ffmpeg"] = next((f"libavcodec {v}" for n, v in libs if n == "avcodec"), "")
     except Missing:
         pass
     return found
@@ -230,7 +230,7 @@ def collect(out: Path = OUT) -> dict[str, object]:
             continue
         entries.append({"id": comp.id, "name": comp.name, "version": version, "license": comp.license,
                         "file": f"{users[key][0]}.txt",
-                        "note": comp.note.format(version=version, ffmpeg=versions.get("ffmpeg", "")),
+                        "note": comp.note.format(version=version, ffmpeg=versions.get("ffmpeg_libs", "")),
                         "distribution": comp.version_of, "sources": comp.sources,
                         "platform": comp.platform or "all"})
     names = {e["id"]: e["name"] for e in entries}

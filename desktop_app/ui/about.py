@@ -154,6 +154,7 @@ class AboutDialog(QDialog):
         splitter.addWidget(self.list)
         splitter.addWidget(self.browser)
         splitter.setStretchFactor(1, 3)
+        splitter.setSizes([330, 530])
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)

@@ -20,13 +20,22 @@ from desktop_app.core.notify import log
 EXIT_NO_DISPLAY = 2
 EXIT_STARTUP_FAILED = 1
 
-NO_DISPLAY = (
-    f"{APP_NAME}: no display found (neither DISPLAY nor WAYLAND_DISPLAY is set), so the window cannot open: "
-    "it needs a desktop session.\n"
-    "Headless commands work without one: `locallens process PHOTO`, `locallens self-test`, `locallens models` "
-    "(see `locallens --help`).\n"
-    "To run the window without a screen anyway (tests, CI), set QT_QPA_PLATFORM=offscreen."
-)
+def _program() -> str:
+    """How the user starts the commands: `locallens` from a pip install, the executable's name when frozen."""
+    return Path(sys.executable).name if getattr(sys, "frozen", False) else "locallens"
+
+
+def no_display_message(program: str = "locallens") -> str:
+    return (
+        f"{APP_NAME}: no display found (neither DISPLAY nor WAYLAND_DISPLAY is set), so the window cannot open: "
+        "it needs a desktop session.\n"
+        f"Headless commands work without one: `{program} process PHOTO`, `{program} self-test`, "
+        f"`{program} models` (see `{program} --help`).\n"
+        "To run the window without a screen anyway (tests, CI), set QT_QPA_PLATFORM=offscreen."
+    )
+
+
+NO_DISPLAY = no_display_message()
 
 # The system libraries Qt's xcb platform plugin loads, by soname, and the Debian/Ubuntu package of each.
 XCB_LIBRARIES: dict[str, str] = {
@@ -60,10 +69,12 @@ def display_problem(env: Mapping[str, str] | None = None, platform: str | None =
     if qpa and qpa.split(":")[0] not in ("xcb", "wayland"):
         return None  # offscreen, minimal, eglfs, vnc...: no display needed
     if qpa.startswith("xcb"):
-        return None if env.get("DISPLAY") else NO_DISPLAY
-    if qpa.startswith("wayland"):
-        return None if env.get("WAYLAND_DISPLAY") else NO_DISPLAY
-    return None if env.get("DISPLAY") or env.get("WAYLAND_DISPLAY") else NO_DISPLAY
+        found = env.get("DISPLAY")
+    elif qpa.startswith("wayland"):
+        found = env.get("WAYLAND_DISPLAY")
+    else:
+        found = env.get("DISPLAY") or env.get("WAYLAND_DISPLAY")
+    return None if found else no_display_message(_program())
 
 
 def _loadable(soname: str) -> bool:

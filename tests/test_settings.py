@@ -157,3 +157,17 @@ def test_output_formats_match_the_image_writer() -> None:
     from desktop_app.core.imageio import OUTPUT_FORMATS
 
     assert settings_module.OUTPUT_FORMATS == OUTPUT_FORMATS
+
+
+def test_every_field_has_a_check() -> None:
+    """A new Settings field of a type without a check would reset everyone's settings: name it here."""
+    from dataclasses import fields
+
+    defaults = Settings()
+    for f in fields(Settings):
+        if f.name in ("schema_version", "effect"):
+            continue
+        check = settings_module._FIELD_CHECKS.get(f.name) or settings_module._check_by_default(
+            getattr(defaults, f.name))
+        stored = defaults.to_json()[f.name]
+        assert check(f.name, stored) == getattr(defaults, f.name), f"add a check for {f.name} to _FIELD_CHECKS"

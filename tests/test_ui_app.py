@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QMessageBox
 from ui_fakes import FakeSegmenter, demo_source
 
 from desktop_app import __version__
-from desktop_app.core.notify import notifier
+from desktop_app.core.notify import log, notifier
 from desktop_app.core.params import EffectParams
 from desktop_app.core.settings import Settings, SettingsStore
 from desktop_app.ui import app as app_module
@@ -313,7 +313,7 @@ def test_a_hostile_settings_file_still_opens_the_window(qtbot, open_app, raw: by
 
 
 @pytest.fixture
-def captured_boxes(monkeypatch) -> list[QMessageBox]:
+def captured_boxes(monkeypatch) -> Iterator[list[QMessageBox]]:
     """Message boxes `exec()`-ed, recorded instead of blocking the test."""
     boxes: list[QMessageBox] = []
 
@@ -322,7 +322,11 @@ def captured_boxes(monkeypatch) -> list[QMessageBox]:
         return int(QMessageBox.StandardButton.Ok.value)
 
     monkeypatch.setattr(QMessageBox, "exec", fake_exec)
-    return boxes
+    handlers = list(log.handlers)
+    yield boxes
+    for handler in [h for h in log.handlers if h not in handlers]:  # the log file the report opened
+        log.removeHandler(handler)
+        handler.close()
 
 
 def _assert_reported(code: int, capsys, boxes: list[QMessageBox], needle: str) -> None:  # type: ignore[no-untyped-def]

@@ -74,15 +74,16 @@ COMPONENTS: list[Component] = [
               ["dist:opencv-python-headless:LICENSE\\.txt", "dist:opencv-python-headless:LICENSE-3RD-PARTY\\.txt"],
               version_of="opencv-python-headless",
               note="Video and camera input/output, resizing. OpenCV is Apache-2.0; the opencv-python packaging is "
-              "MIT. The wheel's LICENSE-3RD-PARTY.txt covers the libraries it bundles, listed separately below."),
+              "MIT. The wheel's LICENSE-3RD-PARTY.txt covers the libraries it bundles (FFmpeg, listed separately, "
+              "libvpx, aom, libavif, libpng, OpenSSL...). The Linux wheel also bundles OpenBLAS with the GCC "
+              "runtime (libgfortran, libquadmath), whose licence texts are in NumPy's entry, and libdrm (MIT)."),
     Component("ffmpeg", "FFmpeg (bundled in OpenCV)", "LGPL-2.1-or-later",
               ["dist:opencv-python-headless:LICENSE\\.txt", "dist:opencv-python-headless:LICENSE-3RD-PARTY\\.txt"],
               note="opencv-python-headless bundles FFmpeg's shared libraries{ffmpeg}, built under the LGPL (see "
               "\"FFmpeg is redistributed within all opencv-python packages\" in the text); they are loaded "
               "unmodified from the app's opencv_python_headless.libs folder (Linux) or cv2 folder and can be "
               "replaced by your own build of the same versions. Sources: ffmpeg.org and the opencv-python "
-              "project. The same file covers the other bundled libraries (libvpx, libaom, OpenBLAS, libpng, "
-              "OpenSSL...)."),
+              "project."),
     Component("numpy", "NumPy", "BSD-3-Clause AND 0BSD AND MIT AND Zlib AND CC0-1.0", ["dist:numpy:.*"],
               version_of="numpy", note="Arrays. LICENSE.txt includes the bundled OpenBLAS and GCC runtime licences."),
     Component("pillow", "Pillow", "MIT-CMU", ["dist:pillow:LICENSE"], version_of="pillow",

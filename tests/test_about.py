@@ -58,9 +58,9 @@ def test_the_texts_are_the_real_licences() -> None:
         assert words in note
 
 
-@pytest.mark.parametrize("component", ["pyside6", "onnxruntime", "opencv", "numpy", "pillow", "pillow-heif",
-                                       "platformdirs"])
-def test_indexed_versions_are_the_installed_ones(component: str) -> None:
+@pytest.mark.parametrize("component", ["pyside6", "opencv"])
+def test_indexed_versions_are_the_pinned_ones(component: str) -> None:
+    """The exactly pinned packages (pyproject.toml); ranges may resolve differently elsewhere: build.py warns."""
     entry = next(e for e in _index()["components"] if e["id"] == component)
     assert entry["version"] == metadata.version(entry["distribution"]), "rerun tools/collect_licenses.py"
 
@@ -74,10 +74,19 @@ def test_collect_licenses_reproduces_the_committed_folder(tmp_path: Path, monkey
     out = tmp_path / "licenses"
     shutil.copytree(LICENSES, out)
     monkeypatch.setattr(collect_licenses, "COMMON", tmp_path / "no-common-licenses")  # keeps the earlier copies
-    index = collect_licenses.collect(out)
-    assert index == _index()
+    old = _index()
+    new = collect_licenses.collect(out)
+    assert [e["id"] for e in new["components"]] == [e["id"] for e in old["components"]]
+    assert new["not_collected"] == old["not_collected"]
+    changed = set()  # another Python or package version here: that entry's text may differ, the rest may not
+    for before, after in zip(old["components"], new["components"], strict=True):
+        if before["version"] != after["version"]:
+            changed.add(before["file"])
+            continue
+        assert before == after
     for path in LICENSES.iterdir():
-        assert (out / path.name).read_bytes() == path.read_bytes(), path.name
+        if path.name not in changed and path.name != "index.json":
+            assert (out / path.name).read_bytes() == path.read_bytes(), path.name
 
 
 def test_about_text_names_every_component_the_models_and_the_assets() -> None:

@@ -143,10 +143,15 @@ def run_gui(args: argparse.Namespace) -> int:
         import onnxruntime  # noqa: F401  # before PySide6: DLL search order on Windows
 
         from desktop_app.ui.app import run_app
-    except ImportError:
-        build_parser().print_help()
-        print("\nThe window is not available in this build; use the commands above.", file=sys.stderr)
-        return EXIT_OK
+    except ImportError as exc:
+        missing = (exc.name or "").split(".")[0]
+        if missing in ("PySide6", "shiboken6"):
+            build_parser().print_help()
+            print(f"\nThe window is not available: {missing} is not installed; the commands above work "
+                  "without it.", file=sys.stderr)
+        else:  # a broken install, not a headless build: never a silent exit
+            print(f"error: the window could not start: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     return run_app(camera=args.camera, quit_after=args.quit_after, device=args.device)
 
 

@@ -207,3 +207,34 @@ def test_a_tampered_model_is_named_and_nothing_crashes(
     assert picked.file in stderr
     code, _, _ = run(capsys, "process", str(SAMPLE), "--model", "selfie-landscape", "--out", str(tmp_path / "o2"))
     assert code == 0  # the other model still works
+
+
+def _import_failing(monkeypatch: pytest.MonkeyPatch, missing: str) -> None:
+    """`from desktop_app.ui.app import run_app` raises ImportError naming `missing`."""
+    import builtins
+
+    real = builtins.__import__
+
+    def fake(name: str, *args: object, **kwargs: object) -> object:
+        if name == "desktop_app.ui.app":
+            raise ImportError(f"No module named {missing!r}", name=missing)
+        return real(name, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(builtins, "__import__", fake)
+
+
+def test_a_broken_window_import_is_an_error_not_a_silent_exit(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _import_failing(monkeypatch, "numpy.core.broken")
+    assert main(["gui"]) == 1
+    assert "error: the window could not start" in capsys.readouterr().err
+
+
+def test_without_pyside6_the_window_says_what_is_missing(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _import_failing(monkeypatch, "PySide6.QtCore")
+    assert main(["gui"]) == 1
+    err = capsys.readouterr().err
+    assert "PySide6 is not installed" in err and "could not start" not in err

@@ -1,25 +1,47 @@
 """Command line: `gui` (the default), `process`, `models`, `self-test` and `bench`.
 
 Exit codes for `process`: 0 every input succeeded, 1 some failed (one line each, the batch goes on),
-2 usage errors (unknown effect, missing background file, nothing to process).
+2 usage errors (unknown effect or model, missing background file, nothing to process); 130 after Ctrl+C and
+143 after SIGTERM (unfinished outputs are removed either way). Failures are logged, with tracebacks for
+unexpected ones, to `locallens.log` in the app's data folder.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sys
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from desktop_app import APP_NAME, __version__
+from desktop_app import APP_NAME, __version__, paths
 from desktop_app.core.params import EFFECTS, EffectParams
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_INTERRUPTED, EXIT_TERMINATED = 130, 143  # 128 + SIGINT, 128 + SIGTERM
+LOG_NAME = "locallens.log"
+_BACKGROUND_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp")
 
 
 class UsageError(Exception):
     """A mistake in the command line: reported with exit code 2."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM arrived: unwinds like Ctrl+C, so every temp file is removed on the way out."""
+
+
+def builtin_backgrounds() -> dict[str, Path]:
+    """The bundled backgrounds by name (`bokeh` for assets/backgrounds/bokeh.jpg)."""
+    folder = paths.assets_dir() / "backgrounds"
+    try:
+        files = sorted(p for p in folder.iterdir() if p.suffix.lower() in _BACKGROUND_EXTENSIONS and p.is_file())
+    except OSError:
+        return {}
+    return {p.stem.lower(): p for p in files}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,10 +61,13 @@ def build_parser() -> argparse.ArgumentParser:
     proc = sub.add_parser("process", help="apply an effect to images, folders or videos")
     proc.add_argument("paths", nargs="+", type=Path, metavar="PATH")
     proc.add_argument("--effect", choices=[e for e in EFFECTS if e != "none"], default="blur")
-    proc.add_argument("--background", type=Path, metavar="IMG", help="background image for replace")
+    names = ", ".join(builtin_backgrounds()) or "none bundled"
+    proc.add_argument("--background", metavar="IMG",
+                      help=f"background for replace: an image file, or a built-in one by name ({names})")
     proc.add_argument("--strength", type=int, default=50, metavar="N", help="blur strength 1-100")
     proc.add_argument("--color", metavar="RRGGBB", help="remove: solid colour instead of transparency")
-    proc.add_argument("--out", type=Path, default=Path("locallens-output"), metavar="DIR")
+    proc.add_argument("--out", type=Path, default=Path("locallens-output"), metavar="DIR",
+                      help="output folder (default: locallens-output; marked, and never scanned as input)")
     proc.add_argument("--format", choices=("png", "jpg", "webp"), default="png")
     proc.add_argument("--model", default="auto",
                       help="bundled model id (see `models`), or auto: landscape for wide images, else general")
@@ -69,25 +94,48 @@ def main(argv: Sequence[str] | None = None) -> int:
         args_list.insert(0, "gui")
     parser = build_parser()
     args = parser.parse_args(args_list)
+    if args.command in (None, "gui"):
+        return run_gui(args)  # Qt handles its own signals
     try:
-        if args.command == "process":
-            return run_process(args)
-        if args.command == "models":
-            return run_models()
-        if args.command == "self-test":
-            from desktop_app.selftest import run_self_test
+        with _sigterm_unwinds():
+            if args.command == "process":
+                return run_process(args)
+            if args.command == "models":
+                return run_models()
+            if args.command == "self-test":
+                from desktop_app.selftest import run_self_test
 
-            return run_self_test(args.device)
-        if args.command == "bench":
+                return run_self_test(args.device)
             from desktop_app.benchmark import run_benchmark
 
             return run_benchmark(args.frames, args.json, args.device)
-        return run_gui(args)
     except UsageError as exc:
-        parser.exit(EXIT_USAGE, f"{parser.prog}: error: {exc}\n")
-    except KeyboardInterrupt:
-        print("\ninterrupted", file=sys.stderr)
-        return 130
+        from desktop_app.core.batch import printable
+
+        parser.exit(EXIT_USAGE, printable(f"{parser.prog}: error: {exc}") + "\n")
+    except KeyboardInterrupt as exc:
+        end_bar = "\n" if sys.stderr.isatty() else ""  # a progress bar may be mid-line
+        what = "terminated" if isinstance(exc, Terminated) else "interrupted"
+        print(f"{end_bar}{what}: unfinished outputs were removed", file=sys.stderr)
+        return EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED
+
+
+@contextlib.contextmanager
+def _sigterm_unwinds() -> Iterator[None]:
+    """While inside, SIGTERM raises Terminated in the main thread (once; a second one is ignored)."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGTERM"):
+        yield
+        return
+
+    def on_term(_signum: int, _frame: object) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # cleanup must not be cut short by a second one
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, on_term)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def run_gui(args: argparse.Namespace) -> int:
@@ -95,10 +143,15 @@ def run_gui(args: argparse.Namespace) -> int:
         import onnxruntime  # noqa: F401  # before PySide6: DLL search order on Windows
 
         from desktop_app.ui.app import run_app
-    except ImportError:
-        build_parser().print_help()
-        print("\nThe window is not available in this build; use the commands above.", file=sys.stderr)
-        return EXIT_OK
+    except ImportError as exc:
+        missing = (exc.name or "").split(".")[0]
+        if missing in ("PySide6", "shiboken6"):
+            build_parser().print_help()
+            print(f"\nThe window is not available: {missing} is not installed; the commands above work "
+                  "without it.", file=sys.stderr)
+        else:  # a broken install, not a headless build: never a silent exit
+            print(f"error: the window could not start: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     return run_app(camera=args.camera, quit_after=args.quit_after, device=args.device)
 
 
@@ -111,13 +164,36 @@ def parse_color(text: str | None) -> tuple[int, int, int] | None:
     return int(value[0:2], 16), int(value[2:4], 16), int(value[4:6], 16)
 
 
+def resolve_background(text: str | None) -> Path:
+    """An existing image file, else a built-in background by name (`bokeh`, `bokeh.jpg`); UsageError if neither."""
+    builtin = builtin_backgrounds()
+    names = ", ".join(builtin) or "none bundled"
+    if text is None:
+        raise UsageError(f"--effect replace needs --background IMG (a file, or a built-in one: {names})")
+    path = Path(text)
+    if path.is_file():
+        return path
+    by_name = builtin.get(Path(text).stem.lower()) if Path(text).name == text else None
+    if by_name is not None:
+        return by_name
+    raise UsageError(f"background image not found: {text} (built-in backgrounds: {names})")
+
+
+def check_model_id(model_id: str) -> None:
+    """UsageError for an id the manifest does not list (`auto` is always known)."""
+    from desktop_app.core.models import load_manifest
+    from desktop_app.core.segmenter import AUTO
+
+    if model_id == AUTO:
+        return
+    ids = load_manifest().ids  # a broken manifest raises ManifestError: exit 1, not a usage error
+    if model_id not in ids:
+        raise UsageError(f"unknown model {model_id!r}; known models: {', '.join([AUTO, *ids])}")
+
+
 def params_from_args(args: argparse.Namespace) -> EffectParams:
-    if args.effect == "replace":
-        if args.background is None:
-            raise UsageError("--effect replace needs --background IMG")
-        if not args.background.is_file():
-            raise UsageError(f"background image not found: {args.background}")
-    params = EffectParams(effect=args.effect, strength=args.strength, background=args.background,
+    background = resolve_background(args.background) if args.effect == "replace" else None
+    params = EffectParams(effect=args.effect, strength=args.strength, background=background,
                           color=parse_color(args.color), smoothing=0.0)
     try:
         params.validate()
@@ -127,10 +203,41 @@ def params_from_args(args: argparse.Namespace) -> EffectParams:
 
 
 def run_process(args: argparse.Namespace) -> int:
-    from desktop_app.core.batch import Batch, plan
-    from desktop_app.core.pipeline import Pipeline
+    from desktop_app.core.models import ManifestError
 
     params = params_from_args(args)
+    try:
+        check_model_id(args.model)
+    except ManifestError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    handler, log_path = _open_log()
+    try:
+        return _process(args, params, log_path)
+    finally:
+        from desktop_app.core.notify import remove_file_log
+
+        remove_file_log(handler)
+
+
+def _open_log() -> tuple[object, Path | None]:
+    """Log to the app's log file (the GUI's too); (handler, path), or (None, None) if it cannot be opened."""
+    from desktop_app.core.notify import setup_file_log
+    from desktop_app.core.settings import data_dir
+
+    path = data_dir() / LOG_NAME
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return setup_file_log(str(path)), path
+    except OSError:
+        return None, None
+
+
+def _process(args: argparse.Namespace, params: EffectParams, log_path: Path | None) -> int:
+    from desktop_app.core.batch import Batch, plan, printable
+    from desktop_app.core.notify import log
+    from desktop_app.core.pipeline import Pipeline
+
     jobs, failures = plan(args.paths, args.out)
     if not jobs and not failures:
         raise UsageError("nothing to process: no images or videos in " + ", ".join(map(str, args.paths)))
@@ -141,37 +248,59 @@ def run_process(args: argparse.Namespace) -> int:
             read_image(params.background)
         except ImageReadError as exc:
             raise UsageError(f"background image cannot be used: {exc}") from exc
-    segmenter = _segmenter_or_exit(args.model, args.device)
+    segmenter = _segmenter_or_exit(args.model, args.device, log_path)
     if segmenter is None:
         return EXIT_FAILED
     pipeline = Pipeline(segmenter, params, temporal=True)
     bar = ProgressBar(sys.stderr) if sys.stderr.isatty() else None
     started = time.perf_counter()
-    report = Batch(pipeline, params, args.format, progress=bar.update if bar else None).run(jobs)
-    if bar:
-        bar.finish()
+    batch = Batch(pipeline, params, args.format, progress=bar.update if bar else None, mark_outputs=True)
+    try:
+        report = batch.run(jobs)
+    finally:
+        if bar:
+            bar.finish()
     report.outcomes[:0] = failures
     for outcome in report.failed:
-        print(f"error: {outcome.error}", file=sys.stderr)
+        log.warning("failed: %s", outcome.error)
+        print(f"error: {printable(outcome.error or '')}", file=sys.stderr)
     for outcome in report.succeeded:
         for note in outcome.notes:
-            print(f"note: {outcome.source.name}: {note}", file=sys.stderr)
+            print(printable(f"note: {outcome.source.name}: {note}"), file=sys.stderr)
     total = len(report.outcomes)
-    print(f"{len(report.succeeded)} of {total} inputs processed ({params.effect}, "
-          f"{segmenter.provider.removesuffix('ExecutionProvider')}) in {time.perf_counter() - started:.1f} s; "
-          f"{len(report.failed)} failed. Outputs: {args.out}")
+    print(printable(f"{len(report.succeeded)} of {total} inputs processed ({params.effect}, "
+                    f"{segmenter.provider.removesuffix('ExecutionProvider')}) in "
+                    f"{time.perf_counter() - started:.1f} s; {len(report.failed)} failed. Outputs: {args.out}"))
     if segmenter.fallback_reason:
         print(f"note: {segmenter.fallback_reason}", file=sys.stderr)
+    if report.failed and log_path is not None:
+        print(f"note: details are in the log: {log_path}", file=sys.stderr)
     return EXIT_FAILED if report.failed else EXIT_OK
 
 
-def _segmenter_or_exit(model_id: str, device: str):  # type: ignore[no-untyped-def]
+def _segmenter_or_exit(model_id: str, device: str, log_path: Path | None = None):  # type: ignore[no-untyped-def]
+    """The segmenter with every model file it may need verified up front, or None after one error line.
+
+    A damaged second model (`auto` loads the landscape one on the first wide input) fails the whole run
+    before anything is processed: it means the installation was modified, the fix (reinstall) is the same
+    for every input, and a batch that dies or half-succeeds midway is worse than a clear refusal up front.
+    """
+    from desktop_app.core.notify import log
     from desktop_app.core.segmenter import Segmenter
 
     try:
-        return Segmenter(model_id, device=device)
-    except Exception as exc:  # a tampered model, an unknown id: one clear line
-        print(f"error: {exc}", file=sys.stderr)
+        segmenter = Segmenter(model_id, device=device)
+        segmenter.verify_all()
+        return segmenter
+    except Exception as exc:  # a tampered or missing model: one clear line
+        from desktop_app.core.batch import printable
+
+        log.error("cannot load the model: %s", exc, exc_info=exc)
+        print(printable(f"error: {exc}"), file=sys.stderr)
+        if model_id == "auto":
+            print("note: --model ID picks one model (see `locallens models`)", file=sys.stderr)
+        if log_path is not None:
+            print(f"note: details are in the log: {log_path}", file=sys.stderr)
         return None
 
 
@@ -203,7 +332,9 @@ class ProgressBar:
     def update(self, done: int, total: int, current: Path) -> None:
         width = 30
         filled = int(width * done / max(total, 1))
-        name = current.name[-40:]
+        from desktop_app.core.batch import printable
+
+        name = printable(current.name)[-40:]
         self.stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {name:<40}")
         self.stream.flush()
 

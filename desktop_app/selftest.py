@@ -1,6 +1,8 @@
 """`self-test`: every bundled model loads and runs, every effect works on the bundled sample. Exit 0 = healthy.
 
-Installers and CI run it. It writes only into a temporary folder that it removes again.
+Installers and CI run it. It writes only into a temporary folder that it removes again. Whatever is broken
+(a missing or tampered model file, a missing or invalid manifest), it prints one FAIL line per check and
+always ends with its summary line, never a traceback.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ class Check:
 
     def __init__(self) -> None:
         self.failures: list[str] = []
+        self.provider = ""  # the segmenter's execution provider, for the summary line
 
     def __call__(self, name: str, fn: Callable[[], str | None]) -> None:
         started = time.perf_counter()
@@ -38,6 +41,20 @@ def _expect(condition: bool, message: str) -> None:
 
 
 def run_self_test(device: str = "auto") -> int:
+    check = Check()
+    try:
+        _run_checks(check, device)
+    except Exception as exc:  # a bug in the checks themselves: still one line and the summary
+        check.failures.append("self-test")
+        print(f"FAIL  self-test: {type(exc).__name__}: {exc}")
+    if check.failures:
+        print(f"self-test FAILED: {len(check.failures)} check(s): {', '.join(check.failures)}")
+        return 1
+    print(f"self-test passed ({check.provider})")
+    return 0
+
+
+def _run_checks(check: Check, device: str) -> None:
     from desktop_app.core import models
     from desktop_app.core.adapters import adapter_for
     from desktop_app.core.engine import InferenceEngine
@@ -48,19 +65,21 @@ def run_self_test(device: str = "auto") -> int:
     from desktop_app.core.segmenter import Segmenter
 
     print(f"{APP_NAME} {__version__} self-test (data: {paths.app_root()})")
-    check = Check()
     state: dict[str, object] = {}
 
     def load_sample() -> str:
         state["rgb"] = read_image(paths.sample_image()).rgb
         return f"{paths.sample_image().name} {state['rgb'].shape[1]}x{state['rgb'].shape[0]}"
 
+    def load_manifest() -> str:
+        state["manifest"] = loaded = models.load_manifest()
+        return f"{len(loaded.models)} model(s)"
+
     check("sample image", load_sample)
-    manifest = models.load_manifest()
-    rgb = state.get("rgb")
-    if not isinstance(rgb, np.ndarray):
-        print("self-test FAILED: the bundled sample image is missing")
-        return 1
+    check("model manifest", load_manifest)
+    rgb, manifest = state.get("rgb"), state.get("manifest")
+    if not isinstance(rgb, np.ndarray) or not isinstance(manifest, models.Manifest):
+        return  # nothing below can run; the FAIL lines above say why
 
     for spec in manifest.models:
         for variant in spec.variants:
@@ -78,7 +97,16 @@ def run_self_test(device: str = "auto") -> int:
             check(f"model {spec.id} {variant.precision}", run_variant)
 
     backgrounds = sorted((paths.assets_dir() / "backgrounds").glob("*.jpg"))
-    segmenter = Segmenter(device=device)  # type: ignore[arg-type]
+
+    def load_segmenter() -> str:
+        state["segmenter"] = loaded = Segmenter(device=device)  # type: ignore[arg-type]
+        return f"{loaded.spec.id}, {loaded.provider}"
+
+    check("segmenter (model auto)", load_segmenter)
+    segmenter = state.get("segmenter")
+    if not isinstance(segmenter, Segmenter):
+        return  # the effects need a model; its FAIL line above names the problem
+    check.provider = segmenter.provider
     frame = Frame(rgb, time.perf_counter(), 0, "self-test")
 
     def effect(params: EffectParams, verify: Callable[[np.ndarray, np.ndarray], None]) -> Callable[[], str]:
@@ -127,9 +155,3 @@ def run_self_test(device: str = "auto") -> int:
     check("effect remove (colour)", effect(EffectParams("remove", color=(0, 177, 64)), solid))
     check("effect mask", effect(EffectParams("mask"), mask_only))
     check("effect none", effect(EffectParams("none"), lambda out, _m: _expect(out is rgb, "unchanged")))
-
-    if check.failures:
-        print(f"self-test FAILED: {len(check.failures)} check(s): {', '.join(check.failures)}")
-        return 1
-    print(f"self-test passed ({segmenter.provider})")
-    return 0

@@ -7,6 +7,7 @@
    macOS    `dist/LocalLens-<version>-macos-<arch>.dmg` via `installer/macos/make_dmg.sh` (hdiutil)
    Windows  `dist/LocalLens-Setup-<version>.exe` via Inno Setup's `iscc` (if installed) and a portable
             `dist/LocalLens-<version>-windows-x64.zip`
+   Before packing, every licence text listed in assets/licenses/index.json must be in the folder.
 3. Sizes (folder, archive, what each dependency costs) are printed and written to `dist/build-info.json`.
 
 Never touches the network: PyInstaller and the packers work on files already on this machine.
@@ -101,6 +102,40 @@ def dependency_sizes(folder: Path) -> dict[str, int]:
         key = group_of(rel)
         sizes[key] = sizes.get(key, 0) + path.lstat().st_size
     return dict(sorted(sizes.items(), key=lambda kv: -kv[1]))
+
+
+def license_problems(folder: Path) -> tuple[list[str], list[str]]:
+    """(errors, warnings) about the licence texts in the frozen folder: every indexed text must be there.
+
+    A warning when an indexed version differs from the package installed here (rerun tools/collect_licenses.py).
+    """
+    from importlib import metadata
+
+    base = folder / "_internal" / "assets" / "licenses"
+    try:
+        index = json.loads((base / "index.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        return [f"{base / 'index.json'}: {exc}"], []
+    errors: list[str] = []
+    warnings: list[str] = []
+    for entry in index.get("components", []):
+        path = base / entry["file"]
+        if not path.is_file() or path.stat().st_size == 0:
+            errors.append(f"{path} is missing or empty ({entry['name']})")
+        dist = entry.get("distribution")
+        if dist:
+            try:
+                installed = metadata.version(dist)
+            except metadata.PackageNotFoundError:
+                continue
+            if installed != entry.get("version"):
+                warnings.append(f"{entry['name']}: licence index says {entry.get('version')}, {installed} is "
+                                "installed: run tools/collect_licenses.py")
+    for item in index.get("not_collected", []):
+        if item.get("platform") == sys.platform:
+            warnings.append(f"{item.get('name')} is bundled on {sys.platform} but its licence text was not "
+                            "collected: run tools/collect_licenses.py on this machine")
+    return errors, warnings
 
 
 def run(cmd: list[str], **kwargs: object) -> None:
@@ -308,6 +343,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"PyInstaller: {build_s:.1f} s")
     if not folder.is_dir():
         raise SystemExit(f"{folder} is missing: run without --skip-pyinstaller")
+    license_errors, license_warnings = license_problems(folder)
+    for warning in license_warnings:
+        print(f"warning: {warning}")
+    if license_errors:
+        raise SystemExit("the licence texts are not all bundled:\n  " + "\n  ".join(license_errors))
 
     compressed: dict[str, int] = {}
     started = time.perf_counter()

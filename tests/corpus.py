@@ -232,6 +232,33 @@ def empty_video(folder: Path) -> Case:
     return Case("empty-video", path, "video", False, "the file is empty")
 
 
+def tiny_video(folder: Path, size: tuple[int, int] = (1, 64), frames: int = 4) -> Case:
+    """A valid 1xN (or Nx1) video (MJPG in AVI: mp4v refuses such sizes); MP4 cannot hold it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"tiny {size[0]}x{size[1]}.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, size)
+    assert writer.isOpened(), "OpenCV cannot write MJPG here"
+    for _ in range(frames):
+        writer.write(np.full((size[1], size[0], 3), 120, np.uint8))
+    writer.release()
+    w, h = size
+    return Case(f"tiny-video-{w}x{h}", path, "video", False, f"too small to save as MP4 ({w}x{h}; needs at least 2x2)")
+
+
+def long_multibyte_name(folder: Path) -> Case:
+    """A valid image whose name is 253 UTF-8 bytes: `<stem>_blur.png` would pass the 255-byte limit."""
+    path = folder / ("写" * 83 + ".png")
+    Image.fromarray(two_tone(8, 4)).save(path, "PNG")
+    return Case("long-multibyte-name", path, "image", True, size=(8, 4))
+
+
+def newline_name(folder: Path) -> Case:
+    """Not an image, and a newline in its name: its failure must still be one line."""
+    path = folder / "line one\nline two.jpg"
+    path.write_text("not a picture\n")
+    return Case("newline-name", path, "image", False, "line one\\nline two.jpg: not an image")
+
+
 # ------------------------------------------------------------------------------------------- all
 
 IMAGE_BUILDERS: tuple[Callable[[Path], Case], ...] = (
@@ -240,6 +267,17 @@ IMAGE_BUILDERS: tuple[Callable[[Path], Case], ...] = (
     unicode_name,
 )
 VIDEO_BUILDERS: tuple[Callable[[Path], Case], ...] = (short_video, corrupt_video)
+
+
+HOSTILE_BUILDERS: tuple[Callable[[Path], Case], ...] = (
+    tiny_video, lambda folder: tiny_video(folder, (64, 1)), long_multibyte_name, newline_name,
+)
+
+
+def build_hostile(folder: Path) -> list[Case]:
+    """Inputs that once stopped a batch or produced no output (sizes, names); each with its exact outcome."""
+    folder.mkdir(parents=True, exist_ok=True)
+    return [build(folder) for build in HOSTILE_BUILDERS]
 
 
 def build_corpus(folder: Path, videos: bool = True) -> list[Case]:

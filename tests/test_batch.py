@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import threading
+import time
 from pathlib import Path
 
+import cv2
 import numpy as np
-from corpus import file_hashes, short_video, text_named_jpg, two_tone
+import pytest
+from corpus import file_hashes, short_video, text_named_jpg, tiny_video, two_tone
 from PIL import Image
 
-from desktop_app.core.batch import Batch, Job, Report, plan
+from desktop_app.core import batch as batch_module
+from desktop_app.core.batch import OUTPUT_MARKER, Batch, Job, Report, plan
 from desktop_app.core.frames import Frame, Result
 from desktop_app.core.params import EffectParams
+from desktop_app.core.safe_write import is_temp_name
 
 
 class Inverter:
@@ -122,3 +129,162 @@ def test_progress_is_reported_for_every_item(tmp_path: Path) -> None:
     seen: list[tuple[int, int, str]] = []
     Batch(Inverter(), EffectParams("blur"), progress=lambda d, t, p: seen.append((d, t, p.name))).run(jobs)
     assert seen == [(0, 3, "p0.png"), (1, 3, "p1.png"), (2, 3, "p2.png"), (3, 3, "p2.png")]
+
+
+# ---------------------------------------------------------------------------------- hostile inputs (issue #8)
+
+
+class Raiser(Inverter):
+    """Raises `exc` when processing the input whose name contains `on`."""
+
+    def __init__(self, exc: BaseException, on: str) -> None:
+        super().__init__()
+        self.exc, self.on = exc, on
+
+    def process(self, frame: Frame) -> Result:
+        if self.on in frame.source_id:
+            raise self.exc
+        return super().process(frame)
+
+
+def temps(folder: Path) -> list[str]:
+    return [p.name for p in folder.rglob("*") if is_temp_name(p.name)]
+
+
+@pytest.mark.parametrize(
+    ("exc", "reason"),
+    [
+        (ValueError("operands could not be broadcast"),
+         "unexpected error (ValueError: operands could not be broadcast); details are in the log"),
+        (cv2.error("OpenCV(4.10) resize.cpp:4152: error: (-215:Assertion failed)\nin function 'resize'"),
+         "unexpected error (error: OpenCV(4.10) resize.cpp:4152: error: (-215:Assertion failed)); "
+         "details are in the log"),
+        (MemoryError(), "not enough memory to process this file"),
+    ],
+)
+def test_an_unexpected_error_fails_one_input_and_the_batch_goes_on(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, exc: BaseException, reason: str
+) -> None:
+    (tmp_path / "in").mkdir()
+    paths = [*photos(tmp_path / "in", 3), short_video(tmp_path / "in", frames=4).path]
+    before = file_hashes(paths)
+    for on in ("p1.png", "short clip.mp4"):  # one photo, then one video mid-write
+        out = tmp_path / f"out-{on[0]}"
+        jobs, _ = plan(paths, out)
+        with caplog.at_level(logging.ERROR, logger="locallens"):
+            report = Batch(Raiser(exc, on), EffectParams("blur")).run(jobs)
+        assert [o.source.name for o in report.failed] == [on]
+        assert report.failed[0].error == f"{tmp_path / 'in' / on}: {reason}"
+        assert "\n" not in (report.failed[0].error or "")
+        assert len(report.succeeded) == 3
+        assert any(r.exc_info and r.exc_info[1] is exc for r in caplog.records)  # the traceback goes to the log
+        assert temps(out) == []
+    assert file_hashes(before) == before
+
+
+@pytest.mark.parametrize("stage", ["read_image", "write_image"])
+def test_an_unexpected_error_while_reading_or_writing_is_one_failure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stage: str
+) -> None:
+    real = getattr(batch_module, stage)
+
+    def flaky(*args: object, **kwargs: object) -> object:
+        if "p0" in str(args[0]) or ("p0" in str(args[2]) if len(args) > 2 else False):
+            raise TypeError(f"{stage} exploded")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(batch_module, stage, flaky)
+    jobs, _ = plan(photos(tmp_path / "in", 2), tmp_path / "out")
+    report = Batch(Inverter(), EffectParams("blur")).run(jobs)
+    assert [o.ok for o in report.outcomes] == [False, True]
+    assert f"unexpected error (TypeError: {stage} exploded)" in (report.failed[0].error or "")
+
+
+def test_tiny_videos_fail_cleanly_and_the_batch_goes_on(tmp_path: Path) -> None:
+    tall, wide = tiny_video(tmp_path / "in"), tiny_video(tmp_path / "in", (64, 1))
+    paths = [tall.path, wide.path, *photos(tmp_path / "in", 1)]
+    before = file_hashes(paths)
+    jobs, _ = plan(paths, tmp_path / "out")
+    report = Batch(Inverter(), EffectParams("blur")).run(jobs)
+    assert [o.error for o in report.outcomes] == [
+        f"{tall.path}: too small to save as MP4 (1x64; needs at least 2x2)",
+        f"{wide.path}: too small to save as MP4 (64x1; needs at least 2x2)",
+        None,
+    ]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["p0_blur.png"]
+    assert file_hashes(before) == before
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this OS")
+def test_a_fifo_named_like_a_video_fails_instead_of_hanging(tmp_path: Path) -> None:
+    fifo = tmp_path / "stream.mp4"
+    os.mkfifo(fifo)
+    jobs, _ = plan([fifo, *photos(tmp_path / "in", 1)], tmp_path / "out")
+    result: list[Report] = []
+    worker = threading.Thread(target=lambda: result.append(Batch(Inverter(), EffectParams("blur")).run(jobs)))
+    worker.start()
+    worker.join(10)
+    if worker.is_alive():  # blocked opening the FIFO: give it a writer so the thread ends and the test fails
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        worker.join(10)
+        pytest.fail("the batch blocked on a FIFO")
+    assert [o.error for o in result[0].outcomes] == [f"{fifo}: not a regular file", None]
+
+
+def test_stale_temps_are_removed_at_the_start_and_fresh_ones_kept(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    stale = out / "~locallens-unfinished-00112233aabb.mp4"  # left by a kill -9
+    fresh = out / "~locallens-unfinished-aabbccddeeff.png"  # another LocalLens, writing right now
+    for path in (stale, fresh):
+        path.write_bytes(b"partial")
+    old = time.time() - 3600
+    os.utime(stale, (old, old))
+    jobs, _ = plan(photos(tmp_path / "in", 1), out)
+    Batch(Inverter(), EffectParams("blur")).run(jobs)
+    assert not stale.exists() and fresh.exists()
+
+
+def test_same_stems_get_outputs_told_apart_by_name_in_any_order(tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ("a.jpg", "a.png", "b.png"):
+        Image.fromarray(two_tone(8, 4)).save(folder / name, "PNG")
+    forward = [folder / "a.jpg", folder / "a.png", folder / "b.png"]
+    for order in (forward, forward[::-1]):
+        out = tmp_path / f"out{order[0].name}"
+        jobs, _ = plan(order, out)
+        report = Batch(Inverter(), EffectParams("blur")).run(jobs)
+        assert {o.source.name: o.output.name for o in report.outcomes if o.output} == {
+            "a.jpg": "a_jpg_blur.png", "a.png": "a_png_blur.png", "b.png": "b_blur.png"}
+    jobs, _ = plan([folder], tmp_path / "whole")  # a folder scan too
+    assert sorted(j.base for j in jobs) == ["a_jpg", "a_png", "b"]
+
+
+def test_scanning_skips_earlier_output_folders_and_temp_files(tmp_path: Path) -> None:
+    photos(tmp_path / "album", 1)
+    photos(tmp_path / "album" / "locallens-output", 1)  # the CLI's default output folder name
+    photos(tmp_path / "album" / "exported", 1)
+    (tmp_path / "album" / "exported" / OUTPUT_MARKER).write_text("x")
+    (tmp_path / "album" / "~locallens-unfinished-0123456789ab.png").write_bytes(b"half")
+    jobs, _ = plan([tmp_path / "album"], tmp_path / "out")
+    assert [str(j.source.relative_to(tmp_path)) for j in jobs] == ["album/p0.png"]
+
+
+def test_marking_writes_the_marker_once_output_exists(tmp_path: Path) -> None:
+    jobs, _ = plan([*photos(tmp_path / "in", 2), tmp_path / "in" / "gone.png"], tmp_path / "out")
+    Batch(Inverter(), EffectParams("blur"), mark_outputs=True).run(jobs)
+    assert (tmp_path / "out" / OUTPUT_MARKER).is_file()
+    jobs, _ = plan([text_named_jpg(tmp_path / "in").path], tmp_path / "nothing")
+    Batch(Inverter(), EffectParams("blur"), mark_outputs=True).run(jobs)
+    assert not (tmp_path / "nothing").exists()  # no output, no folder, no marker
+
+
+def test_webp_too_large_falls_back_to_png_with_a_note(tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    path = tmp_path / "in" / "pano.png"
+    Image.fromarray(two_tone(20000, 2)).save(path)
+    jobs, _ = plan([path, *photos(tmp_path / "in", 1)], tmp_path / "out")
+    report = Batch(Inverter(), EffectParams("blur"), fmt="webp").run(jobs)
+    assert [(o.output.name if o.output else o.error, o.notes) for o in report.outcomes] == [
+        ("pano_blur.png", ["WebP cannot hold 20000 px; saved as PNG"]), ("p0_blur.webp", [])]

@@ -13,6 +13,7 @@ from corpus import SECRET, build_corpus, file_hashes, missing_path, short_video,
 from PIL import Image
 
 from desktop_app.cli import main
+from desktop_app.core.batch import OUTPUT_MARKER
 
 SAMPLE = REPO / "assets" / "samples" / "astronaut.jpg"
 
@@ -27,8 +28,14 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
 
 
 def leftovers(folder: Path) -> list[str]:
-    """Temp or partial files a crash or a failure might leave behind."""
-    return [p.name for p in folder.rglob("*") if p.name.startswith(".") or p.suffix in (".tmp", ".part")]
+    """Temp or partial files a crash or a failure might leave behind (the output marker is meant to stay)."""
+    return [p.name for p in folder.rglob("*") if p.name != OUTPUT_MARKER and (
+        p.name.startswith((".", "~")) or p.suffix in (".tmp", ".part"))]
+
+
+def outputs(folder: Path) -> list[str]:
+    """The files in `folder`, less the output marker."""
+    return sorted(p.name for p in folder.iterdir() if p.name != OUTPUT_MARKER)
 
 
 def test_corpus_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -49,9 +56,9 @@ def test_corpus_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
         assert len(matching) == 1, (case.name, error_lines)
         assert case.error in matching[0], (case.name, matching[0])
     good = [c for c in cases if c.ok]
-    outputs = sorted(p.name for p in out.iterdir())
     expected = sorted(f"{c.path.stem}_blur.{'mp4' if c.kind == 'video' else 'png'}" for c in good)
-    assert outputs == expected
+    assert outputs(out) == expected
+    assert (out / OUTPUT_MARKER).is_file()
     assert f"{len(good)} of {len(cases)} inputs processed" in stdout
     assert file_hashes(before) == before
     assert leftovers(out) == []
@@ -76,7 +83,7 @@ def test_never_overwrites_outputs(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert run(capsys, "process", str(SAMPLE), "--out", str(out))[0] == 0
     first = file_hashes([out / "astronaut_blur.png"])
     assert run(capsys, "process", str(SAMPLE), "--out", str(out), "--strength", "90")[0] == 0
-    assert sorted(p.name for p in out.iterdir()) == ["astronaut_blur-1.png", "astronaut_blur.png"]
+    assert outputs(out) == ["astronaut_blur-1.png", "astronaut_blur.png"]
     assert file_hashes(first) == first
 
 
@@ -200,3 +207,34 @@ def test_a_tampered_model_is_named_and_nothing_crashes(
     assert picked.file in stderr
     code, _, _ = run(capsys, "process", str(SAMPLE), "--model", "selfie-landscape", "--out", str(tmp_path / "o2"))
     assert code == 0  # the other model still works
+
+
+def _import_failing(monkeypatch: pytest.MonkeyPatch, missing: str) -> None:
+    """`from desktop_app.ui.app import run_app` raises ImportError naming `missing`."""
+    import builtins
+
+    real = builtins.__import__
+
+    def fake(name: str, *args: object, **kwargs: object) -> object:
+        if name == "desktop_app.ui.app":
+            raise ImportError(f"No module named {missing!r}", name=missing)
+        return real(name, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(builtins, "__import__", fake)
+
+
+def test_a_broken_window_import_is_an_error_not_a_silent_exit(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _import_failing(monkeypatch, "numpy.core.broken")
+    assert main(["gui"]) == 1
+    assert "error: the window could not start" in capsys.readouterr().err
+
+
+def test_without_pyside6_the_window_says_what_is_missing(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _import_failing(monkeypatch, "PySide6.QtCore")
+    assert main(["gui"]) == 1
+    err = capsys.readouterr().err
+    assert "PySide6 is not installed" in err and "could not start" not in err

@@ -243,3 +243,38 @@ def test_build_groups_dependencies() -> None:
     assert build.group_of("_internal/libpython3.11.so.1.0") == "Python runtime"
     assert build.group_of("LocalLens") == "Python runtime"
     assert build.group_of("_internal/libX11.so.6") == "system libraries"
+
+
+def test_spec_ships_every_licence_text(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    calls = run_spec(monkeypatch, "linux", tmp_path)
+    (analysis,) = _steps(calls, "Analysis")
+    index = json.loads((REPO / "assets" / "licenses" / "index.json").read_text(encoding="utf-8"))
+    for entry in index["components"]:
+        src = REPO / "assets" / "licenses" / entry["file"]
+        shipped = [(Path(dest) / src.relative_to(folder)).as_posix() for folder, dest in analysis.kwargs["datas"]
+                   if src.is_relative_to(folder)]
+        assert shipped == [f"assets/licenses/{entry['file']}"]  # once, where desktop_app.ui.about looks for it
+    spec = SPEC.read_text(encoding="utf-8")
+    assert "run tools/collect_licenses.py" in spec  # a missing text stops the build
+
+
+def _load_build() -> types.ModuleType:
+    spec = importlib.util.spec_from_file_location("locallens_build", INSTALLER / "build.py")
+    assert spec and spec.loader
+    build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build)
+    return build
+
+
+def test_build_refuses_a_folder_without_the_licence_texts(tmp_path: Path) -> None:
+    build = _load_build()
+    folder = tmp_path / "LocalLens"
+    shutil.copytree(REPO / "assets" / "licenses", folder / "_internal" / "assets" / "licenses")
+    errors, warnings = build.license_problems(folder)
+    assert errors == [] and warnings == []
+    (folder / "_internal" / "assets" / "licenses" / "pyside6.txt").unlink()
+    errors, _ = build.license_problems(folder)
+    assert len(errors) >= 1 and all("pyside6.txt is missing" in e for e in errors)
+    shutil.rmtree(folder / "_internal" / "assets" / "licenses")
+    errors, _ = build.license_problems(folder)
+    assert errors and "index.json" in errors[0]

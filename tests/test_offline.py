@@ -40,7 +40,7 @@ def test_process_runs_with_no_network(tmp_path: Path) -> None:
     proc, sockets = run_guarded(["process", str(sample), "--out", str(tmp_path / "out")], tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert sockets == ""
-    assert [p.name for p in (tmp_path / "out").iterdir()] == ["astronaut_blur.png"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [".locallens-output", "astronaut_blur.png"]
 
 
 def test_self_test_runs_with_no_network(tmp_path: Path) -> None:
@@ -69,4 +69,4 @@ def test_process_in_a_namespace_without_network(tmp_path: Path) -> None:
                                 tmp_path, unshare=True)
     assert proc.returncode == 0, proc.stderr
     assert sockets == ""
-    assert [p.name for p in (tmp_path / "o").iterdir()] == ["astronaut_remove.png"]
+    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == [".locallens-output", "astronaut_remove.png"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -84,3 +85,42 @@ def test_protected_paths_are_skipped_and_inputs_detected(tmp_path: Path) -> None
     check_not_input(tmp_path / "photo_blur.png", [src])  # a different name passes
     out = atomic_write_bytes(tmp_path, "photo", "png", b"new", protect=[src])
     assert out.name == "photo-1.png" and src.read_bytes() == b"original"
+
+
+def test_temp_files_have_a_name_users_recognise_and_keep_the_extension(tmp_path: Path) -> None:
+    with atomic_output(tmp_path, "x", "mp4") as pending:
+        name = pending.tmp.name
+        assert name.startswith("~locallens-unfinished-") and name.endswith(".mp4")  # no dot-file: Windows shows it
+        assert safe_write.is_temp_name(name)
+        pending.tmp.write_bytes(b"v")
+    assert names(tmp_path) == ["x.mp4"]
+    assert not safe_write.is_temp_name("~locallens-unfinished-my notes.txt")
+    assert not safe_write.is_temp_name("holiday.png")
+
+
+def test_only_our_old_temp_files_are_removed(tmp_path: Path) -> None:
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    old = time.time() - 3600
+    stale = [tmp_path / "~locallens-unfinished-0123456789ab.png", sub / ".locallens-tmp-abcdef012345.mp4"]
+    fresh = tmp_path / "~locallens-unfinished-ba9876543210.mp4"  # another LocalLens writing right now
+    theirs = [tmp_path / "~locallens-unfinished-notes.txt", tmp_path / "photo.png"]
+    for path in [*stale, fresh, *theirs]:
+        path.write_bytes(b"x")
+    for path in [*stale, *theirs]:
+        os.utime(path, (old, old))
+    assert safe_write.remove_stale_temps(tmp_path) == 1  # one folder at a time, not its sub-folders
+    assert stale[1].exists()
+    assert safe_write.remove_stale_temps(sub) == 1
+    assert not any(p.exists() for p in stale)
+    assert fresh.exists() and all(p.exists() for p in theirs)
+
+
+def test_long_multibyte_stems_are_cut_by_bytes_to_fit_255(tmp_path: Path) -> None:
+    stem = "写真" * 60  # 360 UTF-8 bytes
+    short = safe_write.fit_stem(stem, "png")
+    assert len(f"{short}-9999.png".encode()) <= 255 and stem.startswith(short)
+    assert safe_write.fit_stem("plain", "png") == "plain"
+    path = atomic_write_bytes(tmp_path, stem, "png", b"img")
+    assert path.name == f"{short}.png" and path.read_bytes() == b"img"
+    assert atomic_write_bytes(tmp_path, stem, "png", b"2").name == f"{short}-1.png"

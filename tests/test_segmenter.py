@@ -230,3 +230,14 @@ def test_auto_loads_each_model_once_and_switches_per_frame(models_dir: Path) -> 
     assert seg.builds == 2  # one session per model, kept
     assert seg.reconfigure(threads=2) is True  # a new thread count rebuilds what is in use
     assert seg.builds == 3
+
+
+def test_verify_all_reports_a_damaged_second_model_before_any_frame(models_dir: Path) -> None:
+    """`auto` loads the landscape model lazily: verify_all must find it damaged before the first wide frame."""
+    (models_dir / "selfie_landscape_fp32.onnx").unlink()
+    segmenter = Segmenter(models_dir=models_dir, device="cpu")  # the general model alone loads fine
+    missing = r"selfie_landscape_fp32\.onnx is missing.*\(model selfie-landscape\)"
+    with pytest.raises(ModelIntegrityError, match=missing):
+        segmenter.verify_all()
+    assert segmenter.may_use() == ["selfie-general", "selfie-landscape"]
+    Segmenter("selfie-general", models_dir=models_dir, device="cpu").verify_all()  # one model: nothing else needed

@@ -15,14 +15,17 @@ import pytest
 from conftest import REPO
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
+from PySide6.QtWidgets import QMessageBox
 from ui_fakes import FakeSegmenter, demo_source
 
 from desktop_app import __version__
-from desktop_app.core.notify import notifier
+from desktop_app.core.notify import log, notifier
 from desktop_app.core.params import EffectParams
-from desktop_app.core.settings import SettingsStore
-from desktop_app.ui.app import AppWindow, create_app_window
-from desktop_app.ui.main_window import NO_CAMERA, about_text
+from desktop_app.core.settings import Settings, SettingsStore
+from desktop_app.ui import app as app_module
+from desktop_app.ui.about import about_text
+from desktop_app.ui.app import AppWindow, create_app_window, run_app
+from desktop_app.ui.main_window import NO_CAMERA
 from desktop_app.ui.worker import is_processed
 
 
@@ -294,3 +297,87 @@ def test_full_screen_toggles_and_about_opens(qtbot, open_app) -> None:
     assert dialog.isVisible()
     assert f"LocalLens {__version__}" in dialog.browser.toPlainText()
     assert "Apache License" in dialog.browser.toPlainText()
+
+
+@pytest.mark.parametrize("raw", [b"[" * 100_000, b'{"resolution": [1e999, 720]}', b'{"effect": "blur"}',
+                                 b'{"effect": {"strength": NaN}}', b'{"device": 3, "mirror": "yes"}'],
+                         ids=["deep nesting", "inf resolution", "string effect", "NaN strength", "wrong types"])
+def test_a_hostile_settings_file_still_opens_the_window(qtbot, open_app, raw: bytes) -> None:
+    store = SettingsStore()
+    store.folder.mkdir(parents=True, exist_ok=True)
+    store.path.write_bytes(raw)
+    parts = open_app(None, store=store)
+    assert parts.window.isVisible()
+    assert parts.settings == Settings(effect=parts.settings.effect, window_geometry=parts.settings.window_geometry)
+    assert parts.settings.effect.with_(background=None) == EffectParams()
+    assert parts.settings_problem is not None
+    qtbot.waitUntil(lambda: parts.errors.is_open(), timeout=5000)
+    assert parts.errors.dialog.summary().startswith("Your settings could not be read")
+    assert (store.folder / "settings.json.bad").read_bytes() == raw
+
+
+@pytest.fixture
+def captured_boxes(monkeypatch) -> Iterator[list[QMessageBox]]:
+    """Message boxes `exec()`-ed, recorded instead of blocking the test."""
+    boxes: list[QMessageBox] = []
+
+    def fake_exec(self: QMessageBox) -> int:
+        boxes.append(self)
+        return int(QMessageBox.StandardButton.Ok.value)
+
+    monkeypatch.setattr(QMessageBox, "exec", fake_exec)
+    handlers = list(log.handlers)
+    yield boxes
+    for handler in [h for h in log.handlers if h not in handlers]:  # the log file the report opened
+        log.removeHandler(handler)
+        handler.close()
+
+
+def _assert_reported(code: int, capsys, boxes: list[QMessageBox], needle: str) -> None:  # type: ignore[no-untyped-def]
+    assert code == 1
+    err = capsys.readouterr().err
+    assert f"LocalLens could not start: {needle}" in err
+    assert "Traceback (most recent call last)" in err
+    (box,) = boxes
+    assert box.icon() == QMessageBox.Icon.Critical
+    assert box.text().startswith(f"LocalLens could not start: {needle}")
+    assert "Traceback" in box.detailedText()
+    log_file = Path(os.environ["LOCALLENS_DATA_DIR"]) / "locallens.log"
+    logged = log_file.read_text(encoding="utf-8")
+    assert f"LocalLens could not start: {needle}" in logged and "Traceback (most recent call last)" in logged
+
+
+def test_an_error_building_the_window_is_shown_printed_logged_and_exits_1(qapp, capsys, captured_boxes) -> None:
+    def failing_factory(*_args, **_kwargs) -> AppWindow:
+        raise RuntimeError("the window factory broke")
+
+    code = run_app(window_factory=failing_factory)
+    _assert_reported(code, capsys, captured_boxes, "the window factory broke")
+
+
+def test_an_error_inside_the_main_window_is_reported_and_undone(qapp, capsys, captured_boxes, monkeypatch) -> None:
+    hook = sys.excepthook
+
+    class BrokenWindow:
+        def __init__(self, *_args, **_kwargs) -> None:
+            raise OSError("no such widget")
+
+    monkeypatch.setattr(app_module, "MainWindow", BrokenWindow)
+    code = run_app()
+    _assert_reported(code, capsys, captured_boxes, "no such widget")
+    assert sys.excepthook is hook  # create_app_window undid its hooks
+    assert "_listener" not in repr(notifier._listeners)
+
+
+def test_without_a_display_the_gui_exits_2_with_a_clear_message(tmp_path) -> None:
+    if not sys.platform.startswith("linux"):
+        pytest.skip("X11/Wayland platforms only")
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    env.update(LOCALLENS_CONFIG_DIR=str(tmp_path / "config"), LOCALLENS_DATA_DIR=str(tmp_path / "data"))
+    done = subprocess.run([sys.executable, str(REPO / "main.py")], env=env, capture_output=True, text=True,
+                          timeout=60, cwd=REPO)
+    assert done.returncode == 2, done.stderr
+    assert "no display found" in done.stderr
+    assert "locallens process PHOTO" in done.stderr and "QT_QPA_PLATFORM=offscreen" in done.stderr
+    assert "xcb" not in done.stderr  # Qt never got to abort with its misleading plugin message
+    assert not (tmp_path / "config" / "settings.json").exists()

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import struct
+import subprocess
+import sys
+import threading
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from corpus import VIDEO_COLORS, corrupt_video, empty_video, file_hashes, short_video, unwritable_dir
@@ -272,3 +278,115 @@ def test_has_audio_reads_track_handlers(tmp_path: Path) -> None:
 def test_video_extensions() -> None:
     assert {".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v"} == SUPPORTED_VIDEO_EXTENSIONS
     assert is_video("a/Clip.MOV") and is_video("x.webm") and not is_video("x.jpg") and not is_video("mp4")
+
+
+_REAL_WRITER = cv2.VideoWriter
+
+
+class _BrokenWriter:
+    """Wraps OpenCV's writer like a full disk would look: it accepts every frame, then the file is cut short."""
+
+    def __init__(self, path: str, *args: object) -> None:
+        self.path = Path(path)
+        self._real = _REAL_WRITER(path, *args)
+
+    def isOpened(self) -> bool:  # OpenCV's name
+        return self._real.isOpened()
+
+    def write(self, frame: np.ndarray) -> None:
+        self._real.write(frame)
+
+    def release(self) -> None:
+        self._real.release()
+        data = self.path.read_bytes()
+        self.path.write_bytes(data[: len(data) // 2])  # the moov index at the end is lost
+
+
+def _write_clip(folder: Path, frames: int = 6) -> VideoWriter:
+    writer = VideoWriter(folder, "clip", 12.0, (64, 48))
+    for i in range(frames):
+        writer.write(flat(VIDEO_COLORS[i % 3]))
+    return writer
+
+
+def test_a_broken_write_is_caught_before_publishing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(videoio.cv2, "VideoWriter", _BrokenWriter)
+    writer = _write_clip(tmp_path)
+    with pytest.raises(VideoWriteError) as info:
+        writer.close()
+    assert info.value.reason == "the written video is broken"
+    assert writer.path is None and list(tmp_path.iterdir()) == []
+
+
+def test_a_frame_count_shortfall_is_caught(tmp_path: Path) -> None:
+    writer = _write_clip(tmp_path, frames=6)
+    writer.frames_written = 60  # as if 54 frames had been silently dropped by the encoder
+    with pytest.raises(VideoWriteError, match="the written video is broken"):
+        writer.close()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_broken_write_on_a_full_disk_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(videoio.cv2, "VideoWriter", _BrokenWriter)
+    monkeypatch.setattr(videoio.shutil, "disk_usage", lambda _p: shutil_usage(0))
+    writer = _write_clip(tmp_path)
+    with pytest.raises(VideoWriteError) as info:
+        writer.close()
+    assert info.value.reason == "could not write the video: the disk is full"
+    assert list(tmp_path.iterdir()) == []
+
+
+def shutil_usage(free: int) -> object:
+    import shutil
+
+    return shutil._ntuple_diskusage(1 << 30, (1 << 30) - free, free)  # type: ignore[attr-defined]
+
+
+def _mount_tiny_tmpfs(folder: Path, size: str) -> bool:
+    folder.mkdir()
+    if sys.platform != "linux" or shutil.which("mount") is None:
+        return False
+    return subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)],
+                          capture_output=True).returncode == 0
+
+
+def test_a_real_full_disk_gives_a_clear_error_and_no_file(tmp_path: Path) -> None:
+    disk = tmp_path / "disk"
+    if not _mount_tiny_tmpfs(disk, "96k"):
+        pytest.skip("mounting a tmpfs is not permitted here")
+    try:
+        noise = np.random.default_rng(0).integers(0, 256, (200, 48, 64, 3), np.uint8)  # ~ 1 MB as mp4v
+        writer = VideoWriter(disk, "clip", 12.0, (64, 48))
+        for frame in noise:
+            writer.write(frame)
+        with pytest.raises(VideoWriteError) as info:
+            writer.close()
+        assert info.value.reason == "could not write the video: the disk is full"
+        assert list(disk.iterdir()) == []
+    finally:
+        subprocess.run(["umount", str(disk)], check=True)
+
+
+def test_tiny_frames_are_refused_with_a_clear_reason(tmp_path: Path) -> None:
+    with pytest.raises(VideoWriteError) as info:
+        VideoWriter(tmp_path, "x", 12.0, (1, 64))
+    assert info.value.reason == "too small to save as MP4 (1x64; needs at least 2x2)"
+    writer = VideoWriter(tmp_path, "y", 12.0)
+    with pytest.raises(VideoWriteError, match=r"too small to save as MP4 \(64x1; needs at least 2x2\)"):
+        writer.write(flat(VIDEO_COLORS[0], (64, 1)))
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this OS")
+def test_has_audio_does_not_open_a_fifo(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.mp4"
+    os.mkfifo(fifo)
+    result: list[bool | None] = []
+    worker = threading.Thread(target=lambda: result.append(has_audio(fifo)))
+    worker.start()
+    worker.join(5)
+    if worker.is_alive():  # blocked in open(): a writer end releases it, so the test fails instead of hanging
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        worker.join(5)
+        pytest.fail("has_audio() blocked on a FIFO")
+    assert result == [None]

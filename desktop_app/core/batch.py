@@ -2,15 +2,19 @@
 
 Each input is processed on its own: a failure is recorded with a one-line reason and the batch goes on.
 Outputs go to a separate folder (sub-folders mirrored), never overwrite anything, and appear complete or
-not at all; cancelling stops between images or mid-video without leaving a partial file.
+not at all; cancelling stops between images or mid-video without leaving a partial file. An unexpected
+exception in any stage fails that input only (traceback in the log). Output folders can be marked
+(`OUTPUT_MARKER`) so scanning a parent folder later never processes earlier outputs again.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 import time
+import unicodedata
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -21,12 +25,13 @@ from desktop_app.core.imageio import (
     SUPPORTED_IMAGE_EXTENSIONS,
     ImageReadError,
     ImageWriteError,
-    output_stem,
+    fit_format,
     read_image,
     write_image,
 )
+from desktop_app.core.notify import log
 from desktop_app.core.params import EffectParams
-from desktop_app.core.safe_write import FileError, InputError
+from desktop_app.core.safe_write import FileError, InputError, fit_stem, is_temp_name, remove_stale_temps
 from desktop_app.core.videoio import (
     SUPPORTED_VIDEO_EXTENSIONS,
     VideoReader,
@@ -38,6 +43,9 @@ from desktop_app.core.videoio import (
 )
 
 GREEN_SCREEN = (0, 177, 64)
+DEFAULT_OUTPUT_DIR = "locallens-output"  # the CLI's default --out; never scanned as input
+OUTPUT_MARKER = ".locallens-output"  # written once into each output root; folders holding it are not scanned
+_MARKER_TEXT = "LocalLens writes its outputs here. Folders holding this file are skipped when scanning inputs.\n"
 
 
 class Processor(Protocol):
@@ -54,6 +62,12 @@ class Processor(Protocol):
 class Job:
     source: Path
     out_dir: Path  # where this input's output goes (sub-folders of a dropped folder are mirrored)
+    name: str = ""  # output base name: the source's stem, or `stem_ext` when stems collide in one folder
+    root: Path | None = None  # the output root (`--out`), for stale-temp cleanup and the output marker
+
+    @property
+    def base(self) -> str:
+        return self.name or self.source.stem
 
 
 @dataclass(slots=True)
@@ -87,18 +101,56 @@ class Report:
 Progress = Callable[[int, int, Path], None]  # (finished items, total items, current input)
 
 
+def printable(text: str) -> str:
+    """`text` with control characters escaped (`\\n`, `\\x1b`, ...): a file name never splits a line."""
+    return "".join(
+        c.encode("unicode_escape", "backslashreplace").decode("ascii")
+        if unicodedata.category(c) in ("Cc", "Zl", "Zp", "Cs") else c
+        for c in text
+    )
+
+
 def _wanted(path: Path) -> bool:
     suffix = path.suffix.lower()
-    return not path.name.startswith(".") and (
+    return not path.name.startswith(".") and not is_temp_name(path.name) and (
         suffix in SUPPORTED_IMAGE_EXTENSIONS or suffix in SUPPORTED_VIDEO_EXTENSIONS
     )
+
+
+def is_output_folder(folder: Path) -> bool:
+    """A folder LocalLens wrote outputs into (marked), or one with the default output folder's name."""
+    return folder.name == DEFAULT_OUTPUT_DIR or (folder / OUTPUT_MARKER).is_file()
+
+
+def _scan(folder: Path) -> list[Path]:
+    """Image and video files under `folder`, skipping output folders (not followed: symlinked folders)."""
+    found: list[Path] = []
+    for root, dirs, files in os.walk(folder):
+        here = Path(root)
+        dirs[:] = [d for d in dirs if not is_output_folder(here / d)]
+        found += [here / f for f in files if _wanted(here / f) and (here / f).is_file()]
+    return sorted(found)
+
+
+def _name_collisions(jobs: list[Job]) -> list[Job]:
+    """Inputs with one stem and different extensions going to one folder get `stem_ext` as their base name."""
+    suffixes: dict[tuple[Path, str], set[str]] = {}
+    for job in jobs:
+        suffixes.setdefault((job.out_dir, job.source.stem.casefold()), set()).add(job.source.suffix.lower())
+    return [
+        replace(job, name=f"{job.source.stem}_{job.source.suffix.lstrip('.').lower()}")
+        if len(suffixes[(job.out_dir, job.source.stem.casefold())]) > 1 else job
+        for job in jobs
+    ]
 
 
 def plan(paths: Iterable[Path], out_dir: Path) -> tuple[list[Job], list[Outcome]]:
     """Expand folders recursively; return the jobs and the inputs that failed before processing.
 
     A file named explicitly is always tried (its content decides what it is); inside folders only image
-    and video extensions are taken, and the output folder itself is never read back in.
+    and video extensions are taken, and neither the output folder nor any earlier LocalLens output folder
+    (marked, or named like the default) is read back in. Same stems with different extensions in one
+    output folder get told-apart names (`a.jpg` -> `a_jpg_blur.png`, `a.png` -> `a_png_blur.png`).
     """
     out_resolved = out_dir.resolve()
     jobs: list[Job] = []
@@ -107,46 +159,85 @@ def plan(paths: Iterable[Path], out_dir: Path) -> tuple[list[Job], list[Outcome]
     for raw in paths:
         path = Path(raw)
         if not path.exists():
-            failures.append(Outcome(path, error=f"{path}: file not found"))
+            failures.append(Outcome(path, error=printable(f"{path}: file not found")))
         elif path.is_dir():
-            for child in sorted(p for p in path.rglob("*") if p.is_file() and _wanted(p)):
+            for child in _scan(path):
                 resolved = child.resolve()
                 if out_resolved in resolved.parents or resolved in seen:
                     continue
                 seen.add(resolved)
-                jobs.append(Job(child, out_dir / child.parent.relative_to(path)))
+                jobs.append(Job(child, out_dir / child.parent.relative_to(path), root=out_dir))
         elif path.resolve() not in seen:
             seen.add(path.resolve())
-            jobs.append(Job(path, out_dir))
-    return jobs, failures
+            jobs.append(Job(path, out_dir, root=out_dir))
+    return _name_collisions(jobs), failures
+
+
+def mark_output_folder(folder: Path) -> None:
+    """Write the output marker into `folder` once (hidden on Windows too); best effort, never raises."""
+    marker = folder / OUTPUT_MARKER
+    try:
+        fd = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+    except OSError:
+        return  # already marked, or the folder is not writable: scanning still skips the default name
+    try:
+        os.write(fd, _MARKER_TEXT.encode())
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+    if os.name == "nt":
+        try:
+            import ctypes
+
+            ctypes.windll.kernel32.SetFileAttributesW(str(marker), 0x2)  # type: ignore[attr-defined]
+        except (OSError, AttributeError):
+            pass
 
 
 class Batch:
     """Runs jobs through one `Processor`; `cancel` may be set from any thread."""
 
     def __init__(self, processor: Processor, params: EffectParams, fmt: str = "png",
-                 progress: Progress | None = None, cancel: threading.Event | None = None) -> None:
+                 progress: Progress | None = None, cancel: threading.Event | None = None,
+                 mark_outputs: bool = False) -> None:
         self.processor, self.params, self.fmt = processor, params, fmt
         self.progress = progress or (lambda _done, _total, _path: None)
         self.cancel = cancel or threading.Event()
+        self.mark_outputs = mark_outputs  # write OUTPUT_MARKER into each output root that gets an output
 
     def run(self, jobs: list[Job], report: Report | None = None) -> Report:
         report = report or Report()
+        for folder in dict.fromkeys(job.out_dir for job in jobs):
+            remove_stale_temps(folder)  # a killed run's leftovers (ours by name, old by mtime), never a live writer's
+        marked: set[Path] = set()
         for done, job in enumerate(jobs):
             if self.cancel.is_set():
                 report.cancelled = True
                 break
             self.progress(done, len(jobs), job.source)
             started = time.perf_counter()
-            outcome = self._video(job) if is_video(job.source) else self._image(job)
+            outcome = self._one(job)
             outcome.seconds = time.perf_counter() - started
             if outcome.error == _CANCELLED:
                 report.cancelled = True
                 break
+            root = job.root or job.out_dir
+            if outcome.ok and self.mark_outputs and root not in marked:
+                mark_output_folder(root)
+                marked.add(root)
             report.outcomes.append(outcome)
         else:
             self.progress(len(jobs), len(jobs), jobs[-1].source if jobs else Path())
         return report
+
+    def _one(self, job: Job) -> Outcome:
+        """One input; any unexpected exception (a bug, cv2.error, MemoryError) fails this input only."""
+        try:
+            return self._video(job) if is_video(job.source) else self._image(job)
+        except Exception as exc:
+            log.error("unexpected error while processing %s", job.source, exc_info=exc)
+            return Outcome(job.source, error=printable(f"{job.source}: {unexpected_reason(exc)}"))
 
     def _image(self, job: Job) -> Outcome:
         try:
@@ -154,9 +245,11 @@ class Batch:
             self.processor.set_params(self.params)
             self.processor.reset()  # a still photo: no temporal smoothing from the previous one
             result = self.processor.process(Frame(image.rgb, time.perf_counter(), 0, str(job.source)))
-            output = write_image(result.pixels, job.out_dir, output_stem(job.source, self.params.effect),
-                                 self.fmt, inputs=[job.source])
-            return Outcome(job.source, output, frames=1)
+            height, width = result.pixels.shape[:2]
+            fmt, note = fit_format(self.fmt, width, height)
+            output = write_image(result.pixels, job.out_dir, fit_stem(job.base, fmt, f"_{self.params.effect}"),
+                                 fmt, inputs=[job.source])
+            return Outcome(job.source, output, frames=1, notes=[note] if note else [])
         except (ImageReadError, ImageWriteError, OSError) as exc:
             return Outcome(job.source, error=describe_error(job.source, exc))
 
@@ -165,14 +258,18 @@ class Batch:
         if params.effect == "remove" and params.color is None:
             params = params.with_(color=GREEN_SCREEN)
             notes.append("MP4 has no transparency: the background was replaced by green screen")
-        audio = has_audio(job.source)
-        if audio is not False:
-            notes.append("the audio track was not kept" if audio else "audio, if any, was not kept")
         self.processor.set_params(params)
         self.processor.reset()  # temporal smoothing starts fresh for each video
         frames, writer = 0, None
         try:
-            with VideoReader(job.source) as reader:
+            with VideoReader(job.source) as reader:  # checks first: a FIFO is "not a regular file"
+                width, height = reader.size
+                if params.effect != "mask" and min(width, height) < 2:  # the output keeps the input's size
+                    return Outcome(job.source, error=printable(
+                        f"{job.source}: too small to save as MP4 ({width}x{height}; needs at least 2x2)"))
+                audio = has_audio(job.source)
+                if audio is not False:
+                    notes.append("the audio track was not kept" if audio else "audio, if any, was not kept")
                 for rgb in reader:
                     if self.cancel.is_set():
                         if writer is not None:
@@ -182,7 +279,7 @@ class Batch:
                     if pixels.ndim == 2:  # the mask effect: a gray video
                         pixels = cv2.cvtColor(pixels, cv2.COLOR_GRAY2RGB)
                     if writer is None:
-                        writer = VideoWriter(job.out_dir, output_stem(job.source, params.effect), reader.fps,
+                        writer = VideoWriter(job.out_dir, fit_stem(job.base, "mp4", f"_{params.effect}"), reader.fps,
                                              (pixels.shape[1], pixels.shape[0]), inputs=[job.source])
                     writer.write(pixels)
                     frames += 1
@@ -205,7 +302,17 @@ _CANCELLED = "\0cancelled"
 def describe_error(source: Path, exc: BaseException) -> str:
     """One line naming the input by its full path (names repeat across sub-folders) and the reason."""
     if isinstance(exc, InputError):
-        return f"{source}: {exc.reason}"
+        return printable(f"{source}: {exc.reason}")
     if isinstance(exc, FileError):
-        return f"{source}: {exc.reason} (output: {exc.path})"
-    return f"{source}: {exc.strerror if isinstance(exc, OSError) and exc.strerror else exc}"
+        return printable(f"{source}: {exc.reason} (output: {exc.path})")
+    return printable(f"{source}: {exc.strerror if isinstance(exc, OSError) and exc.strerror else exc}")
+
+
+def unexpected_reason(exc: BaseException) -> str:
+    """A one-line reason for an exception nobody expected (the traceback goes to the log)."""
+    if isinstance(exc, MemoryError):
+        return "not enough memory to process this file"
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    text = lines[0] if lines else ""
+    text = text if len(text) <= 200 else text[:197] + "..."
+    return f"unexpected error ({type(exc).__name__}{': ' + text if text else ''}); details are in the log"

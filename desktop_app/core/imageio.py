@@ -26,6 +26,7 @@ from desktop_app.core.safe_write import (
     atomic_output,
     check_input_file,
     check_not_input,
+    fit_stem,
 )
 
 DEFAULT_MAX_PIXELS = 200_000_000
@@ -37,6 +38,7 @@ SUPPORTED_IMAGE_EXTENSIONS: frozenset[str] = frozenset(
 )
 OutputFormat = Literal["png", "jpg", "webp"]
 OUTPUT_FORMATS: tuple[str, ...] = ("png", "jpg", "webp")
+WEBP_MAX_SIDE = 16383  # the WebP format's limit per side
 
 # read_image enforces its own pixel limit from the header, so Pillow's process-wide warning is only noise.
 # (Filtering a warning is a one-time, import-time change; MAX_IMAGE_PIXELS itself is never touched.)
@@ -317,6 +319,18 @@ def _to_pil(pixels: np.ndarray, fmt: str) -> Image.Image:
 PNG_COMPRESS_LEVEL = 1
 
 
+def fit_format(fmt: str, width: int, height: int) -> tuple[str, str | None]:
+    """The format an image of this size can be saved in, and a note when it is not `fmt`.
+
+    WebP holds at most 16383 px per side: larger images are saved as PNG (lossless, no size limit that matters).
+    """
+    fmt = {"jpeg": "jpg"}.get(str(fmt).lower(), str(fmt).lower())
+    side = max(width, height)
+    if fmt == "webp" and side > WEBP_MAX_SIDE:
+        return "png", f"WebP cannot hold {side} px; saved as PNG"
+    return fmt, None
+
+
 def write_image(
     pixels: np.ndarray,
     dest_dir: Path | str,
@@ -337,8 +351,12 @@ def write_image(
         raise ValueError(f"unknown output format {fmt!r}; choose one of {', '.join(OUTPUT_FORMATS)}")
     if not 1 <= quality <= 100:
         raise ValueError(f"quality must be between 1 and 100, not {quality}")
-    image = _to_pil(pixels, fmt)
+    arr = np.asarray(pixels)
+    if arr.ndim >= 2:
+        fmt, _note = fit_format(fmt, arr.shape[1], arr.shape[0])
+    image = _to_pil(arr, fmt)
     dest_dir = Path(dest_dir)
+    stem = fit_stem(stem, fmt)
     inputs = list(inputs)
     try:
         check_not_input(dest_dir / f"{stem}.{fmt}", inputs)  # explicit, on top of never overwriting
@@ -361,9 +379,11 @@ __all__ = [
     "DEFAULT_MAX_PIXELS",
     "OUTPUT_FORMATS",
     "SUPPORTED_IMAGE_EXTENSIONS",
+    "WEBP_MAX_SIDE",
     "ImageReadError",
     "ImageWriteError",
     "LoadedImage",
+    "fit_format",
     "is_image",
     "output_stem",
     "read_image",

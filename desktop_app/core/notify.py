@@ -7,6 +7,7 @@ thread that reported, so a GUI listener must hand the notice over to its own thr
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import threading
 import traceback
@@ -108,11 +109,22 @@ notifier = Notifier()
 """The process-wide notifier."""
 
 
-def setup_file_log(path: str | None) -> None:
-    """Log notices (and everything at INFO and above) to `path` in the user's data folder."""
-    if path is None or any(getattr(h, "baseFilename", None) == path for h in log.handlers):
-        return
+def setup_file_log(path: str | None) -> logging.Handler | None:
+    """Log notices (and everything at INFO and above) to `path` in the user's data folder.
+
+    Returns the handler it added (the caller may remove it again), or None if `path` is None or already logged to.
+    """
+    if path is None or any(getattr(h, "baseFilename", None) == os.path.abspath(path) for h in log.handlers):
+        return None
     handler = logging.FileHandler(path, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(threadName)s %(message)s"))
     log.addHandler(handler)
     log.setLevel(logging.INFO)
+    return handler
+
+
+def remove_file_log(handler: logging.Handler | None) -> None:
+    """Undo `setup_file_log` (closes the file)."""
+    if handler is not None:
+        log.removeHandler(handler)
+        handler.close()

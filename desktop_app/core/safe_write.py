@@ -1,10 +1,13 @@
 """The one place outputs are published: complete or not at all, never over an existing file.
 
-Every output is first written to a hidden temp file in the destination folder, flushed to disk, then given
+Every output is first written to a temp file `~locallens-unfinished-<hex>.<ext>` in the destination folder (a
+name users recognise on every OS; dot-files are not hidden on Windows), flushed to disk, then given
 its final name with `os.link(tmp, final)`, which fails if `final` exists: the next free name (`stem.ext`,
 `stem-1.ext`, `stem-2.ext`, ...) is taken race-safely even with other writers in the same folder. Where the
 file system has no hard links, the name is reserved with `O_CREAT | O_EXCL` and the temp file is renamed
-over that (still our own) empty reservation. The temp file is removed on every path out, error or not.
+over that (still our own) empty reservation. The temp file is removed on every path out, error or not;
+one a killed process left behind is removed by the next batch once it is old (`remove_stale_temps`).
+Names longer than the file system's 255-byte limit are shortened by UTF-8 bytes (`fit_stem`).
 """
 
 from __future__ import annotations
@@ -12,13 +15,20 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import secrets
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-TEMP_PREFIX = ".locallens-tmp-"
+TEMP_PREFIX = "~locallens-unfinished-"
+LEGACY_TEMP_PREFIX = ".locallens-tmp-"  # what earlier versions wrote; still cleaned up
 MAX_SUFFIX = 9999
+MAX_NAME_BYTES = 255  # a file name's limit on ext4, APFS, NTFS (in UTF-16 units there), ...
+STALE_TEMP_SECONDS = 600.0  # a temp file untouched this long is a leftover, not another LocalLens writing
+_TEMP_NAME = re.compile(
+    f"(?:{re.escape(TEMP_PREFIX)}|{re.escape(LEGACY_TEMP_PREFIX)})" r"[0-9a-f]{12}\.[A-Za-z0-9]{1,8}")
 
 # errnos meaning "this file system cannot hard-link" (FAT/exFAT, some network shares), not "name taken".
 _NO_LINK_ERRNOS = {errno.EPERM, errno.EXDEV, errno.EMLINK, errno.ENOSYS, errno.EACCES}
@@ -86,6 +96,47 @@ def check_not_input(output: Path | str, inputs: Iterable[Path | str]) -> None:
     for source in inputs:
         if same_path(output, source):
             raise OutputError(output, "refusing to write over an input file")
+
+
+def is_temp_name(name: str) -> bool:
+    """True for the name of one of our temp files (current or earlier naming); folder scans skip these."""
+    return _TEMP_NAME.fullmatch(name) is not None
+
+
+def remove_stale_temps(folder: Path | str, max_age: float = STALE_TEMP_SECONDS, now: float | None = None) -> int:
+    """Remove our own temp files directly in `folder` that were not modified for `max_age` seconds.
+
+    Only names matching our pattern are touched, and only old ones, so a LocalLens writing right now in the
+    same folder is never disturbed. Not recursive (an output root may be a big folder): call it for each
+    folder about to be written into. Returns how many were removed; errors are ignored (best effort).
+    """
+    now = time.time() if now is None else now
+    removed = 0
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return 0
+    for entry in entries:
+        if not is_temp_name(entry.name):
+            continue
+        try:
+            if entry.is_file(follow_symlinks=False) and now - entry.stat(follow_symlinks=False).st_mtime > max_age:
+                os.unlink(entry.path)
+                removed += 1
+        except OSError:
+            continue
+    return removed
+
+
+def fit_stem(stem: str, ext: str, keep: str = "", max_bytes: int = MAX_NAME_BYTES) -> str:
+    """`stem + keep`, `stem` shortened by whole characters so that `<stem><keep>-9999.ext` fits in
+    `max_bytes` UTF-8 bytes (`keep`, e.g. "_blur", always survives)."""
+    room = max_bytes - len(f"{keep}-{MAX_SUFFIX}.{ext.lstrip('.')}".encode("utf-8", "surrogateescape"))
+    data = stem.encode("utf-8", "surrogateescape")
+    if len(data) <= room:
+        return stem + keep
+    short = data[:max(room, 0)].decode("utf-8", "ignore").rstrip(" .")
+    return (short or "output") + keep
 
 
 def candidate_names(stem: str, ext: str) -> Iterator[str]:
@@ -207,6 +258,7 @@ def atomic_output(
     """
     dest = ensure_dir(dest_dir)
     ext = ext.lstrip(".")
+    stem = fit_stem(stem, ext)
     tmp = dest / f"{TEMP_PREFIX}{secrets.token_hex(6)}.{ext}"
     try:
         fd = os.open(

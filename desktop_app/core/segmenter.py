@@ -109,6 +109,30 @@ class Segmenter:
             variant, engine = cpu_variant, self._make_engine(cpu_variant.path, "cpu", threads)
         return _Loaded(spec, variant, engine, adapter_for(spec, engine.input_meta), fallback_reason)
 
+    def may_use(self) -> list[str]:
+        """The model ids this segmenter may load: the chosen one, or with `auto` each one it picks by shape."""
+        model_id = self._config[0]
+        if model_id != AUTO:
+            return [model_id]
+        ids = [m for m in (GENERAL, LANDSCAPE) if m in self._manifest.ids]
+        return ids or [self._first_model(AUTO)]
+
+    def verify_all(self) -> None:
+        """Check now every model file a later frame may need (`auto` loads the landscape model lazily, on the
+        first wide frame), so a missing or tampered one is reported before a batch starts, not midway.
+
+        Raises models.ModelIntegrityError naming the file and the model id.
+        """
+        gpu = self.is_gpu
+        for model_id in self.may_use():
+            if model_id in self._loaded:
+                continue  # loaded (so verified) already
+            variant = models.choose_variant(self._manifest.get(model_id), gpu=gpu)
+            try:
+                models.verify(variant)
+            except models.ModelIntegrityError as exc:
+                raise models.ModelIntegrityError(f"{exc} (model {model_id})") from exc
+
     def _use(self, loaded: _Loaded) -> None:
         self.spec, self.variant, self._engine_obj, self._adapter = (
             loaded.spec, loaded.variant, loaded.engine, loaded.adapter)

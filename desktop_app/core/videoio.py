@@ -5,6 +5,8 @@
   it could read.
 - `VideoWriter` writes mp4 (`mp4v`: this OpenCV has no H.264 encoder) to a temp file and publishes it under a
   never-overwrite name on `close()` (see `safe_write`); `abort()` or an exception leaves nothing behind.
+  OpenCV's writer reports no errors (a full disk gives a broken file), so `close()` re-opens the temp file
+  and checks its frame count before publishing.
 - OpenCV cannot copy audio: `has_audio()` tells the caller whether a track was dropped (mp4/mov only).
 """
 
@@ -12,6 +14,9 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
+import shutil
+import stat
 import struct
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -28,11 +33,13 @@ from desktop_app.core.safe_write import (
     atomic_output,
     check_input_file,
     check_not_input,
+    fit_stem,
 )
 
 SUPPORTED_VIDEO_EXTENSIONS: frozenset[str] = frozenset({".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v"})
 FALLBACK_FPS = 30.0
 MAX_FPS = 240.0
+LOW_DISK_BYTES = 1 << 20  # less free space than this after a broken write: the disk is full
 
 
 class VideoReadError(InputError):
@@ -171,6 +178,9 @@ class VideoWriter:
     ) -> None:
         if not (math.isfinite(fps) and fps > 0):
             raise ValueError(f"fps must be positive, not {fps}")
+        stem = fit_stem(stem, "mp4")
+        self._target = Path(dest_dir) / f"{stem}.mp4"
+        self._done = False
         self.size: tuple[int, int] | None = None
         self.encoded_size: tuple[int, int] | None = None
         if size is not None:
@@ -178,9 +188,7 @@ class VideoWriter:
         self.fps = float(fps)
         self.frames_written = 0
         self.path: Path | None = None
-        self._done = False
         self._writer: Any = None
-        self._target = Path(dest_dir) / f"{stem}.mp4"
         inputs = list(inputs)
         try:
             check_not_input(self._target, inputs)
@@ -192,7 +200,8 @@ class VideoWriter:
     def _set_size(self, size: tuple[int, int]) -> None:
         width, height = int(size[0]), int(size[1])
         if width < 2 or height < 2:
-            raise ValueError(f"size must be at least 2x2, not {size}")
+            raise VideoWriteError(
+                self._target, f"too small to save as MP4 ({width}x{height}; needs at least 2x2)")
         self.size = (width, height)
         self.encoded_size = (width - width % 2, height - height % 2)
 
@@ -210,7 +219,11 @@ class VideoWriter:
         if self._done:
             raise VideoWriteError(self._target, "the video was already closed")
         if self.size is None and rgb.ndim == 3:
-            self._set_size((rgb.shape[1], rgb.shape[0]))
+            try:
+                self._set_size((rgb.shape[1], rgb.shape[0]))
+            except VideoWriteError:
+                self.abort()
+                raise
         assert self.size is not None and self.encoded_size is not None
         if rgb.dtype != np.uint8 or rgb.shape != (self.size[1], self.size[0], 3):
             raise ValueError(
@@ -234,10 +247,47 @@ class VideoWriter:
             error = VideoWriteError(self._target, "no frames were written")
             self._finish(error)
             raise error
+        problem = self._verify()
+        if problem is not None:
+            error = VideoWriteError(self._target, problem)
+            self._finish(error)
+            raise error
         self._finish(None)
         assert self._pending.final is not None
         self.path = self._pending.final
         return self.path
+
+    def _verify(self) -> str | None:
+        """Re-open the finished temp file: None if it plays with the frames written, else the reason."""
+        tmp = self._pending.tmp
+        try:
+            written = tmp.stat().st_size > 0
+        except OSError:
+            written = False
+        ok = False
+        if written:
+            cap = _open_capture(tmp)
+            try:
+                if cap.isOpened():
+                    count = cap.get(cv2.CAP_PROP_FRAME_COUNT)
+                    if math.isfinite(count) and count >= 1:
+                        ok = abs(int(count) - self.frames_written) <= _tolerance(self.frames_written)
+                        ok = ok and bool(cap.read()[0])  # the first frame decodes, and so does the last
+                        if ok and count > 1:
+                            ok = bool(cap.set(cv2.CAP_PROP_POS_FRAMES, count - 1)) and bool(cap.read()[0])
+                    else:  # the container does not say: count what it holds
+                        frames = 0
+                        while frames <= self.frames_written and cap.grab():
+                            frames += 1
+                        ok = abs(frames - self.frames_written) <= _tolerance(self.frames_written)
+            except cv2.error:
+                ok = False
+            finally:
+                cap.release()
+        if ok:
+            return None
+        return "could not write the video: the disk is full" if _disk_full(tmp.parent) else (
+            "the written video is broken")
 
     def abort(self) -> None:
         """Drop everything written so far: no file appears."""
@@ -267,6 +317,13 @@ class VideoWriter:
             self.close()
         else:
             self.abort()
+
+
+def _disk_full(folder: Path) -> bool:
+    try:
+        return shutil.disk_usage(folder).free < LOW_DISK_BYTES
+    except OSError:
+        return False
 
 
 # ------------------------------------------------------------------------------------------- audio
@@ -314,6 +371,8 @@ def has_audio(path: Path | str) -> bool | None:
     if path.suffix.lower() not in {".mp4", ".mov", ".m4v"}:
         return None
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO or device would block open() forever
+            return None
         with open(path, "rb") as fh:
             end = fh.seek(0, 2)
             found_moov = False

@@ -22,8 +22,15 @@ from desktop_app.core.pipeline import SegmenterLike
 from desktop_app.core.settings import Settings, SettingsStore, data_dir
 from desktop_app.core.sources import CameraInfo, list_cameras
 from desktop_app.paths import assets_dir
-from desktop_app.ui.error_dialog import ErrorReporter
+from desktop_app.ui.error_dialog import ErrorReporter, show_startup_error
 from desktop_app.ui.main_window import MainWindow
+from desktop_app.ui.startup import (
+    EXIT_NO_DISPLAY,
+    display_problem,
+    missing_xcb_packages,
+    report_startup_failure,
+    xcb_warning,
+)
 from desktop_app.ui.worker import DemoFactory, default_demo_source
 
 LOG_NAME = "locallens.log"
@@ -92,19 +99,27 @@ def create_app_window(
     restore_hooks = notifier.install_hooks()
     errors = ErrorReporter()
     errors.attach(notifier)
-    store = store or SettingsStore()
-    outcome = store.load()
-    settings = outcome.settings
-    chosen = device if device != "auto" else settings.device  # a command-line choice is not saved
-    factory = segmenter_factory or _default_segmenter_factory(settings.model_id, chosen)
-    window = MainWindow(settings, store, camera_file=camera, segmenter_factory=factory,
-                        demo_factory=demo_factory, camera_lister=camera_lister, retry_interval=retry_interval)
-    errors.set_parent_widget(window)
-    errors.info.connect(window.show_status_message)
-    if show:
-        window.show()
-    if start:
-        window.start()
+    window: MainWindow | None = None
+    try:
+        store = store or SettingsStore()
+        outcome = store.load()
+        settings = outcome.settings
+        chosen = device if device != "auto" else settings.device  # a command-line choice is not saved
+        factory = segmenter_factory or _default_segmenter_factory(settings.model_id, chosen)
+        window = MainWindow(settings, store, camera_file=camera, segmenter_factory=factory,
+                            demo_factory=demo_factory, camera_lister=camera_lister, retry_interval=retry_interval)
+        errors.set_parent_widget(window)
+        errors.info.connect(window.show_status_message)
+        if show:
+            window.show()
+        if start:
+            window.start()
+    except BaseException:  # undo what was set up, so a caller that reports the error leaves nothing behind
+        if window is not None:
+            window.close()
+        errors.detach()
+        restore_hooks()
+        raise
     if outcome.problem:
         problem = outcome.problem
         QTimer.singleShot(0, window, lambda: notifier.warning(problem))  # after the window is up
@@ -157,16 +172,36 @@ def configure_application(app: QApplication) -> None:
             break
 
 
-def run_app(camera: Path | None = None, quit_after: int | None = None, device: str = "auto") -> int:
-    """Open the window and run until it closes (or until `quit_after` processed frames); the exit code."""
+WindowFactory = Callable[..., AppWindow]
+
+
+def run_app(camera: Path | None = None, quit_after: int | None = None, device: str = "auto", *,
+            window_factory: WindowFactory | None = None) -> int:
+    """Open the window and run until it closes (or until `quit_after` processed frames); the exit code.
+
+    Never exits silently: no display gives a clear message and 2; anything raised before the event loop runs
+    is shown in a message box (when a QApplication exists), printed to stderr and logged, and gives 1.
+    """
     started = time.perf_counter()
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    assert isinstance(app, QApplication)
-    configure_application(app)  # before anything asks QStandardPaths for folders
-    if camera is not None and not Path(camera).exists():
-        print(f"error: --camera {camera}: no such file", file=sys.stderr)
-        return 2
-    parts = create_app_window(Path(camera) if camera else None, device)
+    if QApplication.instance() is None:
+        problem = display_problem()
+        if problem:
+            print(problem, file=sys.stderr, flush=True)
+            return EXIT_NO_DISPLAY
+        missing = missing_xcb_packages()
+        if missing:  # a warning only: Qt may still find them (a bundled copy), and it says so itself if not
+            print(xcb_warning(missing), file=sys.stderr, flush=True)
+    try:
+        app = QApplication.instance() or QApplication(sys.argv[:1])
+        assert isinstance(app, QApplication)
+        configure_application(app)  # before anything asks QStandardPaths for folders
+        if camera is not None and not Path(camera).exists():
+            print(f"error: --camera {camera}: no such file", file=sys.stderr)
+            return 2
+        parts = (window_factory or create_app_window)(Path(camera) if camera else None, device)
+    except Exception as exc:
+        show = show_startup_error if QApplication.instance() is not None else None
+        return report_startup_failure(exc, _open_log, show)
     QTimer.singleShot(0, parts.window, lambda: _log_window_up(started))
     quitter = None
     if quit_after is not None:

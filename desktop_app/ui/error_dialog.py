@@ -1,4 +1,7 @@
-"""The one error dialog: subscribed to `notifier`, never stacked (later notices join the open dialog)."""
+"""The one error dialog: subscribed to `notifier`, never stacked (later notices join the open dialog).
+
+`startup_error_box` is the other one: for an error that stops the app before its window is up.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QLabel,
+    QMessageBox,
     QPlainTextEdit,
     QPushButton,
     QStyle,
@@ -128,3 +132,17 @@ class ErrorReporter(QObject):
             self.dialog.close()
             self.dialog.deleteLater()
         self.dialog = None
+
+
+def startup_error_box(message: str, details: str) -> QMessageBox:
+    """A critical message box for an error that stopped the app from starting; the traceback under Details."""
+    box = QMessageBox(QMessageBox.Icon.Critical, "LocalLens", message, QMessageBox.StandardButton.Ok)
+    box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    if details:
+        box.setDetailedText(details)
+    return box
+
+
+def show_startup_error(message: str, details: str) -> None:
+    """Show `startup_error_box` and wait until the user closes it (there is no window to return to)."""
+    startup_error_box(message, details).exec()

@@ -2,32 +2,22 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
-from PySide6.QtWidgets import (
-    QDialog,
-    QDialogButtonBox,
-    QFileDialog,
-    QMainWindow,
-    QSplitter,
-    QTabWidget,
-    QTextBrowser,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QDialog, QFileDialog, QMainWindow, QSplitter, QTabWidget
 
-from desktop_app import APP_NAME, __version__
+from desktop_app import APP_NAME
 from desktop_app.core.frames import Result
 from desktop_app.core.notify import notifier
 from desktop_app.core.params import EffectParams
 from desktop_app.core.pipeline import SegmenterLike
 from desktop_app.core.settings import Settings, SettingsStore
 from desktop_app.core.sources import list_cameras
-from desktop_app.paths import assets_dir, models_dir
+from desktop_app.paths import assets_dir
+from desktop_app.ui.about import AboutDialog
 from desktop_app.ui.controls import EffectsPanel
 from desktop_app.ui.live_tab import NO_CAMERA as NO_CAMERA  # re-exported: tests import it from here
 from desktop_app.ui.live_tab import CameraLister, LiveTab
@@ -294,46 +284,3 @@ class MainWindow(QMainWindow):
         self.shutdown()
         super().closeEvent(event)
 
-
-class AboutDialog(QDialog):
-    """Version, the promise that nothing leaves the computer, and each bundled model with its license."""
-
-    def __init__(self, parent: QWidget | None = None, models: Path | None = None) -> None:
-        super().__init__(parent)
-        self.setWindowTitle(f"About {APP_NAME}")
-        self.browser = QTextBrowser()
-        self.browser.setOpenExternalLinks(False)
-        self.browser.setPlainText(about_text(models or models_dir()))
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.browser)
-        layout.addWidget(buttons)
-        self.resize(640, 520)
-
-
-def about_text(models: Path) -> str:
-    lines = [f"{APP_NAME} {__version__}",
-             "On-device background effects. Pictures never leave this computer: no network is used.", ""]
-    try:
-        manifest = json.loads((models / "manifest.json").read_text(encoding="utf-8"))
-        entries = manifest.get("models", [])
-    except (OSError, ValueError) as exc:
-        return "\n".join([*lines, f"The model list could not be read: {exc}"])
-    for entry in entries:
-        lines.append(f"Model: {entry.get('title', entry.get('id'))} — license {entry.get('license', 'unknown')}")
-        source = entry.get("source") or {}
-        if source:
-            lines.append(f"  from {source.get('package', '')} {source.get('version', '')}".rstrip())
-    seen: set[str] = set()
-    for entry in entries:
-        name = entry.get("license_file")
-        if not name or name in seen:
-            continue
-        seen.add(name)
-        try:
-            text = (models / name).read_text(encoding="utf-8")
-        except OSError:
-            text = "(license file missing)"
-        lines += ["", f"===== {name} =====", text]
-    return "\n".join(lines)

@@ -1,0 +1,125 @@
+"""The About dialog and the licence texts it shows: every bundled component, each text readable and shipped."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from importlib import metadata
+from pathlib import Path
+
+import pytest
+from conftest import REPO
+
+from desktop_app import __version__
+from desktop_app.ui.about import AboutDialog, about_text, load_license_index
+
+LICENSES = REPO / "assets" / "licenses"
+# What the frozen app bundles on every platform (see installer/locallens.spec): each needs an entry.
+EXPECTED = {"locallens", "python", "pyside6", "onnxruntime", "opencv", "ffmpeg", "numpy", "pillow", "pillow-heif",
+            "libheif", "libde265", "x265", "platformdirs"}
+
+
+def _index() -> dict:
+    return json.loads((LICENSES / "index.json").read_text(encoding="utf-8"))
+
+
+def test_the_index_lists_every_bundled_component_with_a_non_empty_text() -> None:
+    index = _index()
+    ids = {e["id"] for e in index["components"]}
+    assert ids >= EXPECTED
+    for entry in index["components"]:
+        assert entry["license"] and entry["version"] and entry["name"]
+        path = LICENSES / entry["file"]
+        assert path.is_file() and path.stat().st_size > 500, entry["file"]
+    files = {p.name for p in LICENSES.iterdir()} - {"index.json"}
+    assert files == {e["file"] for e in index["components"]}  # no stray text that nothing lists
+    total = sum(p.stat().st_size for p in LICENSES.iterdir())
+    assert total < 1_000_000
+
+
+def test_the_texts_are_the_real_licences() -> None:
+    entries = {e["id"]: e for e in _index()["components"]}
+
+    def text(component: str) -> str:
+        return (LICENSES / entries[component]["file"]).read_text(encoding="utf-8")
+
+    assert "GNU LESSER GENERAL PUBLIC LICENSE" in text("pyside6") and "Version 3" in text("pyside6")
+    assert "GNU GENERAL PUBLIC LICENSE" in text("pyside6")  # the LGPL-3.0 builds on the GPL-3.0 text
+    assert "GNU GENERAL PUBLIC LICENSE" in text("x265") and "Version 2, June 1991" in text("x265")
+    assert "FFmpeg is redistributed within all opencv-python packages" in text("ffmpeg")
+    assert "Apache License" in text("opencv")
+    assert "MIT License" in text("onnxruntime") and "THIRD PARTY" in text("onnxruntime").upper()
+    assert "PYTHON SOFTWARE FOUNDATION LICENSE" in text("python")
+    assert "x265" in text("pillow-heif") and "GPLv2" in text("pillow-heif")  # the wheel's own statement
+    note = entries["pyside6"]["note"]
+    for words in ("LGPL-3.0", "unmodified", "_internal/PySide6", "replace them with your own build of the same "
+                  "version", "qt.io", "PyPI"):
+        assert words in note
+
+
+@pytest.mark.parametrize("component", ["pyside6", "opencv"])
+def test_indexed_versions_are_the_pinned_ones(component: str) -> None:
+    """The exactly pinned packages (pyproject.toml); ranges may resolve differently elsewhere: build.py warns."""
+    entry = next(e for e in _index()["components"] if e["id"] == component)
+    assert entry["version"] == metadata.version(entry["distribution"]), "rerun tools/collect_licenses.py"
+
+
+def test_collect_licenses_reproduces_the_committed_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    sys.path.insert(0, str(REPO / "tools"))
+    try:
+        import collect_licenses
+    finally:
+        sys.path.remove(str(REPO / "tools"))
+    out = tmp_path / "licenses"
+    shutil.copytree(LICENSES, out)
+    monkeypatch.setattr(collect_licenses, "COMMON", tmp_path / "no-common-licenses")  # keeps the earlier copies
+    old = _index()
+    new = collect_licenses.collect(out)
+    assert [e["id"] for e in new["components"]] == [e["id"] for e in old["components"]]
+    assert new["not_collected"] == old["not_collected"]
+    changed = set()  # another Python or package version here: that entry's text may differ, the rest may not
+    for before, after in zip(old["components"], new["components"], strict=True):
+        if before["version"] != after["version"]:
+            changed.add(before["file"])
+            continue
+        assert before == after
+    for path in LICENSES.iterdir():
+        if path.name not in changed and path.name != "index.json":
+            assert (out / path.name).read_bytes() == path.read_bytes(), path.name
+
+
+def test_about_text_names_every_component_the_models_and_the_assets() -> None:
+    text = about_text(REPO / "models")
+    assert text.startswith(f"LocalLens {__version__}")
+    assert "license Apache-2.0" in text and "Apache License" in text  # the model licence text itself
+    for entry in _index()["components"]:
+        assert f"{entry['name']} {entry['version']} — {entry['license']}" in text
+    for item in _index()["not_collected"]:
+        assert item["name"] in text
+    assert "public domain or CC0" in text
+
+
+def test_about_survives_a_missing_index(tmp_path: Path) -> None:
+    text = about_text(REPO / "models", licenses=tmp_path / "nowhere")
+    assert "The licence list could not be read" in text
+    entries, skipped, problem = load_license_index(tmp_path)
+    assert (entries, skipped) == ([], []) and problem
+
+
+def test_the_dialog_lets_the_user_read_each_licence(qtbot) -> None:
+    dialog = AboutDialog(models=REPO / "models", assets=REPO / "assets")
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert f"LocalLens {__version__}" in dialog.browser.toPlainText()
+    labels = [dialog.list.item(i).text() for i in range(dialog.list.count())]
+    for entry in _index()["components"]:
+        assert f"{entry['name']} — {entry['license']}" in labels
+        dialog.show_key(f"component:{entry['id']}")
+        shown = dialog.browser.toPlainText()
+        assert shown.startswith(f"{entry['name']} {entry['version']}\nLicence: {entry['license']}")
+        assert (LICENSES / entry["file"]).read_text(encoding="utf-8")[:200].strip() in shown
+    dialog.show_key("assets")
+    assert "samples/astronaut.jpg" in dialog.browser.toPlainText()
+    dialog.show_key("model:LICENSES/mediapipe-Apache-2.0.txt")
+    assert "Apache License" in dialog.browser.toPlainText()

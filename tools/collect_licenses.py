@@ -1,0 +1,269 @@
+"""Refresh assets/licenses/: the licence texts of everything the frozen app bundles, and index.json listing them.
+
+Run from the repo root in the app's own venv (the packages it reads are the ones PyInstaller bundles):
+
+    .venv/bin/python tools/collect_licenses.py
+
+Texts come from the installed packages (dist-info licence files, onnxruntime's ThirdPartyNotices.txt, the Python
+runtime's LICENSE.txt). Standard texts that a wheel names but does not ship (LGPL-3.0 and GPL-3.0 for Qt, GPL-2.0
+for x265) come from /usr/share/common-licenses (Debian/Ubuntu, package base-files); where that folder is missing
+the copy already in assets/licenses/ is kept. Components for other platforms (Windows: onnxruntime-directml,
+pygrabber) are listed under "not_collected" when their package is not installed here. Output is deterministic.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import sysconfig
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "assets" / "licenses"
+COMMON = Path("/usr/share/common-licenses")
+MAX_TOTAL_BYTES = 1_000_000
+
+
+@dataclass
+class Component:
+    id: str
+    name: str
+    license: str  # SPDX expression
+    # "dist:<distribution>:<licence file name regex>", "pkg:<distribution>:<path>", "common:<name>", "python"
+    sources: list[str]
+    version_of: str | None = None  # distribution whose version is reported; None: `version` as given
+    version: str = ""
+    note: str = ""
+    platform: str | None = None  # "win32": bundled only in Windows builds
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+QT_NOTE = (
+    "LocalLens uses Qt {version} through PySide6 {version} (the Qt for Python bindings, with Shiboken6) under the "
+    "LGPL-3.0, as shared libraries, unmodified. In the installed app they are the PySide6 and shiboken6 folders "
+    "inside the app's _internal folder (Linux and Windows: _internal/PySide6/, with the Qt libraries under "
+    "_internal/PySide6/Qt/lib/ on Linux and as _internal/PySide6/Qt6*.dll on Windows; macOS: "
+    "LocalLens.app/Contents/Frameworks/PySide6/Qt/lib/). You may replace them with your own build of the same "
+    "version (modified or not): build Qt {version} and PySide6 {version} from their sources (Qt: qt.io; PySide6: "
+    "the PySide6 source distribution on PyPI) and copy your libraries over the bundled ones with the same names. "
+    "The licence texts below are the LGPL-3.0 and the GPL-3.0 it builds on."
+)
+
+COMPONENTS: list[Component] = [
+    Component("locallens", "LocalLens", "Apache-2.0", ["common:Apache-2.0"], version_of="locallens",
+              note="LocalLens itself."),
+    Component("python", "Python", "PSF-2.0", ["python"],
+              version=".".join(str(n) for n in sys.version_info[:3]),
+              note="The Python runtime and standard library, frozen into the app by PyInstaller."),
+    Component("pyside6", "Qt / PySide6 / Shiboken6", "LGPL-3.0-only", ["common:LGPL-3", "common:GPL-3"],
+              version_of="pyside6-essentials", note=QT_NOTE),
+    Component("onnxruntime", "ONNX Runtime", "MIT",
+              ["pkg:onnxruntime:onnxruntime/LICENSE", "pkg:onnxruntime:onnxruntime/ThirdPartyNotices.txt"],
+              version_of="onnxruntime", note="Runs the segmentation models. ThirdPartyNotices.txt lists the "
+              "libraries compiled into it."),
+    Component("onnxruntime-directml", "ONNX Runtime (DirectML build) and DirectML.dll", "MIT",
+              ["pkg:onnxruntime-directml:onnxruntime/LICENSE",
+               "pkg:onnxruntime-directml:onnxruntime/ThirdPartyNotices.txt"],
+              version_of="onnxruntime-directml", platform="win32",
+              note="Windows builds use the DirectML build of ONNX Runtime, which ships Microsoft's DirectML.dll."),
+    Component("opencv", "OpenCV (opencv-python-headless)", "Apache-2.0 AND MIT",
+              ["dist:opencv-python-headless:LICENSE\\.txt", "dist:opencv-python-headless:LICENSE-3RD-PARTY\\.txt"],
+              version_of="opencv-python-headless",
+              note="Video and camera input/output, resizing. OpenCV is Apache-2.0; the opencv-python packaging is "
+              "MIT. The wheel's LICENSE-3RD-PARTY.txt covers the libraries it bundles (FFmpeg, listed separately, "
+              "libvpx, aom, libavif, libpng, OpenSSL...). The Linux wheel also bundles OpenBLAS with the GCC "
+              "runtime (libgfortran, libquadmath), whose licence texts are in NumPy's entry, and libdrm (MIT)."),
+    Component("ffmpeg", "FFmpeg (bundled in OpenCV)", "LGPL-2.1-or-later",
+              ["dist:opencv-python-headless:LICENSE\\.txt", "dist:opencv-python-headless:LICENSE-3RD-PARTY\\.txt"],
+              note="opencv-python-headless bundles FFmpeg's shared libraries{ffmpeg}, built under the LGPL (see "
+              "\"FFmpeg is redistributed within all opencv-python packages\" in the text); they are loaded "
+              "unmodified from the app's opencv_python_headless.libs folder (Linux) or cv2 folder and can be "
+              "replaced by your own build of the same versions. Sources: ffmpeg.org and the opencv-python "
+              "project."),
+    Component("numpy", "NumPy", "BSD-3-Clause AND 0BSD AND MIT AND Zlib AND CC0-1.0", ["dist:numpy:.*"],
+              version_of="numpy", note="Arrays. LICENSE.txt includes the bundled OpenBLAS and GCC runtime licences."),
+    Component("pillow", "Pillow", "MIT-CMU", ["dist:pillow:LICENSE"], version_of="pillow",
+              note="Image files. The licence file includes those of the libraries the wheel bundles (libjpeg, "
+              "libwebp, libtiff, libpng, zlib, FreeType, HarfBuzz, Little CMS, OpenJPEG, zstd, brotli, xz...)."),
+    Component("pillow-heif", "pillow-heif", "BSD-3-Clause", ["dist:pillow-heif:LICENSE\\.txt",
+                                                             "dist:pillow-heif:LICENSES_bundled\\.txt"],
+              version_of="pillow-heif",
+              note="HEIC/HEIF photos. Its source code is BSD-3-Clause; its binary wheels, as bundled here, are "
+              "GPL-2.0 as a whole because they include x265 (see LICENSES_bundled.txt in the text)."),
+    Component("libheif", "libheif (bundled in pillow-heif)", "LGPL-3.0-only", ["common:LGPL-3", "common:GPL-3"],
+              note="Loaded unmodified from the app's pillow_heif.libs folder; replaceable by your own build of the "
+              "same version ({version}). Source: github.com/strukturag/libheif."),
+    Component("libde265", "libde265 (bundled in pillow-heif)", "LGPL-3.0-only", ["common:LGPL-3", "common:GPL-3"],
+              note="HEVC decoder used by libheif. Loaded unmodified from the app's pillow_heif.libs folder; "
+              "replaceable by your own build of the same version ({version}). "
+              "Source: github.com/strukturag/libde265."),
+    Component("x265", "x265 (bundled in pillow-heif)", "GPL-2.0-only", ["common:GPL-2"],
+              note="HEVC encoder. LocalLens only reads HEIC photos, but libheif links libx265, so the library "
+              "ships in the app's pillow_heif.libs folder. Its source code: "
+              "github.com/Multicorewareinc/x265 (tag {version})."),
+    Component("platformdirs", "platformdirs", "MIT", ["dist:platformdirs:LICENSE"], version_of="platformdirs",
+              note="Finds the settings and log folders."),
+    Component("pygrabber", "pygrabber", "MIT", ["dist:pygrabber:LICENSE.*"], version_of="pygrabber",
+              platform="win32", note="Windows builds: camera names from DirectShow."),
+]
+
+
+class Missing(Exception):
+    """A source this machine does not have."""
+
+
+def _dist(name: str) -> metadata.Distribution:
+    try:
+        return metadata.distribution(name)
+    except metadata.PackageNotFoundError:
+        raise Missing(f"{name} is not installed") from None
+
+
+def _read_source(spec: str, previous: dict[str, str]) -> tuple[str, str]:
+    """(title, text) for one source spec."""
+    kind, _, rest = spec.partition(":")
+    if kind == "python":
+        path = Path(sysconfig.get_paths()["stdlib"]) / "LICENSE.txt"
+        if not path.is_file():
+            raise Missing(f"{path} not found")
+        return "Python LICENSE.txt", path.read_text(encoding="utf-8")
+    if kind == "common":
+        path = COMMON / rest
+        if path.is_file():
+            return rest, path.read_text(encoding="utf-8")
+        if spec in previous:
+            return rest, previous[spec]
+        raise Missing(f"{path} not found and no earlier copy")
+    dist_name, _, pattern = rest.partition(":")
+    dist = _dist(dist_name)
+    if kind == "pkg":
+        path = Path(str(dist.locate_file(pattern)))
+        if not path.is_file():
+            raise Missing(f"{pattern} not in {dist_name}")
+        return f"{dist_name}: {pattern}", path.read_text(encoding="utf-8")
+    if kind == "dist":
+        found = []
+        for file in dist.files or []:
+            parts = file.parts
+            if ".dist-info" not in parts[0] or not re.fullmatch(pattern, file.name) or file.name in (
+                    "RECORD", "WHEEL", "METADATA", "INSTALLER", "REQUESTED", "top_level.txt", "direct_url.json",
+                    "entry_points.txt", "zip-safe") or "sboms" in parts:
+                continue
+            found.append(file)
+        if not found:
+            raise Missing(f"no licence file matching {pattern!r} in {dist_name}")
+        found.sort(key=lambda f: (len(f.parts), str(f)))  # the top-level LICENSE first
+        texts = [f"----- {'/'.join(f.parts[1:])} -----\n{f.read_text(encoding='utf-8')}" for f in found]
+        return f"{dist_name}: " + ", ".join(f.name for f in found[:3]) + (" ..." if len(found) > 3 else ""), \
+            "\n".join(texts)
+    raise ValueError(f"unknown source {spec!r}")
+
+
+def _bundled_versions() -> dict[str, str]:
+    """Versions of libraries inside wheels, read from their file names and pillow-heif's LICENSES_bundled.txt."""
+    found: dict[str, str] = {}
+    try:
+        heif = _dist("pillow-heif")
+        bundled = next((f for f in heif.files or [] if f.name == "LICENSES_bundled.txt"), None)
+        if bundled is not None:
+            for name, version in re.findall(r"Name: (\S+)\n.*?/tree/v?([\w.]+)\n", bundled.read_text("utf-8"), re.S):
+                found[name] = version
+    except Missing:
+        pass
+    try:
+        cv = _dist("opencv-python-headless")
+        names = "avcodec|avformat|avutil|avdevice|avfilter|swscale|swresample"
+        ffmpeg = re.compile(rf"lib({names})-[0-9a-f]+\.so\.([\d.]+)")
+        libs = sorted({m.group(1, 2) for f in cv.files or [] if (m := ffmpeg.fullmatch(f.name))})
+        if libs:
+            found["ffmpeg_libs"] = " (" + ", ".join(f"lib{n} {v}" for n, v in libs) + ")"
+            found["ffmpeg"] = next((f"libavcodec {v}" for n, v in libs if n == "avcodec"), "")
+    except Missing:
+        pass
+    return found
+
+
+def _previous_common(out: Path) -> dict[str, str]:
+    """Standard texts from the current output, keyed by source spec, for machines without common-licenses."""
+    try:
+        index = json.loads((out / "index.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    previous: dict[str, str] = {}
+    for entry in index.get("components", []):
+        text = (out / entry["file"]).read_text(encoding="utf-8") if (out / entry["file"]).is_file() else ""
+        for part in re.split(r"\n(?=={8} )", text):
+            head = re.match(r"======== (\S+) ========\n", part)
+            if head and f"common:{head[1]}" in entry.get("sources", []):
+                previous[f"common:{head[1]}"] = part[head.end():]
+    return previous
+
+
+def collect(out: Path = OUT) -> dict[str, object]:
+    previous = _previous_common(out)
+    versions = _bundled_versions()
+    entries: list[dict[str, object]] = []
+    skipped: list[dict[str, str]] = []
+    texts: dict[str, str] = {}
+    users: dict[tuple[str, ...], list[str]] = {}
+    for comp in COMPONENTS:
+        key = tuple(comp.sources)
+        try:
+            version = comp.version or (_dist(comp.version_of).version if comp.version_of else
+                                       versions.get(comp.id, ""))
+            if key not in users:  # components with the same sources share one file, named after the first
+                parts = []
+                for spec in comp.sources:
+                    title, text = _read_source(spec, previous)
+                    parts.append(f"======== {spec.partition(':')[2] if spec.startswith('common:') else title} "
+                                 f"========\n{text.strip()}\n")
+                texts[f"{comp.id}.txt"] = "\n".join(parts)
+                users[key] = [comp.id]
+            else:
+                users[key].append(comp.id)
+        except Missing as exc:
+            skipped.append({"id": comp.id, "name": comp.name, "license": comp.license,
+                            "platform": comp.platform or "all", "reason": str(exc)})
+            continue
+        entries.append({"id": comp.id, "name": comp.name, "version": version, "license": comp.license,
+                        "file": f"{users[key][0]}.txt",
+                        "note": comp.note.format(version=version, ffmpeg=versions.get("ffmpeg_libs", "")),
+                        "distribution": comp.version_of, "sources": comp.sources,
+                        "platform": comp.platform or "all"})
+    names = {e["id"]: e["name"] for e in entries}
+    for ids in users.values():
+        file = f"{ids[0]}.txt"
+        texts[file] = f"Licence texts for: {', '.join(str(names[i]) for i in ids)}\n\n{texts[file]}"
+    total = sum(len(t.encode("utf-8")) for t in texts.values())
+    if total > MAX_TOTAL_BYTES:
+        raise SystemExit(f"licence texts total {total} bytes, over {MAX_TOTAL_BYTES}")
+    out.mkdir(parents=True, exist_ok=True)
+    for old in out.glob("*.txt"):
+        if old.name not in texts:
+            old.unlink()
+    for name, text in texts.items():
+        (out / name).write_text(text, encoding="utf-8", newline="\n")
+    index = {"generated_by": "tools/collect_licenses.py", "components": entries, "not_collected": skipped}
+    (out / "index.json").write_text(json.dumps(index, indent=2) + "\n", encoding="utf-8", newline="\n")
+    return index
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=OUT, help="output folder (default: assets/licenses)")
+    args = parser.parse_args(argv)
+    index = collect(args.out)
+    files = {e["file"] for e in index["components"]}  # type: ignore[index,union-attr]
+    total = sum((args.out / f).stat().st_size for f in files)
+    print(f"{len(index['components'])} components, {total / 1000:.0f} kB of licence texts in {args.out}")  # type: ignore[arg-type]
+    for skipped in index["not_collected"]:  # type: ignore[union-attr]
+        print(f"not collected: {skipped['name']} ({skipped['reason']})")  # type: ignore[index]
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -127,10 +127,10 @@ def test_a_camera_that_appears_later_is_picked_up_without_a_restart(qtbot, open_
     from ui_fakes import frames_source
 
     from desktop_app.core.sources import CameraInfo
-    from desktop_app.ui import main_window
+    from desktop_app.ui import live_tab
 
     plugged: list[CameraInfo] = []
-    monkeypatch.setattr(main_window, "Camera", lambda index, name, resolution: frames_source(name))
+    monkeypatch.setattr(live_tab, "Camera", lambda index, name, resolution: frames_source(name))
     parts = open_app(None, camera_lister=lambda: list(plugged))
     qtbot.waitUntil(lambda: processed_result(parts) is not None, timeout=10000)
     assert processed_result(parts).frame.source_id == "demo"

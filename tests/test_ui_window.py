@@ -15,8 +15,9 @@ from ui_fakes import FakeSegmenter, demo_source, frames_source
 from desktop_app.core.params import EffectParams
 from desktop_app.core.settings import Settings
 from desktop_app.core.sources import CameraInfo
-from desktop_app.ui import main_window, snapshots
-from desktop_app.ui.main_window import LIVE_STATS, MainWindow
+from desktop_app.ui import live_tab, snapshots
+from desktop_app.ui.main_window import MainWindow
+from desktop_app.ui.status_bar import LIVE_STATS
 from desktop_app.ui.worker import is_processed
 
 WAIT = 10000
@@ -105,7 +106,7 @@ def test_the_demo_sample_is_not_mirrored_by_default(qtbot, make_window) -> None:
 
 
 def test_a_real_cameras_mirror_is_on_by_default_and_remembered(qtbot, make_window, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setattr(main_window, "Camera", lambda index, name, resolution: frames_source(name))
+    monkeypatch.setattr(live_tab, "Camera", lambda index, name, resolution: frames_source(name))
     settings = Settings(effect=EffectParams(effect="none"))
     assert settings.mirror is True
     window = make_window(settings, camera_lister=lambda: [CameraInfo(0, "USB Cam")])

@@ -1,13 +1,15 @@
-"""Pictures for the screen: numpy pixels scaled down to what a widget shows, off the GUI thread."""
+"""Pictures for the screen: the size a widget shows them at, and numpy pixels scaled down to it off the GUI thread."""
 
 from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QWidget
 
 from desktop_app.ui.qimage import to_qimage
 
+DISPLAY_MIN = QSize(1280, 960)  # previews are made at least this big, so a small window still looks sharp
 _FORMATS = {2: QImage.Format.Format_Grayscale8, 3: QImage.Format.Format_RGB888, 4: QImage.Format.Format_RGBA8888}
 
 
@@ -38,3 +40,11 @@ def stretch(image: QImage, size: QSize) -> QImage:
     if image.size() == size:
         return image
     return image.scaled(size, Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.SmoothTransformation)
+
+
+def display_size(widget: QWidget) -> QSize:
+    """`widget`'s size in device pixels, at least `DISPLAY_MIN`: the bound a preview is scaled to."""
+    ratio = widget.devicePixelRatioF()
+    size = widget.size()
+    return QSize(max(DISPLAY_MIN.width(), round(size.width() * ratio)),
+                 max(DISPLAY_MIN.height(), round(size.height() * ratio)))

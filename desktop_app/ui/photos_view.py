@@ -13,28 +13,21 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt, Signal, Slot
-from PySide6.QtGui import QDragEnterEvent, QDropEvent, QIcon, QImage, QPixmap, QShowEvent
-from PySide6.QtWidgets import (
-    QHBoxLayout,
-    QLabel,
-    QListWidget,
-    QListWidgetItem,
-    QPushButton,
-    QSplitter,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import Signal, Slot
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QShowEvent
+from PySide6.QtWidgets import QHBoxLayout, QPushButton, QSplitter, QVBoxLayout, QWidget
 
-from desktop_app.core.imageio import SUPPORTED_IMAGE_EXTENSIONS, output_stem
+from desktop_app.core.imageio import output_stem
 from desktop_app.core.notify import notifier
 from desktop_app.core.params import EffectParams
 from desktop_app.core.pipeline import SegmenterLike
 from desktop_app.core.settings import Settings
-from desktop_app.core.videoio import SUPPORTED_VIDEO_EXTENSIONS, is_video
+from desktop_app.core.videoio import is_video
 from desktop_app.ui.compare_view import CompareView
+from desktop_app.ui.display import display_size
 from desktop_app.ui.exports import ExportBar, ExportJob, ProcessorFactory, pipeline_for_batch, saved_text
-from desktop_app.ui.photo_worker import THUMB, PhotoThread, Preview, PreviewRequest, SaveRequest
+from desktop_app.ui.opened_items import OpenedItems, local_paths
+from desktop_app.ui.photo_worker import PhotoThread, Preview, PreviewRequest, SaveRequest
 from desktop_app.ui.pickers import (
     FilesPicker,
     FolderPicker,
@@ -49,15 +42,8 @@ from desktop_app.ui.pickers import (
 
 __all__ = ["LOADING_NOTE", "PhotosView", "Preview"]
 
-PATH_ROLE = Qt.ItemDataRole.UserRole
-DISPLAY_MIN = QSize(1280, 960)
 LOADING_NOTE = "Loading the model… the effect appears as soon as it is ready"
 EMPTY_NOTE = "Drop photos, folders or videos here, or use Open…"
-
-def _wanted(path: Path) -> bool:
-    suffix = path.suffix.lower()
-    return not path.name.startswith(".") and (
-        suffix in SUPPORTED_IMAGE_EXTENSIONS or suffix in SUPPORTED_VIDEO_EXTENSIONS)
 
 
 @dataclass(slots=True)
@@ -86,9 +72,6 @@ class PhotosView(QWidget):
         self._pick_folder, self._pick_files, self._pick_save = folder_picker, files_picker, save_picker
         self._params = params_provider()
         self._segmenter = segmenter
-        self._roots: list[Path] = []
-        self._items: dict[Path, QListWidgetItem] = {}
-        self._bad: set[Path] = set()
         self._generation = 0
         self._shown: Preview | None = None
         self._waiting_preview = False  # shown without the effect: re-process when the model arrives
@@ -99,7 +82,7 @@ class PhotosView(QWidget):
         self.setAcceptDrops(True)
         self._build()
         self._thread = PhotoThread(self)
-        self._thread.thumbnail.connect(self._on_thumbnail)
+        self._thread.thumbnail.connect(self.opened.set_thumbnail)
         self._thread.unreadable.connect(self._on_unreadable)
         self._thread.processed.connect(self._on_processed)
         self._thread.failed.connect(self._on_failed)
@@ -111,18 +94,9 @@ class PhotosView(QWidget):
     # ------------------------------------------------------------------------------------------ layout
 
     def _build(self) -> None:
-        self.item_list = QListWidget()
-        self.item_list.setIconSize(THUMB)
-        self.item_list.setAccessibleName("Opened photos and videos")
+        self.opened = OpenedItems()
+        self.item_list, self.error_list = self.opened.list, self.opened.error_list
         self.item_list.currentItemChanged.connect(self._on_selection)
-        self.error_list = QListWidget()
-        self.error_list.setAccessibleName("Files that could not be processed")
-        self.error_list.setWordWrap(True)
-        self.error_list.setMaximumHeight(120)
-        self.error_label = QLabel("Problems")
-        self.error_label.setBuddy(self.error_list)
-        self.error_list.hide()
-        self.error_label.hide()
 
         # Shortcuts (Ctrl+O, Ctrl+S, Ctrl+Shift+E) belong to the main window's File menu, which calls these.
         self.open_button = QPushButton("Open…")
@@ -142,9 +116,7 @@ class PhotosView(QWidget):
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
         left_layout.addLayout(buttons)
-        left_layout.addWidget(self.item_list, 1)
-        left_layout.addWidget(self.error_label)
-        left_layout.addWidget(self.error_list)
+        left_layout.addWidget(self.opened, 1)
 
         self.compare = CompareView()
         self.compare.set_note(EMPTY_NOTE)
@@ -157,7 +129,7 @@ class PhotosView(QWidget):
         self.exports = ExportBar(lambda: self._params, lambda: self._settings.output_format,
                                  self._processor_factory, self)
         self.exports.saved.connect(self.saved)
-        self.exports.item_failed.connect(self._add_error)
+        self.exports.item_failed.connect(self.opened.add_error)
         self.exports.finished.connect(self.export_finished)
         self.exports.busy_changed.connect(self._sync_buttons)
         self.exports.set_segmenter(self._segmenter)
@@ -177,18 +149,18 @@ class PhotosView(QWidget):
         self.save_button.setEnabled(self.item_list.currentItem() is not None)
         self.export_button.setEnabled(has_items and not self._busy())
         self.clear_button.setEnabled(has_items and not self._busy())
+
     # ------------------------------------------------------------------------------------------ items
 
     def paths(self) -> list[Path]:
         """The listed (readable so far) items, in order."""
-        return [Path(self.item_list.item(i).data(PATH_ROLE)) for i in range(self.item_list.count())]
+        return self.opened.paths()
 
     def errors(self) -> list[str]:
-        return [self.error_list.item(i).text() for i in range(self.error_list.count())]
+        return self.opened.errors()
 
     def current_path(self) -> Path | None:
-        item = self.item_list.currentItem()
-        return Path(item.data(PATH_ROLE)) if item is not None else None
+        return self.opened.current_path()
 
     def shown(self) -> Preview | None:
         """What the comparison view shows now."""
@@ -196,30 +168,11 @@ class PhotosView(QWidget):
 
     def add_paths(self, paths: Iterable[Path]) -> None:
         """Add files, folders (recursively: photos and videos) and videos; unreadable ones go to the errors."""
-        new: list[Path] = []
-        for raw in paths:
-            path = Path(raw)
-            if not path.exists():
-                self._add_error(path, f"{path.name}: no such file or folder")
-                continue
-            if path not in self._roots:
-                self._roots.append(path)
-            found = sorted(p for p in path.rglob("*") if p.is_file() and _wanted(p)) if path.is_dir() else [path]
-            for file in found:
-                if file in self._items or file in self._bad:
-                    continue
-                item = QListWidgetItem(file.name)
-                item.setData(PATH_ROLE, str(file))
-                item.setToolTip(str(file))
-                self._items[file] = item
-                self.item_list.addItem(item)
-                new.append(file)
+        new = self.opened.add(paths)  # the first is selected if nothing was: its preview goes first
         if new:
             self._settings.last_open_dir = str(new[-1].parent)
-            if self.item_list.currentItem() is None:
-                self.item_list.setCurrentItem(self._items[new[0]])  # its preview goes first
             self._thread.request_thumbnails(new)
-        elif not self._items:
+        elif self.opened.is_empty():
             self.status_label.setText("No photos or videos found there.")
         self._sync_buttons()
 
@@ -228,13 +181,7 @@ class PhotosView(QWidget):
         if self._busy():
             return
         self._thread.cancel_thumbnails()
-        self._roots.clear()
-        self._items.clear()
-        self._bad.clear()
-        self.item_list.clear()
-        self.error_list.clear()
-        self.error_list.hide()
-        self.error_label.hide()
+        self.opened.clear()
         self._generation += 1
         self._shown = None
         self._pending_save = None
@@ -242,13 +189,6 @@ class PhotosView(QWidget):
         self.compare.set_note(EMPTY_NOTE)
         self.status_label.clear()
         self._sync_buttons()
-
-    def _add_error(self, path: Path, message: str) -> None:
-        item = QListWidgetItem(message)
-        item.setToolTip(str(path))
-        self.error_list.addItem(item)
-        self.error_list.show()
-        self.error_label.show()
 
     def open_dialog(self) -> None:
         start = self._settings.last_open_dir or str(pictures_dir())
@@ -258,21 +198,14 @@ class PhotosView(QWidget):
 
     # drops
 
-    @staticmethod
-    def _local_paths(event: QDropEvent | QDragEnterEvent) -> list[Path]:
-        mime = event.mimeData()
-        if mime is None or not mime.hasUrls():
-            return []
-        return [Path(url.toLocalFile()) for url in mime.urls() if url.isLocalFile()]
-
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        if self._local_paths(event):
+        if local_paths(event):
             event.acceptProposedAction()
         else:
             event.ignore()
 
     def dropEvent(self, event: QDropEvent) -> None:
-        paths = self._local_paths(event)
+        paths = local_paths(event)
         if not paths:
             event.ignore()
             return
@@ -281,22 +214,11 @@ class PhotosView(QWidget):
 
     # thread reports
 
-    @Slot(str, QImage)
-    def _on_thumbnail(self, path: str, image: QImage) -> None:
-        item = self._items.get(Path(path))
-        if item is not None:
-            item.setIcon(QIcon(QPixmap.fromImage(image)))
-
     @Slot(str, str)
     def _on_unreadable(self, path_text: str, message: str) -> None:
-        path = Path(path_text)
-        item = self._items.pop(path, None)
-        if path in self._bad or item is None:
+        if not self.opened.drop_unreadable(Path(path_text), message):  # the selection moves on
             return
-        self._bad.add(path)
-        self._add_error(path, message)
-        self.item_list.takeItem(self.item_list.row(item))  # selection moves on to a readable item
-        if not self._items:
+        if self.opened.is_empty():
             self._shown = None
             self.compare.clear()
             self.compare.set_note("None of these files could be opened.")
@@ -342,14 +264,7 @@ class PhotosView(QWidget):
         if self._shown is None or self._shown.path != path:
             self.compare.set_note("Opening…")
         self._thread.request_preview(PreviewRequest(self._generation, path, self._params, self._segmenter,
-                                                    self._display_size()))
-
-    def _display_size(self) -> QSize:
-        """The comparison view in device pixels (at least DISPLAY_MIN, so a small window still looks sharp)."""
-        ratio = self.compare.devicePixelRatioF()
-        size = self.compare.size()
-        return QSize(max(DISPLAY_MIN.width(), round(size.width() * ratio)),
-                     max(DISPLAY_MIN.height(), round(size.height() * ratio)))
+                                                    display_size(self.compare)))
 
     @Slot(object)
     def _on_processed(self, preview: Preview) -> None:
@@ -441,7 +356,8 @@ class PhotosView(QWidget):
         """Process every opened item into `folder` (asked for, starting at the last one, if None) off the
         GUI thread. Returns False when nothing starts (no items, no folder chosen, an export already running).
         """
-        if self._busy() or not self._roots:
+        roots = self.opened.roots()
+        if self._busy() or not roots:
             return False
         if folder is None:
             folder = self._pick_folder(self, self._settings.last_export_dir or str(pictures_dir()))
@@ -449,10 +365,8 @@ class PhotosView(QWidget):
                 return False
         folder = Path(folder)
         self._settings.last_export_dir = str(folder)
-        self.error_list.clear()  # the batch reports every failing input again
-        self.error_list.hide()
-        self.error_label.hide()
-        self.exports.begin(ExportJob(list(self._roots), folder))
+        self.opened.clear_errors()  # the batch reports every failing input again
+        self.exports.begin(ExportJob(roots, folder))
         return True
 
     def cancel_export(self) -> None:

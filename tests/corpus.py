@@ -288,3 +288,8 @@ def build_corpus(folder: Path, videos: bool = True) -> list[Case]:
     if videos:
         cases += [build(folder) for build in VIDEO_BUILDERS]
     return cases
+
+
+def listing(folder: Path) -> list[str]:
+    """Sorted names in `folder`, leaving out the list of outputs LocalLens keeps there (`.locallens-output`)."""
+    return sorted(p.name for p in Path(folder).iterdir() if p.name != ".locallens-output")

@@ -11,11 +11,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from corpus import file_hashes, short_video, text_named_jpg, tiny_video, two_tone
+from corpus import file_hashes, listing, short_video, text_named_jpg, tiny_video, two_tone
 from PIL import Image
 
 from desktop_app.core import batch as batch_module
-from desktop_app.core.batch import OUTPUT_MARKER, Batch, Job, Report, plan
+from desktop_app.core.batch import OUTPUT_MARKER, Batch, Job, Report, plan, recorded_outputs
 from desktop_app.core.frames import Frame, Result
 from desktop_app.core.params import EffectParams
 from desktop_app.core.safe_write import is_temp_name
@@ -97,7 +97,7 @@ def test_cancel_between_images_stops_cleanly(tmp_path: Path) -> None:
     jobs, _ = plan(photos(tmp_path / "in", 4), tmp_path / "out")
     report = cancel_while_processing(jobs, EffectParams("blur"), on_call=2)
     assert report.cancelled
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["p0_blur.png", "p1_blur.png"]
+    assert listing(tmp_path / "out") == ["p0_blur.png", "p1_blur.png"]
 
 
 def test_cancel_mid_video_leaves_no_partial_file(tmp_path: Path) -> None:
@@ -211,7 +211,7 @@ def test_tiny_videos_fail_cleanly_and_the_batch_goes_on(tmp_path: Path) -> None:
         f"{wide.path}: too small to save as MP4 (64x1; needs at least 2x2)",
         None,
     ]
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["p0_blur.png"]
+    assert listing(tmp_path / "out") == ["p0_blur.png"]
     assert file_hashes(before) == before
 
 
@@ -261,23 +261,29 @@ def test_same_stems_get_outputs_told_apart_by_name_in_any_order(tmp_path: Path) 
     assert sorted(j.base for j in jobs) == ["a_jpg", "a_png", "b"]
 
 
-def test_scanning_skips_earlier_output_folders_and_temp_files(tmp_path: Path) -> None:
+def test_scanning_skips_earlier_outputs_and_temp_files_but_not_the_users_files(tmp_path: Path) -> None:
     photos(tmp_path / "album", 1)
     photos(tmp_path / "album" / "locallens-output", 1)  # the CLI's default output folder name
-    photos(tmp_path / "album" / "exported", 1)
-    (tmp_path / "album" / "exported" / OUTPUT_MARKER).write_text("x")
     (tmp_path / "album" / "~locallens-unfinished-0123456789ab.png").write_bytes(b"half")
+    exported = tmp_path / "album" / "exported"  # a folder the user also keeps their own photos in
+    jobs, _ = plan(photos(exported, 2), exported)
+    Batch(Inverter(), EffectParams("blur")).run(jobs)  # writes p0_blur.png, p1_blur.png beside p0, p1
+    assert listing(exported) == [
+        "p0.png", "p0_blur.png", "p1.png", "p1_blur.png"]
     jobs, _ = plan([tmp_path / "album"], tmp_path / "out")
-    assert [str(j.source.relative_to(tmp_path)) for j in jobs] == ["album/p0.png"]
+    assert [str(j.source.relative_to(tmp_path)) for j in jobs] == [
+        "album/exported/p0.png", "album/exported/p1.png", "album/p0.png"]
 
 
-def test_marking_writes_the_marker_once_output_exists(tmp_path: Path) -> None:
+def test_every_output_is_recorded_and_a_broken_record_is_harmless(tmp_path: Path) -> None:
     jobs, _ = plan([*photos(tmp_path / "in", 2), tmp_path / "in" / "gone.png"], tmp_path / "out")
-    Batch(Inverter(), EffectParams("blur"), mark_outputs=True).run(jobs)
-    assert (tmp_path / "out" / OUTPUT_MARKER).is_file()
+    Batch(Inverter(), EffectParams("blur")).run(jobs)
+    assert recorded_outputs(tmp_path / "out") == {"p0_blur.png", "p1_blur.png"}
     jobs, _ = plan([text_named_jpg(tmp_path / "in").path], tmp_path / "nothing")
-    Batch(Inverter(), EffectParams("blur"), mark_outputs=True).run(jobs)
-    assert not (tmp_path / "nothing").exists()  # no output, no folder, no marker
+    Batch(Inverter(), EffectParams("blur")).run(jobs)
+    assert not (tmp_path / "nothing").exists()  # no output, no folder, no record
+    (tmp_path / "out" / OUTPUT_MARKER).write_bytes(b"\xff\xfe not a record")
+    assert recorded_outputs(tmp_path / "out") == set()
 
 
 def test_webp_too_large_falls_back_to_png_with_a_note(tmp_path: Path) -> None:

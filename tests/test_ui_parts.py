@@ -10,7 +10,7 @@ from ui_fakes import FakeSegmenter, frames_source
 from desktop_app.core.sources import CameraInfo, SourceError
 from desktop_app.ui import live_tab
 from desktop_app.ui.live_tab import NO_CAMERA, camera_factory
-from desktop_app.ui.opened_items import OpenedItems, wanted
+from desktop_app.ui.opened_items import OpenedItems
 from desktop_app.ui.status_bar import LIVE_STATS, StatusLabels
 from desktop_app.ui.worker import LiveStats
 
@@ -115,6 +115,17 @@ def test_opened_items_walk_folders_once_and_move_unreadable_files_to_the_problem
     assert items.add([folder / "a.jpg"]) == [folder / "a.jpg"]  # forgotten as unreadable too
 
 
-def test_wanted_takes_photos_and_videos_by_extension_but_no_hidden_files() -> None:
-    assert [wanted(Path(n)) for n in ("x.PNG", "clip.mp4", ".x.png", "x.txt")] == [True, True, False, False]
+def test_opened_folders_skip_earlier_outputs_and_unfinished_files(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The Photos tab walks folders the way `process` does: one rule, in core.batch.scan_folder."""
+    from desktop_app.core.batch import OUTPUT_MARKER
 
+    for name in ("a.png", "clip.mp4", ".hidden.png", "notes.txt", "~locallens-unfinished-0123456789ab.png",
+                 "out/a_blur.png", "locallens-output/b_blur.png"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(b"x")
+    (tmp_path / "out" / OUTPUT_MARKER).write_text('"a_blur.png"\n')
+    (tmp_path / "out" / "mine.png").write_bytes(b"x")  # the user's own file beside our outputs
+    items = OpenedItems()
+    qtbot.addWidget(items)
+    items.add([tmp_path])
+    assert sorted(p.name for p in items.paths()) == ["a.png", "clip.mp4", "mine.png"]

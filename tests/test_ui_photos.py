@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from corpus import short_video
+from corpus import listing, short_video
 from PIL import Image
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QColor, QDragEnterEvent, QDropEvent
@@ -239,7 +239,7 @@ def test_batch_worker_reports_each_item_in_order(qtbot, tmp_path: Path) -> None:
     assert items[1].output == out / "a_blur.png" and items[1].ok
     assert "not an image" in (items[2].error or "") and "file not found" in (items[0].error or "")
     assert progress == [(0, 2, str(a)), (1, 2, str(b)), (2, 2, str(b))]
-    assert sorted(p.name for p in out.iterdir()) == ["a_blur.png"]
+    assert listing(out) == ["a_blur.png"]
 
 
 def test_batch_worker_stop_joins_the_thread(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -349,7 +349,7 @@ def test_save_twice_never_overwrites(qtbot, make_view, tmp_path: Path) -> None: 
         assert view.save_current()
     folder = tmp_path / "saved"
     assert (first.args[0], second.args[0]) == (folder / "p_blur.png", folder / "p_blur-1.png")
-    assert sorted(p.name for p in folder.iterdir()) == ["p_blur-1.png", "p_blur.png"]
+    assert listing(folder) == ["p_blur-1.png", "p_blur.png"]
     shown = view.shown()
     assert shown is not None and shown.pixels is not None
     for path in (first.args[0], second.args[0]):
@@ -373,8 +373,8 @@ def test_export_all_with_cancel_leaves_no_partial_files(qtbot, make_view, tmp_pa
         processor.release.set()
     report: Report = done.args[0]
     assert report.cancelled and [o.source.name for o in report.outcomes] == ["a.png", "b.png"]
-    assert sorted(p.name for p in out.iterdir()) == ["a_blur.png", "b_blur.png"]  # no temp, no c
-    for path in out.iterdir():
+    assert listing(out) == ["a_blur.png", "b_blur.png"]  # no temp, no c
+    for path in (out / name for name in listing(out)):
         assert read_image(path).size == (80, 60)
     assert not view.progress_bar.isVisibleTo(view) and view.export_button.isEnabled()
     assert "cancelled" in view.status_label.text()
@@ -413,7 +413,7 @@ def test_export_videos_and_errors_are_listed_with_notes(qtbot, make_view, tmp_pa
     assert [o.source for o in report.failed] == [broken]
     assert any("broken.png" in e and "corrupt" in e for e in view.errors())
     assert "green screen" in view.status_label.text()  # the video summary note
-    assert sorted(p.name for p in out.iterdir()) == ["p_remove.png", "short clip_remove.mp4"]
+    assert listing(out) == ["p_remove.png", "short clip_remove.mp4"]
     view.item_list.setCurrentRow(view.paths().index(video))  # a video previews its first frame
     shown = wait_preview(qtbot, view, video)
     assert shown.pixels is not None and shown.pixels.shape == (48, 64, 4)
@@ -429,7 +429,7 @@ def test_export_waits_for_the_model(qtbot, make_view, tmp_path: Path) -> None:  
     assert view.cancel_button.isVisibleTo(view)
     with qtbot.waitSignal(view.export_finished, timeout=WAIT):
         view.set_segmenter(FakeSegmenter())
-    assert [p.name for p in out.iterdir()] == ["p_blur.png"]
+    assert listing(out) == ["p_blur.png"]
 
 
 def test_export_asks_for_a_folder_and_nothing_to_export(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -463,7 +463,7 @@ def test_shutdown_during_an_export_joins_the_threads(qtbot, make_view, tmp_path:
     processor.release.set()
     view.shutdown()  # as the window closes: cancel + join
     assert view._thread.isFinished() and not view.batch.is_running()
-    names = sorted(p.name for p in out.iterdir())
+    names = listing(out)
     assert names in (["a_blur.png", "b_blur.png"], ["a_blur.png", "b_blur.png", "c_blur.png"])
-    for path in out.iterdir():
+    for path in (out / name for name in listing(out)):
         assert read_image(path).size == (80, 60)  # every file that exists is complete

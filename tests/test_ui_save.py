@@ -6,7 +6,7 @@ from pathlib import Path
 
 import cv2
 import test_ui_photos
-from corpus import file_hashes, short_video
+from corpus import file_hashes, listing, short_video
 from PIL import Image
 from PySide6.QtCore import QTimer
 from test_ui_photos import WAIT, BlockingProcessor, SavePicker, wait_preview, write_photo
@@ -82,7 +82,7 @@ def test_saving_a_video_exports_the_whole_video_under_the_picked_name(qtbot, mak
         assert view.progress_bar.isVisibleTo(view) and view.cancel_button.isVisibleTo(view)
     assert picker.asked == [(tmp_path / "saved" / "short clip_blur.mp4", True)]
     assert saved.args[0] == out / "my clip.mp4"
-    assert sorted(p.name for p in out.iterdir()) == ["my clip.mp4"]  # no PNG of a frame, no temp file
+    assert listing(out) == ["my clip.mp4"]  # no PNG of a frame, no temp file
     capture = cv2.VideoCapture(str(saved.args[0]))
     try:
         assert int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == 9
@@ -123,7 +123,7 @@ def test_export_all_remembers_the_folder_it_was_given(qtbot, make_view, tmp_path
     with qtbot.waitSignal(view.export_finished, timeout=WAIT):
         assert view.export_all()
     assert asked[1] == str(first) and settings.last_export_dir == str(first)
-    assert sorted(p.name for p in first.iterdir()) == ["p_blur-1.png", "p_blur.png"]
+    assert listing(first) == ["p_blur-1.png", "p_blur.png"]
 
 
 def test_the_model_arrives_one_way_and_nothing_polls(qtbot, make_view, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

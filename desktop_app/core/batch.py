@@ -3,12 +3,15 @@
 Each input is processed on its own: a failure is recorded with a one-line reason and the batch goes on.
 Outputs go to a separate folder (sub-folders mirrored), never overwrite anything, and appear complete or
 not at all; cancelling stops between images or mid-video without leaving a partial file. An unexpected
-exception in any stage fails that input only (traceback in the log). Output folders can be marked
-(`OUTPUT_MARKER`) so scanning a parent folder later never processes earlier outputs again.
+exception in any stage fails that input only (traceback in the log). Each folder that receives outputs keeps a
+list of them (`OUTPUT_MARKER`), so scanning a parent folder later never processes those outputs again, while the
+user's own files in the same folder are still found.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import threading
 import time
@@ -44,8 +47,9 @@ from desktop_app.core.videoio import (
 
 GREEN_SCREEN = (0, 177, 64)
 DEFAULT_OUTPUT_DIR = "locallens-output"  # the CLI's default --out; never scanned as input
-OUTPUT_MARKER = ".locallens-output"  # written once into each output root; folders holding it are not scanned
-_MARKER_TEXT = "LocalLens writes its outputs here. Folders holding this file are skipped when scanning inputs.\n"
+# In each folder that receives outputs: the names LocalLens wrote there, one JSON string per line; scans skip them.
+OUTPUT_MARKER = ".locallens-output"
+_MARKER_HEADER = "# Files LocalLens wrote into this folder (skipped when the folder is scanned as input).\n"
 
 
 class Processor(Protocol):
@@ -63,7 +67,6 @@ class Job:
     source: Path
     out_dir: Path  # where this input's output goes (sub-folders of a dropped folder are mirrored)
     name: str = ""  # output base name: the source's stem, or `stem_ext` when stems collide in one folder
-    root: Path | None = None  # the output root (`--out`), for stale-temp cleanup and the output marker
 
     @property
     def base(self) -> str:
@@ -117,18 +120,30 @@ def _wanted(path: Path) -> bool:
     )
 
 
-def is_output_folder(folder: Path) -> bool:
-    """A folder LocalLens wrote outputs into (marked), or one with the default output folder's name."""
-    return folder.name == DEFAULT_OUTPUT_DIR or (folder / OUTPUT_MARKER).is_file()
+def recorded_outputs(folder: Path) -> set[str]:
+    """Names of the outputs LocalLens recorded in `folder` (an unreadable or foreign record counts as none)."""
+    try:
+        lines = (folder / OUTPUT_MARKER).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return set()
+    names: set[str] = set()
+    for line in lines:
+        with contextlib.suppress(ValueError):
+            name = json.loads(line) if line.startswith('"') else None
+            if isinstance(name, str):
+                names.add(name)
+    return names
 
 
-def _scan(folder: Path) -> list[Path]:
-    """Image and video files under `folder`, skipping output folders (not followed: symlinked folders)."""
+def scan_folder(folder: Path) -> list[Path]:
+    """Image and video files under `folder` (symlinked folders not followed), leaving out what LocalLens wrote:
+    recorded outputs, unfinished temp files and the CLI's default output folder."""
     found: list[Path] = []
     for root, dirs, files in os.walk(folder):
         here = Path(root)
-        dirs[:] = [d for d in dirs if not is_output_folder(here / d)]
-        found += [here / f for f in files if _wanted(here / f) and (here / f).is_file()]
+        dirs[:] = [d for d in dirs if d != DEFAULT_OUTPUT_DIR]
+        ours = recorded_outputs(here) if OUTPUT_MARKER in files else set()
+        found += [here / f for f in files if f not in ours and _wanted(here / f) and (here / f).is_file()]
     return sorted(found)
 
 
@@ -161,32 +176,28 @@ def plan(paths: Iterable[Path], out_dir: Path) -> tuple[list[Job], list[Outcome]
         if not path.exists():
             failures.append(Outcome(path, error=printable(f"{path}: file not found")))
         elif path.is_dir():
-            for child in _scan(path):
+            for child in scan_folder(path):
                 resolved = child.resolve()
                 if out_resolved in resolved.parents or resolved in seen:
                     continue
                 seen.add(resolved)
-                jobs.append(Job(child, out_dir / child.parent.relative_to(path), root=out_dir))
+                jobs.append(Job(child, out_dir / child.parent.relative_to(path)))
         elif path.resolve() not in seen:
             seen.add(path.resolve())
-            jobs.append(Job(path, out_dir, root=out_dir))
+            jobs.append(Job(path, out_dir))
     return _name_collisions(jobs), failures
 
 
-def mark_output_folder(folder: Path) -> None:
-    """Write the output marker into `folder` once (hidden on Windows too); best effort, never raises."""
-    marker = folder / OUTPUT_MARKER
+def record_output(path: Path) -> None:
+    """Add `path`'s name to its folder's list of LocalLens outputs (hidden on Windows too); never raises."""
+    marker = path.parent / OUTPUT_MARKER
+    new = not marker.exists()
     try:
-        fd = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        with open(marker, "a", encoding="utf-8") as fh:
+            fh.write((_MARKER_HEADER if new else "") + json.dumps(path.name) + "\n")
     except OSError:
-        return  # already marked, or the folder is not writable: scanning still skips the default name
-    try:
-        os.write(fd, _MARKER_TEXT.encode())
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-    if os.name == "nt":
+        return  # a folder we may write outputs into but not this list: scans still skip the default name
+    if new and os.name == "nt":
         try:
             import ctypes
 
@@ -199,18 +210,15 @@ class Batch:
     """Runs jobs through one `Processor`; `cancel` may be set from any thread."""
 
     def __init__(self, processor: Processor, params: EffectParams, fmt: str = "png",
-                 progress: Progress | None = None, cancel: threading.Event | None = None,
-                 mark_outputs: bool = False) -> None:
+                 progress: Progress | None = None, cancel: threading.Event | None = None) -> None:
         self.processor, self.params, self.fmt = processor, params, fmt
         self.progress = progress or (lambda _done, _total, _path: None)
         self.cancel = cancel or threading.Event()
-        self.mark_outputs = mark_outputs  # write OUTPUT_MARKER into each output root that gets an output
 
     def run(self, jobs: list[Job], report: Report | None = None) -> Report:
         report = report or Report()
         for folder in dict.fromkeys(job.out_dir for job in jobs):
             remove_stale_temps(folder)  # a killed run's leftovers (ours by name, old by mtime), never a live writer's
-        marked: set[Path] = set()
         for done, job in enumerate(jobs):
             if self.cancel.is_set():
                 report.cancelled = True
@@ -222,10 +230,8 @@ class Batch:
             if outcome.error == _CANCELLED:
                 report.cancelled = True
                 break
-            root = job.root or job.out_dir
-            if outcome.ok and self.mark_outputs and root not in marked:
-                mark_output_folder(root)
-                marked.add(root)
+            if outcome.output is not None:
+                record_output(outcome.output)
             report.outcomes.append(outcome)
         else:
             self.progress(len(jobs), len(jobs), jobs[-1].source if jobs else Path())

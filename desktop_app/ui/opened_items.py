@@ -13,18 +13,10 @@ from PySide6.QtCore import Qt, Slot
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QIcon, QImage, QPixmap
 from PySide6.QtWidgets import QLabel, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
-from desktop_app.core.imageio import SUPPORTED_IMAGE_EXTENSIONS
-from desktop_app.core.videoio import SUPPORTED_VIDEO_EXTENSIONS
+from desktop_app.core.batch import scan_folder
 from desktop_app.ui.photo_worker import THUMB
 
 PATH_ROLE = Qt.ItemDataRole.UserRole
-
-
-def wanted(path: Path) -> bool:
-    """A photo or video by its extension, not a hidden file."""
-    suffix = path.suffix.lower()
-    return not path.name.startswith(".") and (
-        suffix in SUPPORTED_IMAGE_EXTENSIONS or suffix in SUPPORTED_VIDEO_EXTENSIONS)
 
 
 def local_paths(event: QDropEvent | QDragEnterEvent) -> list[Path]:
@@ -91,7 +83,7 @@ class OpenedItems(QWidget):
                 continue
             if path not in self._roots:
                 self._roots.append(path)
-            found = sorted(p for p in path.rglob("*") if p.is_file() and wanted(p)) if path.is_dir() else [path]
+            found = scan_folder(path) if path.is_dir() else [path]
             for file in found:
                 if file in self._items or file in self._bad:
                     continue

@@ -67,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     proc.add_argument("--strength", type=int, default=50, metavar="N", help="blur strength 1-100")
     proc.add_argument("--color", metavar="RRGGBB", help="remove: solid colour instead of transparency")
     proc.add_argument("--out", type=Path, default=Path("locallens-output"), metavar="DIR",
-                      help="output folder (default: locallens-output); what LocalLens writes is never read back in as input")
+                      help="output folder (default: locallens-output); outputs are never read back in as input")
     proc.add_argument("--format", choices=("png", "jpg", "webp"), default="png")
     proc.add_argument("--model", default="auto",
                       help="bundled model id (see `models`), or auto: landscape for wide images, else general")

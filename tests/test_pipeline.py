@@ -75,18 +75,27 @@ def test_blur_result_has_full_res_mask_timings_and_unchanged_person() -> None:
     assert not np.array_equal(result.pixels[~person], f.pixels[~person])
 
 
-def test_mask_effect_returns_model_resolution_uint8() -> None:
+def test_mask_effect_returns_the_full_size_probability_as_uint8() -> None:
+    # The 64x64 model mask upsampled to the 160x120 frame (not squashed to the model grid), as uint8.
     result = Pipeline(FakeSegmenter(), SHARP.with_(effect="mask")).process(frame())
     assert result.pixels.dtype == np.uint8
-    assert result.pixels.shape == (64, 64)
-    assert np.array_equal(result.pixels, (disc() * 255).astype(np.uint8))
+    assert result.pixels.shape == (H, W)
+    expected = cv2.resize(disc(), (W, H), interpolation=cv2.INTER_LINEAR)
+    assert np.abs(result.pixels.astype(int) - np.round(expected * 255)).max() <= 1
+    assert result.mask is not None and result.mask.shape == (H, W)
+
+
+def test_mask_effect_keeps_a_tall_photo_tall() -> None:
+    result = Pipeline(FakeSegmenter(), SHARP.with_(effect="mask")).process(frame(h=200, w=90))
+    assert result.pixels.shape == (200, 90)
 
 
 def test_mask_effect_is_the_probability_not_the_thresholded_alpha() -> None:
     soft = np.linspace(0.0, 1.0, 64 * 64, dtype=np.float32).reshape(64, 64)
     params = EffectParams(effect="mask", threshold=0.5, feather=0.0, smoothing=0.0)
     result = Pipeline(FakeSegmenter(soft), params).process(frame())
-    expected = np.clip(soft * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    upsampled = cv2.resize(soft, (W, H), interpolation=cv2.INTER_LINEAR)
+    expected = np.clip(upsampled * 255.0 + 0.5, 0, 255).astype(np.uint8)
     assert np.abs(result.pixels.astype(int) - expected).max() <= 1
     assert len(np.unique(result.pixels)) > 200  # a ramp, not a 0/255 step
 

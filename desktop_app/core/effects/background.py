@@ -16,6 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from desktop_app.core.effects.foreground import estimate_foreground
 from desktop_app.core.imageio import read_image
 from desktop_app.core.params import EffectParams
 
@@ -159,7 +160,7 @@ def blurred_background(rgb: np.ndarray, strength: int, mask_small: np.ndarray | 
         # grown by one small pixel: edge pixels averaged by the downscale hold person colour.
         grown = cv2.dilate(cv2.resize(np.asarray(mask_small, np.float32), small_size, interpolation=cv2.INTER_LINEAR),
                            _CROSS)
-        weight = cv2.subtract(1.0, grown).reshape(grown.shape)
+        weight = np.subtract(np.float32(1.0), grown, dtype=np.float32).reshape(small.shape[:2])
         # One 4-channel blur of (rgb * w, w): the numerator and the denominator together. OpenCV calls
         # throughout: numpy's mixed-type and strided versions of the same steps measured 2-3x slower, and
         # the separable tent 10% faster than stackBlur on float32 with the same result.
@@ -179,7 +180,10 @@ def blurred_background(rgb: np.ndarray, strength: int, mask_small: np.ndarray | 
 
 
 def cover_fit(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Scale `image` to cover `size` = (width, height) keeping its aspect, then crop the centre."""
+    """Scale `image` to cover `size` = (width, height) keeping its aspect, then crop the centre.
+
+    RGB stays RGB and RGBA stays RGBA (a translucent background keeps its alpha).
+    """
     width, height = size
     src_h, src_w = image.shape[:2]
     scale = max(width / src_w, height / src_h)
@@ -188,7 +192,7 @@ def cover_fit(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
         interp = cv2.INTER_AREA if scale < 1.0 else cv2.INTER_LINEAR
         image = cv2.resize(image, (new_w, new_h), interpolation=interp)
     x0, y0 = (new_w - width) // 2, (new_h - height) // 2
-    return np.ascontiguousarray(image[y0 : y0 + height, x0 : x0 + width, :3])
+    return np.ascontiguousarray(image[y0 : y0 + height, x0 : x0 + width, :4])
 
 
 class _FitCache:
@@ -226,6 +230,21 @@ def fitted_background(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return _fitted.get(image, size)
 
 
+_split: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+
+
+def _planes(fitted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A fitted RGBA background as contiguous (RGB, alpha), split once per fitted image (last one kept)."""
+    with _fitted._lock:
+        hit = _split.get("last")
+        if hit is not None and hit[0] is fitted:
+            return hit[1], hit[2]
+    planes = (np.ascontiguousarray(fitted[..., :3]), np.ascontiguousarray(fitted[..., 3]))
+    with _fitted._lock:
+        _split["last"] = (fitted, *planes)
+    return planes
+
+
 def _solid_image(color: tuple[int, int, int], size: tuple[int, int]) -> np.ndarray:
     key = (int(color[0]), int(color[1]), int(color[2]))
     swatch = _colours.get(key)
@@ -234,47 +253,95 @@ def _solid_image(color: tuple[int, int, int], size: tuple[int, int]) -> np.ndarr
     return _solid.get(swatch, size)
 
 
+# OpenCV reads a 2-D array of <= 4 elements as a scalar (and some filters want a few pixels): frames
+# with a side under this are composed on an edge-replicated copy of this size, then cropped back.
+MIN_COMPOSE_SIDE = 8
+
+
 def compose(
     rgb: np.ndarray,
     mask: np.ndarray,
     params: EffectParams,
     background: np.ndarray | None = None,
     mask_small: np.ndarray | None = None,
+    live: bool = False,
 ) -> np.ndarray:
-    """Apply `params.effect` to an (H, W, 3) uint8 frame with its (H, W) float32 person mask.
+    """Apply `params.effect` to an (H, W, 3) uint8 frame with its (H, W) float32 person mask (any H, W >= 1).
 
     - `none`: `rgb` itself (not copied).
     - `blur`: the background blurred (see `blurred_background`); person pixels unchanged.
-    - `replace`: `background` (RGB uint8, any size) cover-fitted to the frame behind the person.
+    - `replace`: `background` (RGB or RGBA uint8, any size) cover-fitted to the frame behind the person;
+      where it is translucent, the blurred frame shows through it.
     - `remove`: (H, W, 4) RGBA with the mask as alpha when `params.color` is None, else RGB over the colour.
-    - `mask`: the (h, w) uint8 person mask at the model's input resolution, 0..255, like rembg's
-      mask-only output: `mask_small` as given (the pipeline passes the refined one); without it, `mask`.
+      Fully transparent pixels are black (nothing of the old background survives in the RGB), and soft
+      edges carry the person's estimated colour (`foreground.estimate_foreground`), not the old mix.
+    - `mask`: the (H, W) uint8 mask, 0..255, at the frame's size (the pipeline passes the probability).
+
+    `mask_small` is the refined mask at model resolution: the blur leaves the person out of its average.
+    `live` takes the cheaper one-pass edge colour estimate (for video at frame rate).
     """
     effect = params.effect
     if effect == "none":
         return rgb
-    if effect == "mask":
-        return to_alpha(np.ascontiguousarray(mask if mask_small is None else mask_small, dtype=np.float32))
-    alpha = to_alpha(mask)
     height, width = rgb.shape[:2]
+    if min(height, width) < MIN_COMPOSE_SIDE:
+        return _compose_tiny(rgb, mask, params, background, mask_small, live)
+    alpha = to_alpha(mask)
+    if effect == "mask":
+        return alpha if alpha is not mask else alpha.copy()
+    passes = 1 if live else 2
     if effect == "blur":
         return blend_edges(rgb, blurred_background(rgb, params.strength, mask_small), alpha)
     if effect == "replace":
         if background is None:
             raise ValueError("the replace effect needs a background image")
-        return blend_edges(rgb, fitted_background(background, (width, height)).copy(), alpha)
+        fitted = fitted_background(background, (width, height))
+        if fitted.shape[2] == 4:
+            front, opacity = _planes(fitted)
+            back = blend_edges(front, blurred_background(rgb, params.strength, mask_small), opacity)
+        else:
+            back = fitted.copy()
+        return blend_edges(estimate_foreground(rgb, alpha, passes=passes), back, alpha)
     if effect == "remove":
         if params.color is None:
-            rgba = cv2.cvtColor(rgb, cv2.COLOR_RGB2RGBA)
+            rgba = cv2.cvtColor(cv2.bitwise_and(rgb, rgb, mask=alpha), cv2.COLOR_RGB2RGBA)
             rgba[..., 3] = alpha
-            return rgba
-        return blend_edges(rgb, _solid_image(params.color, (width, height)).copy(), alpha)
+            return estimate_foreground(rgb, alpha, out=rgba, passes=passes)
+        foreground = estimate_foreground(rgb, alpha, passes=passes)
+        return blend_edges(foreground, _solid_image(params.color, (width, height)).copy(), alpha)
     raise ValueError(f"unknown effect {effect!r}")
 
 
+def _compose_tiny(
+    rgb: np.ndarray,
+    mask: np.ndarray,
+    params: EffectParams,
+    background: np.ndarray | None,
+    mask_small: np.ndarray | None,
+    live: bool,
+) -> np.ndarray:
+    """`compose` on an edge-replicated copy at least MIN_COMPOSE_SIDE on each side, cropped back."""
+    height, width = rgb.shape[:2]
+    bottom, right = max(0, MIN_COMPOSE_SIDE - height), max(0, MIN_COMPOSE_SIDE - width)
+    padded = cv2.copyMakeBorder(rgb, 0, bottom, 0, right, cv2.BORDER_REPLICATE)
+    padded_mask = np.pad(np.asarray(mask, np.float32), ((0, bottom), (0, right)), mode="edge")
+    small = None
+    if mask_small is not None:
+        small = np.asarray(mask_small, np.float32)
+        small = np.pad(small, ((0, max(0, 2 - small.shape[0])), (0, max(0, 2 - small.shape[1]))), mode="edge")
+    out = compose(padded, padded_mask, params, background, small, live)
+    return np.ascontiguousarray(out[:height, :width])
+
+
 def load_background(path: Path | str) -> np.ndarray:
-    """Read a background image as (H, W, 3) uint8 RGB with the app's safe reader (EXIF, modes, bomb guard).
+    """Read a background image as (H, W, 3) uint8 RGB, or (H, W, 4) RGBA when it has any translucent pixel.
+
+    Uses the app's safe reader (EXIF, modes, bomb guard).
 
     Raises `desktop_app.core.imageio.ImageReadError` with a message a user can act on.
     """
-    return np.ascontiguousarray(read_image(Path(path)).rgb[..., :3])
+    image = read_image(Path(path))
+    rgb = np.ascontiguousarray(image.rgb[..., :3])
+    if image.alpha is None or int(image.alpha.min()) == 255:
+        return rgb
+    return np.dstack((rgb, image.alpha))

@@ -1,0 +1,133 @@
+"""The person's own colour at soft mask edges ("blur-fusion", Forte & Pitie 2021, OpenCV box filters only).
+
+A soft edge pixel is I = a * F + (1 - a) * B. Showing I as the cut-out colour keeps the old background
+visible (and recoverable) in the edge band, and mixes it into a green screen or a new background. Blur
+fusion estimates F with two passes of box-filtered local means:
+
+    F_mean = box(F * a) / box(a),  B_mean = box(B * (1 - a)) / box(1 - a)
+    F = clip(F_mean + a * (I - a * F_mean - (1 - a) * B_mean))
+
+first with a large box (F = B = I), then with a small one (F and B from the first pass). The work is done
+only in the bounding box of the soft band (padded by the boxes), the large pass at 1/d resolution (its
+means are smooth anyway), and the result is written into the soft pixels only: alpha 255 keeps the frame,
+alpha 0 is the caller's (a cut-out makes it black). bench/bench_foreground.py measures it against
+pymatting's multilevel estimator.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+# Box sizes as fractions of the frame's longer side (tuned on bench/bench_foreground.py's composites).
+LARGE_BOX_PER_SIDE = 0.06
+SMALL_BOX_PER_SIDE = 0.006
+LARGE_BOX_SMALL_PIXELS = 12  # the large pass runs at the resolution that leaves it about this many pixels
+_EPS = 1e-4
+MIN_SMALL_DOWNSCALE = 2  # the small-box pass at half resolution or less (measured: same error, 4x cheaper)
+_MAP_WIDTH = 1024
+
+
+def _box(image: np.ndarray, k: int) -> np.ndarray:
+    return cv2.boxFilter(image, -1, (k, k), borderType=cv2.BORDER_REPLICATE)
+
+
+def _means(image: np.ndarray, fg: np.ndarray, bg: np.ndarray, a: np.ndarray, k: int) -> tuple[np.ndarray, ...]:
+    """Alpha-weighted local means of F and of B with a k x k box; `a` is (h, w, 1) float32 in [0, 1]."""
+    a2 = a[..., 0]
+    box_a = _box(a2, k)[..., None]
+    fg_mean = _box(fg * a, k) / (box_a + _EPS)
+    bg_mean = _box(bg * (1.0 - a), k) / ((1.0 - box_a) + _EPS)
+    return fg_mean, bg_mean
+
+
+def _fuse(image: np.ndarray, fg_mean: np.ndarray, bg_mean: np.ndarray, a: np.ndarray) -> np.ndarray:
+    return np.clip(fg_mean + a * (image - a * fg_mean - (1.0 - a) * bg_mean), 0.0, 255.0)
+
+
+def box_sizes(size: tuple[int, int]) -> tuple[int, int]:
+    """(large, small) box sizes in pixels for a frame of `size` = (width, height)."""
+    side = max(size)
+    return max(3, round(side * LARGE_BOX_PER_SIDE)), max(3, round(side * SMALL_BOX_PER_SIDE))
+
+
+def _scaled(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Downscale (bilinear: the box filters that follow do the averaging) keeping a trailing axis of 1."""
+    same = (image.shape[1], image.shape[0]) == size
+    out = image if same else cv2.resize(image, size, interpolation=cv2.INTER_LINEAR)
+    return out.reshape(size[1], size[0], -1)
+
+
+def _factor(box: int, side: int) -> int:
+    """Downscale factor leaving the box about LARGE_BOX_SMALL_PIXELS wide (not for a box under 2x that)."""
+    return max(1, min(box // (LARGE_BOX_SMALL_PIXELS // 2), max(1, side // 8)))
+
+
+def estimate_foreground(
+    rgb: np.ndarray, alpha: np.ndarray, out: np.ndarray | None = None, passes: int = 2
+) -> np.ndarray:
+    """(H, W, 3) uint8: `rgb` with the soft pixels (0 < alpha < 255) replaced by the estimated person colour.
+
+    `out` (default: a copy of `rgb`) receives the result; pixels with alpha 0 or 255 are left as they are.
+    `passes=1` skips the small-box refinement (cheaper, for live video). Only the local means are computed
+    at reduced resolution; the final per-pixel step uses each soft pixel's own colour and alpha.
+    """
+    if out is None:
+        out = rgb.copy()
+    if not (out.flags.c_contiguous and rgb.flags.c_contiguous):
+        raise ValueError("estimate_foreground needs C-contiguous frames")
+    soft = cv2.inRange(alpha, 1, 254)
+    x, y, w, h = cv2.boundingRect(soft)
+    if w == 0 or h == 0:
+        return out
+    height, width = alpha.shape
+    large, small = box_sizes((width, height))
+    pad = large // 2 + 2
+    x0, y0, x1, y1 = max(0, x - pad), max(0, y - pad), min(width, x + w + pad), min(height, y + h + pad)
+    crop_w, crop_h = x1 - x0, y1 - y0
+    rgb_crop, alpha_crop = rgb[y0:y1, x0:x1], alpha[y0:y1, x0:x1]
+
+    # Pass 1 (large box) at 1/d1, pass 2 (small box) at 1/d2 on the first pass's F and background mean.
+    d1 = _factor(large, min(crop_w, crop_h))
+    size1 = (max(1, crop_w // d1), max(1, crop_h // d1))
+    image1 = _scaled(rgb_crop, size1).astype(np.float32)
+    a1 = _scaled(alpha_crop, size1).astype(np.float32) * np.float32(1.0 / 255.0)
+    fg_mean, bg_mean = _means(image1, image1, image1, a1, max(3, large // d1))
+    if passes >= 2:
+        d2 = max(MIN_SMALL_DOWNSCALE, _factor(small, min(crop_w, crop_h)))
+        size2 = (max(1, crop_w // d2), max(1, crop_h // d2))
+        image2 = _scaled(rgb_crop, size2).astype(np.float32)
+        a2 = _scaled(alpha_crop, size2).astype(np.float32) * np.float32(1.0 / 255.0)
+        fg_mean = cv2.resize(fg_mean, size2, interpolation=cv2.INTER_LINEAR).reshape(size2[1], size2[0], 3)
+        bg_mean = cv2.resize(bg_mean, size2, interpolation=cv2.INTER_LINEAR).reshape(size2[1], size2[0], 3)
+        fg = _fuse(image2, fg_mean, bg_mean, a2)
+        fg_mean, bg_mean = _means(image2, fg, bg_mean, a2, max(3, small // d2 | 1))
+
+    # The final step at full resolution, soft pixels only: their means sampled bilinearly (pixel centres).
+    points = cv2.findNonZero(soft[y0:y1, x0:x1]).reshape(-1, 2)
+    n = points.shape[0]
+    rows = -(-n // _MAP_WIDTH)  # remap's maps stay under its 32767-pixel side limit
+    coords = np.zeros((rows * _MAP_WIDTH, 2), np.float32)
+    coords[:n] = points
+    coords += np.float32(0.5)
+    coords *= np.array((fg_mean.shape[1] / crop_w, fg_mean.shape[0] / crop_h), np.float32)
+    coords -= np.float32(0.5)
+    coords = coords.reshape(rows, _MAP_WIDTH, 2)
+    fg_at = cv2.remap(fg_mean, coords, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).reshape(-1, 3)[:n]
+    bg_at = cv2.remap(bg_mean, coords, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).reshape(-1, 3)[:n]
+    flat = (points[:, 1] + y0) * width + (points[:, 0] + x0)
+    a = np.take(alpha.reshape(-1), flat).astype(np.float32)[:, None]
+    a *= np.float32(1.0 / 255.0)
+    value = np.take(rgb.reshape(-1, 3), flat, axis=0).astype(np.float32)
+    # F = fg + a * (I - a * fg - (1 - a) * bg), in place
+    value -= bg_at
+    bg_at -= fg_at
+    bg_at *= a
+    value += bg_at
+    value *= a
+    value += fg_at
+    value += np.float32(0.5)
+    np.clip(value, 0.0, 255.0, out=value)
+    target = out.reshape(-1, out.shape[2])
+    target[flat, :3] = value.astype(np.uint8)
+    return out

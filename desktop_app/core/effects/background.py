@@ -27,6 +27,7 @@ MIN_SMALL_RADIUS = 4
 MAX_DOWNSCALE = 8
 _WEIGHT_EPS = 1e-3
 _CACHE_SIZE = 4
+COVER_CROP_FIRST = 4  # cover_fit crops before scaling when the scaled image would be this many frames
 _CROSS = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))
 
 
@@ -188,8 +189,15 @@ def cover_fit(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     src_h, src_w = image.shape[:2]
     scale = max(width / src_w, height / src_h)
     new_w, new_h = max(width, math.ceil(src_w * scale - 1e-9)), max(height, math.ceil(src_h * scale - 1e-9))
+    interp = cv2.INTER_AREA if scale < 1.0 else cv2.INTER_LINEAR
+    if new_w * new_h > COVER_CROP_FIRST * width * height:
+        # A panorama frame: scaling the whole image first would allocate far more than the frame (a 1x1
+        # swatch for 33000x8 would become 33000x33000); crop the source to the frame's aspect, then scale.
+        crop_w, crop_h = min(src_w, max(1, round(width / scale))), min(src_h, max(1, round(height / scale)))
+        x0, y0 = (src_w - crop_w) // 2, (src_h - crop_h) // 2
+        image = cv2.resize(image[y0 : y0 + crop_h, x0 : x0 + crop_w], (width, height), interpolation=interp)
+        return np.ascontiguousarray(image[..., :4])
     if (new_w, new_h) != (src_w, src_h):
-        interp = cv2.INTER_AREA if scale < 1.0 else cv2.INTER_LINEAR
         image = cv2.resize(image, (new_w, new_h), interpolation=interp)
     x0, y0 = (new_w - width) // 2, (new_h - height) // 2
     return np.ascontiguousarray(image[y0 : y0 + height, x0 : x0 + width, :4])

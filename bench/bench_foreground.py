@@ -3,8 +3,10 @@
 Synthetic composites with a known answer: a textured foreground F over a textured background B with the
 app's own soft alpha (a person-like blob at model resolution, soft-thresholded and upsampled as the
 pipeline does). Reports, in the 0 < alpha < 255 band: the mean absolute error of the estimated F against
-the true F, its correlation with B, the halo when the estimate is blended over a new background (error vs
-the true F over that background), and the time at 720p and 12 MP.
+the true F, its correlation with B, the halo when the estimate is blended over a new background or over
+the blur effect's blurred frame (error vs the true F over the same), and the time at 720p and 12 MP
+(median ms, wall clock, this machine's default OpenCV threads). The app's estimator runs two passes for
+stills and one (`passes=1`) for live video.
 
 pymatting needs numba, so it is a benchmark-only dependency (bench/requirements-bench.txt); without it the
 script measures the app's estimator only. Run from the repository root:
@@ -25,7 +27,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from desktop_app.core.effects.background import blend
+from desktop_app.core.effects.background import blend, blurred_background
 from desktop_app.core.effects.foreground import estimate_foreground
 from desktop_app.core.masks import soft_threshold, upsample
 
@@ -58,7 +60,9 @@ def composite(size: tuple[int, int], seed: int = 0) -> dict[str, np.ndarray]:
     bg = texture(size, seed + 1, (40, 110, 60), 48)
     new_bg = texture(size, seed + 2, (60, 60, 200), 40)
     alpha = person_alpha(size)
-    return {"F": fg, "B": bg, "new_B": new_bg, "alpha": alpha, "I": blend(fg, bg, alpha)}
+    image = blend(fg, bg, alpha)
+    blurred = blurred_background(image, 50, alpha.astype(np.float32) / 255.0)  # what the blur effect puts behind
+    return {"F": fg, "B": bg, "new_B": new_bg, "alpha": alpha, "I": image, "blurred": blurred}
 
 
 def band_scores(estimate: np.ndarray, case: dict[str, np.ndarray]) -> dict[str, float]:
@@ -67,11 +71,14 @@ def band_scores(estimate: np.ndarray, case: dict[str, np.ndarray]) -> dict[str, 
     corr = float(np.corrcoef((est - est.mean(0)).ravel(), (bg - bg.mean(0)).ravel())[0, 1])
     halo_est = blend(estimate, case["new_B"], case["alpha"])[band].astype(np.float64)
     halo_true = blend(case["F"], case["new_B"], case["alpha"])[band].astype(np.float64)
+    blur_est = blend(estimate, case["blurred"], case["alpha"])[band].astype(np.float64)
+    blur_true = blend(case["F"], case["blurred"], case["alpha"])[band].astype(np.float64)
     return {
         "band_pixels": int(band.sum()),
         "f_mae": float(np.abs(est - fg).mean()),
         "corr_with_b": corr,
         "halo_mae_over_new_background": float(np.abs(halo_est - halo_true).mean()),
+        "halo_mae_over_blurred_frame": float(np.abs(blur_est - blur_true).mean()),
     }
 
 
@@ -103,8 +110,9 @@ def main() -> int:
         case = composite(size)
         row: dict[str, object] = {"size": list(size)}
         row["naive"] = band_scores(case["I"], case)
-        ms, est = timed(lambda c=case: estimate_foreground(c["I"], c["alpha"]), args.repeat)
-        row["blur_fusion"] = {**band_scores(est, case), "ms": ms}
+        for passes, label in ((2, "blur_fusion"), (1, "blur_fusion_live_one_pass")):
+            ms, est = timed(lambda c=case, p=passes: estimate_foreground(c["I"], c["alpha"], passes=p), args.repeat)
+            row[label] = {**band_scores(est, case), "ms": ms}
         if estimate_foreground_ml is not None:
             image = case["I"].astype(np.float64) / 255.0
             a = case["alpha"].astype(np.float64) / 255.0

@@ -276,3 +276,33 @@ def test_set_params_does_not_wait_for_the_background_to_load(monkeypatch: pytest
     assert not worker.is_alive()
     mask = results[0].mask
     assert np.all(results[0].pixels[mask == 0.0] == 7)
+
+
+def test_live_pipelines_take_the_one_pass_edge_estimate_and_stills_two(monkeypatch: pytest.MonkeyPatch) -> None:
+    from desktop_app.core.effects import background as bg_mod
+
+    seen: list[int] = []
+    real = bg_mod.estimate_foreground
+
+    def spy(rgb: np.ndarray, alpha: np.ndarray, out: np.ndarray | None = None, passes: int = 2) -> np.ndarray:
+        seen.append(passes)
+        return real(rgb, alpha, out=out, passes=passes)
+
+    monkeypatch.setattr(bg_mod, "estimate_foreground", spy)
+    params = EffectParams(effect="remove", smoothing=0.0)
+    Pipeline(FakeSegmenter(), params, temporal=True).process(frame())
+    Pipeline(FakeSegmenter(), params, temporal=False).process(frame())
+    Pipeline(FakeSegmenter(), params, temporal=True, live=False).process(frame())
+    assert seen == [1, 2, 2]
+
+
+def test_a_translucent_background_png_through_the_pipeline(tmp_path: Path) -> None:
+    rgba = np.zeros((30, 40, 4), np.uint8)
+    rgba[..., 2], rgba[..., 3] = 255, 128  # half-transparent blue
+    path = tmp_path / "overlay.png"
+    assert cv2.imwrite(str(path), cv2.cvtColor(rgba, cv2.COLOR_RGBA2BGRA))
+    f = Frame(np.full((H, W, 3), 200, np.uint8), 0.0)  # a flat grey frame: its blur is the same grey
+    result = Pipeline(FakeSegmenter(), SHARP.with_(effect="replace", background=path)).process(f)
+    assert result.mask is not None
+    back = result.pixels[result.mask == 0.0].astype(int)
+    assert np.abs(back - (100, 100, 228)).max() <= 2  # half blue over the grey, not blue over black

@@ -122,3 +122,18 @@ def test_green_screen_and_replace_edges_lose_the_old_background(case: dict[str, 
     naive = blend(image, behind, alpha)
     assert band_error(out, truth, alpha) < 0.6 * band_error(naive, truth, alpha)
     assert np.array_equal(out[alpha == 0], truth[alpha == 0])
+
+
+def test_still_blur_edges_lose_the_old_background_and_live_blur_is_unchanged(case: dict[str, np.ndarray]) -> None:
+    from desktop_app.core.effects.background import blend_edges, blurred_background
+
+    fg, alpha, image = case["F"], case["alpha"], case["I"]
+    mask = alpha.astype(np.float32) / 255.0
+    params = EffectParams(effect="blur", strength=40)
+    behind = blurred_background(image, 40, mask)
+    truth = blend(fg, behind, alpha)
+    still = compose(image, mask, params, mask_small=mask)
+    live = compose(image, mask, params, mask_small=mask, live=True)
+    assert np.array_equal(live, blend_edges(image, behind.copy(), alpha))  # live: the frame time stays as it was
+    assert band_error(still, truth, alpha) < 0.6 * band_error(live, truth, alpha)
+    assert np.array_equal(still[alpha == 255], image[alpha == 255])

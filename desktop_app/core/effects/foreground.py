@@ -7,11 +7,16 @@ fusion estimates F with two passes of box-filtered local means:
     F_mean = box(F * a) / box(a),  B_mean = box(B * (1 - a)) / box(1 - a)
     F = clip(F_mean + a * (I - a * F_mean - (1 - a) * B_mean))
 
-first with a large box (F = B = I), then with a small one (F and B from the first pass). The work is done
-only in the bounding box of the soft band (padded by the boxes), the large pass at 1/d resolution (its
-means are smooth anyway), and the result is written into the soft pixels only: alpha 255 keeps the frame,
-alpha 0 is the caller's (a cut-out makes it black). bench/bench_foreground.py measures it against
-pymatting's multilevel estimator.
+first with a large box (F = B = I), then with a small one (F and B from the first pass). The local means
+are computed in the bounding box of the soft band only, at reduced resolution (box-filtered means are
+smooth: the large pass at about 1/12, the small one at 1/2 or less); the last formula runs per soft pixel
+at full resolution with that pixel's own colour and alpha. Pixels with alpha 255 keep the frame and alpha 0
+is the caller's (a cut-out makes it black). Live video takes the first pass only.
+
+bench/bench_foreground.py (synthetic composites with a known F; results in bench/results/foreground.json):
+edge-band F error 15.7 (two passes) / 17.9 (one) vs 50.2 for the naive mix and 13.5 for pymatting's
+estimate_foreground_ml at 720p, in 12 / 3.2 ms vs 508 ms; at 12 MP 186 / 108 ms vs 3.6 s (medians on a
+noisy shared 2-core machine).
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-# Box sizes as fractions of the frame's longer side (tuned on bench/bench_foreground.py's composites).
+# Box sizes as fractions of the frame's longer side: 77 and 8 px at 720p (the paper's 90 and 6 at ~1 MP).
 LARGE_BOX_PER_SIDE = 0.06
 SMALL_BOX_PER_SIDE = 0.006
 LARGE_BOX_SMALL_PIXELS = 12  # the large pass runs at the resolution that leaves it about this many pixels

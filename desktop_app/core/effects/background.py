@@ -16,7 +16,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from desktop_app.core.effects.foreground import estimate_foreground
+from desktop_app.core.effects.foreground import (
+    SoftEdge,
+    blend_soft,
+    estimate_foreground,
+    pixels_at,
+    soft_foreground,
+)
 from desktop_app.core.imageio import read_image
 from desktop_app.core.params import EffectParams
 
@@ -302,8 +308,9 @@ def compose(
     if effect == "blur":
         # Stills also blend the person's estimated edge colour (measured: a third of the naive edge halo);
         # live video keeps the plain frame there, the estimate would add ~30% to the 720p blur frame time.
-        front = rgb if live else estimate_foreground(rgb, alpha, passes=passes)
-        return blend_edges(front, blurred_background(rgb, params.strength, mask_small), alpha)
+        back = blurred_background(rgb, params.strength, mask_small)
+        edge = None if live else soft_foreground(rgb, alpha, passes)
+        return _blend_person(rgb, back, alpha, edge)
     if effect == "replace":
         if background is None:
             raise ValueError("the replace effect needs a background image")
@@ -313,7 +320,7 @@ def compose(
             back = blend_edges(front, blurred_background(rgb, params.strength, mask_small), opacity)
         else:
             back = fitted.copy()
-        return blend_edges(estimate_foreground(rgb, alpha, passes=passes), back, alpha)
+        return _blend_person(rgb, back, alpha, soft_foreground(rgb, alpha, passes))
     if effect == "remove":
         if params.color is None:
             person = cv2.copyTo(rgb, alpha, np.zeros_like(rgb))  # black where transparent (3x bitwise_and's speed)
@@ -321,9 +328,18 @@ def compose(
             rgba = cv2.cvtColor(person, cv2.COLOR_RGB2RGBA)
             rgba[..., 3] = alpha
             return rgba
-        foreground = estimate_foreground(rgb, alpha, passes=passes)
-        return blend_edges(foreground, _solid_image(params.color, (width, height)).copy(), alpha)
+        solid = _solid_image(params.color, (width, height)).copy()
+        return _blend_person(rgb, solid, alpha, soft_foreground(rgb, alpha, passes))
     raise ValueError(f"unknown effect {effect!r}")
+
+
+def _blend_person(rgb: np.ndarray, back: np.ndarray, alpha: np.ndarray, edge: SoftEdge | None) -> np.ndarray:
+    """`blend_edges(rgb, back, alpha)` (in `back`), then the soft pixels re-blended with the edge colour.
+
+    No full-frame copy of the frame with the edge colour in it: `back` is read at the soft pixels first.
+    """
+    behind = pixels_at(back, edge)
+    return blend_soft(blend_edges(rgb, back, alpha), edge, behind)
 
 
 def _compose_tiny(

@@ -143,8 +143,7 @@ def _run_checks(check: Check, device: str) -> None:
         _expect(tuple(out[mask < 0.001][0]) == (0, 177, 64), "solid colour behind the person")
 
     def mask_only(out: np.ndarray, _mask: np.ndarray) -> None:
-        size = segmenter.input_size
-        _expect(out.shape == (size[1], size[0]) and out.dtype == np.uint8, f"mask at model size {size}")
+        _expect(out.shape == rgb.shape[:2] and out.dtype == np.uint8, "8-bit mask at the photo's size")
 
     check("effect blur", effect(EffectParams("blur", strength=60), blurred))
     if backgrounds:

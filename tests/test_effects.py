@@ -215,8 +215,9 @@ def test_remove_transparent_uses_the_mask_as_alpha() -> None:
     mask = np.random.default_rng(4).random((H, W), dtype=np.float32)
     out = compose(rgb, mask, EffectParams(effect="remove"))
     assert out.shape == (H, W, 4)
-    assert np.array_equal(out[..., :3], rgb)
     assert np.array_equal(out[..., 3], np.round(mask * 255).astype(np.uint8))
+    opaque = out[..., 3] == 255
+    assert np.array_equal(out[..., :3][opaque], rgb[opaque])  # the person itself is untouched
 
 
 def test_remove_with_a_colour_gives_a_solid_background() -> None:
@@ -227,15 +228,16 @@ def test_remove_with_a_colour_gives_a_solid_background() -> None:
     assert np.array_equal(out[mask == 1.0], rgb[mask == 1.0])
 
 
-def test_mask_effect_returns_the_small_mask_as_uint8() -> None:
-    small = np.linspace(0, 1, 256 * 256, dtype=np.float32).reshape(256, 256)
-    out = compose(noise(), upsample(small, (H, W)), EffectParams(effect="mask"), mask_small=small)
+def test_mask_effect_returns_the_full_size_mask_as_uint8() -> None:
+    mask = np.linspace(0, 1, H * W, dtype=np.float32).reshape(H, W)
+    small = np.zeros((256, 256), np.float32)  # the refined small mask plays no part in the mask output
+    out = compose(noise(), mask, EffectParams(effect="mask"), mask_small=small)
     assert out.dtype == np.uint8
-    assert out.shape == (256, 256)
-    assert np.array_equal(out, np.round(small * 255).astype(np.uint8))
+    assert out.shape == (H, W)
+    assert np.array_equal(out, np.round(mask * 255).astype(np.uint8))
 
 
-def test_mask_effect_without_small_mask_uses_the_full_mask() -> None:
+def test_mask_effect_of_a_hard_mask() -> None:
     mask = hard_disc()
     out = compose(noise(), mask, EffectParams(effect="mask"))
     assert out.shape == (H, W)
@@ -249,3 +251,30 @@ def test_load_background_reads_rgb(tmp_path: Path) -> None:
     loaded = load_background(path)
     assert loaded.shape == (30, 40, 3)
     assert np.array_equal(loaded, rgb)
+
+
+def test_a_half_transparent_background_shows_the_blurred_frame_through(tmp_path: Path) -> None:
+    # A red PNG at alpha 128: behind the person, half red and half the blurred frame, not red on black.
+    rgba = np.zeros((60, 80, 4), np.uint8)
+    rgba[..., 0], rgba[..., 3] = 255, 128
+    path = tmp_path / "overlay.png"
+    assert cv2.imwrite(str(path), cv2.cvtColor(rgba, cv2.COLOR_RGBA2BGRA))
+    back_img = load_background(path)
+    assert back_img.shape == (60, 80, 4)
+    rgb, mask = noise(), hard_disc()
+    params = EffectParams(effect="replace", background=path, strength=40)
+    out = compose(rgb, mask, params, background=back_img)
+    behind = bg_mod.blurred_background(rgb, 40)
+    expected = blend(np.full_like(rgb, (255, 0, 0)), behind, np.full((H, W), 128, np.uint8))
+    far = (mask == 0.0) & (cv2.dilate(mask, np.ones((41, 41), np.uint8)) == 0.0)  # beyond the person's blur halo
+    assert np.abs(out[far].astype(int) - expected[far]).max() <= 2
+    assert out[far][:, 1:].mean() > 20  # not black where the overlay is translucent
+    person = mask == 1.0
+    assert np.array_equal(out[person], rgb[person])
+
+
+def test_an_opaque_png_background_stays_rgb(tmp_path: Path) -> None:
+    rgba = np.full((30, 40, 4), 255, np.uint8)
+    path = tmp_path / "opaque.png"
+    assert cv2.imwrite(str(path), rgba)
+    assert load_background(path).shape == (30, 40, 3)

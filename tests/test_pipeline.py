@@ -75,18 +75,27 @@ def test_blur_result_has_full_res_mask_timings_and_unchanged_person() -> None:
     assert not np.array_equal(result.pixels[~person], f.pixels[~person])
 
 
-def test_mask_effect_returns_model_resolution_uint8() -> None:
+def test_mask_effect_returns_the_full_size_probability_as_uint8() -> None:
+    # The 64x64 model mask upsampled to the 160x120 frame (not squashed to the model grid), as uint8.
     result = Pipeline(FakeSegmenter(), SHARP.with_(effect="mask")).process(frame())
     assert result.pixels.dtype == np.uint8
-    assert result.pixels.shape == (64, 64)
-    assert np.array_equal(result.pixels, (disc() * 255).astype(np.uint8))
+    assert result.pixels.shape == (H, W)
+    expected = cv2.resize(disc(), (W, H), interpolation=cv2.INTER_LINEAR)
+    assert np.abs(result.pixels.astype(int) - np.round(expected * 255)).max() <= 1
+    assert result.mask is not None and result.mask.shape == (H, W)
+
+
+def test_mask_effect_keeps_a_tall_photo_tall() -> None:
+    result = Pipeline(FakeSegmenter(), SHARP.with_(effect="mask")).process(frame(h=200, w=90))
+    assert result.pixels.shape == (200, 90)
 
 
 def test_mask_effect_is_the_probability_not_the_thresholded_alpha() -> None:
     soft = np.linspace(0.0, 1.0, 64 * 64, dtype=np.float32).reshape(64, 64)
     params = EffectParams(effect="mask", threshold=0.5, feather=0.0, smoothing=0.0)
     result = Pipeline(FakeSegmenter(soft), params).process(frame())
-    expected = np.clip(soft * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    upsampled = cv2.resize(soft, (W, H), interpolation=cv2.INTER_LINEAR)
+    expected = np.clip(upsampled * 255.0 + 0.5, 0, 255).astype(np.uint8)
     assert np.abs(result.pixels.astype(int) - expected).max() <= 1
     assert len(np.unique(result.pixels)) > 200  # a ramp, not a 0/255 step
 
@@ -267,3 +276,33 @@ def test_set_params_does_not_wait_for_the_background_to_load(monkeypatch: pytest
     assert not worker.is_alive()
     mask = results[0].mask
     assert np.all(results[0].pixels[mask == 0.0] == 7)
+
+
+def test_live_pipelines_take_the_one_pass_edge_estimate_and_stills_two(monkeypatch: pytest.MonkeyPatch) -> None:
+    from desktop_app.core.effects import background as bg_mod
+
+    seen: list[int] = []
+    real = bg_mod.estimate_foreground
+
+    def spy(rgb: np.ndarray, alpha: np.ndarray, out: np.ndarray | None = None, passes: int = 2) -> np.ndarray:
+        seen.append(passes)
+        return real(rgb, alpha, out=out, passes=passes)
+
+    monkeypatch.setattr(bg_mod, "estimate_foreground", spy)
+    params = EffectParams(effect="remove", smoothing=0.0)
+    Pipeline(FakeSegmenter(), params, temporal=True).process(frame())
+    Pipeline(FakeSegmenter(), params, temporal=False).process(frame())
+    Pipeline(FakeSegmenter(), params, temporal=True, live=False).process(frame())
+    assert seen == [1, 2, 2]
+
+
+def test_a_translucent_background_png_through_the_pipeline(tmp_path: Path) -> None:
+    rgba = np.zeros((30, 40, 4), np.uint8)
+    rgba[..., 2], rgba[..., 3] = 255, 128  # half-transparent blue
+    path = tmp_path / "overlay.png"
+    assert cv2.imwrite(str(path), cv2.cvtColor(rgba, cv2.COLOR_RGBA2BGRA))
+    f = Frame(np.full((H, W, 3), 200, np.uint8), 0.0)  # a flat grey frame: its blur is the same grey
+    result = Pipeline(FakeSegmenter(), SHARP.with_(effect="replace", background=path)).process(f)
+    assert result.mask is not None
+    back = result.pixels[result.mask == 0.0].astype(int)
+    assert np.abs(back - (100, 100, 228)).max() <= 2  # half blue over the grey, not blue over black

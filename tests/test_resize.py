@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from desktop_app.core.resize import _maps, resize_corner_aligned
+from desktop_app.core.resize import _maps, _resize_tiled, resize_corner_aligned
 
 
 def reference(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -51,3 +51,20 @@ def test_growing_replicates_the_last_row_and_column() -> None:
     image = np.full((10, 10, 3), 200, np.uint8)
     out = resize_corner_aligned(image, (256, 256))
     assert (out == 200).all()  # a constant border would darken the right and bottom edges
+
+
+@pytest.mark.parametrize(("src", "dst"), [((33000, 8), (256, 256)), ((8, 33000), (256, 144)),
+                                          ((40000, 3), (256, 144)), ((5, 33000), (2, 40000))])
+def test_any_side_length_resizes_past_remaps_32767_limit(src: tuple[int, int], dst: tuple[int, int]) -> None:
+    image = np.random.default_rng(2).integers(0, 256, (src[1], src[0], 3), dtype=np.uint8)
+    out = resize_corner_aligned(image, dst)
+    assert out.shape == (dst[1], dst[0], 3)
+    assert np.array_equal(out[0, 0], image[0, 0])
+    assert np.abs(out.astype(np.float64) - reference(image, dst)).max() <= 1.0
+
+
+@pytest.mark.parametrize(("src", "dst"), [((640, 480), (256, 256)), ((1280, 720), (256, 144)),
+                                          ((200, 100), (256, 256)), ((1, 1), (256, 256)), ((3, 1000), (256, 144))])
+def test_tiled_path_gives_the_same_pixels_as_one_remap(src: tuple[int, int], dst: tuple[int, int]) -> None:
+    image = np.random.default_rng(3).integers(0, 256, (src[1], src[0], 3), dtype=np.uint8)
+    assert np.array_equal(_resize_tiled(image, dst, cv2.INTER_LINEAR), resize_corner_aligned(image, dst))

@@ -29,11 +29,12 @@ class Frame:
 
 @dataclass(slots=True)
 class Result:
-    """A processed frame: (H, W, 3) RGB or (H, W, 4) RGBA uint8, the mask used, per-stage timings in ms."""
+    """A processed frame at the frame's size: (H, W, 3) RGB, (H, W, 4) RGBA or, for the mask effect, (H, W)
+    uint8; the mask used and per-stage timings in ms."""
 
     frame: Frame
     pixels: np.ndarray
-    mask: np.ndarray | None = None  # (H, W) float32 in [0, 1] at frame resolution, after refinement
+    mask: np.ndarray | None = None  # (H, W) float32 in [0, 1] at frame resolution (refined; the probability for mask)
     timings: dict[str, float] = field(default_factory=dict)
     processed: bool = True  # False for a frame passed through untouched (no model yet, or the effect failed)
 

@@ -98,14 +98,21 @@ class _BackgroundLoad:
 class Pipeline:
     """`process(Frame) -> Result`: segment, refine at model resolution, upsample, compose at full size.
 
+    Every effect's output has the frame's size: RGB, RGBA for a transparent cut-out, (H, W) for `mask`.
+
     `set_params` may be called from any thread and applies from the next frame. A new background path is
     read once, on a helper thread; `temporal=False` turns off smoothing across frames (still photos).
     Temporal state resets on `reset()`, on a change of source or frame size, and while the effect is none.
+    `live` (default: the same as `temporal`) takes the cheaper one-pass edge colour estimate for cut-outs
+    and replaced backgrounds; stills get the two-pass one (see `effects.foreground`).
     """
 
-    def __init__(self, segmenter: SegmenterLike, params: EffectParams, temporal: bool = True) -> None:
+    def __init__(
+        self, segmenter: SegmenterLike, params: EffectParams, temporal: bool = True, live: bool | None = None
+    ) -> None:
         self.segmenter = segmenter
         self.temporal = temporal
+        self.live = temporal if live is None else live
         self._lock = threading.Lock()
         self._params = params
         self._load: _BackgroundLoad | None = None
@@ -157,17 +164,16 @@ class Pipeline:
         refiner.threshold, refiner.feather = params.threshold, params.feather
         refiner.smoothing = params.smoothing if self.temporal else 0.0
         if params.effect == "mask":
-            # The person probability itself (smoothed across video frames, never thresholded), at the
-            # model's input size like rembg's mask-only output; the full-size mask rides along for display.
-            probability = refiner.smooth(mask_small)
-            mask = upsample(probability, rgb.shape[:2])
+            # The person probability itself (smoothed across video frames, never thresholded), upsampled
+            # to the frame's full size: the output is that probability as an 8-bit (H, W) image.
+            mask = upsample(refiner.smooth(mask_small), rgb.shape[:2])
             masked = time.perf_counter()
-            pixels = compose(rgb, mask, params, mask_small=probability)
+            pixels = compose(rgb, mask, params)
         else:
             refined = refiner.refine(mask_small)
             mask = upsample(refined, rgb.shape[:2])
             masked = time.perf_counter()
-            pixels = compose(rgb, mask, params, background, mask_small=refined)
+            pixels = compose(rgb, mask, params, background, mask_small=refined, live=self.live)
         done = time.perf_counter()
         timings = {
             "resize": float(seg_timings.get("resize", 0.0)),

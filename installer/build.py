@@ -46,7 +46,7 @@ GROUPS: list[tuple[str, re.Pattern[str]]] = [
                                 r"Qt\w+\.framework|pyside6|shiboken6", re.I)),
     ("onnxruntime", re.compile(r"(^|/)onnxruntime/|onnxruntime|DirectML", re.I)),
     ("numpy", re.compile(r"(^|/)numpy(\.libs)?/|libscipy_openblas")),
-    ("pillow-heif", re.compile(r"(^|/)pillow_heif(\.libs)?/")),
+    ("pi-heif", re.compile(r"(^|/)(pi_heif(\.libs)?/|_pi_heif\.)")),
     ("Pillow", re.compile(r"(^|/)(PIL|pillow\.libs)/")),
     ("Python runtime", re.compile(r"libpython|python3\d*\.dll|Python\.framework|base_library\.zip|lib-dynload/|"
                                   r"^_internal/[^/]+\.pyd$|^[^/]+$|/Python$|/MacOS/", re.I)),
@@ -104,8 +104,21 @@ def dependency_sizes(folder: Path) -> dict[str, int]:
     return dict(sorted(sizes.items(), key=lambda kv: -kv[1]))
 
 
+# GPL-only libraries (HEVC/H.264 encoders mostly) must never ship: their licence would reach the whole Apache-2.0
+# installer. pillow-heif's wheel brought libx265 in; pi-heif reads HEIC without it.
+GPL_ONLY_FILES = re.compile(r"(^|/)(lib)?(x264|x265|xvidcore|postproc|fdk-aac)[-.\w]*\.(so|dll|dylib)(\.[\d.]+)?$",
+                            re.I)
+
+
+def gpl_only(license_expr: str) -> bool:
+    """True when an SPDX expression names a GPL or AGPL licence (the LGPL is fine: replaceable shared libraries)."""
+    return any(token.upper().startswith(("GPL", "AGPL")) for token in re.findall(r"[\w.+-]+", license_expr))
+
+
 def license_problems(folder: Path) -> tuple[list[str], list[str]]:
     """(errors, warnings) about the licence texts in the frozen folder: every indexed text must be there.
+
+    An error too for a GPL-only component in the index or a GPL-only library file in the folder.
 
     A warning when an indexed version differs from the package installed here (rerun tools/collect_licenses.py).
     """
@@ -122,6 +135,8 @@ def license_problems(folder: Path) -> tuple[list[str], list[str]]:
         path = base / entry["file"]
         if not path.is_file() or path.stat().st_size == 0:
             errors.append(f"{path} is missing or empty ({entry['name']})")
+        if gpl_only(str(entry.get("license", ""))):
+            errors.append(f"{entry['name']} is {entry['license']}: a GPL-only component must not ship")
         dist = entry.get("distribution")
         if dist:
             try:
@@ -131,6 +146,8 @@ def license_problems(folder: Path) -> tuple[list[str], list[str]]:
             if installed != entry.get("version"):
                 warnings.append(f"{entry['name']}: licence index says {entry.get('version')}, {installed} is "
                                 "installed: run tools/collect_licenses.py")
+    errors += [f"{p.relative_to(folder).as_posix()} is a GPL-only library: it must not ship"
+               for p in walk_files(folder) if GPL_ONLY_FILES.search(p.relative_to(folder).as_posix())]
     for item in index.get("not_collected", []):
         if item.get("platform") == sys.platform:
             warnings.append(f"{item.get('name')} is bundled on {sys.platform} but its licence text was not "
@@ -347,7 +364,7 @@ def main(argv: list[str] | None = None) -> int:
     for warning in license_warnings:
         print(f"warning: {warning}")
     if license_errors:
-        raise SystemExit("the licence texts are not all bundled:\n  " + "\n  ".join(license_errors))
+        raise SystemExit("the licences are not in order:\n  " + "\n  ".join(license_errors))
 
     compressed: dict[str, int] = {}
     started = time.perf_counter()

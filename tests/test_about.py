@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sys
 from importlib import metadata
@@ -16,8 +17,8 @@ from desktop_app.ui.about import AboutDialog, about_text, load_license_index
 
 LICENSES = REPO / "assets" / "licenses"
 # What the frozen app bundles on every platform (see installer/locallens.spec): each needs an entry.
-EXPECTED = {"locallens", "python", "pyside6", "onnxruntime", "opencv", "ffmpeg", "numpy", "pillow", "pillow-heif",
-            "libheif", "libde265", "x265", "platformdirs"}
+EXPECTED = {"locallens", "python", "pyside6", "onnxruntime", "opencv", "ffmpeg", "numpy", "pillow", "pi-heif",
+            "libheif", "libde265", "platformdirs"}
 
 
 def _index() -> dict:
@@ -46,16 +47,43 @@ def test_the_texts_are_the_real_licences() -> None:
 
     assert "GNU LESSER GENERAL PUBLIC LICENSE" in text("pyside6") and "Version 3" in text("pyside6")
     assert "GNU GENERAL PUBLIC LICENSE" in text("pyside6")  # the LGPL-3.0 builds on the GPL-3.0 text
-    assert "GNU GENERAL PUBLIC LICENSE" in text("x265") and "Version 2, June 1991" in text("x265")
+    for lib in ("libheif", "libde265"):  # LGPL-3.0 and the GPL-3.0 it builds on, as for Qt
+        assert "GNU LESSER GENERAL PUBLIC LICENSE" in text(lib) and "Version 3" in text(lib)
     assert "FFmpeg is redistributed within all opencv-python packages" in text("ffmpeg")
     assert "Apache License" in text("opencv")
     assert "MIT License" in text("onnxruntime") and "THIRD PARTY" in text("onnxruntime").upper()
     assert "PYTHON SOFTWARE FOUNDATION LICENSE" in text("python")
-    assert "x265" in text("pillow-heif") and "GPLv2" in text("pillow-heif")  # the wheel's own statement
+    assert "Redistribution and use in source and binary forms" in text("pi-heif")  # BSD-3-Clause
+    assert "LGPLv3" in text("pi-heif") and "x265" not in text("pi-heif")  # the wheel's own statement
+    for lib in ("libheif", "libde265"):
+        for words in ("unmodified", "pi_heif.libs", "replace it with your own build of the same version",
+                      f"strukturag/{lib} (tag v{entries[lib]['version']})"):
+            assert words in entries[lib]["note"], (lib, words)
     note = entries["pyside6"]["note"]
     for words in ("LGPL-3.0", "unmodified", "_internal/PySide6", "replace them with your own build of the same "
                   "version", "qt.io", "PyPI"):
         assert words in note
+
+
+# GPL-only (not LGPL) licence ids and the GPL encoder libraries that wheels have bundled: none may ship, or the
+# whole Apache-2.0 installer falls under the GPL (pillow-heif's wheel bundled libx265, hence pi-heif).
+GPL_ID = re.compile(r"(?<![\w-])A?GPL-", re.I)
+GPL_LIBRARY = re.compile(r"x264|x265|xvid|libpostproc|fdk-aac", re.I)
+
+
+def test_no_gpl_only_component_is_in_the_licence_index() -> None:
+    index = _index()
+    for entry in index["components"] + index["not_collected"]:
+        assert not GPL_ID.search(entry["license"]), f"{entry['name']} is {entry['license']}"
+        assert not GPL_LIBRARY.search(" ".join([entry["id"], entry["name"], entry.get("file", "")])), entry["name"]
+    assert not any(GPL_LIBRARY.search(p.name) for p in LICENSES.iterdir())
+
+
+def test_the_gpl_check_sees_what_pillow_heif_brought() -> None:
+    """The patterns above, against the entry the licence index had with pillow-heif."""
+    assert GPL_ID.search("GPL-2.0-only") and GPL_ID.search("MIT AND GPL-3.0-or-later") and GPL_ID.search("AGPL-3.0")
+    assert not GPL_ID.search("LGPL-3.0-only") and not GPL_ID.search("LGPL-2.1-or-later")
+    assert GPL_LIBRARY.search("x265 (bundled in pillow-heif)") and not GPL_LIBRARY.search("libde265")
 
 
 @pytest.mark.parametrize("component", ["pyside6", "opencv"])
@@ -98,6 +126,10 @@ def test_about_text_names_every_component_the_models_and_the_assets() -> None:
     for item in _index()["not_collected"]:
         assert item["name"] in text
     assert "public domain or CC0" in text
+    lgpl = next(line for line in text.splitlines() if line.startswith("Under the LGPL:"))
+    for words in ("Qt", "FFmpeg", "libheif", "libde265", "unmodified shared libraries", "replace"):
+        assert words in lgpl
+    assert "HEIC photos are read with libheif and libde265 under the LGPL-3.0" in text
 
 
 def test_about_survives_a_missing_index(tmp_path: Path) -> None:

@@ -238,7 +238,9 @@ def test_build_groups_dependencies() -> None:
     assert build.group_of("_internal/PySide6/Qt/lib/libicudata.so.73") == "PySide6 / Qt"
     assert build.group_of("_internal/onnxruntime/capi/DirectML.dll") == "onnxruntime"
     assert build.group_of("_internal/numpy.libs/libscipy_openblas64_-1.so") == "numpy"
-    assert build.group_of("_internal/pillow_heif.libs/libx265-1.so.217") == "pillow-heif"
+    assert build.group_of("_internal/pi_heif.libs/libheif-7a3e919c.so.1.23.0") == "pi-heif"
+    assert build.group_of("_internal/_pi_heif.cpython-311-x86_64-linux-gnu.so") == "pi-heif"
+    assert build.group_of("_internal/pi_heif/as_plugin.pyc") == "pi-heif"
     assert build.group_of("_internal/models/manifest.json") == "models"
     assert build.group_of("_internal/libpython3.11.so.1.0") == "Python runtime"
     assert build.group_of("LocalLens") == "Python runtime"
@@ -278,3 +280,70 @@ def test_build_refuses_a_folder_without_the_licence_texts(tmp_path: Path) -> Non
     shutil.rmtree(folder / "_internal" / "assets" / "licenses")
     errors, _ = build.license_problems(folder)
     assert errors and "index.json" in errors[0]
+
+
+def test_build_refuses_gpl_only_components_and_libraries(tmp_path: Path) -> None:
+    """A GPL-only entry in the licence index or a GPL encoder library in the folder stops the build (x265 came
+    in with pillow-heif once); the LGPL libraries and look-alike names do not."""
+    build = _load_build()
+    folder = tmp_path / "LocalLens"
+    licenses = folder / "_internal" / "assets" / "licenses"
+    shutil.copytree(REPO / "assets" / "licenses", licenses)
+    for ok in ("_internal/pi_heif.libs/libheif-7a3e919c.so.1.23.0", "_internal/pi_heif.libs/libde265-1.so.0.2.0",
+               "_internal/cv2/postproc.py", "_internal/opencv_python_headless.libs/libavcodec-c42.so.62.28.101"):
+        (folder / ok).parent.mkdir(parents=True, exist_ok=True)
+        (folder / ok).write_bytes(b"\0")
+    assert build.license_problems(folder) == ([], [])
+
+    index = json.loads((licenses / "index.json").read_text(encoding="utf-8"))
+    index["components"].append({"id": "x265", "name": "x265", "version": "4.1", "license": "GPL-2.0-only",
+                                "file": "pyside6.txt", "distribution": None})
+    (licenses / "index.json").write_text(json.dumps(index), encoding="utf-8")
+    errors, _ = build.license_problems(folder)
+    assert errors == ["x265 is GPL-2.0-only: a GPL-only component must not ship"]
+
+    shutil.copy2(REPO / "assets" / "licenses" / "index.json", licenses / "index.json")
+    for bad in ("_internal/pillow_heif.libs/libx265-1.so.217", "_internal/libx264.164.dylib", "_internal/x265.dll"):
+        (folder / bad).parent.mkdir(parents=True, exist_ok=True)
+        (folder / bad).write_bytes(b"\0")
+    errors, _ = build.license_problems(folder)
+    assert sorted(errors) == [f"{bad} is a GPL-only library: it must not ship" for bad in (
+        "_internal/libx264.164.dylib", "_internal/pillow_heif.libs/libx265-1.so.217", "_internal/x265.dll")]
+    assert build.gpl_only("MIT AND GPL-3.0-or-later") and not build.gpl_only("LGPL-3.0-or-later")
+
+
+def _runtime_distributions() -> set[str]:
+    """locallens and every distribution its runtime requirements pull in on this machine (what PyInstaller sees)."""
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+
+    seen: set[str] = set()
+    todo = ["locallens"]
+    while todo:
+        name = todo.pop()
+        try:
+            dist = metadata.distribution(name)
+        except metadata.PackageNotFoundError:
+            continue
+        key = re.sub(r"[-_.]+", "-", dist.metadata["Name"]).lower()
+        if key in seen:
+            continue
+        seen.add(key)
+        for text in dist.requires or []:
+            req = Requirement(text)
+            if req.marker is None or req.marker.evaluate({"extra": ""}):
+                todo.append(req.name)
+    return seen
+
+
+def test_no_runtime_dependency_installed_here_carries_a_gpl_only_library() -> None:
+    """What the freeze would collect: pillow-heif put libx265 in pillow_heif.libs; pi-heif must stay clean."""
+    from importlib import metadata
+
+    build = _load_build()
+    dists = _runtime_distributions()
+    assert {"pi-heif", "pillow", "numpy", "pyside6-essentials"} <= dists and "pillow-heif" not in dists
+    bad = [f"{name}: {file}" for name in sorted(dists) for file in metadata.distribution(name).files or []
+           if build.GPL_ONLY_FILES.search(file.as_posix())]
+    assert bad == []

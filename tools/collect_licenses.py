@@ -5,9 +5,9 @@ Run from the repo root in the app's own venv (the packages it reads are the ones
     .venv/bin/python tools/collect_licenses.py
 
 Texts come from the installed packages (dist-info licence files, onnxruntime's ThirdPartyNotices.txt, the Python
-runtime's LICENSE.txt). Standard texts that a wheel names but does not ship (LGPL-3.0 and GPL-3.0 for Qt, GPL-2.0
-for x265) come from /usr/share/common-licenses (Debian/Ubuntu, package base-files); where that folder is missing
-the copy already in assets/licenses/ is kept. Components for other platforms (Windows: onnxruntime-directml,
+runtime's LICENSE.txt). Standard texts that a wheel names but does not ship (LGPL-3.0 and GPL-3.0 for Qt,
+libheif and libde265) come from /usr/share/common-licenses (Debian/Ubuntu, package base-files); where that folder
+is missing the copy already in assets/licenses/ is kept. Components for other platforms (Windows: onnxruntime-directml,
 pygrabber) are listed under "not_collected" when their package is not installed here. Output is deterministic.
 """
 
@@ -89,22 +89,23 @@ COMPONENTS: list[Component] = [
     Component("pillow", "Pillow", "MIT-CMU", ["dist:pillow:LICENSE"], version_of="pillow",
               note="Image files. The licence file includes those of the libraries the wheel bundles (libjpeg, "
               "libwebp, libtiff, libpng, zlib, FreeType, HarfBuzz, Little CMS, OpenJPEG, zstd, brotli, xz...)."),
-    Component("pillow-heif", "pillow-heif", "BSD-3-Clause", ["dist:pillow-heif:LICENSE\\.txt",
-                                                             "dist:pillow-heif:LICENSES_bundled\\.txt"],
-              version_of="pillow-heif",
-              note="HEIC/HEIF photos. Its source code is BSD-3-Clause; its binary wheels, as bundled here, are "
-              "GPL-2.0 as a whole because they include x265 (see LICENSES_bundled.txt in the text)."),
-    Component("libheif", "libheif (bundled in pillow-heif)", "LGPL-3.0-only", ["common:LGPL-3", "common:GPL-3"],
-              note="Loaded unmodified from the app's pillow_heif.libs folder; replaceable by your own build of the "
-              "same version ({version}). Source: github.com/strukturag/libheif."),
-    Component("libde265", "libde265 (bundled in pillow-heif)", "LGPL-3.0-only", ["common:LGPL-3", "common:GPL-3"],
-              note="HEVC decoder used by libheif. Loaded unmodified from the app's pillow_heif.libs folder; "
-              "replaceable by your own build of the same version ({version}). "
-              "Source: github.com/strukturag/libde265."),
-    Component("x265", "x265 (bundled in pillow-heif)", "GPL-2.0-only", ["common:GPL-2"],
-              note="HEVC encoder. LocalLens only reads HEIC photos, but libheif links libx265, so the library "
-              "ships in the app's pillow_heif.libs folder. Its source code: "
-              "github.com/Multicorewareinc/x265 (tag {version})."),
+    Component("pi-heif", "pi-heif", "BSD-3-Clause", ["dist:pi-heif:LICENSE\\.txt",
+                                                     "dist:pi-heif:LICENSES_bundled\\.txt"],
+              version_of="pi-heif",
+              note="Reads HEIC/HEIF photos (it has no encoder). Its source code is BSD-3-Clause; its binary wheels, "
+              "as bundled here, are LGPL-3.0 as a whole because they include libheif and libde265 (see "
+              "LICENSES_bundled.txt in the text; the versions it names are older than the libraries the wheel "
+              "actually ships, listed in their own entries). Source: github.com/bigcat88/pillow_heif."),
+    Component("libheif", "libheif (bundled in pi-heif)", "LGPL-3.0-or-later", ["common:LGPL-3", "common:GPL-3"],
+              note="HEIF container reader. A shared library, unmodified, loaded from the app's pi_heif.libs folder "
+              "(inside _internal); you may replace it with your own build of the same version ({version}), modified "
+              "or not, by copying it over the bundled file with the same name. "
+              "Source: github.com/strukturag/libheif (tag v{version})."),
+    Component("libde265", "libde265 (bundled in pi-heif)", "LGPL-3.0-or-later", ["common:LGPL-3", "common:GPL-3"],
+              note="HEVC decoder used by libheif. A shared library, unmodified, loaded from the app's pi_heif.libs "
+              "folder (inside _internal); you may replace it with your own build of the same version ({version}), "
+              "modified or not, by copying it over the bundled file with the same name. "
+              "Source: github.com/strukturag/libde265 (tag v{version})."),
     Component("platformdirs", "platformdirs", "MIT", ["dist:platformdirs:LICENSE"], version_of="platformdirs",
               note="Finds the settings and log folders."),
     Component("pygrabber", "pygrabber", "MIT", ["dist:pygrabber:LICENSE.*"], version_of="pygrabber",
@@ -163,17 +164,24 @@ def _read_source(spec: str, previous: dict[str, str]) -> tuple[str, str]:
     raise ValueError(f"unknown source {spec!r}")
 
 
-def _bundled_versions() -> dict[str, str]:
-    """Versions of libraries inside wheels, read from their file names and pillow-heif's LICENSES_bundled.txt."""
-    found: dict[str, str] = {}
+def _heif_versions() -> dict[str, str]:
+    """libheif and libde265 versions as the libraries inside pi-heif report them (LICENSES_bundled.txt is stale)."""
     try:
-        heif = _dist("pillow-heif")
-        bundled = next((f for f in heif.files or [] if f.name == "LICENSES_bundled.txt"), None)
-        if bundled is not None:
-            for name, version in re.findall(r"Name: (\S+)\n.*?/tree/v?([\w.]+)\n", bundled.read_text("utf-8"), re.S):
-                found[name] = version
-    except Missing:
-        pass
+        _dist("pi-heif")
+        import pi_heif
+    except (Missing, ImportError):
+        return {}
+    info = pi_heif.libheif_info()
+    found = {"libheif": str(info.get("libheif", ""))}
+    for text in (info.get("decoders") or {}).values():
+        if match := re.search(r"libde265\b.*?(\d+\.\d+(?:\.\d+)?)", str(text)):
+            found["libde265"] = match[1]
+    return {k: v for k, v in found.items() if v}
+
+
+def _bundled_versions() -> dict[str, str]:
+    """Versions of libraries inside wheels: libheif/libde265 from pi-heif, FFmpeg's from OpenCV's file names."""
+    found = _heif_versions()
     try:
         cv = _dist("opencv-python-headless")
         names = "avcodec|avformat|avutil|avdevice|avfilter|swscale|swresample"

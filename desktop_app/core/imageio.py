@@ -101,9 +101,9 @@ def _register_heif() -> None:
     global _heif_registered
     with _heif_lock:
         if not _heif_registered:
-            import pillow_heif
+            import pi_heif  # read-only HEIF plugin: libheif + libde265 (LGPL-3.0), no encoder
 
-            pillow_heif.register_heif_opener()
+            pi_heif.register_heif_opener()
             _heif_registered = True
 
 

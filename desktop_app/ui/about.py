@@ -118,6 +118,14 @@ def about_text(models: Path, licenses: Path | None = None, assets: Path | None =
     for item in skipped:
         lines.append(f"  {item.get('name')} — {item.get('license')} ({item.get('platform')} builds; its licence "
                      "text is added when tools/collect_licenses.py runs where it is installed)")
+    lgpl = [entry for entry in components if entry.license.startswith("LGPL")]
+    if lgpl:
+        lines += ["", f"Under the LGPL: {', '.join(e.name for e in lgpl)}. They ship as unmodified shared libraries "
+                  "inside the app folder, which you may replace with your own builds of the same versions (each "
+                  "entry says where they are and where their source is)."]
+        if {"libheif", "libde265"} <= {e.id for e in lgpl}:
+            lines.append("HEIC photos are read with libheif and libde265 under the LGPL-3.0, the same way as Qt; "
+                         "the app ships no HEIC encoder.")
     lines += ["", "Sample pictures, video and backgrounds: public domain or CC0 (see Assets).", ""]
     for name, text in model_texts:
         lines += [f"===== {name} =====", text, ""]

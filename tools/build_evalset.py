@@ -20,13 +20,14 @@ import hashlib
 import json
 import sys
 from dataclasses import asdict, dataclass
+from itertools import pairwise
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from evalset_key import downscale, key_person  # noqa: E402
+from evalset_key import downscale, key_person
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "tests" / "fixtures" / "evalset" / "manifest.json"
@@ -178,7 +179,7 @@ def video_path(t: int, n: int = VIDEO_FRAMES) -> tuple[float, float, float, floa
     still again, then a quick move back. Still stretches let flicker be measured where the truth is fixed."""
     keys = [(0, (0.38, 0.80, 0.0, 0.0)), (20, (0.38, 0.80, 0.0, 0.0)), (80, (0.62, 0.95, 8.0, 0.6)),
             (100, (0.62, 0.95, 8.0, 0.6)), (n - 1, (0.45, 0.85, -5.0, 0.2))]
-    for (t0, v0), (t1, v1) in zip(keys, keys[1:], strict=False):
+    for (t0, v0), (t1, v1) in pairwise(keys):
         if t <= t1:
             s = 0.0 if t1 == t0 else (t - t0) / (t1 - t0)
             s = s * s * (3 - 2 * s)

@@ -140,10 +140,10 @@ def stills_for(split: str, pids: tuple[str, ...]) -> list[Still]:
     out: list[Still] = []
     bg = 0
 
-    def nxt() -> str:
-        nonlocal bg
+    def nxt() -> str:  # six pictures per person and six backgrounds: shift by one per person, so that each
+        nonlocal bg     # kind meets every background (not one kind always on the busy coffee cup)
         bg += 1
-        return BACKGROUNDS[(bg + (3 if split == "heldout" else 0)) % len(BACKGROUNDS)]
+        return BACKGROUNDS[(bg + bg // 6 + (3 if split == "heldout" else 0)) % len(BACKGROUNDS)]
 
     bodies = [p for p in pids if p not in NO_POSTURE]
     for pid in pids:

@@ -1,0 +1,266 @@
+"""Person-mask quality on the evaluation set (issue #9): ours against MediaPipe's own runtime, same frames.
+
+(a) ours: today's app pipeline, `Pipeline(Segmenter("auto"), EffectParams(effect="blur"))`: stills with
+    temporal=False (the photo path), clips with temporal=True and the app's default smoothing, frames in order;
+    person = the refined full-resolution mask (Result.mask) >= 0.5, as the app uses it.
+(b) theirs: mediapipe==0.10.14 `solutions.selfie_segmentation`, BOTH models (general and landscape) on every
+    picture, person = probability >= 0.5, in .venvs/mediapipe (bench/quality_mp_worker.py).
+(c) optional (--still-path): ours through `desktop_app.core.quality.segment_still` (phase 2), alpha >= 0.5.
+
+Metrics (bench/quality_metrics.py) per kind (full, half, third, group; tune = P001-P005, heldout = P006-P010):
+mean and worst IoU, boundary F within 3 px, the share of people at least 90% covered; per clip: IoU, IoU on
+moving frames, flicker, lag. One command builds the set if needed, runs both sides and writes
+bench/results/quality.json:
+
+    bash tools/make_mediapipe_venv.sh && .venv/bin/pip install scikit-image openpeople==0.1.2
+    .venv/bin/python bench/bench_quality.py [--set .cache/evalset] [--rebuild] [--still-path]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+import quality_metrics as qm  # noqa: E402
+
+from desktop_app.core.frames import Frame  # noqa: E402
+from desktop_app.core.params import EffectParams  # noqa: E402
+from desktop_app.core.pipeline import Pipeline  # noqa: E402
+from desktop_app.core.segmenter import Segmenter  # noqa: E402
+
+MP_PYTHON = REPO / ".venvs" / "mediapipe" / "bin" / "python"
+MP_WORKER = REPO / "bench" / "quality_mp_worker.py"
+BUILDER = REPO / "tools" / "build_evalset.py"
+RESULT = REPO / "bench" / "results" / "quality.json"
+MP_MODELS = ("mediapipe-general", "mediapipe-landscape")
+KINDS = ("full", "half", "third", "group")
+
+
+def read_rgb(path: Path) -> np.ndarray:
+    return np.ascontiguousarray(cv2.imread(str(path), cv2.IMREAD_COLOR)[..., ::-1])
+
+
+def read_mask(path: Path) -> np.ndarray:
+    return cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+
+
+class Ours:
+    """Today's app path. `still(rgb)` and `clip(frames)` return bool person masks at full resolution."""
+
+    name = "ours"
+
+    def __init__(self) -> None:
+        self.segmenter = Segmenter("auto", device="cpu", threads=1)
+        self.ms: list[float] = []
+
+    def still(self, rgb: np.ndarray) -> np.ndarray:
+        pipeline = Pipeline(self.segmenter, EffectParams(effect="blur"), temporal=False)
+        start = time.perf_counter()
+        mask = pipeline.process(Frame(rgb, 0.0, 0, "still")).mask
+        self.ms.append((time.perf_counter() - start) * 1e3)
+        assert mask is not None
+        return mask >= 0.5
+
+    def clip(self, frames: list[np.ndarray]) -> list[np.ndarray]:
+        pipeline = Pipeline(self.segmenter, EffectParams(effect="blur"), temporal=True)
+        out = []
+        for i, rgb in enumerate(frames):
+            mask = pipeline.process(Frame(rgb, i / 30.0, i, "clip")).mask
+            assert mask is not None
+            out.append(mask >= 0.5)
+        return out
+
+
+class StillPath(Ours):
+    """Phase 2's best-quality stills path (clips stay on the app pipeline)."""
+
+    name = "ours-still-path"
+
+    def still(self, rgb: np.ndarray) -> np.ndarray:
+        from desktop_app.core.quality import segment_still
+
+        start = time.perf_counter()
+        alpha = segment_still(self.segmenter, rgb)
+        self.ms.append((time.perf_counter() - start) * 1e3)
+        return alpha >= 0.5
+
+
+def mediapipe_masks(root: Path) -> dict[str, np.ndarray]:
+    if not MP_PYTHON.exists():
+        raise SystemExit(f"{MP_PYTHON} is missing: run `bash tools/make_mediapipe_venv.sh` first")
+    out = root / "mediapipe.npz"
+    proc = subprocess.run([str(MP_PYTHON), str(MP_WORKER), str(root), str(out)], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"the MediaPipe worker failed:\n{proc.stderr[-2000:]}")
+    info = json.loads(proc.stdout.strip().splitlines()[-1])
+    with np.load(out) as data:
+        masks = {k: data[k] for k in data.files}
+    masks["__version__"] = np.array(info["mediapipe"])
+    return masks
+
+
+def unpack(packed: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    return np.unpackbits(packed, count=int(np.prod(shape))).reshape(shape).astype(bool)
+
+
+def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    ious = [r["iou"] for r in rows]
+    return {"n": len(rows), "mean_iou": round(float(np.mean(ious)), 4), "worst_iou": round(float(np.min(ious)), 4),
+            "boundary_f": round(float(np.mean([r["boundary_f"] for r in rows])), 4),
+            "covered_90": round(float(np.mean([r["covered_90"] for r in rows])), 4),
+            "people": int(sum(r["people"] for r in rows)),
+            "people_under_90": int(sum(r["under_90"] for r in rows))}
+
+
+def evaluate(root: Path, ours: list[Ours], pictures_dir: Path | None = None) -> dict[str, Any]:
+    manifest = json.loads((root / "manifest.json").read_text())
+    mp_masks = mediapipe_masks(root)
+    methods = [o.name for o in ours] + list(MP_MODELS)
+    per_image: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for still in manifest["stills"]:
+        stem = root / "stills" / still["name"]
+        rgb, truth = read_rgb(stem.with_suffix(".png")), read_mask(Path(f"{stem}.truth.png")) > 0
+        inst = read_mask(Path(f"{stem}.inst.png"))
+        preds = {o.name: o.still(rgb) for o in ours}
+        preds |= {m: unpack(mp_masks[f"{m}/{still['name']}"], truth.shape) for m in MP_MODELS}
+        for method, pred in preds.items():
+            scores = qm.image_scores(pred, truth, inst)
+            cover = qm.person_coverage(pred, inst)
+            per_image[method].append({"name": still["name"], "kind": still["kind"], "split": still["split"],
+                                      "people": len(cover), "under_90": int(sum(c < 0.9 for c in cover)),
+                                      **{k: round(v, 4) for k, v in scores.items()}})
+    table: dict[str, Any] = {}
+    for method in methods:
+        rows = per_image[method]
+        table[method] = {}
+        for split in ("tune", "heldout"):
+            table[method][split] = {kind: summarise([r for r in rows if r["split"] == split and r["kind"] == kind])
+                                    for kind in KINDS}
+            table[method][split]["all"] = summarise([r for r in rows if r["split"] == split])
+    videos: dict[str, Any] = {}
+    for clip in manifest["videos"]:
+        folder = root / "video" / clip["clip"]
+        frames = [read_rgb(folder / f"{t:03d}.png") for t in range(clip["frames"])]
+        truths = [read_mask(folder / f"{t:03d}.truth.png") > 0 for t in range(clip["frames"])]
+        preds = {o.name: o.clip(frames) for o in ours[:1]}
+        preds |= {m: [unpack(mp_masks[f"{m}/{clip['clip']}/{t:03d}"], truths[0].shape) for t in range(len(frames))]
+                  for m in MP_MODELS}
+        videos[clip["clip"]] = {"split": clip["split"], **{
+            m: {k: round(float(v), 4) if k != "lag" else int(v) for k, v in qm.video_scores(p, truths).items()}
+            for m, p in preds.items()}}
+    timing = {o.name: {"median_ms": round(float(np.median(o.ms)), 1), "n": len(o.ms)} for o in ours}
+    pictures = write_pictures(root, ours, pictures_dir, mp_masks) if pictures_dir else []
+    return {"table": table, "videos": videos, "per_image": per_image, "still_ms": timing,
+            "mediapipe": str(mp_masks["__version__"]), "pictures": pictures}
+
+
+PICTURES = ("P002-third-wide", "group3-P001-P002-P003", "P004-half-portrait")
+
+
+def error_picture(rgb: np.ndarray, pred: np.ndarray, truth: np.ndarray, height: int = 150) -> np.ndarray:
+    """The photo in grey; missed person pixels blue, false person pixels red (small PNGs for docs/)."""
+    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    out = np.dstack([grey] * 3).astype(np.float32) * 0.8
+    out[truth & ~pred] = out[truth & ~pred] * 0.3 + np.array([40, 90, 255]) * 0.7
+    out[pred & ~truth] = out[pred & ~truth] * 0.3 + np.array([255, 40, 40]) * 0.7
+    out = out.astype(np.uint8)
+    return cv2.resize(out, (round(out.shape[1] * height / out.shape[0]), height), interpolation=cv2.INTER_AREA)
+
+
+def write_pictures(root: Path, ours: list[Ours], folder: Path, mp_masks: dict[str, np.ndarray]) -> list[str]:
+    """Per picture: ours (today), then each MediaPipe model (then phase 2's path if run), side by side."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name in PICTURES:
+        stem = root / "stills" / name
+        rgb, truth = read_rgb(stem.with_suffix(".png")), read_mask(Path(f"{stem}.truth.png")) > 0
+        preds = [ours[0].still(rgb)] + [unpack(mp_masks[f"{m}/{name}"], truth.shape) for m in MP_MODELS]
+        preds += [o.still(rgb) for o in ours[1:]]
+        tiles = [error_picture(rgb, p, truth) for p in preds]
+        sheet = np.hstack([np.pad(t, ((0, 0), (0, 4), (0, 0)), constant_values=255) for t in tiles])
+        path = folder / f"quality-{name}{'-after' if len(ours) > 1 else ''}.png"
+        cv2.imwrite(str(path), sheet[..., ::-1], [cv2.IMWRITE_PNG_COMPRESSION, 9])
+        written.append(str(path.relative_to(REPO)))
+    return written
+
+
+def print_table(result: dict[str, Any]) -> None:
+    print(f"{'method':22} {'split':8} {'kind':6} {'n':>3} {'meanIoU':>8} {'worst':>6} {'bF':>6} {'cov90':>6}")
+    for method, splits in result["table"].items():
+        for split, kinds in splits.items():
+            for kind, s in kinds.items():
+                print(f"{method:22} {split:8} {kind:6} {s['n']:3d} {s['mean_iou']:8.3f} {s['worst_iou']:6.3f} "
+                      f"{s['boundary_f']:6.3f} {s['covered_90']:6.3f}")
+    for clip, methods in result["videos"].items():
+        for method, s in methods.items():
+            if method != "split":
+                print(f"{clip:14} {method:22} IoU {s['iou']:.3f} moving {s['moving_iou']:.3f} "
+                      f"flicker {s['flicker']:.4f} lag {s['lag']}")
+
+
+def markdown(result: dict[str, Any]) -> str:
+    """The tables for docs/quality.md."""
+    lines = ["| method | split | kind | n | mean IoU | worst IoU | boundary F | people >= 90% covered |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for method, splits in result["table"].items():
+        for split, kinds in splits.items():
+            for kind, s in kinds.items():
+                covered = s["people"] - s["people_under_90"]
+                lines.append(f"| {method} | {split} | {kind} | {s['n']} | {s['mean_iou']:.3f} | {s['worst_iou']:.3f} | "
+                             f"{s['boundary_f']:.3f} | {covered}/{s['people']} |")
+    lines += ["", "| clip | split | method | mean IoU | worst IoU | IoU moving | boundary F | flicker | lag (frames) |",
+              "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for clip, methods in result["videos"].items():
+        for method, s in methods.items():
+            if method != "split":
+                lines.append(f"| {clip} | {methods['split']} | {method} | {s['iou']:.3f} | {s['worst_iou']:.3f} | "
+                             f"{s['moving_iou']:.3f} | {s['boundary_f']:.3f} | {s['flicker']:.4f} | {s['lag']} |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--set", type=Path, default=REPO / ".cache" / "evalset")
+    parser.add_argument("--rebuild", action="store_true", help="rebuild the set first")
+    parser.add_argument("--still-path", action="store_true", help="also run desktop_app.core.quality")
+    parser.add_argument("--out", type=Path, default=RESULT)
+    parser.add_argument("--markdown", type=Path, help="also write the tables as Markdown to this file")
+    parser.add_argument("--pictures", action="store_true", help="write the error pictures to docs/img/")
+    args = parser.parse_args()
+    cv2.setNumThreads(1)
+    if args.rebuild or not (args.set / "manifest.json").exists():
+        subprocess.run([sys.executable, str(BUILDER), "--out", str(args.set), "--check"], check=True)
+    ours: list[Ours] = [Ours()]
+    if args.still_path:
+        ours.append(StillPath())
+        ours[1].segmenter = ours[0].segmenter
+    result = evaluate(args.set, ours, REPO / "docs" / "img" if args.pictures else None)
+    result["environment"] = {"python": platform.python_version(), "machine": platform.machine(),
+                             "command": " ".join(sys.argv[1:])}
+    print_table(result)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = args.out.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(result, indent=1) + "\n")
+    tmp.replace(args.out)
+    print(f"wrote {args.out}")
+    if args.markdown:
+        args.markdown.write_text(markdown(result))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

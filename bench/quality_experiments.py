@@ -1,0 +1,113 @@
+"""Ablations of desktop_app.core.quality.segment_still on the evaluation set (tune split unless --split).
+
+Each variant turns one step on or off (StillOptions); prints mean/worst IoU, boundary F and covered-people per
+kind, and ms per picture on this machine (one onnxruntime and one OpenCV thread). Writes
+bench/results/quality_experiments.json.
+
+    .venv/bin/python bench/quality_experiments.py [--split tune|heldout] [--variants base,tiles,...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import asdict, replace
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+import quality_metrics as qm  # noqa: E402
+
+from desktop_app.core.quality import StillOptions, segment_still  # noqa: E402
+from desktop_app.core.segmenter import Segmenter  # noqa: E402
+
+NONE = StillOptions(whole=True, tile_frac=0.0, crops=False, specks=False, holes=False, snap=False)
+VARIANTS: dict[str, StillOptions] = {
+    "whole": NONE,
+    "whole+crops": replace(NONE, crops=True),
+    "tiles": replace(NONE, tile_frac=0.5, tiles_only_if_empty=False),
+    "tiles.4": replace(NONE, tile_frac=0.4, tiles_only_if_empty=False),
+    "tiles.6": replace(NONE, tile_frac=0.6, tiles_only_if_empty=False),
+    "tiles+crops": replace(NONE, tile_frac=0.5, crops=True, tiles_only_if_empty=False),
+    "tiles+crops(max)": replace(NONE, tile_frac=0.5, crops=True, crop_mode="max", tiles_only_if_empty=False),
+    "tiles+crops+clean": replace(NONE, tile_frac=0.5, crops=True, specks=True, holes=True, tiles_only_if_empty=False),
+    "default": StillOptions(),
+    "default+clean": replace(StillOptions(), specks=True, holes=True),
+    "whole+crops+clean": replace(NONE, crops=True, specks=True, holes=True),
+    "whole+crops+clean+snap": replace(NONE, crops=True, specks=True, holes=True, snap=True),
+    "whole+crops+clean+snap8": replace(NONE, crops=True, specks=True, holes=True, snap=True, snap_radius=0.008),
+    "whole+crops+clean+snap2": replace(NONE, crops=True, specks=True, holes=True, snap=True, snap_radius=0.002),
+    "whole+crops+clean+snap-eps": replace(NONE, crops=True, specks=True, holes=True, snap=True, snap_eps=1e-2),
+    "whole+crops+snap": replace(NONE, crops=True, snap=True),
+    "whole+crops+holes+snap": replace(NONE, crops=True, holes=True, snap=True),
+    "fallback-tiles+crops+snap": replace(NONE, crops=True, snap=True, tile_frac=0.5, tiles_only_if_empty=True),
+    "whole+crops.25": replace(NONE, crops=True, crop_margin=0.25),
+    "whole+crops.08": replace(NONE, crops=True, crop_margin=0.08),
+}
+
+
+def load(root: Path, split: str) -> list[dict]:
+    manifest = json.loads((root / "manifest.json").read_text())
+    items = []
+    for s in manifest["stills"]:
+        if s["split"] != split:
+            continue
+        stem = root / "stills" / s["name"]
+        rgb = np.ascontiguousarray(cv2.imread(str(stem) + ".png")[..., ::-1])
+        items.append({"name": s["name"], "kind": s["kind"], "rgb": rgb,
+                      "truth": cv2.imread(str(stem) + ".truth.png", 0) > 0,
+                      "inst": cv2.imread(str(stem) + ".inst.png", cv2.IMREAD_UNCHANGED)})
+    return items
+
+
+def run(segmenter: Segmenter, items: list[dict], options: StillOptions) -> dict:
+    rows, times = [], []
+    for it in items:
+        t0 = time.perf_counter()
+        pred = segment_still(segmenter, it["rgb"], options) >= 0.5
+        times.append((time.perf_counter() - t0) * 1e3)
+        rows.append({"kind": it["kind"], "name": it["name"], **qm.image_scores(pred, it["truth"], it["inst"])})
+    out = {}
+    for kind in ("full", "half", "third", "group", "all"):
+        sel = [r for r in rows if kind in (r["kind"], "all")]
+        out[kind] = {"mean_iou": round(float(np.mean([r["iou"] for r in sel])), 4),
+                     "worst_iou": round(float(np.min([r["iou"] for r in sel])), 4),
+                     "boundary_f": round(float(np.mean([r["boundary_f"] for r in sel])), 4),
+                     "covered_90": round(float(np.mean([r["covered_90"] for r in sel])), 4)}
+    out["ms_median"] = round(float(np.median(times)), 1)
+    out["worst"] = sorted(rows, key=lambda r: r["iou"])[:3]
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--set", type=Path, default=REPO / ".cache" / "evalset")
+    parser.add_argument("--split", default="tune", choices=("tune", "heldout"))
+    parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "quality_experiments.json")
+    args = parser.parse_args()
+    cv2.setNumThreads(1)
+    segmenter = Segmenter("auto", device="cpu", threads=1)
+    items = load(args.set, args.split)
+    results = json.loads(args.out.read_text()) if args.out.exists() else {}
+    for name in args.variants.split(","):
+        res = run(segmenter, items, VARIANTS[name])
+        res["options"] = asdict(VARIANTS[name])
+        results.setdefault(args.split, {})[name] = res
+        cells = "  ".join(f"{k} {res[k]['mean_iou']:.3f}/{res[k]['worst_iou']:.3f}/{res[k]['boundary_f']:.2f}/"
+                          f"{res[k]['covered_90']:.2f}" for k in ("full", "half", "third", "group", "all"))
+        worst = ", ".join(f"{w['name']} {w['iou']:.2f}" for w in res["worst"])
+        print(f"{name:20} {cells}  {res['ms_median']:.0f} ms   worst: {worst}", flush=True)
+    args.out.write_text(json.dumps(results, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

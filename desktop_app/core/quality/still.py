@@ -1,0 +1,115 @@
+"""The best-quality path for still photos: find the people, look at each one up close, clean up, snap edges.
+
+    alpha = segment_still(segmenter, rgb)   # float32 (H, W) in [0, 1], at the photo's full resolution
+
+Steps (each one measured on the evaluation set in docs/quality.md; the defaults keep only what gained):
+1. the whole photo, as the app does it today (the model `auto` picks, the frame squashed to its input);
+2. only when that finds nobody: overlapping square tiles of half the shorter side, each area-averaged to the
+   square model's input, fused by maximum (small people fill a tile where they were a few pixels of the whole
+   frame; always tiling found them too but added false positives on busy backgrounds that cost more);
+3. a square crop around each person found (the people fill the model's input), replacing passes 1-2 there;
+   people as large as the frame are left to pass 1;
+4. (off: no gain measured) specks removed, small holes filled;
+5. the mask's edges snapped to the full-resolution photo with a guided filter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from desktop_app.core.quality import refine
+from desktop_app.core.quality.regions import Predicts, model_side, paste_max, person_boxes, predict_box, tiles
+
+WORK_LONG_SIDE = 1280  # the passes run on the photo area-averaged to this long side (or less)
+
+
+@dataclass(frozen=True, slots=True)
+class StillOptions:
+    """Switches for each step (the experiments in bench/quality_experiments.py turn them on and off)."""
+
+    whole: bool = True
+    tile_frac: float = 0.5  # tile side as a fraction of the shorter side; 0 = no tiles
+    tile_overlap: float = 0.5
+    tiles_only_if_empty: bool = True  # tiles only when the whole frame finds nobody (tiles add false positives)
+    crops: bool = True
+    crop_margin: float = 0.15
+    crop_max: float = 0.9  # no crop for a person whose box is this large a part of the shorter side
+    crop_mode: str = "replace"  # "replace": inside a person's crop the crop decides; "max": either pass
+    specks: bool = False  # measured: no gain on the tuning split (docs/quality.md)
+    holes: bool = False
+    snap: bool = True
+    snap_radius: float = 0.004
+    snap_eps: float = 1e-3
+    threshold: float = 0.5
+
+
+DEFAULT = StillOptions()
+
+
+def _work_image(rgb: np.ndarray) -> np.ndarray:
+    h, w = rgb.shape[:2]
+    scale = WORK_LONG_SIDE / max(h, w)
+    if scale >= 1.0:
+        return rgb
+    return cv2.resize(rgb, (max(round(w * scale), 1), max(round(h * scale), 1)), interpolation=cv2.INTER_AREA)
+
+
+def _whole(segmenter: Predicts, work: np.ndarray) -> np.ndarray:
+    prob, _ = segmenter.predict(np.ascontiguousarray(work))
+    return cv2.resize(prob, (work.shape[1], work.shape[0]), interpolation=cv2.INTER_LINEAR)
+
+
+def find_people(segmenter: Predicts, work: np.ndarray, options: StillOptions = DEFAULT) -> np.ndarray:
+    """Passes 1-2: (h, w) float32 person probability on the work image."""
+    h, w = work.shape[:2]
+    side = model_side(segmenter)
+    found = _whole(segmenter, work) if options.whole else np.zeros((h, w), np.float32)
+    if options.tiles_only_if_empty and np.count_nonzero(found >= options.threshold) >= 0.001 * h * w:
+        return found
+    if options.tile_frac > 0:
+        tile = max(int(options.tile_frac * min(h, w)), 16)
+        for box in tiles(w, h, tile, options.tile_overlap):
+            paste_max(found, predict_box(segmenter, work, box, side), box)
+    return found
+
+
+def look_closer(segmenter: Predicts, work: np.ndarray, found: np.ndarray, options: StillOptions = DEFAULT
+                ) -> np.ndarray:
+    """Pass 3: each person found, in a square crop of its own; the crops decide inside themselves."""
+    boxes = person_boxes(found >= options.threshold, options.crop_margin)
+    if not boxes:
+        return found
+    side = model_side(segmenter)
+    close = np.zeros_like(found)
+    inside = np.zeros(found.shape, bool)
+    h, w = found.shape
+    for box in boxes:
+        if box[2] - box[0] >= options.crop_max * min(h, w):
+            continue  # a person as large as the frame: the whole-frame pass already sees them up close
+        paste_max(close, predict_box(segmenter, work, box, side), box)
+        x0, y0, x1, y1 = box
+        inside[max(y0, 0) : min(y1, h), max(x0, 0) : min(x1, w)] = True
+    if options.crop_mode == "max":
+        return np.maximum(found, close)
+    return np.where(inside, close, found)
+
+
+def segment_still(segmenter: Predicts, rgb: np.ndarray, options: StillOptions = DEFAULT) -> np.ndarray:
+    """(H, W) float32 person alpha in [0, 1] for an (H, W, 3) uint8 RGB photo, at full resolution."""
+    if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
+        raise ValueError(f"expected an (H, W, 3) uint8 RGB image, got {rgb.shape} {rgb.dtype}")
+    work = _work_image(rgb)
+    prob = find_people(segmenter, work, options)
+    if options.crops:
+        prob = look_closer(segmenter, work, prob, options)
+    if options.specks:
+        prob = refine.remove_specks(prob, options.threshold)
+    if options.holes:
+        prob = refine.fill_holes(prob, options.threshold)
+    h, w = rgb.shape[:2]
+    if options.snap:
+        return refine.snap_edges(rgb, prob, options.snap_radius, options.snap_eps)
+    return cv2.resize(prob, (w, h), interpolation=cv2.INTER_LINEAR).astype(np.float32, copy=False)

@@ -14,7 +14,9 @@ import platform
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
@@ -22,11 +24,15 @@ import numpy as np
 from desktop_app import paths
 from desktop_app.core.effects import background as bg
 from desktop_app.core.frames import Frame
-from desktop_app.core.params import EffectParams
+from desktop_app.core.params import Effect, EffectParams
 from desktop_app.core.pipeline import STAGES, Pipeline
 
+if TYPE_CHECKING:
+    from desktop_app.core.engine import Device
+    from desktop_app.core.segmenter import Segmenter
+
 SIZES = ((640, 480), (1280, 720), (1920, 1080))
-EFFECTS = ("blur", "replace")
+EFFECTS: tuple[Effect, ...] = ("blur", "replace")
 TARGETS_MS = {(1280, 720): 10.0, (1920, 1080): 20.0}  # blur, end to end, one core
 WARMUP = 10
 SUMMARY = ("total", "model_only", "ratio", "total_cpu", "model_only_cpu", "ratio_cpu")
@@ -63,9 +69,9 @@ def background_image() -> Path:
     return path
 
 
-def run_effect(seg: object, frames: list[np.ndarray], params: EffectParams, n: int) -> dict:
+def run_effect(seg: Segmenter, frames: list[np.ndarray], params: EffectParams, n: int) -> dict[str, Any]:
     """Pipeline and model-only alternately on each frame; medians per stage, and the ratio."""
-    pipe = Pipeline(seg, params, temporal=True)  # type: ignore[arg-type]
+    pipe = Pipeline(seg, params, temporal=True)
     stages: dict[str, list[float]] = {s: [] for s in STAGES}
     totals: list[float] = []
     model_only: list[float] = []
@@ -74,7 +80,7 @@ def run_effect(seg: object, frames: list[np.ndarray], params: EffectParams, n: i
     for i in range(WARMUP + n):
         rgb = frames[i % len(frames)]
         cpu0, start = time.thread_time(), time.perf_counter()
-        seg.predict(rgb)  # type: ignore[attr-defined]
+        seg.predict(rgb)
         cpu1, mid = time.thread_time(), time.perf_counter()
         result = pipe.process(Frame(rgb, mid, i, "bench"))
         cpu2, end = time.thread_time(), time.perf_counter()
@@ -116,7 +122,7 @@ def markdown(rows: list[dict], load: tuple[float, float, float]) -> str:
     return "\n".join(lines)
 
 
-def measure(seg: object, n: int, log=print) -> list[dict]:  # type: ignore[no-untyped-def]
+def measure(seg: Segmenter, n: int, log: Callable[[str], object] = print) -> list[dict[str, Any]]:
     """Every size x effect row, printed as it is measured."""
     base, _ = sample_frames()
     bg_path = background_image()
@@ -142,10 +148,10 @@ def measure(seg: object, n: int, log=print) -> list[dict]:  # type: ignore[no-un
     return rows
 
 
-def describe(seg: object) -> str:
+def describe(seg: Segmenter) -> str:
     """What ran: `auto` uses the general model for 4:3 frames and the landscape one for 16:9."""
     return (f"Segmenter(auto): selfie-general for 640x480, selfie-landscape for 16:9, "
-            f"{seg.variant.precision} on {seg.provider}")  # type: ignore[attr-defined]
+            f"{seg.variant.precision} on {seg.provider}")
 
 
 def machine() -> dict:
@@ -154,11 +160,11 @@ def machine() -> dict:
             "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None}
 
 
-def run_benchmark(frames: int = 200, json_path: Path | None = None, device: str = "cpu") -> int:
+def run_benchmark(frames: int = 200, json_path: Path | None = None, device: Device = "cpu") -> int:
     from desktop_app.core.segmenter import Segmenter
 
     cv2.setNumThreads(1)
-    seg = Segmenter(device=device, threads=1)  # type: ignore[arg-type]
+    seg = Segmenter(device=device, threads=1)
     label = describe(seg)
     print(f"model: {label}; {frames} frames per row (medians, ms)")
     rows = measure(seg, frames)

@@ -11,10 +11,14 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from desktop_app import APP_NAME, __version__, paths
+
+if TYPE_CHECKING:
+    from desktop_app.core.engine import Device
 
 
 class Check:
@@ -40,7 +44,7 @@ def _expect(condition: bool, message: str) -> None:
         raise AssertionError(message)
 
 
-def run_self_test(device: str = "auto") -> int:
+def run_self_test(device: Device = "auto") -> int:
     check = Check()
     try:
         _run_checks(check, device)
@@ -54,7 +58,7 @@ def run_self_test(device: str = "auto") -> int:
     return 0
 
 
-def _run_checks(check: Check, device: str) -> None:
+def _run_checks(check: Check, device: Device) -> None:
     from desktop_app.core import models
     from desktop_app.core.adapters import adapter_for
     from desktop_app.core.engine import InferenceEngine
@@ -68,8 +72,8 @@ def _run_checks(check: Check, device: str) -> None:
     state: dict[str, object] = {}
 
     def load_sample() -> str:
-        state["rgb"] = read_image(paths.sample_image()).rgb
-        return f"{paths.sample_image().name} {state['rgb'].shape[1]}x{state['rgb'].shape[0]}"
+        state["rgb"] = sample = read_image(paths.sample_image()).rgb
+        return f"{paths.sample_image().name} {sample.shape[1]}x{sample.shape[0]}"
 
     def load_manifest() -> str:
         state["manifest"] = loaded = models.load_manifest()
@@ -85,7 +89,7 @@ def _run_checks(check: Check, device: str) -> None:
         for variant in spec.variants:
             def run_variant(spec=spec, variant=variant) -> str:
                 models.verify(variant)
-                engine = InferenceEngine(variant.path, device=device)  # type: ignore[arg-type]
+                engine = InferenceEngine(variant.path, device=device)
                 adapter = adapter_for(spec, engine.input_meta)
                 out = adapter.postprocess(engine.run(adapter.preprocess(rgb)))
                 _expect(out.shape == (spec.input.size[1], spec.input.size[0]), f"mask shape {out.shape}")
@@ -99,7 +103,7 @@ def _run_checks(check: Check, device: str) -> None:
     backgrounds = sorted((paths.assets_dir() / "backgrounds").glob("*.jpg"))
 
     def load_segmenter() -> str:
-        state["segmenter"] = loaded = Segmenter(device=device)  # type: ignore[arg-type]
+        state["segmenter"] = loaded = Segmenter(device=device)
         return f"{loaded.spec.id}, {loaded.provider}"
 
     check("segmenter (model auto)", load_segmenter)

@@ -252,11 +252,12 @@ def read_image(
         if _ftyp_brand(head) is not None:  # ISO-BMFF: HEIC may carry any of several brands
             _register_heif()
         try:
-            im: Image.Image | None = Image.open(fh)
+            im: Image.Image = Image.open(fh)
         except Image.DecompressionBombError:
-            im = _open_unchecked(fh)  # Pillow's own (global) limit fired; ours decides below
-            if im is None:
+            unchecked = _open_unchecked(fh)  # Pillow's own (global) limit fired; ours decides below
+            if unchecked is None:
                 raise ImageReadError(path, "image is too large") from None
+            im = unchecked
         except UnidentifiedImageError:
             raise ImageReadError(path, _sniff_failure(head)) from None
         except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError) as exc:

@@ -39,6 +39,7 @@ from desktop_app.core.safe_write import (
 SUPPORTED_VIDEO_EXTENSIONS: frozenset[str] = frozenset({".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v"})
 FALLBACK_FPS = 30.0
 MAX_FPS = 240.0
+MP4V_FOURCC = int.from_bytes(b"mp4v", "little")  # what cv2.VideoWriter_fourcc(*"mp4v") returns
 LOW_DISK_BYTES = 1 << 20  # less free space than this after a broken write: the disk is full
 
 
@@ -107,6 +108,7 @@ class VideoReader:
             raise VideoReadError(self.path, "the video was already closed")
         try:
             while True:
+                bgr: np.ndarray | None
                 if self._first is not None:
                     bgr, self._first = self._first, None
                 else:
@@ -208,7 +210,7 @@ class VideoWriter:
     def _start(self) -> None:
         assert self.encoded_size is not None
         self._writer = cv2.VideoWriter(
-            str(self._pending.tmp), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, self.encoded_size
+            str(self._pending.tmp), MP4V_FOURCC, self.fps, self.encoded_size
         )
         if not self._writer.isOpened():
             error = VideoWriteError(self._target, "the video encoder could not start (mp4v)")

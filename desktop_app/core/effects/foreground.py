@@ -14,8 +14,8 @@ at full resolution with that pixel's own colour and alpha. Pixels with alpha 255
 is the caller's (a cut-out makes it black). Live video takes the first pass only.
 
 bench/bench_foreground.py (synthetic composites with a known F; results in bench/results/foreground.json):
-edge-band F error 15.7 (two passes) / 17.9 (one) vs 50.2 for the naive mix and 13.5 for pymatting's
-estimate_foreground_ml at 720p, in 12 / 3.2 ms vs 508 ms; at 12 MP 186 / 108 ms vs 3.6 s (medians on a
+edge-band F error 15.7 (two passes) / 18.1 (one) vs 50.2 for the naive mix and 13.5 for pymatting's
+estimate_foreground_ml at 720p, in 16 / 3.3 ms vs 289 ms; at 12 MP 99 / 39 ms vs 2.5 s (medians on a
 noisy shared 2-core machine).
 """
 

@@ -117,11 +117,17 @@ def test_green_screen_and_replace_edges_lose_the_old_background(case: dict[str, 
         behind = np.broadcast_to(np.array((0, 177, 64), np.uint8), image.shape).copy()
     else:
         params, behind, background = EffectParams(effect="replace"), new_bg, new_bg
-    out = compose(image, alpha.astype(np.float32) / 255.0, params, background=background)
+    mask = alpha.astype(np.float32) / 255.0
+    out = compose(image, mask, params, background=background)
     truth = blend(fg, behind, alpha)
     naive = blend(image, behind, alpha)
     assert band_error(out, truth, alpha) < 0.6 * band_error(naive, truth, alpha)
     assert np.array_equal(out[alpha == 0], truth[alpha == 0])
+    live = compose(image, mask, params, background=background, live=True)
+    if effect == "remove":  # a live green screen uses the one-pass estimate
+        assert band_error(live, truth, alpha) < 0.6 * band_error(naive, truth, alpha)
+    else:  # a live replace keeps the frame time it had: the plain edge blend
+        assert np.abs(live.astype(int) - naive).max() <= 1
 
 
 def test_still_blur_edges_lose_the_old_background_and_live_blur_is_unchanged(case: dict[str, np.ndarray]) -> None:

@@ -81,8 +81,8 @@ def test_compose_of_a_single_pixel() -> None:
     assert compose(rgb, np.ones((1, 1), np.float32), EffectParams(effect="blur")).tolist() == [[[10, 20, 30]]]
 
 
-@pytest.mark.parametrize("size", [(8, 33000), (33000, 8)])
-def test_panoramas_through_a_real_segmenter(tmp_path: Path, size: tuple[int, int]) -> None:
+@pytest.mark.parametrize("size", [(8, 33000), (33000, 8), (1, 1), (1, 4), (4, 1), (3, 1000)])
+def test_panoramas_and_tiny_frames_through_a_real_segmenter(tmp_path: Path, size: tuple[int, int]) -> None:
     from synthetic_model import write_models_dir
 
     from desktop_app.core.segmenter import Segmenter

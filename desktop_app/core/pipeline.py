@@ -103,8 +103,9 @@ class Pipeline:
     `set_params` may be called from any thread and applies from the next frame. A new background path is
     read once, on a helper thread; `temporal=False` turns off smoothing across frames (still photos).
     Temporal state resets on `reset()`, on a change of source or frame size, and while the effect is none.
-    `live` (default: the same as `temporal`) takes the cheaper one-pass edge colour estimate for cut-outs
-    and replaced backgrounds; stills get the two-pass one (see `effects.foreground`).
+    `live` (default: the same as `temporal`) keeps frame-rate costs: the one-pass edge colour estimate for
+    `remove` and none at blur/replace edges; otherwise (stills) every effect's soft edge takes the person's
+    two-pass estimated colour (see `effects.foreground`).
     """
 
     def __init__(

@@ -286,14 +286,14 @@ def compose(
     - `blur`: the background blurred (see `blurred_background`); person pixels unchanged; soft edges take
       the person's estimated colour except when `live`.
     - `replace`: `background` (RGB or RGBA uint8, any size) cover-fitted to the frame behind the person;
-      where it is translucent, the blurred frame shows through it.
+      where it is translucent, the blurred frame shows through it. Soft edges as for blur.
     - `remove`: (H, W, 4) RGBA with the mask as alpha when `params.color` is None, else RGB over the colour.
       Fully transparent pixels are black (nothing of the old background survives in the RGB), and soft
       edges carry the person's estimated colour (`foreground.estimate_foreground`), not the old mix.
     - `mask`: the (H, W) uint8 mask, 0..255, at the frame's size (the pipeline passes the probability).
 
     `mask_small` is the refined mask at model resolution: the blur leaves the person out of its average.
-    `live` takes the cheaper one-pass edge colour estimate (for video at frame rate).
+    `live` (video at frame rate) takes the cheaper one-pass edge colour estimate, for `remove` only.
     """
     effect = params.effect
     if effect == "none":
@@ -306,8 +306,9 @@ def compose(
         return alpha if alpha is not mask else alpha.copy()
     passes = 1 if live else 2
     if effect == "blur":
-        # Stills also blend the person's estimated edge colour (measured: a third of the naive edge halo);
-        # live video keeps the plain frame there, the estimate would add ~30% to the 720p blur frame time.
+        # Stills (and replace below) also blend the person's estimated edge colour (measured: a third of the
+        # naive edge halo); live video keeps the plain frame there: the estimate would add 2.5-5 ms at 720p
+        # (bench_core: 720p replace compose 2.4-3.0 -> 6.8-7.7 ms), a third of the blur frame time.
         back = blurred_background(rgb, params.strength, mask_small)
         edge = None if live else soft_foreground(rgb, alpha, passes)
         return _blend_person(rgb, back, alpha, edge)
@@ -320,7 +321,7 @@ def compose(
             back = blend_edges(front, blurred_background(rgb, params.strength, mask_small), opacity)
         else:
             back = fitted.copy()
-        return _blend_person(rgb, back, alpha, soft_foreground(rgb, alpha, passes))
+        return _blend_person(rgb, back, alpha, None if live else soft_foreground(rgb, alpha, passes))
     if effect == "remove":
         if params.color is None:
             person = cv2.copyTo(rgb, alpha, np.zeros_like(rgb))  # black where transparent (3x bitwise_and's speed)

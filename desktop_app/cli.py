@@ -10,15 +10,21 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
 import signal
 import sys
 import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 
 from desktop_app import APP_NAME, __version__, paths
 from desktop_app.core.params import EFFECTS, EffectParams
+
+if TYPE_CHECKING:
+    from desktop_app.core.engine import Device
+    from desktop_app.core.segmenter import Segmenter
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 EXIT_INTERRUPTED, EXIT_TERMINATED = 130, 143  # 128 + SIGINT, 128 + SIGTERM
@@ -220,7 +226,7 @@ def run_process(args: argparse.Namespace) -> int:
         remove_file_log(handler)
 
 
-def _open_log() -> tuple[object, Path | None]:
+def _open_log() -> tuple[logging.Handler | None, Path | None]:
     """Log to the app's log file (the GUI's too); (handler, path), or (None, None) if it cannot be opened."""
     from desktop_app.core.notify import setup_file_log
     from desktop_app.core.settings import data_dir
@@ -241,7 +247,7 @@ def _process(args: argparse.Namespace, params: EffectParams, log_path: Path | No
     jobs, failures = plan(args.paths, args.out)
     if not jobs and not failures:
         raise UsageError("nothing to process: no images or videos in " + ", ".join(map(str, args.paths)))
-    if params.effect == "replace":
+    if params.effect == "replace" and params.background is not None:  # validate() guarantees one for replace
         from desktop_app.core.imageio import ImageReadError, read_image
 
         try:
@@ -278,7 +284,7 @@ def _process(args: argparse.Namespace, params: EffectParams, log_path: Path | No
     return EXIT_FAILED if report.failed else EXIT_OK
 
 
-def _segmenter_or_exit(model_id: str, device: str, log_path: Path | None = None):  # type: ignore[no-untyped-def]
+def _segmenter_or_exit(model_id: str, device: Device, log_path: Path | None = None) -> Segmenter | None:
     """The segmenter with every model file it may need verified up front, or None after one error line.
 
     A damaged second model (`auto` loads the landscape one on the first wide input) fails the whole run
@@ -326,7 +332,7 @@ def run_models() -> int:
 class ProgressBar:
     """A one-line progress bar for terminals (never written when output is piped)."""
 
-    def __init__(self, stream) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, stream: TextIO) -> None:
         self.stream, self.started = stream, time.perf_counter()
 
     def update(self, done: int, total: int, current: Path) -> None:

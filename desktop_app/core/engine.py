@@ -173,7 +173,9 @@ class InferenceEngine:
             raise ModelLoadError(f"could not load model {self.path}: {_one_line(exc)}") from exc
 
     def _warm_up(self) -> None:
-        feeds = {meta.name: np.zeros(tuple(d or 1 for d in meta.shape), dtype=meta.dtype) for meta in self.input_meta}
+        feeds: dict[str, np.ndarray] = {
+            meta.name: np.zeros(tuple(d or 1 for d in meta.shape), dtype=meta.dtype) for meta in self.input_meta
+        }
         self.run(feeds)
 
     # ------------------------------------------------------------------------------------------ use

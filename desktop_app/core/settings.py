@@ -90,7 +90,9 @@ def _kind(value: Any) -> str:
         return text if len(text) <= 24 else f"a {len(text)}-digit number"
     if isinstance(value, str):
         return repr(value) if len(value) <= 40 else f"a {len(value)}-character string"
-    return {dict: "an object", list: "a list"}.get(type(value), type(value).__name__)
+    if isinstance(value, dict):
+        return "an object"
+    return "a list" if isinstance(value, list) else type(value).__name__
 
 
 def _text(name: str, value: Any) -> str:

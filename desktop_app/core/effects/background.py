@@ -176,10 +176,10 @@ def blurred_background(rgb: np.ndarray, strength: int, mask_small: np.ndarray | 
         kernel = _tent(r)
         blurred = cv2.sepFilter2D(cv2.merge((numerator, weight)), -1, kernel, kernel, borderType=cv2.BORDER_REPLICATE)
         den = np.ascontiguousarray(blurred[..., 3])
-        safe = cv2.max(den, _WEIGHT_EPS)
+        safe = np.maximum(den, np.float32(_WEIGHT_EPS))
         out = cv2.divide(np.ascontiguousarray(blurred[..., :3]), cv2.merge((safe, safe, safe)))
         # Where no background is near (deep inside the person, hidden by it) the unblurred small image stays.
-        cv2.copyTo(image, cv2.compare(den, _WEIGHT_EPS, cv2.CMP_LE), out)
+        cv2.copyTo(image, (den <= np.float32(_WEIGHT_EPS)).view(np.uint8), out)
         out_small = cv2.convertScaleAbs(out)
     if d == 1:
         return out_small

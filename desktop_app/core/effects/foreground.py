@@ -154,7 +154,7 @@ def soft_foreground(rgb: np.ndarray, alpha: np.ndarray, passes: int = 2) -> Soft
 
     # The final step at full resolution, soft pixels only: F = fg + a * ((I - fg) + (a - 1) * (bg - fg)), with
     # the means sampled bilinearly at each pixel (fixed-point maps: faster than float ones).
-    points = cv2.findNonZero(soft[y0:y1, x0:x1]).reshape(-1, 2)
+    points = np.asarray(cv2.findNonZero(soft[y0:y1, x0:x1]), np.int32).reshape(-1, 2)
     n = points.shape[0]
     px, py = points[:, 0].copy(), points[:, 1].copy()  # 1-D contiguous: numpy's (n, 2) broadcasts are 10x slower
     rows = -(-n // _MAP_WIDTH)  # remap's maps stay under its 32767-pixel side limit
@@ -169,15 +169,15 @@ def soft_foreground(rgb: np.ndarray, alpha: np.ndarray, passes: int = 2) -> Soft
     interp = cv2.INTER_NEAREST if passes < 2 else cv2.INTER_LINEAR
     fixed, fraction = cv2.convertMaps(maps[0], maps[1], cv2.CV_16SC2)
     bg_mean -= fg_mean
-    fg_at = cv2.remap(fg_mean, fixed, fraction, interp, borderMode=cv2.BORDER_REPLICATE).reshape(-1, 3)[:n]
-    diff_at = cv2.remap(bg_mean, fixed, fraction, interp, borderMode=cv2.BORDER_REPLICATE).reshape(-1, 3)[:n]
+    border = cv2.BORDER_REPLICATE
+    fg_at = cv2.remap(fg_mean, fixed, fraction, interp, borderMode=border).reshape(-1, 3)[:n]
+    diff_at: np.ndarray = cv2.remap(bg_mean, fixed, fraction, interp, borderMode=border).reshape(-1, 3)[:n]
     py += y0
     px += x0
     flat = py.astype(np.intp)
     flat *= width
     flat += px
-    a1 = np.take(alpha.reshape(-1), flat).astype(np.float32)
-    a1 *= np.float32(1.0 / 255.0)
+    a1 = np.take(alpha.reshape(-1), flat).astype(np.float32) * np.float32(1.0 / 255.0)
     a = cv2.merge((a1, a1, a1)).reshape(-1, 3)  # (n, 3): numpy's (n, 3) * (n, 1) broadcast is 5x slower
     value = np.take(_as_void(rgb), flat).view(np.uint8).reshape(-1, 3).astype(np.float32)
     value -= fg_at

@@ -216,3 +216,9 @@ def test_threads_must_be_positive(model_path: Path) -> None:
 
 def test_available_providers_always_has_cpu() -> None:
     assert CPU in engine.available_providers()
+
+
+def test_as_device_keeps_known_devices_and_turns_anything_else_into_auto() -> None:
+    from desktop_app.core.engine import as_device
+
+    assert [as_device(t) for t in ("cpu", "gpu", "auto", "GPU", "", "tpu")] == ["cpu", "gpu", "auto", "auto", "auto", "auto"]

@@ -65,6 +65,11 @@ class TensorMeta:
         return cls(name=arg.name, shape=shape, dtype=_ORT_TYPES.get(arg.type, np.float32))
 
 
+def as_device(text: str) -> Device:
+    """`text` as a Device ("auto" for anything unknown: a hand-edited setting, say)."""
+    return "cpu" if text == "cpu" else "gpu" if text == "gpu" else "auto"
+
+
 def available_providers() -> list[str]:
     """The execution providers this onnxruntime build offers."""
     return list(ort.get_available_providers())

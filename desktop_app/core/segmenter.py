@@ -70,7 +70,7 @@ class Segmenter:
         self._lock = threading.Lock()
         self.builds = 0  # sessions built so far (rebuilds are counted, no-op reconfigures are not)
         self._loaded: dict[str, _Loaded] = {}
-        self._config: tuple[str, str, int] = (model_id, device, threads)
+        self._config: tuple[str, Device, int] = (model_id, device, threads)
         self._use(self._get(self._first_model(model_id)))
 
     # ------------------------------------------------------------------------------------------ build
@@ -97,10 +97,10 @@ class Segmenter:
     def _load(self, model_id: str) -> _Loaded:
         _, device, threads = self._config
         spec = self._manifest.get(model_id)
-        wanted = choose_providers(device, self._providers(), sys.platform)  # type: ignore[arg-type]
+        wanted = choose_providers(device, self._providers(), sys.platform)
         variant = models.choose_variant(spec, gpu=wanted[0] != CPU)
         models.verify(variant)
-        engine = self._make_engine(variant.path, device, threads)  # type: ignore[arg-type]
+        engine = self._make_engine(variant.path, device, threads)
         fallback_reason = engine.fallback_reason
         cpu_variant = models.choose_variant(spec, gpu=False)
         if not engine.is_gpu and variant != cpu_variant:

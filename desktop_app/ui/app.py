@@ -17,6 +17,7 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from desktop_app import APP_NAME, __version__
+from desktop_app.core.engine import as_device
 from desktop_app.core.notify import log, notifier, setup_file_log
 from desktop_app.core.pipeline import SegmenterLike
 from desktop_app.core.settings import Settings, SettingsStore, data_dir
@@ -63,7 +64,7 @@ def _default_segmenter_factory(model_id: str, device: str) -> Callable[[], Segme
     def build() -> SegmenterLike:
         from desktop_app.core.segmenter import Segmenter
 
-        return Segmenter(model_id, device=device)  # type: ignore[arg-type]
+        return Segmenter(model_id, device=as_device(device))
 
     return build
 

@@ -221,4 +221,5 @@ def test_available_providers_always_has_cpu() -> None:
 def test_as_device_keeps_known_devices_and_turns_anything_else_into_auto() -> None:
     from desktop_app.core.engine import as_device
 
-    assert [as_device(t) for t in ("cpu", "gpu", "auto", "GPU", "", "tpu")] == ["cpu", "gpu", "auto", "auto", "auto", "auto"]
+    texts = ("cpu", "gpu", "auto", "GPU", "", "tpu")
+    assert [as_device(t) for t in texts] == ["cpu", "gpu", "auto", "auto", "auto", "auto"]

@@ -11,6 +11,7 @@ from PIL import Image
 from PySide6.QtCore import QTimer
 from test_ui_photos import WAIT, BlockingProcessor, SavePicker, wait_preview, write_photo
 
+from desktop_app.core.batch import recorded_outputs
 from desktop_app.core.imageio import read_image
 from desktop_app.core.params import EffectParams
 from desktop_app.core.settings import Settings
@@ -83,6 +84,7 @@ def test_saving_a_video_exports_the_whole_video_under_the_picked_name(qtbot, mak
     assert picker.asked == [(tmp_path / "saved" / "short clip_blur.mp4", True)]
     assert saved.args[0] == out / "my clip.mp4"
     assert listing(out) == ["my clip.mp4"]  # no PNG of a frame, no temp file
+    assert "my clip.mp4" in recorded_outputs(out)  # a later scan of this folder skips it
     capture = cv2.VideoCapture(str(saved.args[0]))
     try:
         assert int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == 9

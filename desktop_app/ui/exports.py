@@ -14,7 +14,7 @@ from pathlib import Path
 from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
-from desktop_app.core.batch import Outcome, Processor, Report
+from desktop_app.core.batch import Outcome, Processor, Report, record_output
 from desktop_app.core.imageio import output_stem
 from desktop_app.core.params import EffectParams
 from desktop_app.core.pipeline import Pipeline, SegmenterLike
@@ -179,6 +179,7 @@ class ExportBar(QWidget):
         if job.save_as != output_stem(outcome.source, params.effect):
             try:  # a hard link under the new name, then the old one goes: never over an existing file
                 output = publish(output, job.folder, job.save_as, "mp4", protect=[outcome.source])
+                record_output(output)  # the folder's list of our outputs names the file under its new name too
             except (FileError, OSError) as exc:
                 self.saved.emit(output)
                 return f"Saved {output} (it could not be renamed to {asked}: {exc})"

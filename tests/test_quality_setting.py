@@ -11,6 +11,7 @@ from desktop_app.core.frames import Frame
 from desktop_app.core.masks import soft_threshold, upsample
 from desktop_app.core.params import EffectParams
 from desktop_app.core.pipeline import STILL_REFINE_LONG_SIDE, Pipeline
+from desktop_app.core.safe_write import is_temp_name
 
 H, W = 90, 120
 
@@ -140,3 +141,91 @@ def test_the_real_segment_still_runs_through_the_pipeline() -> None:
     for h, w in ((H, W), (1, 1), (8, 300)):
         result = Pipeline(RightHalf(), EffectParams(effect="remove"), temporal=False).process(photo(h, w))
         assert result.pixels.shape == (h, w, 4)
+
+
+# ------------------------------------------------------------------------------------ the CLI, real model
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    from desktop_app.cli import main
+
+    try:
+        code = main(list(args))
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def inputs(tmp_path):  # type: ignore[no-untyped-def]
+    from corpus import short_video, two_tone
+    from PIL import Image
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    Image.fromarray(two_tone(40, 30)).save(folder / "photo.png")
+    return folder / "photo.png", short_video(folder, frames=5, size=(64, 48)).path
+
+
+@pytest.mark.parametrize("quality", ["best", "fast"])
+def test_cli_quality_reaches_the_photos_and_the_summary(
+        quality: str, inputs, tmp_path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    real, calls = still_quality.segment_still, []
+
+    def counting(segmenter, rgb):  # type: ignore[no-untyped-def]
+        calls.append(rgb.shape)
+        return real(segmenter, rgb)
+
+    monkeypatch.setattr(still_quality, "segment_still", counting)
+    photo_path, video = inputs
+    code, stdout, _ = run_cli(capsys, "process", str(photo_path), str(video), "--quality", quality,
+                              "--out", str(tmp_path / "out"))
+    assert code == 0
+    assert f"2 of 2 inputs processed (blur, {quality} quality, " in stdout
+    assert calls == ([(30, 40, 3)] if quality == "best" else [])  # the photo only: video frames never
+
+
+def test_cli_quality_is_checked(inputs, tmp_path, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+    code, _, stderr = run_cli(capsys, "process", str(inputs[0]), "--quality", "ultra", "--out", str(tmp_path))
+    assert code == 2 and "invalid choice: 'ultra'" in stderr
+
+
+@pytest.mark.parametrize(("fmt", "photo_out", "video_out"), [
+    (None, "photo_mask.png", "short clip_mask.mp4"),  # unset: images PNG, videos MP4 as before
+    ("png", "photo_mask.png", "short clip_mask"),  # explicit png: the video becomes a PNG sequence
+    ("jpg", "photo_mask.jpg", "short clip_mask.mp4"),
+    ("webp", "photo_mask.webp", "short clip_mask.mp4"),
+])
+def test_cli_format_is_resolved_per_input(fmt, photo_out, video_out, inputs, tmp_path,  # type: ignore[no-untyped-def]
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    from corpus import file_hashes
+    from PIL import Image
+
+    from desktop_app.core.batch import OUTPUT_MARKER, recorded_outputs
+
+    before = file_hashes(inputs)
+    out = tmp_path / "out"
+    extra = ["--format", fmt] if fmt else []
+    code, _, stderr = run_cli(capsys, "process", *map(str, inputs), "--effect", "mask", *extra, "--out", str(out))
+    assert code == 0
+    assert sorted(p.name for p in out.iterdir()) == sorted([OUTPUT_MARKER, photo_out, video_out])
+    assert recorded_outputs(out) == {photo_out, video_out}
+    note = f"note: short clip.mp4: --format {fmt} is for images: the video was saved as MP4"
+    assert (note in stderr) == (fmt in ("jpg", "webp"))
+    if fmt == "png":
+        frames = sorted((out / video_out).iterdir())
+        assert [p.name for p in frames] == [f"00000{i}.png" for i in range(1, 6)]
+        assert {(Image.open(p).mode, Image.open(p).size) for p in frames} == {("L", (64, 48))}
+    assert not [p for p in tmp_path.rglob("*") if is_temp_name(p.name)]
+    assert file_hashes(before) == before
+
+
+def test_cli_png_sequences_of_cut_outs_are_transparent(inputs, tmp_path, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+    from PIL import Image
+
+    code, _, stderr = run_cli(capsys, "process", str(inputs[1]), "--effect", "remove", "--format", "png",
+                              "--out", str(tmp_path / "out"))
+    assert code == 0 and "green screen" not in stderr
+    first = Image.open(tmp_path / "out" / "short clip_remove" / "000001.png")
+    assert first.mode == "RGBA" and first.size == (64, 48)

@@ -100,9 +100,9 @@ class SequenceWriter:
     def write(self, pixels: np.ndarray) -> None:
         if self._done:
             raise RuntimeError("the sequence is already closed")
-        image = _to_image(pixels)
         path = self.tmp / frame_name(self.frames_written + 1)
         try:
+            image = _to_image(pixels)
             with open(path, "xb") as fh:
                 image.save(fh, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
                 fh.flush()

@@ -232,3 +232,29 @@ def test_a_job_named_by_collision_keeps_its_told_apart_name(tmp_path: Path) -> N
     outcome = Batch(Inverter(), EffectParams("blur"), video_format="png").run(
         [Job(source, tmp_path / "out", "short clip_mp4")]).outcomes[0]
     assert outcome.output == tmp_path / "out" / "short clip_mp4_blur"
+
+
+def test_ctrl_c_mid_sequence_removes_the_temp_folder(tmp_path: Path) -> None:
+    class Interrupt(Inverter):
+        def process(self, frame: Frame, still: bool | None = None) -> Result:
+            if self.calls == 2:
+                raise KeyboardInterrupt
+            return super().process(frame, still)
+
+    jobs, _ = plan([clip(tmp_path)], tmp_path / "out")
+    with pytest.raises(KeyboardInterrupt):
+        Batch(Interrupt(), EffectParams("blur"), video_format="png").run(jobs)
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_batch_marks_photos_as_stills_and_video_frames_not(tmp_path: Path) -> None:
+    seen: list[bool | None] = []
+
+    class Recorder(Inverter):
+        def process(self, frame: Frame, still: bool | None = None) -> Result:
+            seen.append(still)
+            return super().process(frame, still)
+
+    jobs, _ = plan([*photos(tmp_path / "in", 1), clip(tmp_path, frames=3)], tmp_path / "out")
+    Batch(Recorder(), EffectParams("blur"), video_format="png").run(jobs)
+    assert seen == [True, None, None, None]

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from desktop_app import APP_NAME, __version__, paths
-from desktop_app.core.params import EFFECTS, EffectParams
+from desktop_app.core.params import EFFECTS, QUALITIES, EffectParams
 
 if TYPE_CHECKING:
     from desktop_app.core.engine import Device
@@ -74,7 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
     proc.add_argument("--color", metavar="RRGGBB", help="remove: solid colour instead of transparency")
     proc.add_argument("--out", type=Path, default=Path("locallens-output"), metavar="DIR",
                       help="output folder (default: locallens-output); outputs are never read back in as input")
-    proc.add_argument("--format", choices=("png", "jpg", "webp"), default="png")
+    proc.add_argument("--format", choices=("png", "jpg", "webp"), default=None,
+                      help="image outputs' format (default png); videos stay MP4 unless png is given: "
+                      "then each video becomes a folder of lossless full-size PNG frames")
+    proc.add_argument("--quality", choices=QUALITIES, default="best",
+                      help="photos: best (default; slower, finer masks) or fast; video frames always take "
+                      "the fast per-frame path")
     proc.add_argument("--model", default="auto",
                       help="bundled model id (see `models`), or auto: landscape for wide images, else general")
     _device_arg(proc)
@@ -200,7 +205,7 @@ def check_model_id(model_id: str) -> None:
 def params_from_args(args: argparse.Namespace) -> EffectParams:
     background = resolve_background(args.background) if args.effect == "replace" else None
     params = EffectParams(effect=args.effect, strength=args.strength, background=background,
-                          color=parse_color(args.color), smoothing=0.0)
+                          color=parse_color(args.color), smoothing=0.0, quality=args.quality)
     try:
         params.validate()
     except ValueError as exc:
@@ -239,6 +244,12 @@ def _open_log() -> tuple[logging.Handler | None, Path | None]:
         return None, None
 
 
+def output_formats(fmt: str | None) -> tuple[str, str]:
+    """(images' format, videos' format) for `--format`: unset gives png and mp4; an explicit png makes each
+    video a PNG sequence; jpg and webp are for images only (videos stay MP4, with a note)."""
+    return (fmt or "png"), ("png" if fmt == "png" else "mp4")
+
+
 def _process(args: argparse.Namespace, params: EffectParams, log_path: Path | None) -> int:
     from desktop_app.core.batch import Batch, plan, printable
     from desktop_app.core.notify import log
@@ -260,7 +271,8 @@ def _process(args: argparse.Namespace, params: EffectParams, log_path: Path | No
     pipeline = Pipeline(segmenter, params, temporal=True)
     bar = ProgressBar(sys.stderr) if sys.stderr.isatty() else None
     started = time.perf_counter()
-    batch = Batch(pipeline, params, args.format, progress=bar.update if bar else None)
+    image_format, video_format = output_formats(args.format)
+    batch = Batch(pipeline, params, image_format, progress=bar.update if bar else None, video_format=video_format)
     try:
         report = batch.run(jobs)
     finally:
@@ -271,10 +283,13 @@ def _process(args: argparse.Namespace, params: EffectParams, log_path: Path | No
         log.warning("failed: %s", outcome.error)
         print(f"error: {printable(outcome.error or '')}", file=sys.stderr)
     for outcome in report.succeeded:
+        if args.format in ("jpg", "webp") and outcome.output is not None and outcome.output.suffix == ".mp4":
+            outcome.notes.append(f"--format {args.format} is for images: the video was saved as MP4 "
+                                 "(--format png writes a PNG sequence)")
         for note in outcome.notes:
             print(printable(f"note: {outcome.source.name}: {note}"), file=sys.stderr)
     total = len(report.outcomes)
-    print(printable(f"{len(report.succeeded)} of {total} inputs processed ({params.effect}, "
+    print(printable(f"{len(report.succeeded)} of {total} inputs processed ({params.effect}, {params.quality} quality, "
                     f"{segmenter.provider.removesuffix('ExecutionProvider')}) in "
                     f"{time.perf_counter() - started:.1f} s; {len(report.failed)} failed. Outputs: {args.out}"))
     if segmenter.fallback_reason:

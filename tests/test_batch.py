@@ -38,7 +38,7 @@ class Inverter:
     def reset(self) -> None:
         self.resets += 1
 
-    def process(self, frame: Frame) -> Result:
+    def process(self, frame: Frame, still: bool | None = None) -> Result:
         self.calls += 1
         if self.block_on is not None and self.calls == self.block_on:
             self.reached.set()
@@ -141,10 +141,10 @@ class Raiser(Inverter):
         super().__init__()
         self.exc, self.on = exc, on
 
-    def process(self, frame: Frame) -> Result:
+    def process(self, frame: Frame, still: bool | None = None) -> Result:
         if self.on in frame.source_id:
             raise self.exc
-        return super().process(frame)
+        return super().process(frame, still)
 
 
 def temps(folder: Path) -> list[str]:

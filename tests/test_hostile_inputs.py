@@ -173,10 +173,10 @@ def test_an_unexpected_error_is_one_line_with_the_traceback_in_the_log(
 
     real = Pipeline.process
 
-    def process(self: Pipeline, frame):  # type: ignore[no-untyped-def]
+    def process(self: Pipeline, frame, still=None):  # type: ignore[no-untyped-def]
         if "first" in frame.source_id:
             raise ValueError("broadcast mismatch")
-        return real(self, frame)
+        return real(self, frame, still)
 
     monkeypatch.setattr(Pipeline, "process", process)
     first, second = tmp_path / "first.jpg", tmp_path / "second.jpg"

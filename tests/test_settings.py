@@ -35,6 +35,10 @@ HOSTILE: dict[str, bytes] = {
     "effect name as a list": b'{"effect": {"effect": ["blur"]}}',
     "background not a string": b'{"effect": {"effect": "replace", "background": 42}}',
     "background as an object": b'{"effect": {"background": {"path": "x.jpg"}}}',
+    "unknown quality": b'{"effect": {"quality": "ultra"}}',
+    "quality as a number": b'{"effect": {"quality": 1}}',
+    "quality as a list": b'{"effect": {"quality": ["best"]}}',
+    "quality null": b'{"effect": {"quality": null}}',
     "colour out of range": b'{"effect": {"color": [300, 0, 0]}}',
     "colour as text": b'{"effect": {"color": "red"}}',
     "resolution with inf": b'{"resolution": [1e999, 720]}',
@@ -69,7 +73,7 @@ def store(tmp_path: Path) -> SettingsStore:
 def _changed() -> Settings:
     """A Settings value with every field away from its default."""
     return Settings(effect=EffectParams(effect="remove", strength=80, color=(0, 177, 64), threshold=0.7,
-                                        feather=0.1, smoothing=0.9),
+                                        feather=0.1, smoothing=0.9, quality="fast"),
                     camera_name="USB Cam", resolution=(640, 480), mirror=False, device="cpu",
                     model_id="selfie-general", output_format="webp", last_open_dir="/tmp/in",
                     last_export_dir="/tmp/out", window_geometry="AdnQywADAAA=")
@@ -108,6 +112,8 @@ def test_valid_but_unusual_files_still_load(store: SettingsStore) -> None:
         b'{"effect": {"effect": "replace", "background": null}}': Settings(effect=EffectParams(effect="replace")),
         b'{"effect": {"effect": "remove", "color": null}}': Settings(effect=EffectParams(effect="remove")),
         b'{"resolution": [1920, 1080]}': Settings(resolution=(1920, 1080)),
+        b'{"effect": {"quality": "fast"}}': Settings(effect=EffectParams(quality="fast")),
+        b'{"effect": {"effect": "mask"}}': Settings(effect=EffectParams(effect="mask", quality="best")),  # no key
     }
     for raw, expected in cases.items():
         store.path.write_bytes(raw)
@@ -171,3 +177,10 @@ def test_every_field_has_a_check() -> None:
             getattr(defaults, f.name))
         stored = defaults.to_json()[f.name]
         assert check(f.name, stored) == getattr(defaults, f.name), f"add a check for {f.name} to _FIELD_CHECKS"
+
+
+def test_quality_defaults_to_best_and_is_validated() -> None:
+    assert EffectParams().quality == "best"
+    EffectParams(quality="fast").validate()
+    with pytest.raises(ValueError, match="unknown quality 'ultra'; choose one of fast, best"):
+        EffectParams(quality="ultra").validate()  # type: ignore[arg-type]

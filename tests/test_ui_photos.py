@@ -61,7 +61,7 @@ class BlockingProcessor:
     def reset(self) -> None:
         pass
 
-    def process(self, frame: Frame) -> Result:
+    def process(self, frame: Frame, still: bool | None = None) -> Result:
         self.calls += 1
         if self.calls == self.block_at:
             self.entered.set()

@@ -35,6 +35,7 @@ from desktop_app.core.imageio import (
 from desktop_app.core.notify import log
 from desktop_app.core.params import EffectParams
 from desktop_app.core.safe_write import FileError, InputError, fit_stem, is_temp_name, remove_stale_temps
+from desktop_app.core.sequence import SequenceWriteError, SequenceWriter
 from desktop_app.core.videoio import (
     SUPPORTED_VIDEO_EXTENSIONS,
     VideoReader,
@@ -46,6 +47,7 @@ from desktop_app.core.videoio import (
 )
 
 GREEN_SCREEN = (0, 177, 64)
+VIDEO_FORMATS = ("mp4", "png")  # png: a lossless PNG sequence, `<stem>_<effect>/000001.png ...` (core.sequence)
 DEFAULT_OUTPUT_DIR = "locallens-output"  # the CLI's default --out; never scanned as input
 # In each folder that receives outputs: the names LocalLens wrote there, one JSON string per line; scans skip them.
 OUTPUT_MARKER = ".locallens-output"
@@ -55,7 +57,8 @@ _MARKER_HEADER = "# Files LocalLens wrote into this folder (skipped when the fol
 class Processor(Protocol):
     """What batch needs from a pipeline (a Protocol so tests can pass a fake)."""
 
-    def process(self, frame: Frame) -> Result: ...
+    def process(self, frame: Frame, still: bool | None = None) -> Result:
+        """`still=True` for a photo (the quality setting applies), else a video frame (see `Pipeline`)."""
 
     def set_params(self, params: EffectParams) -> None: ...
 
@@ -141,8 +144,9 @@ def scan_folder(folder: Path) -> list[Path]:
     found: list[Path] = []
     for root, dirs, files in os.walk(folder):
         here = Path(root)
-        dirs[:] = [d for d in dirs if d != DEFAULT_OUTPUT_DIR]
         ours = recorded_outputs(here) if OUTPUT_MARKER in files else set()
+        # PNG sequences are folders: recorded ones and unfinished temp ones are not descended into
+        dirs[:] = [d for d in dirs if d != DEFAULT_OUTPUT_DIR and d not in ours and not is_temp_name(d)]
         found += [here / f for f in files if f not in ours and _wanted(here / f) and (here / f).is_file()]
     return sorted(found)
 
@@ -210,8 +214,12 @@ class Batch:
     """Runs jobs through one `Processor`; `cancel` may be set from any thread."""
 
     def __init__(self, processor: Processor, params: EffectParams, fmt: str = "png",
-                 progress: Progress | None = None, cancel: threading.Event | None = None) -> None:
-        self.processor, self.params, self.fmt = processor, params, fmt
+                 progress: Progress | None = None, cancel: threading.Event | None = None,
+                 video_format: str = "mp4") -> None:
+        """`fmt`: images' output format; `video_format`: "mp4", or "png" for a folder of PNG frames per video."""
+        if video_format not in VIDEO_FORMATS:
+            raise ValueError(f"unknown video format {video_format!r}; choose one of {', '.join(VIDEO_FORMATS)}")
+        self.processor, self.params, self.fmt, self.video_format = processor, params, fmt, video_format
         self.progress = progress or (lambda _done, _total, _path: None)
         self.cancel = cancel or threading.Event()
 
@@ -250,7 +258,7 @@ class Batch:
             image = read_image(job.source)
             self.processor.set_params(self.params)
             self.processor.reset()  # a still photo: no temporal smoothing from the previous one
-            result = self.processor.process(Frame(image.rgb, time.perf_counter(), 0, str(job.source)))
+            result = self.processor.process(Frame(image.rgb, time.perf_counter(), 0, str(job.source)), still=True)
             height, width = result.pixels.shape[:2]
             fmt, note = fit_format(self.fmt, width, height)
             output = write_image(result.pixels, job.out_dir, fit_stem(job.base, fmt, f"_{self.params.effect}"),
@@ -260,17 +268,19 @@ class Batch:
             return Outcome(job.source, error=describe_error(job.source, exc))
 
     def _video(self, job: Job) -> Outcome:
+        """The video as MP4, or as a PNG sequence (full size, lossless: gray masks, RGBA cut-outs, RGB else)."""
         params, notes = self.params, []
-        if params.effect == "remove" and params.color is None:
+        sequence = self.video_format == "png"
+        if params.effect == "remove" and params.color is None and not sequence:
             params = params.with_(color=GREEN_SCREEN)
             notes.append("MP4 has no transparency: the background was replaced by green screen")
         self.processor.set_params(params)
         self.processor.reset()  # temporal smoothing starts fresh for each video
-        frames, writer = 0, None
+        frames, writer = 0, None  # a VideoWriter or a SequenceWriter: write / close / abort
         try:
             with VideoReader(job.source) as reader:  # checks first: a FIFO is "not a regular file"
                 width, height = reader.size
-                if params.effect != "mask" and min(width, height) < 2:  # the output keeps the input's size
+                if not sequence and params.effect != "mask" and min(width, height) < 2:  # the output keeps its size
                     return Outcome(job.source, error=printable(
                         f"{job.source}: too small to save as MP4 ({width}x{height}; needs at least 2x2)"))
                 audio = has_audio(job.source)
@@ -282,9 +292,12 @@ class Batch:
                             writer.abort()
                         return Outcome(job.source, error=_CANCELLED)
                     pixels = self.processor.process(Frame(rgb, time.perf_counter(), frames, str(job.source))).pixels
-                    if pixels.ndim == 2:  # the mask effect: a gray video
+                    if pixels.ndim == 2 and not sequence:  # the mask effect: a gray video (8-bit gray PNGs)
                         pixels = cv2.cvtColor(pixels, cv2.COLOR_GRAY2RGB)
-                    if writer is None:
+                    if writer is None and sequence:
+                        writer = SequenceWriter(job.out_dir, fit_stem(job.base, "png", f"_{params.effect}"),
+                                                inputs=[job.source])
+                    elif writer is None:
                         writer = VideoWriter(job.out_dir, fit_stem(job.base, "mp4", f"_{params.effect}"), reader.fps,
                                              (pixels.shape[1], pixels.shape[0]), inputs=[job.source])
                     writer.write(pixels)
@@ -292,7 +305,7 @@ class Batch:
             if writer is None:
                 return Outcome(job.source, error=f"{job.source.name}: the video has no frames")
             return Outcome(job.source, writer.close(), notes=notes, frames=frames)
-        except (VideoReadError, VideoWriteError, OSError) as exc:
+        except (VideoReadError, VideoWriteError, SequenceWriteError, OSError) as exc:
             if writer is not None:
                 writer.abort()
             return Outcome(job.source, error=describe_error(job.source, exc), frames=frames)

@@ -8,6 +8,8 @@ from typing import Literal
 
 Effect = Literal["none", "blur", "replace", "remove", "mask"]
 EFFECTS: tuple[Effect, ...] = ("none", "blur", "replace", "remove", "mask")
+Quality = Literal["fast", "best"]
+QUALITIES: tuple[Quality, ...] = ("fast", "best")
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +23,10 @@ class EffectParams:
     threshold: float = 0.5  # mask probability counted as person, 0..1
     feather: float = 0.3  # edge softness, 0 (hard) .. 1 (wide)
     smoothing: float = 0.5  # temporal smoothing across video frames, 0 (off) .. 0.95
+    # Still photos only (photos, folders' images, the Photos tab, Export all): "best" takes the best-quality
+    # still path (`desktop_app.core.quality.segment_still`), "fast" the per-frame one. Live and video frames
+    # always take the fast per-frame path (with temporal smoothing), whatever this says.
+    quality: Quality = "best"
 
     def with_(self, **changes: object) -> EffectParams:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -37,5 +43,7 @@ class EffectParams:
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be between 0 and 1, not {value}")
+        if self.quality not in QUALITIES:
+            raise ValueError(f"unknown quality {self.quality!r}; choose one of {', '.join(QUALITIES)}")
         if not 0.0 <= self.smoothing < 1.0:
             raise ValueError(f"smoothing must be between 0 and 1 (exclusive), not {self.smoothing}")

@@ -17,6 +17,7 @@ import errno
 import os
 import re
 import secrets
+import shutil
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ MAX_SUFFIX = 9999
 MAX_NAME_BYTES = 255  # a file name's limit on ext4, APFS, NTFS (in UTF-16 units there), ...
 STALE_TEMP_SECONDS = 600.0  # a temp file untouched this long is a leftover, not another LocalLens writing
 _TEMP_NAME = re.compile(
-    f"(?:{re.escape(TEMP_PREFIX)}|{re.escape(LEGACY_TEMP_PREFIX)})" r"[0-9a-f]{12}\.[A-Za-z0-9]{1,8}")
+    f"(?:{re.escape(TEMP_PREFIX)}|{re.escape(LEGACY_TEMP_PREFIX)})" r"[0-9a-f]{12}(?:\.[A-Za-z0-9]{1,8})?")
 
 # errnos meaning "this file system cannot hard-link" (FAT/exFAT, some network shares), not "name taken".
 _NO_LINK_ERRNOS = {errno.EPERM, errno.EXDEV, errno.EMLINK, errno.ENOSYS, errno.EACCES}
@@ -99,12 +100,13 @@ def check_not_input(output: Path | str, inputs: Iterable[Path | str]) -> None:
 
 
 def is_temp_name(name: str) -> bool:
-    """True for the name of one of our temp files (current or earlier naming); folder scans skip these."""
+    """True for the name of one of our temp files (current or earlier naming) or temp folders (`core.sequence`'s
+    `~locallens-unfinished-<hex>`, no extension); folder scans skip these."""
     return _TEMP_NAME.fullmatch(name) is not None
 
 
 def remove_stale_temps(folder: Path | str, max_age: float = STALE_TEMP_SECONDS, now: float | None = None) -> int:
-    """Remove our own temp files directly in `folder` that were not modified for `max_age` seconds.
+    """Remove our own temp files (and temp folders) directly in `folder` not modified for `max_age` seconds.
 
     Only names matching our pattern are touched, and only old ones, so a LocalLens writing right now in the
     same folder is never disturbed. Not recursive (an output root may be a big folder): call it for each
@@ -120,8 +122,13 @@ def remove_stale_temps(folder: Path | str, max_age: float = STALE_TEMP_SECONDS, 
         if not is_temp_name(entry.name):
             continue
         try:
-            if entry.is_file(follow_symlinks=False) and now - entry.stat(follow_symlinks=False).st_mtime > max_age:
+            if now - entry.stat(follow_symlinks=False).st_mtime <= max_age:
+                continue
+            if entry.is_file(follow_symlinks=False):
                 os.unlink(entry.path)
+                removed += 1
+            elif entry.is_dir(follow_symlinks=False):  # an unfinished PNG sequence (never a link's target)
+                shutil.rmtree(entry.path)
                 removed += 1
         except OSError:
             continue

@@ -36,6 +36,9 @@ from desktop_app.core.settings import Settings
 EFFECT_LABELS = {"none": "None", "blur": "Blur background", "replace": "Replace background",
                  "remove": "Remove background", "mask": "Mask only"}
 REMOVE_MODES = {"transparent": "Transparent", "color": "Solid colour", "green": "Green screen"}
+QUALITY_LABELS = {"best": "Best (photos)", "fast": "Fast"}
+QUALITY_TIP = ("Photos, opened folders and Export all: Best looks closer at each person and follows the photo's "
+               "edges (slower); Fast is the per-frame path. Live and videos always use the fast path.")
 DEFAULT_SOLID = (255, 255, 255)
 THUMB = QSize(96, 54)
 BACKGROUND_ROLE = Qt.ItemDataRole.UserRole
@@ -76,7 +79,7 @@ def _slider(low: int, high: int, value: int, name: str) -> QSlider:
 
 
 class EffectsPanel(QWidget):
-    """Effect, blur strength, background, remove mode, threshold, feather and smoothing."""
+    """Effect, blur strength, background, remove mode, threshold, feather, smoothing and (photos') quality."""
 
     params_changed = Signal(object)  # EffectParams, validated
 
@@ -131,6 +134,11 @@ class EffectsPanel(QWidget):
         self.threshold_slider = _slider(0, 100, round(params.threshold * 100), "Mask threshold")
         self.feather_slider = _slider(0, 100, round(params.feather * 100), "Edge feather")
         self.smoothing_slider = _slider(0, 95, round(params.smoothing * 100), "Temporal smoothing")
+        self.quality_combo = QComboBox()
+        for key, label in QUALITY_LABELS.items():
+            self.quality_combo.addItem(label, key)
+        self.quality_combo.setAccessibleName("Photo quality")
+        self.quality_combo.setToolTip(QUALITY_TIP)
         self.hint = QLabel()
         self.hint.setWordWrap(True)
 
@@ -159,6 +167,7 @@ class EffectsPanel(QWidget):
         form.addRow("Threshold", self.threshold_slider)
         form.addRow("Feather", self.feather_slider)
         form.addRow("Smoothing", self.smoothing_slider)
+        form.addRow("Quality", self.quality_combo)
         layout = QVBoxLayout(self)
         self.setMinimumWidth(250)  # room for two background thumbnails; the width stays put across effects
         layout.addLayout(form)
@@ -171,6 +180,7 @@ class EffectsPanel(QWidget):
             slider.valueChanged.connect(self._changed)
         self.background_list.currentItemChanged.connect(self._changed)
         self.remove_combo.currentIndexChanged.connect(self._changed)
+        self.quality_combo.currentIndexChanged.connect(self._changed)
         self.choose_background_button.clicked.connect(self.choose_background)
         self.color_button.clicked.connect(self.choose_color)
 
@@ -210,6 +220,7 @@ class EffectsPanel(QWidget):
             self.threshold_slider.setValue(round(params.threshold * 100))
             self.feather_slider.setValue(round(params.feather * 100))
             self.smoothing_slider.setValue(round(params.smoothing * 100))
+            self.quality_combo.setCurrentIndex(max(0, self.quality_combo.findData(params.quality)))
         finally:
             self._updating = False
         self._sync_visibility()
@@ -222,8 +233,8 @@ class EffectsPanel(QWidget):
         self.color_button.setEnabled(self.remove_combo.currentData() == "color")
         self.color_button.setIcon(self._swatch(self._solid))
         refine = effect != "none"
-        for slider in (self.threshold_slider, self.feather_slider, self.smoothing_slider):
-            slider.setEnabled(refine)
+        for control in (self.threshold_slider, self.feather_slider, self.smoothing_slider, self.quality_combo):
+            control.setEnabled(refine)
 
     @staticmethod
     def _swatch(color: tuple[int, int, int]) -> QIcon:
@@ -244,6 +255,7 @@ class EffectsPanel(QWidget):
             threshold=self.threshold_slider.value() / 100,
             feather=self.feather_slider.value() / 100,
             smoothing=self.smoothing_slider.value() / 100,
+            quality=self.quality_combo.currentData(),
         )
 
     def params(self) -> EffectParams:

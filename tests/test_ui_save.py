@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import cv2
+import numpy as np
+import pytest
 import test_ui_photos
 from corpus import file_hashes, listing, short_video
 from PIL import Image
@@ -160,3 +162,29 @@ def test_the_real_save_dialog_is_asked_with_the_proposed_name_and_a_matching_fil
     assert pickers.image_target(tmp_path / "a.JPEG", "png") == (tmp_path, "a", "jpg")
     assert pickers.image_target(tmp_path / "a.tiff", "webp") == (tmp_path, "a.tiff", "webp")
     assert pickers.video_target(tmp_path / "clip") == (tmp_path, "clip")
+
+
+def test_a_videos_preview_is_processed_as_its_export_will_be(qtbot, make_view, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """With quality best, photos preview through the stills path; a video's first frame must not (its export
+    processes every frame per frame), or the preview would promise a mask the video does not get."""
+    from desktop_app.core import quality as still_quality
+
+    calls: list[tuple[int, ...]] = []
+
+    def spy(segmenter: object, rgb: np.ndarray) -> np.ndarray:
+        calls.append(rgb.shape)
+        return np.full(rgb.shape[:2], 0.8, np.float32)
+
+    monkeypatch.setattr(still_quality, "segment_still", spy)
+    (tmp_path / "in").mkdir()
+    video = short_video(tmp_path / "in").path
+    photo = write_photo(tmp_path / "in" / "p.png")
+    view = make_view(params=EffectParams(effect="blur", smoothing=0.0, quality="best"))
+    view.add_paths([video])
+    wait_preview(qtbot, view, video)
+    assert calls == []
+    view.add_paths([photo])
+    view.item_list.setCurrentRow(1)
+    wait_preview(qtbot, view, photo)
+    assert len(calls) == 1

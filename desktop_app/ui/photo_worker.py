@@ -178,7 +178,8 @@ class PhotoThread(QThread):
             pipeline = self._pipeline = Pipeline(request.segmenter, request.params, temporal=False)
         pipeline.set_params(request.params)
         pipeline.reset()
-        result = pipeline.process(Frame(rgb, 0.0, 0, str(request.path)))
+        # A video's first frame is previewed as its export will process it: per frame, not the stills path.
+        result = pipeline.process(Frame(rgb, 0.0, 0, str(request.path)), still=not is_video(request.path))
         after = stretch(display_image(result.pixels, request.display), before.size())
         self.processed.emit(Preview(request.generation, request.path, request.params, before, after,
                                     result.pixels))

@@ -48,6 +48,8 @@ VARIANTS: dict[str, StillOptions] = {
     "whole+crops+snap": replace(NONE, crops=True, snap=True),
     "whole+crops+holes+snap": replace(NONE, crops=True, holes=True, snap=True),
     "fallback-tiles+crops+snap": replace(NONE, crops=True, snap=True, tile_frac=0.5, tiles_only_if_empty=True),
+    "default-nomerge": replace(StillOptions(), crop_merge=2.0),
+    "default-merge.3": replace(StillOptions(), crop_merge=0.3),
     "whole+crops.25": replace(NONE, crops=True, crop_margin=0.25),
     "whole+crops.08": replace(NONE, crops=True, crop_margin=0.08),
 }
@@ -86,17 +88,55 @@ def run(segmenter: Segmenter, items: list[dict], options: StillOptions) -> dict:
     return out
 
 
+def time_12mp(segmenter: Segmenter, root: Path, repeat: int = 5) -> dict:
+    """ms per 4000x3000 photo (tuning pictures upscaled) for each step added, median of `repeat` per picture."""
+    from desktop_app.core.frames import Frame
+    from desktop_app.core.params import EffectParams
+    from desktop_app.core.pipeline import Pipeline
+
+    names = ("P001-full-landscape", "P002-third-landscape", "P003-half-portrait")
+    photos = []
+    for name in names:
+        rgb = cv2.imread(str(root / "stills" / f"{name}.png"))[..., ::-1]
+        size = (4000, 3000) if rgb.shape[1] > rgb.shape[0] else (3000, 4000)
+        photos.append(np.ascontiguousarray(cv2.resize(rgb, size, interpolation=cv2.INTER_CUBIC)))
+    steps = {"whole": NONE, "+crops": replace(NONE, crops=True),
+             "+fallback tiles": replace(NONE, crops=True, tile_frac=0.5, tiles_only_if_empty=True),
+             "+snap (default)": StillOptions(), "+specks/holes": replace(StillOptions(), specks=True, holes=True)}
+    out: dict = {}
+    pipeline = Pipeline(segmenter, EffectParams(effect="blur"), temporal=False)
+    for label, fn in [("app pipeline (blur, incl. compose)", lambda rgb: pipeline.process(Frame(rgb, 0.0)))] + [
+            (k, lambda rgb, o=o: segment_still(segmenter, rgb, o)) for k, o in steps.items()]:
+        per = {}
+        for name, rgb in zip(names, photos, strict=True):
+            fn(rgb)
+            times = []
+            for _ in range(repeat):
+                t0 = time.perf_counter()
+                fn(rgb)
+                times.append((time.perf_counter() - t0) * 1e3)
+            per[name] = round(float(np.median(times)), 1)
+        out[label] = per
+        print(f"{label:36} " + "  ".join(f"{n} {v:.0f} ms" for n, v in per.items()), flush=True)
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--set", type=Path, default=REPO / ".cache" / "evalset")
     parser.add_argument("--split", default="tune", choices=("tune", "heldout"))
     parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument("--time-12mp", action="store_true", help="only time the steps on 12 MP photos")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "quality_experiments.json")
     args = parser.parse_args()
     cv2.setNumThreads(1)
     segmenter = Segmenter("auto", device="cpu", threads=1)
-    items = load(args.set, args.split)
     results = json.loads(args.out.read_text()) if args.out.exists() else {}
+    if args.time_12mp:
+        results["ms_12mp_one_core"] = time_12mp(segmenter, args.set)
+        args.out.write_text(json.dumps(results, indent=1) + "\n")
+        return 0
+    items = load(args.set, args.split)
     for name in args.variants.split(","):
         res = run(segmenter, items, VARIANTS[name])
         res["options"] = asdict(VARIANTS[name])

@@ -6,8 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from desktop_app.core.quality import StillOptions, segment_still
-from desktop_app.core.quality import refine, regions
+from desktop_app.core.quality import StillOptions, refine, regions, segment_still
 
 RED = (220, 30, 30)
 
@@ -54,7 +53,7 @@ def test_output_is_full_resolution_float32_alpha() -> None:
     rgb, truth = photo(900, 1600, [(600, 150, 1000, 880)])
     alpha = segment_still(FakeSegmenter(), rgb)
     assert alpha.shape == (900, 1600) and alpha.dtype == np.float32
-    assert 0.0 <= alpha.min() and alpha.max() <= 1.0
+    assert alpha.min() >= 0.0 and alpha.max() <= 1.0
     assert iou(alpha >= 0.5, truth) > 0.97
 
 

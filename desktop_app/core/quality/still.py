@@ -36,6 +36,7 @@ class StillOptions:
     tiles_only_if_empty: bool = True  # tiles only when the whole frame finds nobody (tiles add false positives)
     crops: bool = True
     crop_margin: float = 0.15
+    crop_merge: float = 0.6  # boxes overlapping by more than this share of the smaller one become one; > 1: never
     crop_max: float = 0.9  # no crop for a person whose box is this large a part of the shorter side
     crop_mode: str = "replace"  # "replace": inside a person's crop the crop decides; "max": either pass
     specks: bool = False  # measured: no gain on the tuning split (docs/quality.md)
@@ -79,7 +80,7 @@ def find_people(segmenter: Predicts, work: np.ndarray, options: StillOptions = D
 def look_closer(segmenter: Predicts, work: np.ndarray, found: np.ndarray, options: StillOptions = DEFAULT
                 ) -> np.ndarray:
     """Pass 3: each person found, in a square crop of its own; the crops decide inside themselves."""
-    boxes = person_boxes(found >= options.threshold, options.crop_margin)
+    boxes = person_boxes(found >= options.threshold, options.crop_margin, merge=options.crop_merge)
     if not boxes:
         return found
     side = model_side(segmenter)

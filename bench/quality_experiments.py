@@ -29,9 +29,24 @@ from desktop_app.core.quality import StillOptions, segment_still  # noqa: E402
 from desktop_app.core.segmenter import Segmenter  # noqa: E402
 
 NONE = StillOptions(whole=True, tile_frac=0.0, crops=False, specks=False, holes=False, snap=False)
+_C1 = replace(NONE, crop_rounds=1, crop_merge=0.3, tiles_only_if_empty=True, tile_frac=0.5)
+CHAIN: dict[str, StillOptions] = {  # the steps added one at a time, in the order docs/quality.md shows them
+    "1 whole frame (as today; no refine)": replace(NONE, tile_frac=0.0),
+    "2 + person crops": replace(_C1, tile_frac=0.0, crops=True),
+    "3 + merge boxes only at 60% overlap": replace(_C1, tile_frac=0.0, crops=True, crop_merge=0.6),
+    "4 + second crop round": replace(_C1, tile_frac=0.0, crops=True, crop_merge=0.6, crop_rounds=2),
+    "5 + tiles when nobody is found": replace(_C1, crops=True, crop_merge=0.6, crop_rounds=2),
+    "6 + guided-filter edges (default)": StillOptions(),
+    "7 + specks and holes": replace(StillOptions(), specks=True, holes=True),
+}
 VARIANTS: dict[str, StillOptions] = {
+    **CHAIN,
     "whole": NONE,
     "whole+crops": replace(NONE, crops=True),
+    "letterbox": replace(NONE, letterbox=True),
+    "default+letterbox": replace(StillOptions(), letterbox=True),
+    "default-1round": replace(StillOptions(), crop_rounds=1),
+    "default+3rounds": replace(StillOptions(), crop_rounds=3),
     "tiles": replace(NONE, tile_frac=0.5, tiles_only_if_empty=False),
     "tiles.4": replace(NONE, tile_frac=0.4, tiles_only_if_empty=False),
     "tiles.6": replace(NONE, tile_frac=0.6, tiles_only_if_empty=False),

@@ -118,3 +118,15 @@ def test_snap_edges_moves_a_blurry_edge_onto_the_photo_edge() -> None:
     jump = snapped[100, 100] - snapped[100, 99]
     assert jump > 0.2  # the ramp rises 0.025 per pixel; the filtered mask steps where the photo does
     assert snapped[100, 60] < 0.05 and snapped[100, 140] > 0.95
+
+
+def test_model_runs_whole_frame_then_one_crop_per_person_per_round() -> None:
+    big, _ = photo(600, 800, [(100, 0, 700, 600)])  # fills the frame: no crop
+    fake = FakeSegmenter()
+    segment_still(fake, big)
+    assert fake.calls == 1
+    two, truth = photo(600, 900, [(100, 150, 250, 550), (600, 150, 750, 550)])  # seen whole: no tiles
+    fake = FakeSegmenter()
+    alpha = segment_still(fake, two, StillOptions(crop_rounds=2))
+    assert fake.calls == 1 + 2 * 2
+    assert iou(alpha >= 0.5, truth) > 0.95

@@ -115,9 +115,7 @@ def time_12mp(segmenter: Segmenter, root: Path, repeat: int = 5) -> dict:
         rgb = cv2.imread(str(root / "stills" / f"{name}.png"))[..., ::-1]
         size = (4000, 3000) if rgb.shape[1] > rgb.shape[0] else (3000, 4000)
         photos.append(np.ascontiguousarray(cv2.resize(rgb, size, interpolation=cv2.INTER_CUBIC)))
-    steps = {"whole": NONE, "+crops": replace(NONE, crops=True),
-             "+fallback tiles": replace(NONE, crops=True, tile_frac=0.5, tiles_only_if_empty=True),
-             "+snap (default)": StillOptions(), "+specks/holes": replace(StillOptions(), specks=True, holes=True)}
+    steps = CHAIN
     out: dict = {}
     pipeline = Pipeline(segmenter, EffectParams(effect="blur"), temporal=False)
     for label, fn in [("app pipeline (blur, incl. compose)", lambda rgb: pipeline.process(Frame(rgb, 0.0)))] + [

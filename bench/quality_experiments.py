@@ -45,6 +45,8 @@ VARIANTS: dict[str, StillOptions] = {
     "whole+crops": replace(NONE, crops=True),
     "letterbox": replace(NONE, letterbox=True),
     "default+letterbox": replace(StillOptions(), letterbox=True),
+    "default+both-min": replace(StillOptions(), both_models="min"),
+    "default+both-max": replace(StillOptions(), both_models="max"),
     "default-1round": replace(StillOptions(), crop_rounds=1),
     "default+3rounds": replace(StillOptions(), crop_rounds=3),
     "tiles": replace(NONE, tile_frac=0.5, tiles_only_if_empty=False),

@@ -32,6 +32,7 @@ class StillOptions:
     """Switches for each step (the experiments in bench/quality_experiments.py turn them on and off)."""
 
     whole: bool = True
+    both_models: str = ""  # "min" / "max": the whole frame through both models, fused (experiment)
     letterbox: bool = False  # measured: squashing did better (docs/quality.md)
     tile_frac: float = 0.5  # tile side as a fraction of the shorter side; 0 = no tiles
     tile_overlap: float = 0.5
@@ -61,10 +62,18 @@ def _work_image(rgb: np.ndarray) -> np.ndarray:
     return cv2.resize(rgb, (max(round(w * scale), 1), max(round(h * scale), 1)), interpolation=cv2.INTER_AREA)
 
 
-def _whole(segmenter: Predicts, work: np.ndarray, letterbox: bool = False) -> np.ndarray:
+def _whole(segmenter: Predicts, work: np.ndarray, letterbox: bool = False, both: str = "") -> np.ndarray:
     """The whole picture, squashed into the model's input (as the app does) or letterboxed: padded with its
     edge to the aspect of the model `auto` would pick (square, or 16:9 for frames at least 3:2)."""
     h, w = work.shape[:2]
+    if both:
+        # square input -> the general model, 16:9 -> the landscape one (Segmenter("auto") picks by aspect)
+        maps = []
+        for size in ((256, 256), (256, 144)):
+            small = cv2.resize(work, size, interpolation=cv2.INTER_AREA)
+            prob, _ = segmenter.predict(np.ascontiguousarray(small))
+            maps.append(cv2.resize(prob, (w, h), interpolation=cv2.INTER_LINEAR))
+        return np.minimum(*maps) if both == "min" else np.maximum(*maps)
     if not letterbox:
         prob, _ = segmenter.predict(np.ascontiguousarray(work))
         return cv2.resize(prob, (w, h), interpolation=cv2.INTER_LINEAR)
@@ -81,7 +90,10 @@ def find_people(segmenter: Predicts, work: np.ndarray, options: StillOptions = D
     """Passes 1-2: (h, w) float32 person probability on the work image."""
     h, w = work.shape[:2]
     side = model_side(segmenter)
-    found = _whole(segmenter, work, options.letterbox) if options.whole else np.zeros((h, w), np.float32)
+    if options.whole:
+        found = _whole(segmenter, work, options.letterbox, options.both_models)
+    else:
+        found = np.zeros((h, w), np.float32)
     if options.tiles_only_if_empty and np.count_nonzero(found >= options.threshold) >= 0.001 * h * w:
         return found
     if options.tile_frac > 0:

@@ -130,3 +130,13 @@ def test_model_runs_whole_frame_then_one_crop_per_person_per_round() -> None:
     alpha = segment_still(fake, two, StillOptions(crop_rounds=2))
     assert fake.calls == 1 + 2 * 2
     assert iou(alpha >= 0.5, truth) > 0.95
+
+
+def test_panoramas_and_tiny_pictures_stay_cheap() -> None:
+    fake = FakeSegmenter()
+    alpha = segment_still(fake, np.zeros((8, 33000, 3), np.uint8))  # nobody in it: would tile
+    assert alpha.shape == (8, 33000) and fake.calls == 1  # too thin to tile
+    fake = FakeSegmenter()
+    segment_still(fake, np.zeros((400, 12000, 3), np.uint8))
+    assert fake.calls <= 1 + 24
+    assert segment_still(FakeSegmenter(), np.zeros((1, 1, 3), np.uint8)).shape == (1, 1)

@@ -25,6 +25,8 @@ from desktop_app.core.quality import refine
 from desktop_app.core.quality.regions import Predicts, model_side, paste_max, person_boxes, predict_box, tiles
 
 WORK_LONG_SIDE = 1280  # the passes run on the photo area-averaged to this long side (or less)
+MIN_TILED_SIDE = 64  # no tiles for pictures thinner than this (at work size): nobody to find in them
+MAX_TILES = 24  # at most this many tiles (a panorama gets larger ones)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,8 +98,10 @@ def find_people(segmenter: Predicts, work: np.ndarray, options: StillOptions = D
         found = np.zeros((h, w), np.float32)
     if options.tiles_only_if_empty and np.count_nonzero(found >= options.threshold) >= 0.001 * h * w:
         return found
-    if options.tile_frac > 0:
+    if options.tile_frac > 0 and min(h, w) >= MIN_TILED_SIDE:
         tile = max(int(options.tile_frac * min(h, w)), 16)
+        while len(list(tiles(w, h, tile, options.tile_overlap))) > MAX_TILES:  # panoramas: larger tiles
+            tile = int(tile * 1.25) + 1
         for box in tiles(w, h, tile, options.tile_overlap):
             paste_max(found, predict_box(segmenter, work, box, side), box)
     return found

@@ -192,7 +192,7 @@ def write_pictures(root: Path, ours: list[Ours], folder: Path, mp_masks: dict[st
         preds += [o.still(rgb) for o in ours[1:]]
         tiles = [error_picture(rgb, p, truth) for p in preds]
         sheet = np.hstack([np.pad(t, ((0, 0), (0, 4), (0, 0)), constant_values=255) for t in tiles])
-        path = folder / f"quality-{name}{'-after' if len(ours) > 1 else ''}.png"
+        path = folder / f"quality-{name}.png"
         cv2.imwrite(str(path), sheet[..., ::-1], [cv2.IMWRITE_PNG_COMPRESSION, 9])
         written.append(str(path.relative_to(REPO)))
     return written

@@ -29,9 +29,26 @@ from desktop_app.core.quality import StillOptions, segment_still  # noqa: E402
 from desktop_app.core.segmenter import Segmenter  # noqa: E402
 
 NONE = StillOptions(whole=True, tile_frac=0.0, crops=False, specks=False, holes=False, snap=False)
+_C1 = replace(NONE, crop_rounds=1, crop_merge=0.3, tiles_only_if_empty=True, tile_frac=0.5)
+CHAIN: dict[str, StillOptions] = {  # the steps added one at a time, in the order docs/quality.md shows them
+    "1 whole frame (as today; no refine)": replace(NONE, tile_frac=0.0),
+    "2 + person crops": replace(_C1, tile_frac=0.0, crops=True),
+    "3 + merge boxes only at 60% overlap": replace(_C1, tile_frac=0.0, crops=True, crop_merge=0.6),
+    "4 + second crop round": replace(_C1, tile_frac=0.0, crops=True, crop_merge=0.6, crop_rounds=2),
+    "5 + tiles when nobody is found": replace(_C1, crops=True, crop_merge=0.6, crop_rounds=2),
+    "6 + guided-filter edges (default)": StillOptions(),
+    "7 + specks and holes": replace(StillOptions(), specks=True, holes=True),
+}
 VARIANTS: dict[str, StillOptions] = {
+    **CHAIN,
     "whole": NONE,
     "whole+crops": replace(NONE, crops=True),
+    "letterbox": replace(NONE, letterbox=True),
+    "default+letterbox": replace(StillOptions(), letterbox=True),
+    "default+both-min": replace(StillOptions(), both_models="min"),
+    "default+both-max": replace(StillOptions(), both_models="max"),
+    "default-1round": replace(StillOptions(), crop_rounds=1),
+    "default+3rounds": replace(StillOptions(), crop_rounds=3),
     "tiles": replace(NONE, tile_frac=0.5, tiles_only_if_empty=False),
     "tiles.4": replace(NONE, tile_frac=0.4, tiles_only_if_empty=False),
     "tiles.6": replace(NONE, tile_frac=0.6, tiles_only_if_empty=False),
@@ -48,6 +65,8 @@ VARIANTS: dict[str, StillOptions] = {
     "whole+crops+snap": replace(NONE, crops=True, snap=True),
     "whole+crops+holes+snap": replace(NONE, crops=True, holes=True, snap=True),
     "fallback-tiles+crops+snap": replace(NONE, crops=True, snap=True, tile_frac=0.5, tiles_only_if_empty=True),
+    "default-nomerge": replace(StillOptions(), crop_merge=2.0),
+    "default-merge.3": replace(StillOptions(), crop_merge=0.3),
     "whole+crops.25": replace(NONE, crops=True, crop_margin=0.25),
     "whole+crops.08": replace(NONE, crops=True, crop_margin=0.08),
 }
@@ -86,17 +105,53 @@ def run(segmenter: Segmenter, items: list[dict], options: StillOptions) -> dict:
     return out
 
 
+def time_12mp(segmenter: Segmenter, root: Path, repeat: int = 5) -> dict:
+    """ms per 4000x3000 photo (tuning pictures upscaled) for each step added, median of `repeat` per picture."""
+    from desktop_app.core.frames import Frame
+    from desktop_app.core.params import EffectParams
+    from desktop_app.core.pipeline import Pipeline
+
+    names = ("P001-full-landscape", "P002-third-landscape", "P003-half-portrait")
+    photos = []
+    for name in names:
+        rgb = cv2.imread(str(root / "stills" / f"{name}.png"))[..., ::-1]
+        size = (4000, 3000) if rgb.shape[1] > rgb.shape[0] else (3000, 4000)
+        photos.append(np.ascontiguousarray(cv2.resize(rgb, size, interpolation=cv2.INTER_CUBIC)))
+    steps = CHAIN
+    out: dict = {}
+    pipeline = Pipeline(segmenter, EffectParams(effect="blur"), temporal=False)
+    for label, fn in [("app pipeline (blur, incl. compose)", lambda rgb: pipeline.process(Frame(rgb, 0.0)))] + [
+            (k, lambda rgb, o=o: segment_still(segmenter, rgb, o)) for k, o in steps.items()]:
+        per = {}
+        for name, rgb in zip(names, photos, strict=True):
+            fn(rgb)
+            times = []
+            for _ in range(repeat):
+                t0 = time.perf_counter()
+                fn(rgb)
+                times.append((time.perf_counter() - t0) * 1e3)
+            per[name] = round(float(np.median(times)), 1)
+        out[label] = per
+        print(f"{label:36} " + "  ".join(f"{n} {v:.0f} ms" for n, v in per.items()), flush=True)
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--set", type=Path, default=REPO / ".cache" / "evalset")
     parser.add_argument("--split", default="tune", choices=("tune", "heldout"))
     parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument("--time-12mp", action="store_true", help="only time the steps on 12 MP photos")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "quality_experiments.json")
     args = parser.parse_args()
     cv2.setNumThreads(1)
     segmenter = Segmenter("auto", device="cpu", threads=1)
-    items = load(args.set, args.split)
     results = json.loads(args.out.read_text()) if args.out.exists() else {}
+    if args.time_12mp:
+        results["ms_12mp_one_core"] = time_12mp(segmenter, args.set)
+        args.out.write_text(json.dumps(results, indent=1) + "\n")
+        return 0
+    items = load(args.set, args.split)
     for name in args.variants.split(","):
         res = run(segmenter, items, VARIANTS[name])
         res["options"] = asdict(VARIANTS[name])

@@ -6,8 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from desktop_app.core.quality import StillOptions, segment_still
-from desktop_app.core.quality import refine, regions
+from desktop_app.core.quality import StillOptions, refine, regions, segment_still
 
 RED = (220, 30, 30)
 
@@ -54,7 +53,7 @@ def test_output_is_full_resolution_float32_alpha() -> None:
     rgb, truth = photo(900, 1600, [(600, 150, 1000, 880)])
     alpha = segment_still(FakeSegmenter(), rgb)
     assert alpha.shape == (900, 1600) and alpha.dtype == np.float32
-    assert 0.0 <= alpha.min() and alpha.max() <= 1.0
+    assert alpha.min() >= 0.0 and alpha.max() <= 1.0
     assert iou(alpha >= 0.5, truth) > 0.97
 
 
@@ -119,3 +118,25 @@ def test_snap_edges_moves_a_blurry_edge_onto_the_photo_edge() -> None:
     jump = snapped[100, 100] - snapped[100, 99]
     assert jump > 0.2  # the ramp rises 0.025 per pixel; the filtered mask steps where the photo does
     assert snapped[100, 60] < 0.05 and snapped[100, 140] > 0.95
+
+
+def test_model_runs_whole_frame_then_one_crop_per_person_per_round() -> None:
+    big, _ = photo(600, 800, [(100, 0, 700, 600)])  # fills the frame: no crop
+    fake = FakeSegmenter()
+    segment_still(fake, big)
+    assert fake.calls == 1
+    two, truth = photo(600, 900, [(100, 150, 250, 550), (600, 150, 750, 550)])  # seen whole: no tiles
+    fake = FakeSegmenter()
+    alpha = segment_still(fake, two, StillOptions(crop_rounds=2))
+    assert fake.calls == 1 + 2 * 2
+    assert iou(alpha >= 0.5, truth) > 0.95
+
+
+def test_panoramas_and_tiny_pictures_stay_cheap() -> None:
+    fake = FakeSegmenter()
+    alpha = segment_still(fake, np.zeros((8, 33000, 3), np.uint8))  # nobody in it: would tile
+    assert alpha.shape == (8, 33000) and fake.calls == 1  # too thin to tile
+    fake = FakeSegmenter()
+    segment_still(fake, np.zeros((400, 12000, 3), np.uint8))
+    assert fake.calls <= 1 + 24
+    assert segment_still(FakeSegmenter(), np.zeros((1, 1, 3), np.uint8)).shape == (1, 1)

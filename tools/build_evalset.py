@@ -63,7 +63,10 @@ class Still:
 
 def load_person(pid: str, kind: str) -> tuple[np.ndarray, np.ndarray]:
     """The keyed cut-out of openpeople's studio_<kind> picture, cropped to the person: (RGB, bool mask)."""
-    from openpeople.io import get_curated_dir
+    try:
+        from openpeople.io import get_curated_dir
+    except ImportError:
+        raise SystemExit("openpeople is missing: pip install openpeople==0.1.2 scikit-image") from None
 
     path = Path(get_curated_dir()) / pid / "assets" / f"studio_{kind}.jpg"
     bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)

@@ -63,7 +63,7 @@ def snap_edges(rgb: np.ndarray, prob: np.ndarray, radius_frac: float = 0.004, ep
     guide_rgb = rgb if scale == 1.0 else cv2.resize(rgb, (gw, gh), interpolation=cv2.INTER_AREA)
     guide = cv2.cvtColor(guide_rgb, cv2.COLOR_RGB2GRAY).astype(np.float32) * np.float32(1.0 / 255.0)
     src = cv2.resize(prob.astype(np.float32), (gw, gh), interpolation=cv2.INTER_LINEAR)
-    radius = max(int(round(radius_frac * max(gw, gh))), 1)
+    radius = max(round(radius_frac * max(gw, gh)), 1)
     out = np.clip(guided_filter(guide, src, radius, eps), 0.0, 1.0)
     if (gh, gw) != (h, w):
         out = cv2.resize(out, (w, h), interpolation=cv2.INTER_LINEAR)

@@ -8,7 +8,8 @@ Steps (each one measured on the evaluation set in docs/quality.md; the defaults 
    square model's input, fused by maximum (small people fill a tile where they were a few pixels of the whole
    frame; always tiling found them too but added false positives on busy backgrounds that cost more);
 3. a square crop around each person found (the people fill the model's input), replacing passes 1-2 there;
-   people as large as the frame are left to pass 1;
+   people as large as the frame are left to pass 1; boxes merge only when they mostly overlap; done twice
+   (the second round crops around what the first one found: tighter boxes, fewer false positives);
 4. (off: no gain measured) specks removed, small holes filled;
 5. the mask's edges snapped to the full-resolution photo with a guided filter.
 """
@@ -24,6 +25,8 @@ from desktop_app.core.quality import refine
 from desktop_app.core.quality.regions import Predicts, model_side, paste_max, person_boxes, predict_box, tiles
 
 WORK_LONG_SIDE = 1280  # the passes run on the photo area-averaged to this long side (or less)
+MIN_TILED_SIDE = 64  # no tiles for pictures thinner than this (at work size): nobody to find in them
+MAX_TILES = 24  # at most this many tiles (a panorama gets larger ones)
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,11 +34,15 @@ class StillOptions:
     """Switches for each step (the experiments in bench/quality_experiments.py turn them on and off)."""
 
     whole: bool = True
+    both_models: str = ""  # "min" / "max": the whole frame through both models, fused (experiment)
+    letterbox: bool = False  # measured: squashing did better (docs/quality.md)
     tile_frac: float = 0.5  # tile side as a fraction of the shorter side; 0 = no tiles
     tile_overlap: float = 0.5
     tiles_only_if_empty: bool = True  # tiles only when the whole frame finds nobody (tiles add false positives)
     crops: bool = True
     crop_margin: float = 0.15
+    crop_rounds: int = 2  # crop again around what the first crops found (3 gained stills, lost groups)
+    crop_merge: float = 0.6  # boxes overlapping by more than this share of the smaller one become one; > 1: never
     crop_max: float = 0.9  # no crop for a person whose box is this large a part of the shorter side
     crop_mode: str = "replace"  # "replace": inside a person's crop the crop decides; "max": either pass
     specks: bool = False  # measured: no gain on the tuning split (docs/quality.md)
@@ -57,20 +64,44 @@ def _work_image(rgb: np.ndarray) -> np.ndarray:
     return cv2.resize(rgb, (max(round(w * scale), 1), max(round(h * scale), 1)), interpolation=cv2.INTER_AREA)
 
 
-def _whole(segmenter: Predicts, work: np.ndarray) -> np.ndarray:
-    prob, _ = segmenter.predict(np.ascontiguousarray(work))
-    return cv2.resize(prob, (work.shape[1], work.shape[0]), interpolation=cv2.INTER_LINEAR)
+def _whole(segmenter: Predicts, work: np.ndarray, letterbox: bool = False, both: str = "") -> np.ndarray:
+    """The whole picture, squashed into the model's input (as the app does) or letterboxed: padded with its
+    edge to the aspect of the model `auto` would pick (square, or 16:9 for frames at least 3:2)."""
+    h, w = work.shape[:2]
+    if both:
+        # square input -> the general model, 16:9 -> the landscape one (Segmenter("auto") picks by aspect)
+        maps = []
+        for size in ((256, 256), (256, 144)):
+            small = cv2.resize(work, size, interpolation=cv2.INTER_AREA)
+            prob, _ = segmenter.predict(np.ascontiguousarray(small))
+            maps.append(cv2.resize(prob, (w, h), interpolation=cv2.INTER_LINEAR))
+        return np.minimum(*maps) if both == "min" else np.maximum(*maps)
+    if not letterbox:
+        prob, _ = segmenter.predict(np.ascontiguousarray(work))
+        return cv2.resize(prob, (w, h), interpolation=cv2.INTER_LINEAR)
+    aspect = 16 / 9 if w >= 1.5 * h else 1.0
+    pw, ph = max(w, round(h * aspect)), max(h, round(w / aspect))
+    x0, y0 = (pw - w) // 2, (ph - h) // 2
+    padded = cv2.copyMakeBorder(work, y0, ph - h - y0, x0, pw - w - x0, cv2.BORDER_REPLICATE)
+    prob, _ = segmenter.predict(np.ascontiguousarray(padded))
+    prob = cv2.resize(prob, (pw, ph), interpolation=cv2.INTER_LINEAR)
+    return np.ascontiguousarray(prob[y0 : y0 + h, x0 : x0 + w])
 
 
 def find_people(segmenter: Predicts, work: np.ndarray, options: StillOptions = DEFAULT) -> np.ndarray:
     """Passes 1-2: (h, w) float32 person probability on the work image."""
     h, w = work.shape[:2]
     side = model_side(segmenter)
-    found = _whole(segmenter, work) if options.whole else np.zeros((h, w), np.float32)
+    if options.whole:
+        found = _whole(segmenter, work, options.letterbox, options.both_models)
+    else:
+        found = np.zeros((h, w), np.float32)
     if options.tiles_only_if_empty and np.count_nonzero(found >= options.threshold) >= 0.001 * h * w:
         return found
-    if options.tile_frac > 0:
+    if options.tile_frac > 0 and min(h, w) >= MIN_TILED_SIDE:
         tile = max(int(options.tile_frac * min(h, w)), 16)
+        while len(list(tiles(w, h, tile, options.tile_overlap))) > MAX_TILES:  # panoramas: larger tiles
+            tile = int(tile * 1.25) + 1
         for box in tiles(w, h, tile, options.tile_overlap):
             paste_max(found, predict_box(segmenter, work, box, side), box)
     return found
@@ -79,7 +110,7 @@ def find_people(segmenter: Predicts, work: np.ndarray, options: StillOptions = D
 def look_closer(segmenter: Predicts, work: np.ndarray, found: np.ndarray, options: StillOptions = DEFAULT
                 ) -> np.ndarray:
     """Pass 3: each person found, in a square crop of its own; the crops decide inside themselves."""
-    boxes = person_boxes(found >= options.threshold, options.crop_margin)
+    boxes = person_boxes(found >= options.threshold, options.crop_margin, merge=options.crop_merge)
     if not boxes:
         return found
     side = model_side(segmenter)
@@ -103,7 +134,7 @@ def segment_still(segmenter: Predicts, rgb: np.ndarray, options: StillOptions = 
         raise ValueError(f"expected an (H, W, 3) uint8 RGB image, got {rgb.shape} {rgb.dtype}")
     work = _work_image(rgb)
     prob = find_people(segmenter, work, options)
-    if options.crops:
+    for _ in range(options.crop_rounds if options.crops else 0):
         prob = look_closer(segmenter, work, prob, options)
     if options.specks:
         prob = refine.remove_specks(prob, options.threshold)

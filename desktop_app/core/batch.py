@@ -276,7 +276,8 @@ class Batch:
             notes.append("MP4 has no transparency: the background was replaced by green screen")
         self.processor.set_params(params)
         self.processor.reset()  # temporal smoothing starts fresh for each video
-        frames, writer = 0, None  # a VideoWriter or a SequenceWriter: write / close / abort
+        frames = 0
+        writer: VideoWriter | SequenceWriter | None = None  # both: write / close / abort
         try:
             with VideoReader(job.source) as reader:  # checks first: a FIFO is "not a regular file"
                 width, height = reader.size

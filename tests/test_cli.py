@@ -237,3 +237,17 @@ def test_without_pyside6_the_window_says_what_is_missing(
     assert main(["gui"]) == 1
     err = capsys.readouterr().err
     assert "PySide6 is not installed" in err and "could not start" not in err
+
+
+@pytest.mark.parametrize("fmt", ["png", "webp"])
+def test_no_picture_survives_in_a_cut_outs_transparent_area(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                            fmt: str) -> None:
+    """Dropping the alpha channel of a saved cut-out must bring nothing back: RGB is exactly 0 where alpha is 0
+    (lossy WebP bled up to 228 of 255 of colour there)."""
+    code, _, _ = run(capsys, "process", str(SAMPLE), "--effect", "remove", "--format", fmt, "--out", str(tmp_path))
+    assert code == 0
+    with Image.open(tmp_path / f"astronaut_remove.{fmt}") as im:
+        rgba = np.asarray(im.convert("RGBA"))
+    transparent = rgba[..., 3] == 0
+    assert transparent.mean() > 0.1
+    assert int(rgba[transparent][:, :3].max()) == 0

@@ -39,6 +39,7 @@ SUPPORTED_IMAGE_EXTENSIONS: frozenset[str] = frozenset(
 OutputFormat = Literal["png", "jpg", "webp"]
 OUTPUT_FORMATS: tuple[str, ...] = ("png", "jpg", "webp")
 WEBP_MAX_SIDE = 16383  # the WebP format's limit per side
+WEBP_LOSSLESS_EFFORT = 25  # lossless WebP (cut-outs), with method 0: 12 MP in ~0.3 s, 0.6x the PNG (method 1: 2 s)
 
 # read_image enforces its own pixel limit from the header, so Pillow's process-wide warning is only noise.
 # (Filtering a warning is a one-time, import-time change; MAX_IMAGE_PIXELS itself is never touched.)
@@ -366,6 +367,10 @@ def write_image(
                 image.save(fh, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
             elif fmt == "jpg":
                 image.save(fh, format="JPEG", quality=quality, optimize=False)
+            elif image.mode == "RGBA":
+                # A cut-out: lossless, with the RGB of transparent pixels kept exactly (black). Lossy WebP bleeds
+                # colour into the transparent area (measured up to 228 of 255 on the astronaut cut-out).
+                image.save(fh, format="WEBP", lossless=True, exact=True, quality=WEBP_LOSSLESS_EFFORT, method=0)
             else:
                 image.save(fh, format="WEBP", quality=quality, method=4)
             fh.flush()

@@ -102,7 +102,7 @@ def person_boxes(mask: np.ndarray, margin: float = 0.15, min_area: float = 0.000
                     break
             if merged:
                 break
-    return [tuple(int(v) for v in b) for b in boxes]  # type: ignore[misc]
+    return [(int(b[0]), int(b[1]), int(b[2]), int(b[3])) for b in boxes]
 
 
 def _square(rect: list[int] | tuple[int, ...], margin: float) -> Box:

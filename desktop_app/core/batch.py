@@ -11,6 +11,7 @@ user's own files in the same folder are still found.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import threading
@@ -19,10 +20,11 @@ import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import cv2
 
+from desktop_app.core.batch_overlap import SKIP, ReadAhead, WriteBehind
 from desktop_app.core.frames import Frame, Result
 from desktop_app.core.imageio import (
     SUPPORTED_IMAGE_EXTENSIONS,
@@ -206,56 +208,151 @@ def record_output(path: Path) -> None:
             pass
 
 
+Save = Callable[[], Outcome]  # a segmented photo's encoding and publishing, run by `Batch._finish`
+# Photos decoded ahead of the one being segmented, and segmented ones waiting behind the one being encoded:
+# with the current input and the one encoding, at most 2 + 2 + 1 photos are in memory at once.
+READ_AHEAD = 2
+WRITE_BEHIND = 1
+
+
+def _read_now(job: Job) -> Any:
+    return read_image(job.source)
+
+
+def _reraise(exc: BaseException, _job: Job) -> Any:
+    raise exc
+
+
+def _taken(reads: ReadAhead[Job, Any], index: int) -> Callable[[Job], Any]:
+    """Input `index`'s read-ahead result as a reader for `_image`: its pixels, or what decoding it raised
+    (raised inside `_image`, so it fails that input like a read on this thread would)."""
+    try:
+        value = reads.take(index)
+    except Exception as exc:
+        return functools.partial(_reraise, exc)
+    return _read_now if value is SKIP else (lambda _job: value)
+
+
 class Batch:
     """Runs jobs through one `Processor`; `cancel` may be set from any thread."""
 
     def __init__(self, processor: Processor, params: EffectParams, fmt: str = "png",
-                 progress: Progress | None = None, cancel: threading.Event | None = None) -> None:
+                 progress: Progress | None = None, cancel: threading.Event | None = None, *,
+                 overlap: bool = True, read_ahead: int = READ_AHEAD, write_behind: int = WRITE_BEHIND) -> None:
         self.processor, self.params, self.fmt = processor, params, fmt
         self.progress = progress or (lambda _done, _total, _path: None)
         self.cancel = cancel or threading.Event()
+        self.overlap = overlap
+        self.read_ahead, self.write_behind = read_ahead, write_behind
+        self._read: Callable[[Job], Any] = _read_now  # the photo's decoded pixels: read-ahead's, or read now
 
     def run(self, jobs: list[Job], report: Report | None = None) -> Report:
+        """Process `jobs` in order; outcomes, progress and output records keep that order.
+
+        With `overlap` (the default) the next photos are decoded ahead on one thread (at most `read_ahead`)
+        and finished photos are encoded and published behind on another (at most `write_behind` waiting),
+        while the current one is segmented here: on two cores the stages run side by side. A cancel stops
+        before the next input; photos already segmented are still saved (as they were without overlap).
+        """
         report = report or Report()
         for folder in dict.fromkeys(job.out_dir for job in jobs):
             remove_stale_temps(folder)  # a killed run's leftovers (ours by name, old by mtime), never a live writer's
+        if not self.overlap:
+            return self._run_serial(jobs, report)
+        reads = ReadAhead(jobs, self._load_ahead, self.read_ahead)
+        with reads, WriteBehind[Outcome](self.write_behind) as writes:
+            for done, job in enumerate(jobs):
+                self._collect(writes.done(), report)
+                if self.cancel.is_set():
+                    report.cancelled = True
+                    break
+                self.progress(done, len(jobs), job.source)
+                started = time.perf_counter()
+                self._read = _taken(reads, done)
+                staged = self._one(job)
+                spent = time.perf_counter() - started
+                if isinstance(staged, Outcome):
+                    if staged.error == _CANCELLED:
+                        report.cancelled = True
+                        break
+                    staged.seconds = spent
+                    writes.submit(lambda outcome=staged: outcome)  # behind the pending writes: order is kept
+                else:
+                    writes.submit(functools.partial(self._finish, job, staged, spent))
+            self._read = _read_now
+            self._collect(writes.drain(), report)
+        if not report.cancelled:
+            self.progress(len(jobs), len(jobs), jobs[-1].source if jobs else Path())
+        return report
+
+    def _run_serial(self, jobs: list[Job], report: Report) -> Report:
+        """One stage after another on this thread (`overlap=False`)."""
         for done, job in enumerate(jobs):
             if self.cancel.is_set():
                 report.cancelled = True
                 break
             self.progress(done, len(jobs), job.source)
             started = time.perf_counter()
-            outcome = self._one(job)
-            outcome.seconds = time.perf_counter() - started
+            staged = self._one(job)
+            outcome = staged if isinstance(staged, Outcome) else self._finish(job, staged, 0.0)
             if outcome.error == _CANCELLED:
                 report.cancelled = True
                 break
-            if outcome.output is not None:
-                record_output(outcome.output)
-            report.outcomes.append(outcome)
+            outcome.seconds = time.perf_counter() - started
+            self._collect([outcome], report)
         else:
             self.progress(len(jobs), len(jobs), jobs[-1].source if jobs else Path())
         return report
 
-    def _one(self, job: Job) -> Outcome:
-        """One input; any unexpected exception (a bug, cv2.error, MemoryError) fails this input only."""
+    @staticmethod
+    def _collect(outcomes: Iterable[Outcome], report: Report) -> None:
+        for outcome in outcomes:
+            if outcome.output is not None:
+                record_output(outcome.output)
+            report.outcomes.append(outcome)
+
+    @staticmethod
+    def _load_ahead(job: Job) -> object:
+        """The read-ahead thread's work: decode a photo (videos are opened by `_video` itself)."""
+        return SKIP if is_video(job.source) else read_image(job.source)
+
+    def _finish(self, job: Job, save: Save, spent: float) -> Outcome:
+        """Encode and publish one segmented photo (on the write-behind thread when overlapping)."""
+        started = time.perf_counter()
+        try:
+            outcome = save()
+        except (ImageWriteError, OSError) as exc:
+            outcome = Outcome(job.source, error=describe_error(job.source, exc))
+        except Exception as exc:
+            log.error("unexpected error while saving %s", job.source, exc_info=exc)
+            outcome = Outcome(job.source, error=printable(f"{job.source}: {unexpected_reason(exc)}"))
+        outcome.seconds = spent + time.perf_counter() - started
+        return outcome
+
+    def _one(self, job: Job) -> Outcome | Save:
+        """One input up to its output; any unexpected exception (a bug, cv2.error, MemoryError) fails this
+        input only. A photo comes back as a `Save` (its encoding and publishing, for `_finish`)."""
         try:
             return self._video(job) if is_video(job.source) else self._image(job)
         except Exception as exc:
             log.error("unexpected error while processing %s", job.source, exc_info=exc)
             return Outcome(job.source, error=printable(f"{job.source}: {unexpected_reason(exc)}"))
 
-    def _image(self, job: Job) -> Outcome:
+    def _image(self, job: Job) -> Outcome | Save:
         try:
-            image = read_image(job.source)
+            image = self._read(job)
             self.processor.set_params(self.params)
             self.processor.reset()  # a still photo: no temporal smoothing from the previous one
             result = self.processor.process(Frame(image.rgb, time.perf_counter(), 0, str(job.source)))
             height, width = result.pixels.shape[:2]
             fmt, note = fit_format(self.fmt, width, height)
-            output = write_image(result.pixels, job.out_dir, fit_stem(job.base, fmt, f"_{self.params.effect}"),
-                                 fmt, inputs=[job.source])
-            return Outcome(job.source, output, frames=1, notes=[note] if note else [])
+            stem = fit_stem(job.base, fmt, f"_{self.params.effect}")
+
+            def save() -> Outcome:
+                output = write_image(result.pixels, job.out_dir, stem, fmt, inputs=[job.source])
+                return Outcome(job.source, output, frames=1, notes=[note] if note else [])
+
+            return save
         except (ImageReadError, ImageWriteError, OSError) as exc:
             return Outcome(job.source, error=describe_error(job.source, exc))
 

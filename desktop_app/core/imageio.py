@@ -319,6 +319,21 @@ def _to_pil(pixels: np.ndarray, fmt: str) -> Image.Image:
 PNG_COMPRESS_LEVEL = 1
 
 
+def _save_png(image: Image.Image, fh: IO[bytes]) -> None:
+    """PNG via OpenCV's libpng (zlib level 1, SUB filter, RLE strategy; no metadata chunks): about half the
+    CPU of Pillow's level-1 encoder for a 720p photo and a slightly smaller file (bench/bench_batch_vs_mediapipe.py);
+    it runs outside the GIL in one call, so a batch's encode-behind thread overlaps the next inference."""
+    import cv2
+
+    arr = np.asarray(image)
+    if arr.ndim == 3:
+        arr = cv2.cvtColor(arr, cv2.COLOR_RGBA2BGRA if arr.shape[2] == 4 else cv2.COLOR_RGB2BGR)
+    ok, buf = cv2.imencode(".png", arr)
+    if not ok:
+        raise OSError("the PNG encoder failed")
+    fh.write(buf.data)
+
+
 def fit_format(fmt: str, width: int, height: int) -> tuple[str, str | None]:
     """The format an image of this size can be saved in, and a note when it is not `fmt`.
 
@@ -362,7 +377,7 @@ def write_image(
         check_not_input(dest_dir / f"{stem}.{fmt}", inputs)  # explicit, on top of never overwriting
         with atomic_output(dest_dir, stem, fmt, protect=inputs) as pending, open(pending.tmp, "wb") as fh:
             if fmt == "png":
-                image.save(fh, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
+                _save_png(image, fh)
             elif fmt == "jpg":
                 image.save(fh, format="JPEG", quality=quality, optimize=False)
             else:

@@ -24,7 +24,7 @@ from typing import Any, Protocol
 
 import cv2
 
-from desktop_app.core.batch_overlap import SKIP, ReadAhead, WriteBehind
+from desktop_app.core.batch_overlap import SKIP, ReadAhead, WriteBehind, ahead, behind
 from desktop_app.core.frames import Frame, Result
 from desktop_app.core.imageio import (
     SUPPORTED_IMAGE_EXTENSIONS,
@@ -213,6 +213,7 @@ Save = Callable[[], Outcome]  # a segmented photo's encoding and publishing, run
 # with the current input and the one encoding, at most 2 + 2 + 1 photos are in memory at once.
 READ_AHEAD = 2
 WRITE_BEHIND = 1
+VIDEO_AHEAD, VIDEO_BEHIND = 2, 2  # video frames decoded ahead of / waiting to be encoded behind the current one
 
 
 def _read_now(job: Job) -> Any:
@@ -363,9 +364,12 @@ class Batch:
             notes.append("MP4 has no transparency: the background was replaced by green screen")
         self.processor.set_params(params)
         self.processor.reset()  # temporal smoothing starts fresh for each video
-        frames, writer = 0, None
+        frames, writer, encoder = 0, None, None
         try:
-            with VideoReader(job.source) as reader:  # checks first: a FIFO is "not a regular file"
+            # VideoReader checks first: a FIFO is "not a regular file". With overlap, frames are decoded ahead
+            # and encoded behind on bounded helper threads; `helpers` stops both before the reader closes and
+            # before any abort below.
+            with VideoReader(job.source) as reader, contextlib.ExitStack() as helpers:
                 width, height = reader.size
                 if params.effect != "mask" and min(width, height) < 2:  # the output keeps the input's size
                     return Outcome(job.source, error=printable(
@@ -373,8 +377,10 @@ class Batch:
                 audio = has_audio(job.source)
                 if audio is not False:
                     notes.append("the audio track was not kept" if audio else "audio, if any, was not kept")
-                for rgb in reader:
+                decoded = helpers.enter_context(ahead(reader, VIDEO_AHEAD)) if self.overlap else reader
+                for rgb in decoded:
                     if self.cancel.is_set():
+                        helpers.close()
                         if writer is not None:
                             writer.abort()
                         return Outcome(job.source, error=_CANCELLED)
@@ -384,8 +390,15 @@ class Batch:
                     if writer is None:
                         writer = VideoWriter(job.out_dir, fit_stem(job.base, "mp4", f"_{params.effect}"), reader.fps,
                                              (pixels.shape[1], pixels.shape[0]), inputs=[job.source])
-                    writer.write(pixels)
+                        if self.overlap:
+                            encoder = helpers.enter_context(behind(writer.write, VIDEO_BEHIND))
+                    if encoder is not None:
+                        encoder.put(pixels)
+                    else:
+                        writer.write(pixels)
                     frames += 1
+                if encoder is not None:
+                    encoder.flush()
             if writer is None:
                 return Outcome(job.source, error=f"{job.source.name}: the video has no frames")
             return Outcome(job.source, writer.close(), notes=notes, frames=frames)

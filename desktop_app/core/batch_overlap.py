@@ -208,3 +208,54 @@ class ahead(Generic[T]):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class behind(Generic[T]):
+    """Call `consume(value)` on a thread, in order, with at most `depth` values waiting (video encoding).
+
+    The first exception `consume` raises is raised by the next `put` or by `flush` (later values are dropped).
+    """
+
+    def __init__(self, consume: Callable[[T], object], depth: int = 2, name: str = "batch-encode") -> None:
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=max(1, depth))
+        self._consume = consume
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            value = self._queue.get()
+            try:
+                if value is _END:
+                    return
+                if self._error is None:
+                    self._consume(value)  # type: ignore[arg-type]
+            except BaseException as exc:
+                self._error = exc
+            finally:
+                self._queue.task_done()
+
+    def _check(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def put(self, value: T) -> None:
+        self._check()
+        self._queue.put(value)
+
+    def flush(self) -> None:
+        """Wait until every value put so far is consumed; raise the first error."""
+        self._queue.join()
+        self._check()
+
+    def close(self) -> None:
+        """Stop after the values already put, and join the thread (errors not raised yet are dropped)."""
+        self._queue.put(_END)
+        self._thread.join()
+
+    def __enter__(self) -> behind[T]:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -7,8 +7,10 @@ in each round, per output format, runs in a rotating order:
 - `mediapipe plain`: bench/mediapipe_batch.py in .venvs/mediapipe: cv2.imread, SelfieSegmentation.process,
   cv2.GaussianBlur 55x55 blended by the soft mask, cv2.imwrite; single process, one photo after another.
 - `mediapipe + our compose`: the same script with LocalLens's MaskRefiner + compose instead of the blend.
-- `locallens serial`: the CLI's objects (parser, plan, Segmenter, Pipeline, Batch) with `overlap=False`,
-  the loop as it was before the overlap (decode, segment, compose, encode one after another).
+- `locallens before`: today's main before this work: the CLI's objects (parser, plan, Segmenter, Pipeline,
+  Batch) with `overlap=False` (decode, segment, compose, encode one after another) and PNG by Pillow
+  (compress_level 1) instead of OpenCV's encoder.
+- `locallens serial`: `overlap=False` with the current PNG encoder (what the encoder alone changed).
 - `locallens overlap`: the same with the default `Batch` (decode ahead, encode behind).
 - `locallens overlap ort2`: also onnxruntime intra-op threads = 2.
 
@@ -39,6 +41,7 @@ sys.path.insert(0, str(REPO))
 
 from bench.bench_batch import git_head, machine_info  # noqa: E402
 from desktop_app.cli import build_parser, params_from_args  # noqa: E402
+from desktop_app.core import imageio  # noqa: E402
 from desktop_app.core.batch import Batch, plan  # noqa: E402
 from desktop_app.core.effects.background import cover_fit  # noqa: E402
 from desktop_app.core.pipeline import Pipeline  # noqa: E402
@@ -48,7 +51,7 @@ SIZE = (1280, 720)
 MP_PYTHON = REPO / ".venvs" / "mediapipe" / "bin" / "python"
 MP_SCRIPT = REPO / "bench" / "mediapipe_batch.py"
 STILLS = REPO / ".cache" / "evalset" / "stills"
-VARIANTS = ("mediapipe plain", "mediapipe + our compose", "locallens serial", "locallens overlap",
+VARIANTS = ("mediapipe plain", "mediapipe + our compose", "locallens before", "locallens serial", "locallens overlap",
             "locallens overlap ort2")
 BASELINE = "mediapipe plain"
 
@@ -69,6 +72,11 @@ def make_inputs(folder: Path, count: int) -> list[Path]:
         Image.fromarray(cover_fit(np.ascontiguousarray(rgb), SIZE)).save(path, format="JPEG", quality=90)
         paths.append(path)
     return paths
+
+
+def pillow_png(image: Image.Image, fh: Any) -> None:
+    """write_image's PNG encoder before this work (for the `locallens before` row)."""
+    image.save(fh, format="PNG", compress_level=imageio.PNG_COMPRESS_LEVEL)
 
 
 def run_locallens(in_dir: Path, out_dir: Path, fmt: str, overlap: bool, threads: int) -> dict[str, Any]:
@@ -101,8 +109,14 @@ def run_variant(variant: str, in_dir: Path, out_dir: Path, fmt: str) -> dict[str
         return run_mediapipe(in_dir, out_dir, fmt, "plain")
     if variant == "mediapipe + our compose":
         return run_mediapipe(in_dir, out_dir, fmt, "ours")
-    return run_locallens(in_dir, out_dir, fmt, overlap=variant != "locallens serial",
-                         threads=2 if "ort2" in variant else 1)
+    encoder = imageio._save_png
+    if variant == "locallens before":
+        imageio._save_png = pillow_png
+    try:
+        return run_locallens(in_dir, out_dir, fmt, overlap=variant not in ("locallens serial", "locallens before"),
+                             threads=2 if "ort2" in variant else 1)
+    finally:
+        imageio._save_png = encoder
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -46,7 +46,7 @@ class ReadAhead(Generic[T, R]):
         self._taken = 0  # items the caller has taken (or passed): the reader may run `depth` past this
         self._stop = False
         self._cond = threading.Condition()
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread = threading.Thread(target=self._run, name=name, daemon=False)
         self._thread.start()
 
     def _run(self) -> None:
@@ -103,7 +103,7 @@ class WriteBehind(Generic[R]):
         self._todo: queue.Queue[object] = queue.Queue(maxsize=max(1, depth))
         self._results: queue.Queue[object] = queue.Queue()
         self._pending = 0
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread = threading.Thread(target=self._run, name=name, daemon=False)
         self._thread.start()
 
     def _run(self) -> None:
@@ -163,7 +163,7 @@ class ahead(Generic[T]):
         self._queue: queue.Queue[object] = queue.Queue(maxsize=max(1, depth))
         self._stop = threading.Event()
         self._source = iterable
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread = threading.Thread(target=self._run, name=name, daemon=False)
         self._thread.start()
 
     def _put(self, value: object) -> bool:
@@ -220,7 +220,7 @@ class behind(Generic[T]):
         self._queue: queue.Queue[object] = queue.Queue(maxsize=max(1, depth))
         self._consume = consume
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread = threading.Thread(target=self._run, name=name, daemon=False)
         self._thread.start()
 
     def _run(self) -> None:

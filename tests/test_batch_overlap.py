@@ -77,6 +77,30 @@ def test_read_ahead_stays_within_its_window_and_keeps_order() -> None:
     assert loaded == list(range(n))
 
 
+def test_read_ahead_stops_at_its_byte_budget_past_the_first_item() -> None:
+    n, weights = 8, {0: 10, 1: 100, 2: 100, 3: 10, 4: 10, 5: 500, 6: 10, 7: 10}  # bytes of each decoded item
+    budget, most_held = 150, 0
+    loaded: list[int] = []
+    changed = threading.Condition()
+
+    def load(i: int) -> int:
+        with changed:
+            loaded.append(i)
+            changed.notify_all()
+        return i
+
+    with ReadAhead(list(range(n)), load, depth=6, budget=budget, weight=weights.__getitem__) as reads:
+        for i in range(n):
+            with changed:  # as far as it may go: up to and including the item that reaches the budget
+                assert changed.wait_for(lambda i=i: any(sum(weights[j] for j in range(i, k + 1)) >= budget
+                                                        for k in loaded if k >= i) or len(loaded) == n, WAIT)
+                held = [j for j in loaded if j >= i]
+                most_held = max(most_held, len(held))
+                assert sum(weights[j] for j in held[:-1]) < budget  # only the last one loaded may pass it
+            assert reads.take(i) == i
+    assert most_held < 6  # the budget, not the depth, stopped it
+
+
 def test_read_ahead_hands_each_exception_to_its_item_and_goes_on() -> None:
     def load(i: int) -> int:
         if i == 1:

@@ -208,16 +208,30 @@ def record_output(path: Path) -> None:
             pass
 
 
-Save = Callable[[], Outcome]  # a segmented photo's encoding and publishing, run by `Batch._finish`
-# Photos decoded ahead of the one being segmented, and segmented ones waiting behind the one being encoded:
-# with the current input and the one encoding, at most 2 + 2 + 1 photos are in memory at once.
+@dataclass(frozen=True, slots=True)
+class Staged:
+    """A segmented photo: its encoding and publishing (`save`, run by `Batch._finish`) and its pixels' size."""
+
+    save: Callable[[], Outcome]
+    nbytes: int
+
+
+# Photos decoded ahead of the one being segmented (READ_AHEAD), and segmented ones waiting behind the one
+# being encoded (WRITE_BEHIND). Past the first, neither side holds more than its byte budget, so with huge
+# photos the batch keeps about one input and one output beyond what a serial loop holds.
 READ_AHEAD = 2
 WRITE_BEHIND = 1
+AHEAD_BYTES = BEHIND_BYTES = 128 * 2**20  # ~3.5 decoded 12 MP photos
 VIDEO_AHEAD, VIDEO_BEHIND = 2, 2  # video frames decoded ahead of / waiting to be encoded behind the current one
 
 
 def _read_now(job: Job) -> Any:
     return read_image(job.source)
+
+
+def _image_bytes(image: Any) -> int:
+    alpha = getattr(image, "alpha", None)
+    return int(image.rgb.nbytes) + (int(alpha.nbytes) if alpha is not None else 0)
 
 
 def _reraise(exc: BaseException, _job: Job) -> Any:
@@ -260,29 +274,34 @@ class Batch:
             remove_stale_temps(folder)  # a killed run's leftovers (ours by name, old by mtime), never a live writer's
         if not self.overlap:
             return self._run_serial(jobs, report)
-        reads = ReadAhead(jobs, self._load_ahead, self.read_ahead)
-        with reads, WriteBehind[Outcome](self.write_behind) as writes:
-            for done, job in enumerate(jobs):
-                self._collect(writes.done(), report)
-                if self.cancel.is_set():
-                    report.cancelled = True
-                    break
-                self.progress(done, len(jobs), job.source)
-                started = time.perf_counter()
-                self._read = _taken(reads, done)
-                staged = self._one(job)
-                spent = time.perf_counter() - started
-                if isinstance(staged, Outcome):
-                    if staged.error == _CANCELLED:
+        finished = False
+        reads = ReadAhead(jobs, self._load_ahead, self.read_ahead, budget=AHEAD_BYTES, weight=_image_bytes)
+        with reads, WriteBehind[Outcome](self.write_behind, budget=BEHIND_BYTES) as writes:
+            try:
+                for done, job in enumerate(jobs):
+                    self._collect(writes.done(), report)
+                    if self.cancel.is_set():
                         report.cancelled = True
                         break
-                    staged.seconds = spent
-                    writes.submit(lambda outcome=staged: outcome)  # behind the pending writes: order is kept
+                    self.progress(done, len(jobs), job.source)
+                    started = time.perf_counter()
+                    self._read = _taken(reads, done)
+                    staged = self._one(job)
+                    spent = time.perf_counter() - started
+                    if isinstance(staged, Outcome):
+                        if staged.error == _CANCELLED:
+                            report.cancelled = True
+                            break
+                        staged.seconds = spent
+                        writes.submit(lambda outcome=staged: outcome)  # behind the pending writes: order is kept
+                    else:
+                        writes.submit(functools.partial(self._finish, job, staged, spent), staged.nbytes)
                 else:
-                    writes.submit(functools.partial(self._finish, job, staged, spent))
-            self._read = _read_now
-            self._collect(writes.drain(), report)
-        if not report.cancelled:
+                    finished = True
+            finally:
+                self._read = _read_now
+            self._collect(writes.drain(), report)  # photos segmented before a cancel are still saved
+        if finished:
             self.progress(len(jobs), len(jobs), jobs[-1].source if jobs else Path())
         return report
 
@@ -317,11 +336,11 @@ class Batch:
         """The read-ahead thread's work: decode a photo (videos are opened by `_video` itself)."""
         return SKIP if is_video(job.source) else read_image(job.source)
 
-    def _finish(self, job: Job, save: Save, spent: float) -> Outcome:
+    def _finish(self, job: Job, staged: Staged, spent: float) -> Outcome:
         """Encode and publish one segmented photo (on the write-behind thread when overlapping)."""
         started = time.perf_counter()
         try:
-            outcome = save()
+            outcome = staged.save()
         except (ImageWriteError, OSError) as exc:
             outcome = Outcome(job.source, error=describe_error(job.source, exc))
         except Exception as exc:
@@ -330,16 +349,16 @@ class Batch:
         outcome.seconds = spent + time.perf_counter() - started
         return outcome
 
-    def _one(self, job: Job) -> Outcome | Save:
+    def _one(self, job: Job) -> Outcome | Staged:
         """One input up to its output; any unexpected exception (a bug, cv2.error, MemoryError) fails this
-        input only. A photo comes back as a `Save` (its encoding and publishing, for `_finish`)."""
+        input only. A photo comes back `Staged` (its encoding and publishing, for `_finish`)."""
         try:
             return self._video(job) if is_video(job.source) else self._image(job)
         except Exception as exc:
             log.error("unexpected error while processing %s", job.source, exc_info=exc)
             return Outcome(job.source, error=printable(f"{job.source}: {unexpected_reason(exc)}"))
 
-    def _image(self, job: Job) -> Outcome | Save:
+    def _image(self, job: Job) -> Outcome | Staged:
         try:
             image = self._read(job)
             self.processor.set_params(self.params)
@@ -353,7 +372,7 @@ class Batch:
                 output = write_image(result.pixels, job.out_dir, stem, fmt, inputs=[job.source])
                 return Outcome(job.source, output, frames=1, notes=[note] if note else [])
 
-            return save
+            return Staged(save, result.pixels.nbytes)
         except (ImageReadError, ImageWriteError, OSError) as exc:
             return Outcome(job.source, error=describe_error(job.source, exc))
 

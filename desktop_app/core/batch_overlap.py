@@ -38,11 +38,15 @@ class _Failed:
 class ReadAhead(Generic[T, R]):
     """Calls `load(item)` on a thread, at most `depth` items ahead of the caller's `take`."""
 
-    def __init__(self, items: Sequence[T], load: Callable[[T], R], depth: int = 2, name: str = "batch-read") -> None:
+    def __init__(self, items: Sequence[T], load: Callable[[T], R], depth: int = 2, *,
+                 budget: int | None = None, weight: Callable[[R], int] | None = None,
+                 name: str = "batch-read") -> None:
         if depth < 1:
             raise ValueError(f"depth must be at least 1, not {depth}")
         self._items, self._load, self._depth = items, load, depth
+        self._budget, self._weight = budget, weight or (lambda _value: 0)
         self._ready: dict[int, object] = {}
+        self._held: dict[int, int] = {}  # the weight (bytes) of each item loaded and not taken yet
         self._taken = 0  # items the caller has taken (or passed): the reader may run `depth` past this
         self._stop = False
         self._cond = threading.Condition()
@@ -52,7 +56,7 @@ class ReadAhead(Generic[T, R]):
     def _run(self) -> None:
         for index, item in enumerate(self._items):
             with self._cond:
-                while not self._stop and index >= self._taken + self._depth:
+                while not self._stop and (index >= self._taken + self._depth or self._over_budget()):
                     self._cond.wait()
                 if self._stop:
                     return
@@ -60,9 +64,15 @@ class ReadAhead(Generic[T, R]):
                 value: object = self._load(item)
             except BaseException as exc:
                 value = _Failed(exc)
+            held = 0 if isinstance(value, _Failed) or value is SKIP else self._weight(value)  # type: ignore[arg-type]
             with self._cond:
                 self._ready[index] = value
+                self._held[index] = held
                 self._cond.notify_all()
+
+    def _over_budget(self) -> bool:
+        """Holding at least one item and `budget` or more: the next load waits (one item may exceed it)."""
+        return self._budget is not None and bool(self._held) and sum(self._held.values()) >= self._budget
 
     def take(self, index: int) -> R:
         """Item `index`'s loaded value (waits for it), or `SKIP`; raises what `load` raised for it."""
@@ -72,6 +82,7 @@ class ReadAhead(Generic[T, R]):
                     raise RuntimeError(f"the read-ahead thread ended before item {index}")
                 self._cond.wait(0.5)
             value = self._ready.pop(index)
+            self._held.pop(index, None)
             self._taken = max(self._taken, index + 1)
             self._cond.notify_all()
         if isinstance(value, _Failed):
@@ -85,6 +96,7 @@ class ReadAhead(Generic[T, R]):
             self._cond.notify_all()
         self._thread.join()
         self._ready.clear()
+        self._held.clear()
 
     def __enter__(self) -> ReadAhead[T, R]:
         return self
@@ -97,29 +109,43 @@ _END = object()
 
 
 class WriteBehind(Generic[R]):
-    """Runs submitted callables one at a time on a thread, in order; `submit` blocks while `depth` wait."""
+    """Runs submitted callables one at a time on a thread, in order; `submit` blocks while `depth` wait, or
+    while the tasks not finished yet weigh `budget` or more (each task's `weight`, e.g. its pixels' bytes)."""
 
-    def __init__(self, depth: int = 1, name: str = "batch-write") -> None:
+    def __init__(self, depth: int = 1, *, budget: int | None = None, name: str = "batch-write") -> None:
         self._todo: queue.Queue[object] = queue.Queue(maxsize=max(1, depth))
         self._results: queue.Queue[object] = queue.Queue()
         self._pending = 0
+        self._budget = budget
+        self._weighing = threading.Condition()
+        self._held = 0  # the weight of the tasks submitted and not finished
         self._thread = threading.Thread(target=self._run, name=name, daemon=False)
         self._thread.start()
 
     def _run(self) -> None:
         while True:
-            task = self._todo.get()
-            if task is _END:
+            item = self._todo.get()
+            if item is _END:
                 return
+            task, weight = item  # type: ignore[misc]
             try:
-                result: object = task()  # type: ignore[operator]
+                result: object = task()
             except BaseException as exc:
                 result = _Failed(exc)
+            with self._weighing:
+                self._held -= weight
+                self._weighing.notify_all()
             self._results.put(result)
 
-    def submit(self, task: Callable[[], R]) -> None:
+    def submit(self, task: Callable[[], R], weight: int = 0) -> None:
+        if self._budget is not None:
+            with self._weighing:
+                while self._held and self._held >= self._budget:
+                    self._weighing.wait()
+        with self._weighing:
+            self._held += weight
         self._pending += 1
-        self._todo.put(task)
+        self._todo.put((task, weight))
 
     def _unwrap(self, result: object) -> R:
         self._pending -= 1

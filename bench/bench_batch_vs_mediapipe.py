@@ -15,7 +15,8 @@ in each round, per output format, runs in a rotating order:
 - `locallens overlap ort2`: also onnxruntime intra-op threads = 2.
 
 Each side times its loop only (model loading excluded on both). Prints medians over the rounds and the
-ratios to MediaPipe, writes bench/results/batch_vs_mediapipe.json.
+ratios to MediaPipe, then each side's stages timed one at a time (where the time goes); writes
+bench/results/batch_vs_mediapipe.json.
 
     python bench/bench_batch_vs_mediapipe.py [--photos 40] [--rounds 3] [--formats png,jpg]
 """
@@ -44,6 +45,7 @@ from desktop_app.cli import build_parser, params_from_args  # noqa: E402
 from desktop_app.core import imageio  # noqa: E402
 from desktop_app.core.batch import Batch, plan  # noqa: E402
 from desktop_app.core.effects.background import cover_fit  # noqa: E402
+from desktop_app.core.frames import Frame  # noqa: E402
 from desktop_app.core.pipeline import Pipeline  # noqa: E402
 from desktop_app.core.segmenter import Segmenter  # noqa: E402
 
@@ -96,6 +98,25 @@ def run_locallens(in_dir: Path, out_dir: Path, fmt: str, overlap: bool, threads:
             "provider": segmenter.provider}
 
 
+def locallens_stages(paths: list[Path], out_dir: Path, fmt: str) -> dict[str, float]:
+    """Median ms per photo of each stage on its own (serial): read_image, Pipeline.process, write_image."""
+    args = build_parser().parse_args(["process", str(paths[0]), "--effect", "blur", "--format", fmt])
+    params = params_from_args(args)
+    pipeline = Pipeline(Segmenter(args.model, device=args.device), params, temporal=True)
+    stages: dict[str, list[float]] = {"read": [], "segment+blur": [], "write": []}
+    for path in paths:
+        ta = time.perf_counter()
+        image = imageio.read_image(path)
+        tb = time.perf_counter()
+        pipeline.reset()
+        pixels = pipeline.process(Frame(image.rgb, tb, 0, str(path))).pixels
+        tc = time.perf_counter()
+        imageio.write_image(pixels, out_dir, f"{path.stem}_blur", fmt)
+        for name, ms in zip(stages, (tb - ta, tc - tb, time.perf_counter() - tc), strict=True):
+            stages[name].append(ms * 1e3)
+    return {k: round(float(np.median(v)), 2) for k, v in stages.items()}
+
+
 def run_mediapipe(in_dir: Path, out_dir: Path, fmt: str, compose: str) -> dict[str, Any]:
     done = subprocess.run([str(MP_PYTHON), str(MP_SCRIPT), str(in_dir), str(out_dir), "--format", fmt,
                            "--compose", compose], capture_output=True, text=True, timeout=600)
@@ -125,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--formats", default="png,jpg")
     parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument("--stage-photos", type=int, default=12, help="photos timed stage by stage")
     parser.add_argument("--json", type=Path, default=REPO / "bench" / "results" / "batch_vs_mediapipe.json")
     args = parser.parse_args(argv)
     formats = args.formats.split(",")
@@ -154,6 +176,9 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"  round {r + 1} {fmt} {variant:<34} {run['photos_per_s']:6.2f} photos/s "
                           f"(cpu {run['cpu_s'] / run['seconds']:.2f} cores)", flush=True)
             load.append(os.getloadavg()[0])
+        stages = {fmt: {"locallens": locallens_stages(paths[: args.stage_photos], Path(tmp) / f"stages-{fmt}", fmt),
+                        "mediapipe plain": runs[fmt][BASELINE][-1].get("stage_ms") if BASELINE in variants else None}
+                  for fmt in formats}
 
     rows = []
     print(f"\nphotos/s, median of {args.rounds} runs of {args.photos} photos, ratio to {BASELINE}")
@@ -167,10 +192,15 @@ def main(argv: list[str] | None = None) -> int:
             row = {"format": fmt, "variant": variant, "photos_per_s": round(median, 2),
                    "min": round(min(rates), 2), "max": round(max(rates), 2), "runs": [round(x, 2) for x in rates],
                    "ratio_to_mediapipe": round(median / base, 2), "cpu_cores_busy": round(cores, 2),
+                   "cpu_ms_per_photo": round(float(np.median([run["cpu_s"] * 1e3 / run["photos"]
+                                                              for run in runs[fmt][variant]])), 1),
                    "output_mb_per_photo": round(runs[fmt][variant][0]["output_mb"] / args.photos, 3)}
             rows.append(row)
             print(f"{fmt:>4} {variant:<34} {median:6.2f} ({min(rates):.2f}-{max(rates):.2f})  "
-                  f"x{row['ratio_to_mediapipe']:.2f}  {cores:.2f} cores  {row['output_mb_per_photo']:.3f} MB")
+                  f"x{row['ratio_to_mediapipe']:.2f}  {cores:.2f} cores  {row['cpu_ms_per_photo']:.1f} cpu ms/photo  "
+                  f"{row['output_mb_per_photo']:.3f} MB")
+    for fmt, by_side in stages.items():
+        print(f"stage medians (ms per photo, {fmt}, one at a time): {by_side}")
     print(f"load average {min(load):.2f} .. {max(load):.2f}; {time.perf_counter() - started:.0f} s")
     mp_versions = {k: v for k, v in runs[formats[0]].get(BASELINE, [{}])[0].items()
                    if k in ("mediapipe", "opencv", "cv2_threads")}
@@ -180,7 +210,8 @@ def main(argv: list[str] | None = None) -> int:
         "git_head": git_head(),
         "inputs": {"count": args.photos, "size": list(SIZE), "format": "JPEG quality 90", "mb_total": round(mb, 1),
                    "made_from": "assets/samples/*.jpg + .cache/evalset/stills/*.png (not truth/inst), cover-fitted"},
-        "rounds": args.rounds, "rows": rows, "mediapipe_side": mp_versions, "machine": machine_info(),
+        "rounds": args.rounds, "rows": rows, "stage_ms": stages, "mediapipe_side": mp_versions,
+        "machine": machine_info(),
         "load_average_1min": {"min": min(load), "max": max(load), "samples": [round(x, 2) for x in load]},
         "seconds": round(time.perf_counter() - started, 1),
     }

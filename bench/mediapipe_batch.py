@@ -51,12 +51,16 @@ def main() -> int:
     first = cv2.imread(str(paths[0]))
     wide = first.shape[1] >= 1.5 * first.shape[0]
     encode = [cv2.IMWRITE_JPEG_QUALITY, 92] if args.format == "jpg" else []  # Pillow's quality on our side
+    stages: dict[str, list[float]] = {"read": [], "segment": [], "blur": [], "write": []}
     with mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=1 if wide else 0) as seg:
         cpu0, t0 = time.process_time(), time.perf_counter()
         for path in paths:
+            ta = time.perf_counter()
             bgr = cv2.imread(str(path))
             rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+            tb = time.perf_counter()
             mask = seg.process(rgb).segmentation_mask
+            tc = time.perf_counter()
             if compose is None:
                 blurred = cv2.GaussianBlur(bgr, (55, 55), 0)
                 alpha = mask[:, :, None]
@@ -64,11 +68,15 @@ def main() -> int:
             else:
                 refiner.reset()
                 out = cv2.cvtColor(compose(rgb, refine(mask)), cv2.COLOR_RGB2BGR)
+            td = time.perf_counter()
             if not cv2.imwrite(str(args.out / f"{path.stem}_blur.{args.format}"), out, encode):
                 raise SystemExit(f"cannot write {path.stem}")
+            for name, ms in zip(stages, (tb - ta, tc - tb, td - tc, time.perf_counter() - td), strict=True):
+                stages[name].append(ms * 1e3)
         seconds, cpu = time.perf_counter() - t0, time.process_time() - cpu0
     print(json.dumps({"photos": len(paths), "seconds": seconds, "photos_per_s": len(paths) / seconds,
-                      "cpu_s": cpu, "mediapipe": mp.__version__, "opencv": cv2.__version__,
+                      "cpu_s": cpu, "stage_ms": {k: round(float(np.median(v)), 2) for k, v in stages.items()},
+                      "mediapipe": mp.__version__, "opencv": cv2.__version__,
                       "cv2_threads": cv2.getNumThreads(), "pid": os.getpid()}))
     return 0
 

@@ -300,7 +300,8 @@ class Batch:
                     finished = True
             finally:
                 self._read = _read_now
-            self._collect(writes.drain(), report)  # photos segmented before a cancel are still saved
+                # Photos segmented before a cancel (or an interrupt) are still saved, and recorded.
+                self._collect(writes.drain(), report)
         if finished:
             self.progress(len(jobs), len(jobs), jobs[-1].source if jobs else Path())
         return report

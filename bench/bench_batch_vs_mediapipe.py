@@ -140,6 +140,12 @@ def run_variant(variant: str, in_dir: Path, out_dir: Path, fmt: str) -> dict[str
         imageio._save_png = encoder
 
 
+def same_round(ours: list[dict[str, Any]], theirs: list[dict[str, Any]]) -> float:
+    """Median over rounds of the photos/s ratio of runs made minutes apart (less of the machine's drift)."""
+    ratios = [a["photos_per_s"] / b["photos_per_s"] for a, b in zip(ours, theirs, strict=False)]
+    return round(float(np.median(ratios)), 2) if ratios else float("nan")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--photos", type=int, default=40)
@@ -191,14 +197,17 @@ def main(argv: list[str] | None = None) -> int:
             cores = float(np.median([run["cpu_s"] / run["seconds"] for run in runs[fmt][variant]]))
             row = {"format": fmt, "variant": variant, "photos_per_s": round(median, 2),
                    "min": round(min(rates), 2), "max": round(max(rates), 2), "runs": [round(x, 2) for x in rates],
-                   "ratio_to_mediapipe": round(median / base, 2), "cpu_cores_busy": round(cores, 2),
+                   "ratio_to_mediapipe": round(median / base, 2),
+                   # the same round's runs side by side (minutes apart at most): less of the machine's drift
+                   "ratio_same_round_median": same_round(runs[fmt][variant], runs[fmt].get(BASELINE, [])),
+                   "cpu_cores_busy": round(cores, 2),
                    "cpu_ms_per_photo": round(float(np.median([run["cpu_s"] * 1e3 / run["photos"]
                                                               for run in runs[fmt][variant]])), 1),
                    "output_mb_per_photo": round(runs[fmt][variant][0]["output_mb"] / args.photos, 3)}
             rows.append(row)
             print(f"{fmt:>4} {variant:<34} {median:6.2f} ({min(rates):.2f}-{max(rates):.2f})  "
-                  f"x{row['ratio_to_mediapipe']:.2f}  {cores:.2f} cores  {row['cpu_ms_per_photo']:.1f} cpu ms/photo  "
-                  f"{row['output_mb_per_photo']:.3f} MB")
+                  f"x{row['ratio_to_mediapipe']:.2f} (same round x{row['ratio_same_round_median']:.2f})  "
+                  f"{cores:.2f} cores  {row['cpu_ms_per_photo']:.1f} cpu ms/photo  {row['output_mb_per_photo']:.3f} MB")
     for fmt, by_side in stages.items():
         print(f"stage medians (ms per photo, {fmt}, one at a time): {by_side}")
     print(f"load average {min(load):.2f} .. {max(load):.2f}; {time.perf_counter() - started:.0f} s")

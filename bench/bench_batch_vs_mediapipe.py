@@ -42,6 +42,7 @@ sys.path.insert(0, str(REPO))
 
 from bench.bench_batch import git_head, machine_info  # noqa: E402
 from desktop_app.cli import build_parser, params_from_args  # noqa: E402
+from desktop_app.core import batch as batch_module  # noqa: E402
 from desktop_app.core import imageio  # noqa: E402
 from desktop_app.core.batch import Batch, plan  # noqa: E402
 from desktop_app.core.effects.background import cover_fit  # noqa: E402
@@ -117,6 +118,40 @@ def locallens_stages(paths: list[Path], out_dir: Path, fmt: str) -> dict[str, fl
     return {k: round(float(np.median(v)), 2) for k, v in stages.items()}
 
 
+def overlap_threads(in_dir: Path, out_dir: Path, fmt: str) -> dict[str, float]:
+    """One overlapped batch with each stage's CPU time taken on the thread that ran it (ms per photo):
+    decode on the read-ahead thread, encode on the write-behind thread, the rest on the calling thread.
+    On two free cores the batch can go no faster than 1000 / max(calling, write, total / 2) photos/s."""
+    cpu = {"decode (read-ahead thread)": 0.0, "encode+publish (write-behind thread)": 0.0}
+
+    def on_thread(name: str, fn: Any) -> Any:
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            t0 = time.thread_time()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                cpu[name] += time.thread_time() - t0
+        return wrapped
+
+    read, write = batch_module.read_image, batch_module.write_image
+    batch_module.read_image = on_thread("decode (read-ahead thread)", read)
+    batch_module.write_image = on_thread("encode+publish (write-behind thread)", write)
+    try:
+        t0 = time.thread_time()
+        run = run_locallens(in_dir, out_dir, fmt, overlap=True, threads=1)
+        calling = time.thread_time() - t0
+    finally:
+        batch_module.read_image, batch_module.write_image = read, write
+    out = {name: round(seconds * 1e3 / run["photos"], 1) for name, seconds in cpu.items()}
+    out["segment+blur (calling thread)"] = round(calling * 1e3 / run["photos"], 1)
+    out["photos_per_s"] = round(run["photos_per_s"], 2)
+    busiest = max(out["segment+blur (calling thread)"], out["encode+publish (write-behind thread)"])
+    total = sum(v for k, v in out.items() if "thread" in k)
+    out["two_free_cores_ceiling_photos_per_s"] = round(1000.0 / max(busiest, total / 2), 1)
+    out["one_core_ceiling_photos_per_s"] = round(1000.0 / total, 1)
+    return out
+
+
 def run_mediapipe(in_dir: Path, out_dir: Path, fmt: str, compose: str) -> dict[str, Any]:
     done = subprocess.run([str(MP_PYTHON), str(MP_SCRIPT), str(in_dir), str(out_dir), "--format", fmt,
                            "--compose", compose], capture_output=True, text=True, timeout=600)
@@ -183,6 +218,8 @@ def main(argv: list[str] | None = None) -> int:
                           f"(cpu {run['cpu_s'] / run['seconds']:.2f} cores)", flush=True)
             load.append(os.getloadavg()[0])
         stages = {fmt: {"locallens": locallens_stages(paths[: args.stage_photos], Path(tmp) / f"stages-{fmt}", fmt),
+                        "locallens overlap, CPU ms per photo by thread": overlap_threads(
+                            in_dir, Path(tmp) / f"threads-{fmt}", fmt),
                         "mediapipe plain": runs[fmt][BASELINE][-1].get("stage_ms") if BASELINE in variants else None}
                   for fmt in formats}
 

@@ -24,7 +24,7 @@ from typing import Any, Protocol
 
 import cv2
 
-from desktop_app.core.batch_overlap import SKIP, ReadAhead, WriteBehind, ahead, behind
+from desktop_app.core.batch_overlap import SKIP, Inline, ReadAhead, WriteBehind, ahead, behind
 from desktop_app.core.frames import Frame, Result
 from desktop_app.core.imageio import (
     SUPPORTED_IMAGE_EXTENSIONS,
@@ -238,7 +238,7 @@ def _reraise(exc: BaseException, _job: Job) -> Any:
     raise exc
 
 
-def _taken(reads: ReadAhead[Job, Any], index: int) -> Callable[[Job], Any]:
+def _taken(reads: ReadAhead[Job, Any] | Inline[Job, Any], index: int) -> Callable[[Job], Any]:
     """Input `index`'s read-ahead result as a reader for `_image`: its pixels, or what decoding it raised
     (raised inside `_image`, so it fails that input like a read on this thread would)."""
     try:
@@ -272,11 +272,13 @@ class Batch:
         report = report or Report()
         for folder in dict.fromkeys(job.out_dir for job in jobs):
             remove_stale_temps(folder)  # a killed run's leftovers (ours by name, old by mtime), never a live writer's
-        if not self.overlap:
-            return self._run_serial(jobs, report)
         finished = False
-        reads = ReadAhead(jobs, self._load_ahead, self.read_ahead, budget=AHEAD_BYTES, weight=_image_bytes)
-        with reads, WriteBehind[Outcome](self.write_behind, budget=BEHIND_BYTES) as writes:
+        if self.overlap:
+            reads: Any = ReadAhead(jobs, self._load_ahead, self.read_ahead, budget=AHEAD_BYTES, weight=_image_bytes)
+            writes: Any = WriteBehind[Outcome](self.write_behind, budget=BEHIND_BYTES)
+        else:  # one stage after another on this thread
+            reads = writes = Inline(jobs, self._load_ahead)
+        with reads, writes:
             try:
                 for done, job in enumerate(jobs):
                     self._collect(writes.done(), report)
@@ -303,25 +305,6 @@ class Batch:
                 # Photos segmented before a cancel (or an interrupt) are still saved, and recorded.
                 self._collect(writes.drain(), report)
         if finished:
-            self.progress(len(jobs), len(jobs), jobs[-1].source if jobs else Path())
-        return report
-
-    def _run_serial(self, jobs: list[Job], report: Report) -> Report:
-        """One stage after another on this thread (`overlap=False`)."""
-        for done, job in enumerate(jobs):
-            if self.cancel.is_set():
-                report.cancelled = True
-                break
-            self.progress(done, len(jobs), job.source)
-            started = time.perf_counter()
-            staged = self._one(job)
-            outcome = staged if isinstance(staged, Outcome) else self._finish(job, staged, 0.0)
-            if outcome.error == _CANCELLED:
-                report.cancelled = True
-                break
-            outcome.seconds = time.perf_counter() - started
-            self._collect([outcome], report)
-        else:
             self.progress(len(jobs), len(jobs), jobs[-1].source if jobs else Path())
         return report
 

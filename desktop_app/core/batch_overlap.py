@@ -105,6 +105,42 @@ class ReadAhead(Generic[T, R]):
         self.close()
 
 
+class Inline(Generic[T, R]):
+    """ReadAhead's and WriteBehind's interface with no thread: loads when taken, runs when submitted (serial)."""
+
+    def __init__(self, items: Sequence[T] = (), load: Callable[[T], R] | None = None) -> None:
+        self._items, self._load = items, load
+        self._results: list[object] = []
+
+    def take(self, index: int) -> R:
+        assert self._load is not None
+        return self._load(self._items[index])
+
+    def submit(self, task: Callable[[], R], weight: int = 0) -> None:
+        try:
+            self._results.append(task())
+        except BaseException as exc:
+            self._results.append(_Failed(exc))
+
+    def done(self) -> Iterator[R]:
+        while self._results:
+            result = self._results.pop(0)
+            if isinstance(result, _Failed):
+                raise result.exc
+            yield result  # type: ignore[misc]
+
+    drain = done
+
+    def close(self) -> None:
+        self._results.clear()
+
+    def __enter__(self) -> Inline[T, R]:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 _END = object()
 
 

@@ -410,6 +410,7 @@ def test_failure_mid_write_leaves_nothing(tmp_path: Path, monkeypatch) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(Image.Image, "save", half_then_fail)
+    monkeypatch.setattr(imageio, "_save_png", half_then_fail)  # PNG is encoded by OpenCV
     with pytest.raises(ImageWriteError) as info:
         write_image(two_tone(), tmp_path, "x", "png")
     assert info.value.reason == "could not write the file: the disk is full"
@@ -420,6 +421,7 @@ def test_failure_mid_write_leaves_nothing(tmp_path: Path, monkeypatch) -> None:
         raise KeyboardInterrupt
 
     monkeypatch.setattr(Image.Image, "save", interrupted)
+    monkeypatch.setattr(imageio, "_save_png", interrupted)
     with pytest.raises(KeyboardInterrupt):
         write_image(two_tone(), tmp_path, "x", "png")
     assert list(tmp_path.iterdir()) == []

@@ -11,6 +11,7 @@ user's own files in the same folder are still found.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import threading
@@ -19,10 +20,11 @@ import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import cv2
 
+from desktop_app.core.batch_overlap import SKIP, Inline, ReadAhead, WriteBehind, ahead, behind
 from desktop_app.core.frames import Frame, Result
 from desktop_app.core.imageio import (
     SUPPORTED_IMAGE_EXTENSIONS,
@@ -210,60 +212,159 @@ def record_output(path: Path) -> None:
             pass
 
 
+@dataclass(frozen=True, slots=True)
+class Staged:
+    """A segmented photo: its encoding and publishing (`save`, run by `Batch._finish`) and its pixels' size."""
+
+    save: Callable[[], Outcome]
+    nbytes: int
+
+
+# Photos decoded ahead of the one being segmented (READ_AHEAD), and segmented ones waiting behind the one
+# being encoded (WRITE_BEHIND). Past the first, neither side holds more than its byte budget, so with huge
+# photos the batch keeps about one input and one output beyond what a serial loop holds.
+READ_AHEAD = 2
+WRITE_BEHIND = 1
+AHEAD_BYTES = BEHIND_BYTES = 128 * 2**20  # ~3.5 decoded 12 MP photos
+VIDEO_AHEAD, VIDEO_BEHIND = 2, 2  # video frames decoded ahead of / waiting to be encoded behind the current one
+
+
+def _read_now(job: Job) -> Any:
+    return read_image(job.source)
+
+
+def _image_bytes(image: Any) -> int:
+    alpha = getattr(image, "alpha", None)
+    return int(image.rgb.nbytes) + (int(alpha.nbytes) if alpha is not None else 0)
+
+
+def _reraise(exc: BaseException, _job: Job) -> Any:
+    raise exc
+
+
+def _taken(reads: ReadAhead[Job, Any] | Inline[Job, Any], index: int) -> Callable[[Job], Any]:
+    """Input `index`'s read-ahead result as a reader for `_image`: its pixels, or what decoding it raised
+    (raised inside `_image`, so it fails that input like a read on this thread would)."""
+    try:
+        value = reads.take(index)
+    except Exception as exc:
+        return functools.partial(_reraise, exc)
+    return _read_now if value is SKIP else (lambda _job: value)
+
+
 class Batch:
     """Runs jobs through one `Processor`; `cancel` may be set from any thread."""
 
     def __init__(self, processor: Processor, params: EffectParams, fmt: str = "png",
-                 progress: Progress | None = None, cancel: threading.Event | None = None,
-                 video_format: str = "mp4") -> None:
+                 progress: Progress | None = None, cancel: threading.Event | None = None, *,
+                 video_format: str = "mp4", overlap: bool = True, read_ahead: int = READ_AHEAD,
+                 write_behind: int = WRITE_BEHIND) -> None:
         """`fmt`: images' output format; `video_format`: "mp4", or "png" for a folder of PNG frames per video."""
         if video_format not in VIDEO_FORMATS:
             raise ValueError(f"unknown video format {video_format!r}; choose one of {', '.join(VIDEO_FORMATS)}")
         self.processor, self.params, self.fmt, self.video_format = processor, params, fmt, video_format
         self.progress = progress or (lambda _done, _total, _path: None)
         self.cancel = cancel or threading.Event()
+        self.overlap = overlap
+        self.read_ahead, self.write_behind = read_ahead, write_behind
+        self._read: Callable[[Job], Any] = _read_now  # the photo's decoded pixels: read-ahead's, or read now
 
     def run(self, jobs: list[Job], report: Report | None = None) -> Report:
+        """Process `jobs` in order; outcomes, progress and output records keep that order.
+
+        With `overlap` (the default) the next photos are decoded ahead on one thread (at most `read_ahead`)
+        and finished photos are encoded and published behind on another (at most `write_behind` waiting),
+        while the current one is segmented here: on two cores the stages run side by side. A cancel stops
+        before the next input; photos already segmented are still saved (as they were without overlap).
+        """
         report = report or Report()
         for folder in dict.fromkeys(job.out_dir for job in jobs):
             remove_stale_temps(folder)  # a killed run's leftovers (ours by name, old by mtime), never a live writer's
-        for done, job in enumerate(jobs):
-            if self.cancel.is_set():
-                report.cancelled = True
-                break
-            self.progress(done, len(jobs), job.source)
-            started = time.perf_counter()
-            outcome = self._one(job)
-            outcome.seconds = time.perf_counter() - started
-            if outcome.error == _CANCELLED:
-                report.cancelled = True
-                break
-            if outcome.output is not None:
-                record_output(outcome.output)
-            report.outcomes.append(outcome)
-        else:
+        finished = False
+        if self.overlap:
+            reads: Any = ReadAhead(jobs, self._load_ahead, self.read_ahead, budget=AHEAD_BYTES, weight=_image_bytes)
+            writes: Any = WriteBehind[Outcome](self.write_behind, budget=BEHIND_BYTES)
+        else:  # one stage after another on this thread
+            reads = writes = Inline(jobs, self._load_ahead)
+        with reads, writes:
+            try:
+                for done, job in enumerate(jobs):
+                    self._collect(writes.done(), report)
+                    if self.cancel.is_set():
+                        report.cancelled = True
+                        break
+                    self.progress(done, len(jobs), job.source)
+                    started = time.perf_counter()
+                    self._read = _taken(reads, done)
+                    staged = self._one(job)
+                    spent = time.perf_counter() - started
+                    if isinstance(staged, Outcome):
+                        if staged.error == _CANCELLED:
+                            report.cancelled = True
+                            break
+                        staged.seconds = spent
+                        writes.submit(lambda outcome=staged: outcome)  # behind the pending writes: order is kept
+                    else:
+                        writes.submit(functools.partial(self._finish, job, staged, spent), staged.nbytes)
+                else:
+                    finished = True
+            finally:
+                self._read = _read_now
+                # Photos segmented before a cancel (or an interrupt) are still saved, and recorded.
+                self._collect(writes.drain(), report)
+        if finished:
             self.progress(len(jobs), len(jobs), jobs[-1].source if jobs else Path())
         return report
 
-    def _one(self, job: Job) -> Outcome:
-        """One input; any unexpected exception (a bug, cv2.error, MemoryError) fails this input only."""
+    @staticmethod
+    def _collect(outcomes: Iterable[Outcome], report: Report) -> None:
+        for outcome in outcomes:
+            if outcome.output is not None:
+                record_output(outcome.output)
+            report.outcomes.append(outcome)
+
+    @staticmethod
+    def _load_ahead(job: Job) -> object:
+        """The read-ahead thread's work: decode a photo (videos are opened by `_video` itself)."""
+        return SKIP if is_video(job.source) else read_image(job.source)
+
+    def _finish(self, job: Job, staged: Staged, spent: float) -> Outcome:
+        """Encode and publish one segmented photo (on the write-behind thread when overlapping)."""
+        started = time.perf_counter()
+        try:
+            outcome = staged.save()
+        except (ImageWriteError, OSError) as exc:
+            outcome = Outcome(job.source, error=describe_error(job.source, exc))
+        except Exception as exc:
+            log.error("unexpected error while saving %s", job.source, exc_info=exc)
+            outcome = Outcome(job.source, error=printable(f"{job.source}: {unexpected_reason(exc)}"))
+        outcome.seconds = spent + time.perf_counter() - started
+        return outcome
+
+    def _one(self, job: Job) -> Outcome | Staged:
+        """One input up to its output; any unexpected exception (a bug, cv2.error, MemoryError) fails this
+        input only. A photo comes back `Staged` (its encoding and publishing, for `_finish`)."""
         try:
             return self._video(job) if is_video(job.source) else self._image(job)
         except Exception as exc:
             log.error("unexpected error while processing %s", job.source, exc_info=exc)
             return Outcome(job.source, error=printable(f"{job.source}: {unexpected_reason(exc)}"))
 
-    def _image(self, job: Job) -> Outcome:
+    def _image(self, job: Job) -> Outcome | Staged:
         try:
-            image = read_image(job.source)
+            image = self._read(job)
             self.processor.set_params(self.params)
             self.processor.reset()  # a still photo: no temporal smoothing from the previous one
             result = self.processor.process(Frame(image.rgb, time.perf_counter(), 0, str(job.source)), still=True)
             height, width = result.pixels.shape[:2]
             fmt, note = fit_format(self.fmt, width, height)
-            output = write_image(result.pixels, job.out_dir, fit_stem(job.base, fmt, f"_{self.params.effect}"),
-                                 fmt, inputs=[job.source])
-            return Outcome(job.source, output, frames=1, notes=[note] if note else [])
+            stem = fit_stem(job.base, fmt, f"_{self.params.effect}")
+
+            def save() -> Outcome:
+                output = write_image(result.pixels, job.out_dir, stem, fmt, inputs=[job.source])
+                return Outcome(job.source, output, frames=1, notes=[note] if note else [])
+
+            return Staged(save, result.pixels.nbytes)
         except (ImageReadError, ImageWriteError, OSError) as exc:
             return Outcome(job.source, error=describe_error(job.source, exc))
 
@@ -276,10 +377,13 @@ class Batch:
             notes.append("MP4 has no transparency: the background was replaced by green screen")
         self.processor.set_params(params)
         self.processor.reset()  # temporal smoothing starts fresh for each video
-        frames = 0
+        frames, encoder = 0, None
         writer: VideoWriter | SequenceWriter | None = None  # both: write / close / abort
         try:
-            with VideoReader(job.source) as reader:  # checks first: a FIFO is "not a regular file"
+            # VideoReader checks first: a FIFO is "not a regular file". With overlap, frames are decoded ahead
+            # and encoded behind on bounded helper threads; `helpers` stops both before the reader closes and
+            # before any abort below.
+            with VideoReader(job.source) as reader, contextlib.ExitStack() as helpers:
                 width, height = reader.size
                 if not sequence and params.effect != "mask" and min(width, height) < 2:  # the output keeps its size
                     return Outcome(job.source, error=printable(
@@ -287,8 +391,10 @@ class Batch:
                 audio = has_audio(job.source)
                 if audio is not False:
                     notes.append("the audio track was not kept" if audio else "audio, if any, was not kept")
-                for rgb in reader:
+                decoded = helpers.enter_context(ahead(reader, VIDEO_AHEAD)) if self.overlap else reader
+                for rgb in decoded:
                     if self.cancel.is_set():
+                        helpers.close()
                         if writer is not None:
                             writer.abort()
                         return Outcome(job.source, error=_CANCELLED)
@@ -301,8 +407,15 @@ class Batch:
                     elif writer is None:
                         writer = VideoWriter(job.out_dir, fit_stem(job.base, "mp4", f"_{params.effect}"), reader.fps,
                                              (pixels.shape[1], pixels.shape[0]), inputs=[job.source])
-                    writer.write(pixels)
+                    if encoder is None and self.overlap:  # frames (MP4 or PNG) are encoded behind, bounded
+                        encoder = helpers.enter_context(behind(writer.write, VIDEO_BEHIND))
+                    if encoder is not None:
+                        encoder.put(pixels)
+                    else:
+                        writer.write(pixels)
                     frames += 1
+                if encoder is not None:
+                    encoder.flush()
             if writer is None:
                 return Outcome(job.source, error=f"{job.source.name}: the video has no frames")
             return Outcome(job.source, writer.close(), notes=notes, frames=frames)

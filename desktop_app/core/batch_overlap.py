@@ -1,0 +1,328 @@
+"""Bounded helper threads that let a batch decode ahead and encode behind while the caller segments.
+
+On two cores a photo's time is decode + segment/compose + encode, one after the other; the three use
+OpenCV, Pillow and onnxruntime code that releases the GIL, so running the neighbours' decode and encode on
+two helper threads overlaps them with the current input's inference. Both helpers are bounded (memory is
+a few inputs, never the folder), keep input order, hand every exception back to the caller for the item it
+belongs to, and stop and join on `close` (also when the caller is cancelled or fails).
+
+- `ReadAhead(items, load, depth)`: one thread calls `load(item)` for the next `depth` items; `take(i)`
+  returns item i's value or raises its exception. Items `load` returns `SKIP` for are read by the caller.
+- `WriteBehind(depth)`: one thread runs submitted callables in order; `done()` / `drain()` give their
+  results in submission order; at most `depth` wait behind the one running.
+- `ahead(iterable, depth)`: an iterator that pulls from `iterable` on its own thread (video decoding).
+
+The threads are daemons: a Ctrl+C or SIGTERM can land while one is being started, before anything holds it to
+close it, and a helper left waiting on its queue must not keep the interrupted process alive (seen: a SIGTERM
+test that hung at exit under load). Every normal and error path still closes and joins them, and the tests'
+leftover-thread check covers these daemons by name (`batch-*`).
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, Generic, TypeVar, cast
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+SKIP: Any = object()  # returned by a ReadAhead `load` for an item the caller reads itself (a video)
+
+
+class _Failed:
+    """An exception raised on a helper thread, kept for the item it belongs to."""
+
+    __slots__ = ("exc",)
+
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+
+
+class ReadAhead(Generic[T, R]):
+    """Calls `load(item)` on a thread, at most `depth` items ahead of the caller's `take`."""
+
+    def __init__(self, items: Sequence[T], load: Callable[[T], R], depth: int = 2, *,
+                 budget: int | None = None, weight: Callable[[R], int] | None = None,
+                 name: str = "batch-read") -> None:
+        if depth < 1:
+            raise ValueError(f"depth must be at least 1, not {depth}")
+        self._items, self._load, self._depth = items, load, depth
+        self._budget, self._weight = budget, weight or (lambda _value: 0)
+        self._ready: dict[int, object] = {}
+        self._held: dict[int, int] = {}  # the weight (bytes) of each item loaded and not taken yet
+        self._taken = 0  # items the caller has taken (or passed): the reader may run `depth` past this
+        self._stop = False
+        self._cond = threading.Condition()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        for index, item in enumerate(self._items):
+            with self._cond:
+                while not self._stop and (index >= self._taken + self._depth or self._over_budget()):
+                    self._cond.wait()
+                if self._stop:
+                    return
+            try:
+                value: object = self._load(item)
+            except BaseException as exc:
+                value = _Failed(exc)
+            held = 0 if isinstance(value, _Failed) or value is SKIP else self._weight(value)  # type: ignore[arg-type]
+            with self._cond:
+                self._ready[index] = value
+                self._held[index] = held
+                self._cond.notify_all()
+
+    def _over_budget(self) -> bool:
+        """Holding at least one item and `budget` or more: the next load waits (one item may exceed it)."""
+        return self._budget is not None and bool(self._held) and sum(self._held.values()) >= self._budget
+
+    def take(self, index: int) -> R:
+        """Item `index`'s loaded value (waits for it), or `SKIP`; raises what `load` raised for it."""
+        with self._cond:
+            while index not in self._ready:
+                if not self._thread.is_alive():
+                    raise RuntimeError(f"the read-ahead thread ended before item {index}")
+                self._cond.wait(0.5)
+            value = self._ready.pop(index)
+            self._held.pop(index, None)
+            self._taken = max(self._taken, index + 1)
+            self._cond.notify_all()
+        if isinstance(value, _Failed):
+            raise value.exc
+        return value  # type: ignore[return-value]
+
+    def close(self) -> None:
+        """Stop reading ahead, drop what was read and not taken, join the thread."""
+        with self._cond:
+            self._stop = True
+            self._cond.notify_all()
+        self._thread.join()
+        self._ready.clear()
+        self._held.clear()
+
+    def __enter__(self) -> ReadAhead[T, R]:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class Inline(Generic[T, R]):
+    """ReadAhead's and WriteBehind's interface with no thread: loads when taken, runs when submitted (serial)."""
+
+    def __init__(self, items: Sequence[T] = (), load: Callable[[T], R] | None = None) -> None:
+        self._items, self._load = items, load
+        self._results: list[object] = []
+
+    def take(self, index: int) -> R:
+        assert self._load is not None
+        return self._load(self._items[index])
+
+    def submit(self, task: Callable[[], R], weight: int = 0) -> None:
+        try:
+            self._results.append(task())
+        except BaseException as exc:
+            self._results.append(_Failed(exc))
+
+    def done(self) -> Iterator[R]:
+        while self._results:
+            result = self._results.pop(0)
+            if isinstance(result, _Failed):
+                raise result.exc
+            yield result  # type: ignore[misc]
+
+    drain = done
+
+    def close(self) -> None:
+        self._results.clear()
+
+    def __enter__(self) -> Inline[T, R]:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+_END = object()
+
+
+class WriteBehind(Generic[R]):
+    """Runs submitted callables one at a time on a thread, in order; `submit` blocks while `depth` wait, or
+    while the tasks not finished yet weigh `budget` or more (each task's `weight`, e.g. its pixels' bytes)."""
+
+    def __init__(self, depth: int = 1, *, budget: int | None = None, name: str = "batch-write") -> None:
+        self._todo: queue.Queue[tuple[Callable[[], object], int] | object] = queue.Queue(maxsize=max(1, depth))
+        self._results: queue.Queue[object] = queue.Queue()
+        self._pending = 0
+        self._budget = budget
+        self._weighing = threading.Condition()
+        self._held = 0  # the weight of the tasks submitted and not finished
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            item = self._todo.get()
+            if item is _END:
+                return
+            task, weight = cast("tuple[Callable[[], object], int]", item)
+            try:
+                result: object = task()
+            except BaseException as exc:
+                result = _Failed(exc)
+            with self._weighing:
+                self._held -= weight
+                self._weighing.notify_all()
+            self._results.put(result)
+
+    def submit(self, task: Callable[[], R], weight: int = 0) -> None:
+        if self._budget is not None:
+            with self._weighing:
+                while self._held and self._held >= self._budget:
+                    self._weighing.wait()
+        with self._weighing:
+            self._held += weight
+        self._pending += 1
+        self._todo.put((task, weight))
+
+    def _unwrap(self, result: object) -> R:
+        self._pending -= 1
+        if isinstance(result, _Failed):
+            raise result.exc
+        return result  # type: ignore[return-value]
+
+    def done(self) -> Iterator[R]:
+        """Results finished so far, in submission order, without waiting."""
+        while self._pending:
+            try:
+                result = self._results.get_nowait()
+            except queue.Empty:
+                return
+            yield self._unwrap(result)
+
+    def drain(self) -> Iterator[R]:
+        """Every remaining result, in submission order, waiting for each."""
+        while self._pending:
+            yield self._unwrap(self._results.get())
+
+    def close(self) -> None:
+        """Finish what was submitted, then stop and join the thread (results not collected are dropped)."""
+        self._todo.put(_END)
+        self._thread.join()
+
+    def __enter__(self) -> WriteBehind[R]:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class ahead(Generic[T]):
+    """Iterate `iterable` on a thread, at most `depth` values ahead; its exceptions surface in the caller.
+
+    Use as a context manager (or call `close`) so the thread stops when the caller stops early.
+    """
+
+    def __init__(self, iterable: Iterable[T], depth: int = 4, name: str = "batch-decode") -> None:
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=max(1, depth))
+        self._stop = threading.Event()
+        self._source = iterable
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def _put(self, value: object) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(value, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self) -> None:
+        try:
+            for value in self._source:
+                if not self._put(value):
+                    return
+        except BaseException as exc:
+            self._put(_Failed(exc))
+            return
+        self._put(_END)
+
+    def __iter__(self) -> Iterator[T]:
+        while True:
+            value = self._queue.get()
+            if value is _END:
+                return
+            if isinstance(value, _Failed):
+                raise value.exc
+            yield value  # type: ignore[misc]
+
+    def close(self) -> None:
+        self._stop.set()
+        while True:  # unblock a put() in progress
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                break
+        self._thread.join()
+
+    def __enter__(self) -> ahead[T]:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class behind(Generic[T]):
+    """Call `consume(value)` on a thread, in order, with at most `depth` values waiting (video encoding).
+
+    The first exception `consume` raises is raised by the next `put` or by `flush` (later values are dropped).
+    """
+
+    def __init__(self, consume: Callable[[T], object], depth: int = 2, name: str = "batch-encode") -> None:
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=max(1, depth))
+        self._consume = consume
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            value = self._queue.get()
+            try:
+                if value is _END:
+                    return
+                if self._error is None:
+                    self._consume(value)  # type: ignore[arg-type]
+            except BaseException as exc:
+                self._error = exc
+            finally:
+                self._queue.task_done()
+
+    def _check(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def put(self, value: T) -> None:
+        self._check()
+        self._queue.put(value)
+
+    def flush(self) -> None:
+        """Wait until every value put so far is consumed; raise the first error."""
+        self._queue.join()
+        self._check()
+
+    def close(self) -> None:
+        """Stop after the values already put, and join the thread (errors not raised yet are dropped)."""
+        self._queue.put(_END)
+        self._thread.join()
+
+    def __enter__(self) -> behind[T]:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,4 +1,4 @@
-"""Person masks: upsampling as MediaPipe does it, soft threshold/feather and temporal smoothing.
+"""Person masks: upsampling as MediaPipe does it, soft threshold/feather and motion-aware temporal smoothing.
 
 The pipeline refines at the model's resolution (256x256: a few tenths of a millisecond) and then upsamples;
 the bilinear upsample turns the refined edge into a smooth ramp at full resolution. Refining after the
@@ -49,11 +49,25 @@ def soft_threshold(mask: np.ndarray, threshold: float, feather: float) -> np.nda
     return alpha
 
 
-class MaskRefiner:
-    """Temporal smoothing (an exponential moving average of the probabilities) then a soft threshold.
+# Change-gated smoothing: the weight of the history falls linearly from `smoothing` (new and old agree) to 0
+# when they differ by GATE_WIDTH or more, so a moving edge (a jump of ~1 in probability) is followed at once
+# and only small disagreements (noise) are averaged. Tuned on call-P002 (docs/quality.md, "Video and live").
+GATE_WIDTH = 0.5
+# Hysteresis: a pixel's person/background decision flips only when its probability crosses the threshold by
+# this margin per unit of smoothing (0.1 at the default smoothing 0.5), on the side away from its last state.
+HYSTERESIS_PER_SMOOTHING = 0.2
 
-    `smoothing` is the weight of the previous frames (0 = off). The attributes may be changed between
-    frames; `reset()` forgets the history (a new video, a still photo); a change of shape resets too.
+
+class MaskRefiner:
+    """Motion-aware temporal smoothing, then a soft threshold with hysteresis.
+
+    `smoothing` is the most weight the previous frames get (0 = off: no memory at all). Per pixel the weight
+    shrinks as the new probability departs from the history (`GATE_WIDTH`): where they nearly agree the mask
+    is averaged hard, where they disagree the new frame wins at once, so motion is followed without lag.
+    `refine` also keeps each pixel's last decision and shifts its probability by +-`HYSTERESIS_PER_SMOOTHING`
+    * smoothing toward it, so a pixel near the threshold does not flip back and forth.
+    The attributes may be changed between frames; `reset()` forgets the history (a new video, a still photo);
+    a change of shape resets too.
     """
 
     def __init__(self, threshold: float = 0.5, feather: float = 0.3, smoothing: float = 0.0) -> None:
@@ -61,23 +75,45 @@ class MaskRefiner:
         self.feather = feather
         self.smoothing = smoothing
         self._state: np.ndarray | None = None
+        self._person: np.ndarray | None = None  # last decision per pixel (bool), for the hysteresis
 
     def reset(self) -> None:
         self._state = None
+        self._person = None
 
     def smooth(self, mask: np.ndarray) -> np.ndarray:
-        """The moving average of the probabilities including `mask` (float32, same shape)."""
+        """The change-gated moving average of the probabilities including `mask` (float32, same shape)."""
         mask = np.asarray(mask, dtype=np.float32)
         if self.smoothing <= 0.0:
-            self._state = None
+            self.reset()
             return mask
         if self._state is None or self._state.shape != mask.shape:
+            self.reset()
             self._state = mask.copy()
-        else:
-            keep = float(self.smoothing)
-            self._state = cv2.addWeighted(self._state, keep, mask, 1.0 - keep, 0.0)
+            return self._state
+        # keep = smoothing * max(0, 1 - |new - old| / GATE_WIDTH); new state = old + (1 - keep) * (new - old).
+        # A fresh array each frame: callers may hold the previous result (e.g. as Result.mask).
+        diff = mask - self._state
+        follow = np.abs(diff)
+        follow *= np.float32(self.smoothing / GATE_WIDTH)
+        follow += np.float32(1.0 - self.smoothing)
+        np.minimum(follow, 1.0, out=follow)
+        diff *= follow
+        self._state = self._state + diff
         return self._state
+
+    def _hysteresis(self, mask: np.ndarray) -> np.ndarray:
+        """`mask` shifted toward each pixel's last decision; records the new decisions."""
+        margin = float(self.smoothing) * HYSTERESIS_PER_SMOOTHING
+        if margin <= 0.0:
+            self._person = None
+            return mask
+        if self._person is not None and self._person.shape == mask.shape:
+            shift = np.where(self._person, np.float32(margin), np.float32(-margin))
+            mask = np.clip(mask + shift, 0.0, 1.0, dtype=np.float32)
+        self._person = mask >= self.threshold
+        return mask
 
     def refine(self, mask: np.ndarray) -> np.ndarray:
         """(h, w) float32 probabilities -> (h, w) float32 alpha in [0, 1]."""
-        return soft_threshold(self.smooth(mask), self.threshold, self.feather)
+        return soft_threshold(self._hysteresis(self.smooth(mask)), self.threshold, self.feather)

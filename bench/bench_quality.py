@@ -108,13 +108,15 @@ class LegacyEMA(MaskRefiner):
 
 
 class OursBefore(Ours):
-    """Clips through the app pipeline with the old plain moving average (--before: side by side)."""
+    """Clips through the app pipeline as before #9's temporal work: the plain moving average, no edge refinement
+    (--before: side by side)."""
 
     name = "ours-before"
 
     def clip(self, frames: list[np.ndarray]) -> list[np.ndarray]:
         pipeline = Pipeline(self.segmenter, EffectParams(effect="blur"), temporal=True)
         pipeline._refiner = LegacyEMA()
+        pipeline.edges = False
         out = []
         for i, rgb in enumerate(frames):
             mask = pipeline.process(Frame(rgb, i / 30.0, i, "clip")).mask

@@ -109,8 +109,10 @@ class MaskRefiner:
             self._person = None
             return mask
         if self._person is not None and self._person.shape == mask.shape:
-            shift = np.where(self._person, np.float32(margin), np.float32(-margin))
-            mask = np.clip(mask + shift, 0.0, 1.0, dtype=np.float32)
+            shifted = np.multiply(self._person, np.float32(2.0 * margin), dtype=np.float32)  # 0 or 2 * margin
+            shifted += mask
+            shifted -= np.float32(margin)
+            mask = np.clip(shifted, 0.0, 1.0, out=shifted)
         self._person = mask >= self.threshold
         return mask
 

@@ -158,6 +158,7 @@ def test_temporal_smoothing_mixes_frames_and_resets() -> None:
     params = EffectParams(effect="blur", feather=1.0, smoothing=0.5)
 
     def second_mask(pipe: Pipeline, before_second=None, second: Frame | None = None) -> float:
+        pipe.edges = False  # the smoothing alone; the edge refinement has its own tests (test_live_edges.py)
         pipe.process(frame())
         if before_second:
             before_second(pipe)

@@ -14,6 +14,8 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import cv2
@@ -26,6 +28,7 @@ sys.path.insert(0, str(REPO / "bench"))
 from bench_quality import LegacyEMA  # noqa: E402
 
 from desktop_app.benchmark import machine, sample_frames  # noqa: E402
+from desktop_app.core import pipeline as pipeline_mod  # noqa: E402
 from desktop_app.core.effects import background as bg  # noqa: E402
 from desktop_app.core.frames import Frame  # noqa: E402
 from desktop_app.core.params import EffectParams  # noqa: E402
@@ -35,7 +38,17 @@ from desktop_app.core.segmenter import Segmenter  # noqa: E402
 WARMUP = 10
 
 
-def run(size: tuple[int, int], frames: int) -> dict:
+def scaled(pipe: Pipeline, scale: float, rgb: np.ndarray, i: int) -> object:
+    """`pipe.process` with refine_edges at another apply scale."""
+    original = pipeline_mod.refine_edges
+    pipeline_mod.refine_edges = partial(original, scale=scale)
+    try:
+        return pipe.process(Frame(rgb, i / 30, i, "bench"))
+    finally:
+        pipeline_mod.refine_edges = original
+
+
+def run(size: tuple[int, int], frames: int, edge_scales: list[float] | None = None) -> dict:
     seg = Segmenter(device="cpu", threads=1)
     base, _ = sample_frames()
     clip = [bg.cover_fit(f, size) for f in base]
@@ -44,12 +57,15 @@ def run(size: tuple[int, int], frames: int) -> dict:
     before._refiner = LegacyEMA()
     before.edges = False
     after = Pipeline(seg, params, temporal=True)
-    runs: dict[str, tuple] = {"model": (lambda rgb, i: seg.predict(rgb)),
-                              "before": (lambda rgb, i: before.process(Frame(rgb, i / 30, i, "bench"))),
-                              "after": (lambda rgb, i: after.process(Frame(rgb, i / 30, i, "bench")))}
+    runs: dict[str, Callable] = {"model": (lambda rgb, i: seg.predict(rgb)),
+                                 "before": (lambda rgb, i: before.process(Frame(rgb, i / 30, i, "bench"))),
+                                 "after": (lambda rgb, i: after.process(Frame(rgb, i / 30, i, "bench")))}
+    for scale in edge_scales or []:
+        variant = Pipeline(seg, params, temporal=True)
+        runs[f"edge x{scale:g}"] = partial(scaled, variant, scale)
     wall: dict[str, list[float]] = {k: [] for k in runs}
     cpu: dict[str, list[float]] = {k: [] for k in runs}
-    mask_ms: dict[str, list[float]] = {"before": [], "after": []}
+    mask_ms: dict[str, list[float]] = {k: [] for k in runs if k != "model"}
     for i in range(WARMUP + frames):
         rgb = clip[i % len(clip)]
         for name, fn in runs.items():
@@ -72,18 +88,19 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=300)
     parser.add_argument("--sizes", nargs="+", default=["1280x720"])
+    parser.add_argument("--edge-scale", type=float, nargs="+", help="also time these masks.refine_edges scales")
     parser.add_argument("--json", type=Path, default=REPO / "bench" / "results" / "temporal_cost.json")
     args = parser.parse_args()
     cv2.setNumThreads(1)
     result = {"machine": machine(), "frames": args.frames, "load_average": list(os.getloadavg()), "sizes": {}}
-    print(f"{'size':>10} {'what':>7} {'wall ms':>8} {'cpu ms':>8} {'mask stage':>10}")
+    print(f"{'size':>10} {'what':>9} {'wall ms':>8} {'cpu ms':>8} {'mask stage':>10}")
     for text in args.sizes:
         width, height = (int(v) for v in text.split("x"))
-        row = run((width, height), args.frames)
+        row = run((width, height), args.frames, args.edge_scale)
         result["sizes"][text] = row
         for name, r in row.items():
             mask = r.get("mask_stage_ms", float("nan"))
-            print(f"{text:>10} {name:>7} {r['wall_ms']:8.2f} {r['cpu_ms']:8.2f} {mask:10.3f}")
+            print(f"{text:>10} {name:>9} {r['wall_ms']:8.2f} {r['cpu_ms']:8.2f} {mask:10.3f}")
         extra = row["after"]["cpu_ms"] - row["before"]["cpu_ms"]
         print(f"{text:>10} after - before: {extra:+.2f} ms CPU")
     args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -35,9 +35,12 @@ def test_refine_edges_snaps_the_edge_to_the_frame(offset: float) -> None:
     rgb, alpha = scene(offset)
     plain = upsample(alpha, (FRAME_H, FRAME_W))
     assert abs(first_person_column(plain) - EDGE_X) >= 4  # the model's edge misses by 4 frame px
-    # Applied at 2.5x the grid (half this frame): within one apply pixel (2 frame px) of the true edge ...
+    # Applied at the grid (the default) or at 2.5x it (half this frame): within 2 frame px of the true edge ...
     snapped = upsample(refine_edges(rgb, alpha), (FRAME_H, FRAME_W))
     assert abs(first_person_column(snapped) - EDGE_X) <= 2
+    mid = refine_edges(rgb, alpha, scale=2.5)
+    assert mid.shape == (90, 160)
+    assert abs(first_person_column(upsample(mid, (FRAME_H, FRAME_W))) - EDGE_X) <= 2
     # ... and applied at the frame's own size, on it.
     full = refine_edges(rgb, alpha, scale=FRAME_W / GRID_W)
     assert full.shape == (FRAME_H, FRAME_W)

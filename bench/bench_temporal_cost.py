@@ -1,8 +1,9 @@
 """Cost of the live temporal + edge steps (issue #9): the blur pipeline end to end, before and after, side by side.
 
-Per frame, alternately: the model alone, the pipeline as before (plain moving average, plain upsample) and the
-pipeline as it is now (change-gated average + hysteresis + `masks.refine_edges`), one ORT and one OpenCV thread,
-on the bundled sample video cover-fitted to each size. Medians of wall and of this thread's CPU time, in ms.
+Per frame, in an order that rotates from frame to frame: the model alone, the pipeline as before (plain
+moving average, plain upsample) and as it is now (change-gated average + hysteresis + `masks.refine_edges`),
+one ORT and one OpenCV thread, on the bundled sample video cover-fitted to each size. Medians of wall and of
+this thread's CPU time, in ms.
 
     .venv/bin/python bench/bench_temporal_cost.py [--frames 300] [--sizes 1280x720 ...]
 """
@@ -68,7 +69,10 @@ def run(size: tuple[int, int], frames: int, edge_scales: list[float] | None = No
     mask_ms: dict[str, list[float]] = {k: [] for k in runs if k != "model"}
     for i in range(WARMUP + frames):
         rgb = clip[i % len(clip)]
-        for name, fn in runs.items():
+        names = list(runs)
+        names = names[i % len(names):] + names[: i % len(names)]  # who runs first rotates: no fixed neighbour
+        for name in names:
+            fn = runs[name]
             c0, w0 = time.thread_time(), time.perf_counter()
             out = fn(rgb, i)
             c1, w1 = time.thread_time(), time.perf_counter()

@@ -128,7 +128,7 @@ class MaskRefiner:
 EDGE_SCALE = 1.0
 EDGE_RADIUS = 1
 EDGE_EPS = 1e-3
-EDGE_SNAP = 0.01  # alpha below this becomes 0, above 1 - this becomes 1
+EDGE_SNAP = 0.03  # alpha below this becomes 0, above 1 - this 1: the soft band stays as wide as before
 
 
 def _box(x: np.ndarray, ksize: tuple[int, int]) -> np.ndarray:

@@ -1,11 +1,13 @@
 """Cost of the live temporal + edge steps (issue #9): the blur pipeline end to end, before and after, side by side.
 
-Per frame, in an order that rotates from frame to frame: the model alone, the pipeline as before (plain
-moving average, plain upsample) and as it is now (change-gated average + hysteresis + `masks.refine_edges`),
-one ORT and one OpenCV thread, on the bundled sample video cover-fitted to each size. Medians of wall and of
-this thread's CPU time, in ms.
+bench_core's own measurement (`desktop_app.benchmark.run_effect`: the model alone and the pipeline alternately
+on each frame, one ORT and one OpenCV thread, the bundled sample video cover-fitted to the size), run in blocks
+that alternate between the pipeline as before (plain moving average, plain upsample) and as it is now
+(change-gated average + hysteresis + `masks.refine_edges`), who goes first alternating too; medians over the
+blocks. Interleaving the two pipelines frame by frame instead was measured to charge ~1 ms of cache/allocator
+noise to whichever runs second, so blocks it is.
 
-    .venv/bin/python bench/bench_temporal_cost.py [--frames 300] [--sizes 1280x720 ...]
+    .venv/bin/python bench/bench_temporal_cost.py [--frames 100] [--blocks 4] [--sizes 1280x720 ...]
 """
 
 from __future__ import annotations
@@ -14,9 +16,6 @@ import argparse
 import json
 import os
 import sys
-import time
-from collections.abc import Callable
-from functools import partial
 from pathlib import Path
 
 import cv2
@@ -28,85 +27,61 @@ sys.path.insert(0, str(REPO / "bench"))
 
 from bench_quality import LegacyEMA  # noqa: E402
 
-from desktop_app.benchmark import machine, sample_frames  # noqa: E402
-from desktop_app.core import pipeline as pipeline_mod  # noqa: E402
+from desktop_app import benchmark  # noqa: E402
 from desktop_app.core.effects import background as bg  # noqa: E402
-from desktop_app.core.frames import Frame  # noqa: E402
 from desktop_app.core.params import EffectParams  # noqa: E402
 from desktop_app.core.pipeline import Pipeline  # noqa: E402
 from desktop_app.core.segmenter import Segmenter  # noqa: E402
 
-WARMUP = 10
+KEYS = ("total", "total_cpu", "model_only_cpu", "mask", "compose")
 
 
-def scaled(pipe: Pipeline, scale: float, rgb: np.ndarray, i: int) -> object:
-    """`pipe.process` with refine_edges at another apply scale."""
-    original = pipeline_mod.refine_edges
-    pipeline_mod.refine_edges = partial(original, scale=scale)
-    try:
-        return pipe.process(Frame(rgb, i / 30, i, "bench"))
-    finally:
-        pipeline_mod.refine_edges = original
+def before_pipeline(*args: object, **kwargs: object) -> Pipeline:
+    """The pipeline as it was before: plain moving average, no edge refinement."""
+    pipe = Pipeline(*args, **kwargs)  # type: ignore[arg-type]
+    pipe._refiner = LegacyEMA()
+    pipe.edges = False
+    return pipe
 
 
-def run(size: tuple[int, int], frames: int, edge_scales: list[float] | None = None) -> dict:
-    seg = Segmenter(device="cpu", threads=1)
-    base, _ = sample_frames()
+def run(seg: Segmenter, size: tuple[int, int], frames: int, blocks: int) -> dict:
+    base, _ = benchmark.sample_frames()
     clip = [bg.cover_fit(f, size) for f in base]
-    params = EffectParams(effect="blur")
-    before = Pipeline(seg, params, temporal=True)
-    before._refiner = LegacyEMA()
-    before.edges = False
-    after = Pipeline(seg, params, temporal=True)
-    runs: dict[str, Callable] = {"model": (lambda rgb, i: seg.predict(rgb)),
-                                 "before": (lambda rgb, i: before.process(Frame(rgb, i / 30, i, "bench"))),
-                                 "after": (lambda rgb, i: after.process(Frame(rgb, i / 30, i, "bench")))}
-    for scale in edge_scales or []:
-        variant = Pipeline(seg, params, temporal=True)
-        runs[f"edge x{scale:g}"] = partial(scaled, variant, scale)
-    wall: dict[str, list[float]] = {k: [] for k in runs}
-    cpu: dict[str, list[float]] = {k: [] for k in runs}
-    mask_ms: dict[str, list[float]] = {k: [] for k in runs if k != "model"}
-    for i in range(WARMUP + frames):
-        rgb = clip[i % len(clip)]
-        names = list(runs)
-        names = names[i % len(names):] + names[: i % len(names)]  # who runs first rotates: no fixed neighbour
-        for name in names:
-            fn = runs[name]
-            c0, w0 = time.thread_time(), time.perf_counter()
-            out = fn(rgb, i)
-            c1, w1 = time.thread_time(), time.perf_counter()
-            if i >= WARMUP:
-                wall[name].append((w1 - w0) * 1e3)
-                cpu[name].append((c1 - c0) * 1e3)
-                if name in mask_ms:
-                    mask_ms[name].append(out.timings["mask"])
-    row = {k: {"wall_ms": round(float(np.median(v)), 2), "cpu_ms": round(float(np.median(cpu[k])), 2)}
-           for k, v in wall.items()}
-    for k, v in mask_ms.items():
-        row[k]["mask_stage_ms"] = round(float(np.median(v)), 3)
-    return row
+    rows: dict[str, list[dict]] = {"before": [], "after": []}
+    try:
+        for block in range(blocks):
+            for name in ("before", "after") if block % 2 == 0 else ("after", "before"):
+                benchmark.Pipeline = before_pipeline if name == "before" else Pipeline  # type: ignore[assignment]
+                rows[name].append(benchmark.run_effect(seg, clip, EffectParams(effect="blur"), frames))
+    finally:
+        benchmark.Pipeline = Pipeline  # type: ignore[assignment]
+    out = {name: {k: round(float(np.median([r[k] for r in block_rows])), 2) for k in KEYS}
+           for name, block_rows in rows.items()}
+    for name, block_rows in rows.items():
+        out[name]["blocks_total_cpu"] = [round(r["total_cpu"], 2) for r in block_rows]
+    return out
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--frames", type=int, default=300)
+    parser.add_argument("--frames", type=int, default=100, help="frames per block")
+    parser.add_argument("--blocks", type=int, default=4, help="blocks per variant")
     parser.add_argument("--sizes", nargs="+", default=["1280x720"])
-    parser.add_argument("--edge-scale", type=float, nargs="+", help="also time these masks.refine_edges scales")
     parser.add_argument("--json", type=Path, default=REPO / "bench" / "results" / "temporal_cost.json")
     args = parser.parse_args()
     cv2.setNumThreads(1)
-    result = {"machine": machine(), "frames": args.frames, "load_average": list(os.getloadavg()), "sizes": {}}
-    print(f"{'size':>10} {'what':>9} {'wall ms':>8} {'cpu ms':>8} {'mask stage':>10}")
+    seg = Segmenter(device="cpu", threads=1)
+    result = {"machine": benchmark.machine(), "frames_per_block": args.frames, "blocks": args.blocks, "sizes": {}}
+    print(f"{'size':>10} {'what':>7} {'wall ms':>8} {'cpu ms':>8} {'model cpu':>9} {'mask':>6} {'compose':>8}")
     for text in args.sizes:
         width, height = (int(v) for v in text.split("x"))
-        row = run((width, height), args.frames, args.edge_scale)
+        row = run(seg, (width, height), args.frames, args.blocks)
         result["sizes"][text] = row
         for name, r in row.items():
-            mask = r.get("mask_stage_ms", float("nan"))
-            print(f"{text:>10} {name:>9} {r['wall_ms']:8.2f} {r['cpu_ms']:8.2f} {mask:10.3f}")
-        extra = row["after"]["cpu_ms"] - row["before"]["cpu_ms"]
-        print(f"{text:>10} after - before: {extra:+.2f} ms CPU")
+            print(f"{text:>10} {name:>7} {r['total']:8.2f} {r['total_cpu']:8.2f} {r['model_only_cpu']:9.2f} "
+                  f"{r['mask']:6.2f} {r['compose']:8.2f}")
+        print(f"{text:>10} after - before: {row['after']['total_cpu'] - row['before']['total_cpu']:+.2f} ms CPU")
+    result["load_average"] = list(os.getloadavg())
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(result, indent=1) + "\n")
     print(f"wrote {args.json}")

@@ -201,6 +201,7 @@ def evaluate(root: Path, ours: list[Ours], pictures_dir: Path | None = None, cli
                                     for kind in KINDS}
             table[method][split]["all"] = summarise([r for r in rows if r["split"] == split])
     videos: dict[str, Any] = {}
+    clip_pictures: list[str] = []
     for clip in manifest["videos"]:
         folder = root / "video" / clip["clip"]
         frames = [read_rgb(folder / f"{t:03d}.png") for t in range(clip["frames"])]
@@ -208,11 +209,14 @@ def evaluate(root: Path, ours: list[Ours], pictures_dir: Path | None = None, cli
         preds = {o.name: o.clip(frames) for o in (clip_methods or ours[:1])}
         preds |= {m: [unpack(mp_masks[f"{m}/{clip['clip']}/{t:03d}"], truths[0].shape) for t in range(len(frames))]
                   for m in MP_MODELS}
+        if clips_only and pictures_dir is not None:
+            clip_pictures.append(write_clip_picture(pictures_dir, clip["clip"], frames, truths, preds))
         videos[clip["clip"]] = {"split": clip["split"], **{
             m: {k: round(float(v), 4) if k != "lag" else int(v) for k, v in qm.video_scores(p, truths).items()}
             for m, p in preds.items()}}
     timing = {o.name: {"median_ms": round(float(np.median(o.ms)), 1), "n": len(o.ms)} for o in ours if o.ms}
-    pictures = write_pictures(root, ours, pictures_dir, mp_masks) if pictures_dir else []
+    pictures = write_pictures(root, ours, pictures_dir, mp_masks) if pictures_dir and not clips_only else []
+    pictures += clip_pictures
     return {"table": table, "videos": videos, "per_image": per_image, "still_ms": timing,
             "mediapipe": str(mp_masks["__version__"]), "pictures": pictures}
 
@@ -245,6 +249,19 @@ def write_pictures(root: Path, ours: list[Ours], folder: Path, mp_masks: dict[st
         cv2.imwrite(str(path), sheet[..., ::-1], [cv2.IMWRITE_PNG_COMPRESSION, 9])
         written.append(str(path.relative_to(REPO)))
     return written
+
+
+def write_clip_picture(folder: Path, clip: str, frames: list[np.ndarray], truths: list[np.ndarray],
+                       preds: dict[str, list[np.ndarray]]) -> str:
+    """The clip's fastest-moving frame, one error picture per method side by side (--clips-only --pictures)."""
+    t = max(range(1, len(truths)), key=lambda i: int(np.count_nonzero(truths[i] != truths[i - 1])))
+    tiles = [error_picture(frames[t], p[t], truths[t], height=180) for p in preds.values()]
+    sheet = np.hstack([np.pad(tile, ((0, 0), (0, 4), (0, 0)), constant_values=255) for tile in tiles])
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"video-{clip}-{t:03d}.png"
+    cv2.imwrite(str(path), sheet[..., ::-1], [cv2.IMWRITE_PNG_COMPRESSION, 9])
+    print(f"{path.name}: {', '.join(preds)}")
+    return str(path.relative_to(REPO))
 
 
 def print_table(result: dict[str, Any]) -> None:

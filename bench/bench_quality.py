@@ -14,6 +14,9 @@ bench/results/quality.json:
 
     bash tools/make_mediapipe_venv.sh && .venv/bin/pip install scikit-image openpeople==0.1.2
     .venv/bin/python bench/bench_quality.py [--set .cache/evalset] [--rebuild] [--still-path]
+
+`--clips-only --before` (seconds, after one full run) scores only the clips, today's temporal smoothing and the
+old plain moving average side by side, with MediaPipe's cached masks -> bench/results/quality_clips.json.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ sys.path.insert(0, str(REPO / "bench"))
 import quality_metrics as qm  # noqa: E402
 
 from desktop_app.core.frames import Frame  # noqa: E402
+from desktop_app.core.masks import MaskRefiner, soft_threshold  # noqa: E402
 from desktop_app.core.params import EffectParams  # noqa: E402
 from desktop_app.core.pipeline import Pipeline  # noqa: E402
 from desktop_app.core.segmenter import Segmenter  # noqa: E402
@@ -85,6 +89,42 @@ class Ours:
         return out
 
 
+class LegacyEMA(MaskRefiner):
+    """The smoothing before #9's temporal work: a plain moving average of the probabilities, no hysteresis."""
+
+    def smooth(self, mask: np.ndarray) -> np.ndarray:
+        mask = np.asarray(mask, dtype=np.float32)
+        if self.smoothing <= 0.0:
+            self.reset()
+            return mask
+        if self._state is None or self._state.shape != mask.shape:
+            self._state = mask.copy()
+        else:
+            self._state = cv2.addWeighted(self._state, self.smoothing, mask, 1.0 - self.smoothing, 0.0)
+        return self._state
+
+    def refine(self, mask: np.ndarray) -> np.ndarray:
+        return soft_threshold(self.smooth(mask), self.threshold, self.feather)
+
+
+class OursBefore(Ours):
+    """Clips through the app pipeline as before #9's temporal work: the plain moving average, no edge refinement
+    (--before: side by side)."""
+
+    name = "ours-before"
+
+    def clip(self, frames: list[np.ndarray]) -> list[np.ndarray]:
+        pipeline = Pipeline(self.segmenter, EffectParams(effect="blur"), temporal=True)
+        pipeline._refiner = LegacyEMA()
+        pipeline.edges = False
+        out = []
+        for i, rgb in enumerate(frames):
+            mask = pipeline.process(Frame(rgb, i / 30.0, i, "clip")).mask
+            assert mask is not None
+            out.append(mask >= 0.5)
+        return out
+
+
 class StillPath(Ours):
     """Phase 2's best-quality stills path (clips stay on the app pipeline)."""
 
@@ -99,10 +139,16 @@ class StillPath(Ours):
         return alpha >= 0.5
 
 
-def mediapipe_masks(root: Path) -> dict[str, np.ndarray]:
+def mediapipe_masks(root: Path, cached: bool = False) -> dict[str, np.ndarray]:
+    """MediaPipe's masks for the set; `cached` reuses root/mediapipe.npz from an earlier run when it exists."""
+    out = root / "mediapipe.npz"
+    if cached and out.exists():
+        with np.load(out) as data:
+            masks = {k: data[k] for k in data.files}
+        masks["__version__"] = np.array("cached")
+        return masks
     if not MP_PYTHON.exists():
         raise SystemExit(f"{MP_PYTHON} is missing: run `bash tools/make_mediapipe_venv.sh` first")
-    out = root / "mediapipe.npz"
     proc = subprocess.run([str(MP_PYTHON), str(MP_WORKER), str(root), str(out)], capture_output=True, text=True)
     if proc.returncode != 0:
         raise SystemExit(f"the MediaPipe worker failed:\n{proc.stderr[-2000:]}")
@@ -126,12 +172,15 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
             "people_under_90": int(sum(r["under_90"] for r in rows))}
 
 
-def evaluate(root: Path, ours: list[Ours], pictures_dir: Path | None = None) -> dict[str, Any]:
+def evaluate(root: Path, ours: list[Ours], pictures_dir: Path | None = None, clips_only: bool = False,
+             clip_methods: list[Ours] | None = None) -> dict[str, Any]:
+    """Stills (unless `clips_only`: then MediaPipe's cached masks are reused) and clips; `clip_methods` run
+    the clips (default: the first of `ours`)."""
     manifest = json.loads((root / "manifest.json").read_text())
-    mp_masks = mediapipe_masks(root)
-    methods = [o.name for o in ours] + list(MP_MODELS)
+    mp_masks = mediapipe_masks(root, cached=clips_only)
+    methods = [] if clips_only else [o.name for o in ours] + list(MP_MODELS)
     per_image: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for still in manifest["stills"]:
+    for still in [] if clips_only else manifest["stills"]:
         stem = root / "stills" / still["name"]
         rgb, truth = read_rgb(stem.with_suffix(".png")), read_mask(Path(f"{stem}.truth.png")) > 0
         inst = read_mask(Path(f"{stem}.inst.png"))
@@ -152,18 +201,22 @@ def evaluate(root: Path, ours: list[Ours], pictures_dir: Path | None = None) -> 
                                     for kind in KINDS}
             table[method][split]["all"] = summarise([r for r in rows if r["split"] == split])
     videos: dict[str, Any] = {}
+    clip_pictures: list[str] = []
     for clip in manifest["videos"]:
         folder = root / "video" / clip["clip"]
         frames = [read_rgb(folder / f"{t:03d}.png") for t in range(clip["frames"])]
         truths = [read_mask(folder / f"{t:03d}.truth.png") > 0 for t in range(clip["frames"])]
-        preds = {o.name: o.clip(frames) for o in ours[:1]}
+        preds = {o.name: o.clip(frames) for o in (clip_methods or ours[:1])}
         preds |= {m: [unpack(mp_masks[f"{m}/{clip['clip']}/{t:03d}"], truths[0].shape) for t in range(len(frames))]
                   for m in MP_MODELS}
+        if clips_only and pictures_dir is not None:
+            clip_pictures.append(write_clip_picture(pictures_dir, clip["clip"], frames, truths, preds))
         videos[clip["clip"]] = {"split": clip["split"], **{
             m: {k: round(float(v), 4) if k != "lag" else int(v) for k, v in qm.video_scores(p, truths).items()}
             for m, p in preds.items()}}
-    timing = {o.name: {"median_ms": round(float(np.median(o.ms)), 1), "n": len(o.ms)} for o in ours}
-    pictures = write_pictures(root, ours, pictures_dir, mp_masks) if pictures_dir else []
+    timing = {o.name: {"median_ms": round(float(np.median(o.ms)), 1), "n": len(o.ms)} for o in ours if o.ms}
+    pictures = write_pictures(root, ours, pictures_dir, mp_masks) if pictures_dir and not clips_only else []
+    pictures += clip_pictures
     return {"table": table, "videos": videos, "per_image": per_image, "still_ms": timing,
             "mediapipe": str(mp_masks["__version__"]), "pictures": pictures}
 
@@ -196,6 +249,19 @@ def write_pictures(root: Path, ours: list[Ours], folder: Path, mp_masks: dict[st
         cv2.imwrite(str(path), sheet[..., ::-1], [cv2.IMWRITE_PNG_COMPRESSION, 9])
         written.append(str(path.relative_to(REPO)))
     return written
+
+
+def write_clip_picture(folder: Path, clip: str, frames: list[np.ndarray], truths: list[np.ndarray],
+                       preds: dict[str, list[np.ndarray]]) -> str:
+    """The clip's fastest-moving frame, one error picture per method side by side (--clips-only --pictures)."""
+    t = max(range(1, len(truths)), key=lambda i: int(np.count_nonzero(truths[i] != truths[i - 1])))
+    tiles = [error_picture(frames[t], p[t], truths[t], height=180) for p in preds.values()]
+    sheet = np.hstack([np.pad(tile, ((0, 0), (0, 4), (0, 0)), constant_values=255) for tile in tiles])
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"video-{clip}-{t:03d}.png"
+    cv2.imwrite(str(path), sheet[..., ::-1], [cv2.IMWRITE_PNG_COMPRESSION, 9])
+    print(f"{path.name}: {', '.join(preds)}")
+    return str(path.relative_to(REPO))
 
 
 def print_table(result: dict[str, Any]) -> None:
@@ -237,9 +303,13 @@ def main() -> int:
     parser.add_argument("--set", type=Path, default=REPO / ".cache" / "evalset")
     parser.add_argument("--rebuild", action="store_true", help="rebuild the set first")
     parser.add_argument("--still-path", action="store_true", help="also run desktop_app.core.quality")
-    parser.add_argument("--out", type=Path, default=RESULT)
+    parser.add_argument("--out", type=Path, help=f"default {RESULT.name}; quality_clips.json with --clips-only")
     parser.add_argument("--markdown", type=Path, help="also write the tables as Markdown to this file")
     parser.add_argument("--pictures", action="store_true", help="write the error pictures to docs/img/")
+    parser.add_argument("--clips-only", action="store_true",
+                        help="only the clips (seconds), reusing MediaPipe's masks from an earlier full run")
+    parser.add_argument("--before", action="store_true",
+                        help="clips also through the old plain moving average, side by side")
     args = parser.parse_args()
     cv2.setNumThreads(1)
     if args.rebuild or not (args.set / "manifest.json").exists():
@@ -248,10 +318,15 @@ def main() -> int:
     if args.still_path:
         ours.append(StillPath())
         ours[1].segmenter = ours[0].segmenter
-    result = evaluate(args.set, ours, REPO / "docs" / "img" if args.pictures else None)
+    clip_methods = list(ours[:1])
+    if args.before:
+        clip_methods.insert(0, OursBefore())
+        clip_methods[0].segmenter = ours[0].segmenter
+    result = evaluate(args.set, ours, REPO / "docs" / "img" if args.pictures else None, args.clips_only, clip_methods)
     result["environment"] = {"python": platform.python_version(), "machine": platform.machine(),
                              "command": " ".join(sys.argv[1:])}
     print_table(result)
+    args.out = args.out or (RESULT.with_name("quality_clips.json") if args.clips_only else RESULT)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.out.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(result, indent=1) + "\n")

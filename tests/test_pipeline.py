@@ -153,10 +153,12 @@ def test_set_params_from_another_thread_applies_on_the_next_frame() -> None:
 
 
 def test_temporal_smoothing_mixes_frames_and_resets() -> None:
-    zeros, ones = np.zeros((64, 64), np.float32), np.ones((64, 64), np.float32)
+    # A small change (0.3 -> 0.7) is averaged; a large one would be followed at once (tests/test_masks.py).
+    zeros, ones = np.full((64, 64), 0.3, np.float32), np.full((64, 64), 0.7, np.float32)
     params = EffectParams(effect="blur", feather=1.0, smoothing=0.5)
 
     def second_mask(pipe: Pipeline, before_second=None, second: Frame | None = None) -> float:
+        pipe.edges = False  # the smoothing alone; the edge refinement has its own tests (test_live_edges.py)
         pipe.process(frame())
         if before_second:
             before_second(pipe)
@@ -164,14 +166,16 @@ def test_temporal_smoothing_mixes_frames_and_resets() -> None:
         assert result.mask is not None
         return float(result.mask[0, 0])
 
-    # Averaged probability 0.5 at threshold 0.5 with the widest feather -> alpha 0.5.
-    assert second_mask(Pipeline(FakeSegmenter(zeros, ones), params)) == pytest.approx(0.5, abs=1e-4)
-    assert second_mask(Pipeline(FakeSegmenter(zeros, ones), params, temporal=False)) == pytest.approx(1.0)
-    assert second_mask(Pipeline(FakeSegmenter(zeros, ones), params), Pipeline.reset) == pytest.approx(1.0)
+    # Widest feather at threshold 0.5: alpha = smoothstep(p). Alone, 0.7 -> 0.784. Smoothed: the history
+    # keeps 0.5 * (1 - 0.4 / 0.5) = 0.1 -> 0.66, then the hysteresis (the pixel was background) takes 0.1 off.
+    alone, mixed = 0.7**2 * (3 - 2 * 0.7), 0.56**2 * (3 - 2 * 0.56)
+    assert second_mask(Pipeline(FakeSegmenter(zeros, ones), params)) == pytest.approx(mixed, abs=1e-4)
+    assert second_mask(Pipeline(FakeSegmenter(zeros, ones), params, temporal=False)) == pytest.approx(alone)
+    assert second_mask(Pipeline(FakeSegmenter(zeros, ones), params), Pipeline.reset) == pytest.approx(alone)
     other_source = frame(1, source="video.mp4")
-    assert second_mask(Pipeline(FakeSegmenter(zeros, ones), params), second=other_source) == pytest.approx(1.0)
+    assert second_mask(Pipeline(FakeSegmenter(zeros, ones), params), second=other_source) == pytest.approx(alone)
     resized = frame(1, h=60, w=80)
-    assert second_mask(Pipeline(FakeSegmenter(zeros, ones), params), second=resized) == pytest.approx(1.0)
+    assert second_mask(Pipeline(FakeSegmenter(zeros, ones), params), second=resized) == pytest.approx(alone)
 
 
 def test_frame_slot_counts_dropped_frames_from_a_producer_thread() -> None:

@@ -1,0 +1,89 @@
+"""masks.refine_edges (live edge refinement) and its use in the pipeline, on synthetic frames with a known edge."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from desktop_app.core.frames import Frame
+from desktop_app.core.masks import refine_edges, soft_threshold, upsample
+from desktop_app.core.params import EffectParams
+from desktop_app.core.pipeline import Pipeline
+
+GRID_H, GRID_W = 36, 64  # a small model grid
+FRAME_H, FRAME_W = 180, 320  # 5x the grid
+EDGE_X = 161  # the person's edge in the frame: columns >= 161 (grid position 32.2)
+
+
+def scene(offset: float = 0.8) -> tuple[np.ndarray, np.ndarray]:
+    """A frame whose right part (the person) is bright, and a model-like alpha ramp (2 grid px wide) whose 0.5
+    crossing sits `offset` grid px left of the true edge (4 frame px for 0.8: a model's typical miss)."""
+    rgb = np.full((FRAME_H, FRAME_W, 3), 40, np.uint8)
+    rgb[:, EDGE_X:] = (200, 180, 170)
+    xs = np.arange(GRID_W, dtype=np.float32)
+    alpha = np.clip((xs - (EDGE_X / 5 - 0.5 - offset)) / 2.0 + 0.5, 0, 1)
+    return rgb, np.repeat(alpha[None, :], GRID_H, axis=0).astype(np.float32)
+
+
+def first_person_column(mask: np.ndarray) -> int:
+    """The leftmost column counted as person (>= 0.5) in the middle row."""
+    return int(np.argmax(mask[mask.shape[0] // 2] >= 0.5))
+
+
+@pytest.mark.parametrize("offset", [0.8, -0.8])
+def test_refine_edges_snaps_the_edge_to_the_frame(offset: float) -> None:
+    rgb, alpha = scene(offset)
+    plain = upsample(alpha, (FRAME_H, FRAME_W))
+    assert abs(first_person_column(plain) - EDGE_X) >= 4  # the model's edge misses by 4 frame px
+    # Applied at the grid (the default) or at 2.5x it (half this frame): within 2 frame px of the true edge ...
+    snapped = upsample(refine_edges(rgb, alpha), (FRAME_H, FRAME_W))
+    assert abs(first_person_column(snapped) - EDGE_X) <= 2
+    mid = refine_edges(rgb, alpha, scale=2.5)
+    assert mid.shape == (90, 160)
+    assert abs(first_person_column(upsample(mid, (FRAME_H, FRAME_W))) - EDGE_X) <= 2
+    # ... and applied at the frame's own size, on it.
+    full = refine_edges(rgb, alpha, scale=FRAME_W / GRID_W)
+    assert full.shape == (FRAME_H, FRAME_W)
+    assert abs(first_person_column(full) - EDGE_X) <= 1
+    assert snapped.dtype == np.float32
+    assert snapped.min() >= 0.0 and snapped.max() <= 1.0
+
+
+def test_refine_edges_output_size_and_flat_frames() -> None:
+    rgb, alpha = scene()
+    out = refine_edges(rgb, alpha, scale=2.5)
+    assert out.shape == (round(GRID_H * 2.5), round(GRID_W * 2.5))
+    assert refine_edges(rgb, alpha, scale=10).shape == (FRAME_H, FRAME_W)  # never larger than the frame
+    # A flat frame has no edge to follow: the alpha comes back (locally averaged), its edge where it was.
+    flat = np.full_like(rgb, 120)
+    smooth = upsample(refine_edges(flat, alpha), (FRAME_H, FRAME_W))
+    assert abs(first_person_column(smooth) - first_person_column(upsample(alpha, (FRAME_H, FRAME_W)))) <= 1
+    assert np.allclose(smooth[:, :100], 0.0, atol=1e-4) and np.allclose(smooth[:, 220:], 1.0, atol=1e-4)
+    # A frame smaller than the grid is left alone.
+    tiny = np.zeros((10, 20, 3), np.uint8)
+    assert np.array_equal(refine_edges(tiny, alpha), alpha)
+
+
+class GridSegmenter:
+    spec = None
+
+    def __init__(self, mask: np.ndarray) -> None:
+        self.mask = mask
+
+    def predict(self, rgb: np.ndarray) -> tuple[np.ndarray, dict[str, float]]:
+        return self.mask, {}
+
+
+def test_pipeline_snaps_edges_for_video_but_not_for_stills_or_the_mask_effect() -> None:
+    rgb, alpha = scene()
+    params = EffectParams(effect="blur", feather=0.3, smoothing=0.0, quality="fast")  # fast: stills take the plain path
+    video = Pipeline(GridSegmenter(alpha), params).process(Frame(rgb, 0.0, 0, "clip")).mask
+    still = Pipeline(GridSegmenter(alpha), params, temporal=False).process(Frame(rgb, 0.0, 0, "still")).mask
+    assert video is not None and still is not None
+    refined = soft_threshold(alpha, 0.5, 0.3)
+    assert np.array_equal(video, upsample(refine_edges(rgb, refined), (FRAME_H, FRAME_W)))
+    assert np.array_equal(still, upsample(refined, (FRAME_H, FRAME_W)))  # stills: the plain upsample
+    assert abs(first_person_column(video) - EDGE_X) < abs(first_person_column(still) - EDGE_X)
+    probability = Pipeline(GridSegmenter(alpha), params.with_(effect="mask")).process(Frame(rgb, 0.0, 0, "clip"))
+    assert probability.mask is not None
+    assert np.array_equal(probability.mask, upsample(alpha, (FRAME_H, FRAME_W)))  # the probability, untouched

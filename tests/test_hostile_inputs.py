@@ -17,21 +17,13 @@ import pytest
 from conftest import REPO
 from corpus import build_hostile, file_hashes, short_video
 from PIL import Image
+from test_cli import run
 
 from desktop_app.cli import main
 from desktop_app.core.batch import OUTPUT_MARKER, printable
 from desktop_app.core.safe_write import is_temp_name
 
 SAMPLE = REPO / "assets" / "samples" / "astronaut.jpg"
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    try:
-        code = main(list(args))
-    except SystemExit as exc:  # argparse usage errors
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def temps(folder: Path) -> list[Path]:

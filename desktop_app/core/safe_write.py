@@ -179,7 +179,8 @@ def _fsync_file(path: Path) -> None:
         os.close(fd)
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
+    """Flush a folder's entries to disk (POSIX; elsewhere a no-op), best effort."""
     if os.name != "posix":
         return
     with contextlib.suppress(OSError):
@@ -228,10 +229,10 @@ def publish(tmp: Path, dest_dir: Path, stem: str, ext: str, protect: Iterable[Pa
             else:
                 with contextlib.suppress(OSError):
                     tmp.unlink()
-                _fsync_dir(Path(dest_dir))
+                fsync_dir(Path(dest_dir))
                 return final
         if _publish_by_reservation(tmp, final):
-            _fsync_dir(Path(dest_dir))
+            fsync_dir(Path(dest_dir))
             return final
     raise OutputError(Path(dest_dir) / f"{stem}.{ext}", f"no free file name (tried {MAX_SUFFIX} suffixes)")
 

@@ -30,6 +30,7 @@ from desktop_app.core.safe_write import (
     check_not_input,
     ensure_dir,
     fit_stem,
+    fsync_dir,
 )
 
 FRAME_DIGITS = 6  # 000001.png: names sort in frame order (a seventh digit appears past 999999 frames)
@@ -61,17 +62,6 @@ def _to_image(pixels: np.ndarray) -> Image.Image:
     if arr.ndim == 3 and arr.shape[2] in (3, 4):
         return Image.fromarray(arr, mode="RGB" if arr.shape[2] == 3 else "RGBA")
     raise ValueError(f"pixels must be (H, W), (H, W, 3) or (H, W, 4), not {arr.shape}")
-
-
-def _fsync(path: Path) -> None:
-    if os.name != "posix":
-        return
-    with contextlib.suppress(OSError):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 class SequenceWriter:
@@ -120,9 +110,9 @@ class SequenceWriter:
         if self._done:
             raise RuntimeError("the sequence is already closed")
         try:
-            _fsync(self.tmp)
+            fsync_dir(self.tmp)
             self.final = self._publish()
-            _fsync(self.dest)
+            fsync_dir(self.dest)
             return self.final
         except OSError as exc:
             raise SequenceWriteError(self.dest / self.stem, f"could not write the frames: {_os_reason(exc)}") from exc

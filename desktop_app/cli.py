@@ -205,7 +205,7 @@ def check_model_id(model_id: str) -> None:
 def params_from_args(args: argparse.Namespace) -> EffectParams:
     background = resolve_background(args.background) if args.effect == "replace" else None
     params = EffectParams(effect=args.effect, strength=args.strength, background=background,
-                          color=parse_color(args.color), smoothing=0.0, quality=args.quality)
+                          color=parse_color(args.color), quality=args.quality)
     try:
         params.validate()
     except ValueError as exc:
@@ -289,8 +289,8 @@ def _process(args: argparse.Namespace, params: EffectParams, log_path: Path | No
         for note in outcome.notes:
             print(printable(f"note: {outcome.source.name}: {note}"), file=sys.stderr)
     total = len(report.outcomes)
-    print(printable(f"{len(report.succeeded)} of {total} inputs processed ({params.effect}, {params.quality} quality, "
-                    f"{segmenter.provider.removesuffix('ExecutionProvider')}) in "
+    print(printable(f"{len(report.succeeded)} of {total} inputs processed ({params.effect}, "
+                    f"{params.quality} quality for photos, {segmenter.provider.removesuffix('ExecutionProvider')}) in "
                     f"{time.perf_counter() - started:.1f} s; {len(report.failed)} failed. Outputs: {args.out}"))
     if segmenter.fallback_reason:
         print(f"note: {segmenter.fallback_reason}", file=sys.stderr)

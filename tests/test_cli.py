@@ -251,3 +251,12 @@ def test_no_picture_survives_in_a_cut_outs_transparent_area(tmp_path: Path, caps
     transparent = rgba[..., 3] == 0
     assert transparent.mean() > 0.1
     assert int(rgba[transparent][:, :3].max()) == 0
+
+
+def test_process_keeps_the_default_temporal_smoothing_for_videos() -> None:
+    """Videos from `process` get the same steadier masks as the window (it used to force smoothing off)."""
+    from desktop_app.cli import build_parser, params_from_args
+    from desktop_app.core.params import EffectParams
+
+    args = build_parser().parse_args(["process", str(SAMPLE)])
+    assert params_from_args(args).smoothing == EffectParams().smoothing > 0

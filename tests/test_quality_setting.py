@@ -182,7 +182,7 @@ def test_cli_quality_reaches_the_photos_and_the_summary(
     code, stdout, _ = run_cli(capsys, "process", str(photo_path), str(video), "--quality", quality,
                               "--out", str(tmp_path / "out"))
     assert code == 0
-    assert f"2 of 2 inputs processed (blur, {quality} quality, " in stdout
+    assert f"2 of 2 inputs processed (blur, {quality} quality for photos, " in stdout
     assert calls == ([(30, 40, 3)] if quality == "best" else [])  # the photo only: video frames never
 
 

@@ -1,4 +1,4 @@
-"""Best-quality person masks for still photos (issue #9 phase 2). Qt-free; not wired into the app yet."""
+"""Best-quality person masks for still photos: used when `EffectParams.quality` is "best" (the default)."""
 
 from desktop_app.core.quality.still import DEFAULT, StillOptions, segment_still
 

@@ -69,6 +69,20 @@ VARIANTS: dict[str, StillOptions] = {
     "default-merge.3": replace(StillOptions(), crop_merge=0.3),
     "whole+crops.25": replace(NONE, crops=True, crop_margin=0.25),
     "whole+crops.08": replace(NONE, crops=True, crop_margin=0.08),
+    # finding the people first (docs/quality.md "Finding the people first")
+    "nodetect": replace(StillOptions(), detect=False),
+    "detect": StillOptions(),
+    "detect-notiles": replace(StillOptions(), detect_tile_frac=0.0),
+    "detect-nocrops": replace(StillOptions(), detect_crops=False),
+    "detect-tiles.33": replace(StillOptions(), detect_tile_frac=0.33),
+    "detect-tilescore.8": replace(StillOptions(), detect_tile_score=0.8),
+    "detect-tilescore.95": replace(StillOptions(), detect_tile_score=0.95),
+    "detect-pad0": replace(StillOptions(), region_pad=0.0),
+    "detect-pad.2": replace(StillOptions(), region_pad=0.2),
+    "detect-body1.5": replace(StillOptions(), body_scale=1.5),
+    "detect-body1.0": replace(StillOptions(), body_scale=1.0),
+    "detect-1round": replace(StillOptions(), crop_rounds=1),
+    "detect-0rounds": replace(StillOptions(), crop_rounds=0),
 }
 
 

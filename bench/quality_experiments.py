@@ -83,6 +83,16 @@ VARIANTS: dict[str, StillOptions] = {
     "detect-body1.0": replace(StillOptions(), body_scale=1.0),
     "detect-1round": replace(StillOptions(), crop_rounds=1),
     "detect-0rounds": replace(StillOptions(), crop_rounds=0),
+    "detect-aspect.6": replace(StillOptions(), region_aspect=0.6),
+    "detect-aspect.75": replace(StillOptions(), region_aspect=0.75),
+    "detect-aspect.5": replace(StillOptions(), region_aspect=0.5),
+    "detect-aspect.75-pad0": replace(StillOptions(), region_aspect=0.75, region_pad=0.0),
+    "detect-aspect.75-pad.2": replace(StillOptions(), region_aspect=0.75, region_pad=0.2),
+    "detect-aspect.75-body1.5": replace(StillOptions(), region_aspect=0.75, body_scale=1.5),
+    "detect-aspect.75-tilescore.8": replace(StillOptions(), region_aspect=0.75, detect_tile_score=0.8),
+    "detect-aspect.75-1round": replace(StillOptions(), region_aspect=0.75, crop_rounds=1),
+    "detect-aspect.75-nocrops": replace(StillOptions(), region_aspect=0.75, detect_crops=False),
+    "detect-aspect.75-notiles": replace(StillOptions(), region_aspect=0.75, detect_tile_frac=0.0),
 }
 
 

@@ -7,6 +7,7 @@ import logging
 import threading
 from typing import Protocol
 
+import cv2
 import numpy as np
 
 from desktop_app.core import detection
@@ -72,7 +73,24 @@ def find_persons(detector: Detects, rgb: np.ndarray, tile_frac: float = 0.0, til
     boxes = np.array([d.box for d in found], np.float32)
     keypoints = np.array([d.keypoints for d in found], np.float32)
     scores = np.array([d.score for d in found], np.float32)
-    return detection.nms(boxes, keypoints, scores, threshold=0.3, weighted=False)
+    kept: list[Detection] = []
+    for det in detection.nms(boxes, keypoints, scores, threshold=0.3, weighted=False):
+        # a face box twice as large as a better one and holding most of it: the same person at another scale
+        if all(_share_of_smaller(det.box, other.box) <= 0.5 or _area(det.box) < 2.0 * _area(other.box)
+               for other in kept):
+            kept.append(det)
+    return kept
+
+
+def _area(box: tuple[float, ...]) -> float:
+    return max(box[2] - box[0], 0.0) * max(box[3] - box[1], 0.0)
+
+
+def _share_of_smaller(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    smaller = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
+    return ix * iy / smaller if smaller > 0 else 0.0
 
 
 def body_boxes(people: list[Detection], width: int, height: int, scale: float = 1.25) -> list[Box]:
@@ -88,13 +106,26 @@ def body_boxes(people: list[Detection], width: int, height: int, scale: float = 
     return out
 
 
-def region(boxes: list[Box], width: int, height: int, pad: float = 0.1) -> np.ndarray:
-    """(height, width) bool: inside any box grown by `pad` of its side on every edge."""
-    out = np.zeros((height, width), bool)
-    for x0, y0, x1, y1 in boxes:
-        grow = round(pad * (x1 - x0))
-        ax0, ay0 = max(x0 - grow, 0), max(y0 - grow, 0)
-        ax1, ay1 = min(x1 + grow, width), min(y1 + grow, height)
-        if ax0 < ax1 and ay0 < ay1:
-            out[ay0:ay1, ax0:ax1] = True
-    return out
+def region(boxes: list[Box], width: int, height: int, pad: float = 0.1, people: list[Detection] | None = None,
+           aspect: float = 1.0) -> np.ndarray:
+    """(height, width) bool: inside any box grown by `pad` of its side on every edge. With `people` (one per
+    box) and `aspect` < 1, each box becomes a rectangle along the person's body axis (mid-hip -> mid-shoulder)
+    of the box's length and `aspect` of its width: a standing person is narrower than their square."""
+    out = np.zeros((height, width), np.uint8)
+    for i, (x0, y0, x1, y1) in enumerate(boxes):
+        side = (x1 - x0) * (1.0 + 2.0 * pad)
+        cx, cy = (x0 + x1) / 2.0, (y0 + y1) / 2.0
+        if people is None or aspect >= 1.0:
+            ux, uy = 0.0, 1.0
+            across = side / 2.0
+        else:
+            (hx, hy), (sx, sy) = people[i].keypoints[0], people[i].keypoints[2]
+            ux, uy = (sx - hx) * width, (sy - hy) * height
+            norm = float(np.hypot(ux, uy))
+            ux, uy = (ux / norm, uy / norm) if norm > 0 else (0.0, 1.0)
+            across = aspect * side / 2.0
+        along = side / 2.0
+        corners = np.array([[cx + a * ux * along + b * -uy * across, cy + a * uy * along + b * ux * across]
+                            for a, b in ((-1, -1), (-1, 1), (1, 1), (1, -1))])
+        cv2.fillConvexPoly(out, np.round(corners).astype(np.int32), 1)
+    return out.astype(bool)

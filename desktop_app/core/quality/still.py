@@ -59,7 +59,8 @@ class StillOptions:
     detect_tile_frac: float = 0.5  # also detect on tiles of this share of the shorter side (small people); 0 = off
     detect_tile_score: float = 0.9  # a tile's detection counts from this score up
     body_scale: float = 1.25  # body square side = 2 x hip-to-size-point distance x this (MediaPipe's ROI)
-    region_pad: float = 0.1  # the allowed region: body squares grown by this share of their side
+    region_pad: float = 0.0  # the allowed region: body squares grown by this share of their side (0.2 let cups in)
+    region_aspect: float = 0.75  # the region: a rectangle along the body axis, this share of the square's width
     detect_crops: bool = True  # a square crop around each detected body (before the crop rounds)
 
 
@@ -175,7 +176,7 @@ def segment_still(segmenter: Predicts, rgb: np.ndarray, options: StillOptions = 
     prob = find_people(segmenter, work, options)
     if people:
         boxes = persons.body_boxes(people, work.shape[1], work.shape[0], options.body_scale)
-        gate = persons.region(boxes, work.shape[1], work.shape[0], options.region_pad)
+        gate = persons.region(boxes, work.shape[1], work.shape[0], options.region_pad, people, options.region_aspect)
         prob = prob * gate
         if options.detect_crops:
             prob = crop_bodies(segmenter, work, prob, boxes, options) * gate

@@ -132,3 +132,15 @@ def test_a_detector_that_cannot_load_leaves_the_stills_path_working(monkeypatch:
     assert "person detector unavailable" in caplog.text
     assert iou(alpha >= 0.5, truth) > 0.95
     assert persons.shared_detector() is None  # tried once, not on every photo
+
+
+def test_panoramas_get_a_bounded_number_of_detector_runs() -> None:
+    detector = FakeDetector()
+    persons.find_persons(detector, np.zeros((128, 1280, 3), np.uint8), tile_frac=0.5)
+    assert detector.calls <= 1 + 24  # half-height tiles would be 50 x 3
+    detector = FakeDetector()
+    persons.find_persons(detector, np.zeros((40, 1280, 3), np.uint8), tile_frac=0.5)
+    assert detector.calls == 1  # too thin to tile
+    detector = FakeDetector()
+    persons.find_persons(detector, np.zeros((960, 1280, 3), np.uint8), tile_frac=0.5)
+    assert detector.calls == 1 + 15  # a photo: 5 x 3 tiles, as measured

@@ -55,14 +55,17 @@ def _in_tile(det: Detection, box: Box, width: int, height: int) -> Detection:
 
 
 def find_persons(detector: Detects, rgb: np.ndarray, tile_frac: float = 0.0, tile_score: float = 0.9,
-                 min_side: int = 64) -> list[Detection]:
+                 min_side: int = 64, max_tiles: int = 24) -> list[Detection]:
     """The people in the picture: the whole picture letterboxed, plus (tile_frac > 0) square tiles of that share
     of the shorter side, 50% overlap, whose detections count only at `tile_score` or more (a tile that shows a
-    part of a large person yields confident-looking parts); duplicates across tiles removed by plain NMS."""
+    part of a large person yields confident-looking parts; at most `max_tiles`, larger ones for panoramas);
+    duplicates across tiles removed by plain NMS."""
     h, w = rgb.shape[:2]
     found = list(detector.detect(rgb))
     if tile_frac > 0 and min(h, w) >= min_side:
         side = max(int(tile_frac * min(h, w)), 16)
+        while len(list(tiles(w, h, side, 0.5))) > max_tiles:  # panoramas: larger tiles, not hundreds
+            side = int(side * 1.25) + 1
         for box in tiles(w, h, side, 0.5):
             x0, y0, x1, y1 = max(box[0], 0), max(box[1], 0), min(box[2], w), min(box[3], h)
             for det in detector.detect(np.ascontiguousarray(rgb[y0:y1, x0:x1])):

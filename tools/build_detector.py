@@ -15,7 +15,8 @@ tools/requirements-tools.txt if needed; any venv with those packages works too, 
    densified .tflite gives bit-identical outputs in the TFLite interpreter, checked), then
    converts it with tf2onnx (`--tflite --opset 17`); fails if any `TFL_*` node is left (this model has no
    custom ops), renames tensors canonically (input `input_1`, outputs `boxes` (1, 2254, 12) and `scores`
-   (1, 2254, 1)) so re-running writes byte-identical files, runs onnx.checker (full_check);
+   (1, 2254, 1)) so re-running writes byte-identical files, stores the weights as fp16 again (exact: they are
+   fp16 in the .tflite) behind Casts to float32, runs onnx.checker (full_check);
 3. compares the ONNX outputs with the stock TFLite interpreter (tensorflow's, which runs this model) on a few
    images letterboxed to 224x224 in [-1, 1]: prints the max abs diff and fails above MAX_ABS_DIFF;
 4. writes/updates the `pose-detection` entry (kind `person-detection`) in models/manifest.json, leaving the
@@ -183,9 +184,32 @@ def convert(tflite_path: Path):
     if leftover:
         raise SystemExit(f"unconverted TFLite ops remain: {leftover}")
     canonicalize(model)
+    stored = store_fp16(model)
     onnx.checker.check_model(model, full_check=True)
-    print(f"{MODEL_ID}: {len(model.graph.node)} nodes, no TFL_* ops left")
+    print(f"{MODEL_ID}: {len(model.graph.node)} nodes, no TFL_* ops left, {stored} weights stored as fp16")
     return model
+
+
+def store_fp16(model) -> int:  # model: onnx.ModelProto
+    """Store each float32 weight that fp16 holds exactly (all of them: the .tflite keeps its kernels in fp16)
+    as fp16 with a Cast to float32 in front: half the file, the same values (onnxruntime folds the Casts)."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    graph = model.graph
+    casts = []
+    for init in graph.initializer:
+        values = numpy_helper.to_array(init)
+        if values.dtype != np.float32 or values.size < 64:
+            continue
+        if not np.array_equal(values.astype(np.float16).astype(np.float32), values):
+            continue
+        name = init.name
+        init.CopyFrom(numpy_helper.from_array(values.astype(np.float16), f"{name}_fp16"))
+        casts.append(helper.make_node("Cast", [f"{name}_fp16"], [name], name=f"Cast_{name}", to=TensorProto.FLOAT))
+    nodes = [*casts, *graph.node]
+    del graph.node[:]
+    graph.node.extend(nodes)
+    return len(casts)
 
 
 def verify_inputs() -> list[np.ndarray]:

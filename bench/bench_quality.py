@@ -1,11 +1,13 @@
 """Person-mask quality on the evaluation set (issue #9): ours against MediaPipe's own runtime, same frames.
 
-(a) ours: today's app pipeline, `Pipeline(Segmenter("auto"), EffectParams(effect="blur"))`: stills with
-    temporal=False (the photo path), clips with temporal=True and the app's default smoothing, frames in order;
-    person = the refined full-resolution mask (Result.mask) >= 0.5, as the app uses it.
+(a) ours: the app's per-frame pipeline, `Pipeline(Segmenter("auto"), EffectParams(effect="blur"))`: stills with
+    quality="fast" and temporal=False (the photo path before the stills path), clips with temporal=True and the
+    app's default smoothing, frames in order; person = the refined full-resolution mask (Result.mask) >= 0.5, as
+    the app uses it.
 (b) theirs: mediapipe==0.10.14 `solutions.selfie_segmentation`, BOTH models (general and landscape) on every
     picture, person = probability >= 0.5, in .venvs/mediapipe (bench/quality_mp_worker.py).
-(c) optional (--still-path): ours through `desktop_app.core.quality.segment_still` (phase 2), alpha >= 0.5.
+(c) optional (--still-path): ours through `desktop_app.core.quality.segment_still` (phase 2), alpha >= 0.5:
+    `ours-still-path` without the person detector, `ours-detector` with it (the default).
 
 Metrics (bench/quality_metrics.py) per kind (full, half, third, group; tune = P001-P005, heldout = P006-P010):
 mean and worst IoU, boundary F within 3 px, the share of people at least 90% covered; per clip: IoU, IoU on
@@ -72,7 +74,8 @@ class Ours:
         self.ms: list[float] = []
 
     def still(self, rgb: np.ndarray) -> np.ndarray:
-        pipeline = Pipeline(self.segmenter, EffectParams(effect="blur"), temporal=False)
+        # quality="fast": the per-frame path (EffectParams' default became "best", which is segment_still)
+        pipeline = Pipeline(self.segmenter, EffectParams(effect="blur", quality="fast"), temporal=False)
         start = time.perf_counter()
         mask = pipeline.process(Frame(rgb, 0.0, 0, "still")).mask
         self.ms.append((time.perf_counter() - start) * 1e3)
@@ -126,17 +129,25 @@ class OursBefore(Ours):
 
 
 class StillPath(Ours):
-    """Phase 2's best-quality stills path (clips stay on the app pipeline)."""
+    """Phase 2's best-quality stills path without the person detector (clips stay on the app pipeline)."""
 
     name = "ours-still-path"
+    detect = False
 
     def still(self, rgb: np.ndarray) -> np.ndarray:
-        from desktop_app.core.quality import segment_still
+        from desktop_app.core.quality import StillOptions, segment_still
 
         start = time.perf_counter()
-        alpha = segment_still(self.segmenter, rgb)
+        alpha = segment_still(self.segmenter, rgb, StillOptions(detect=self.detect))
         self.ms.append((time.perf_counter() - start) * 1e3)
         return alpha >= 0.5
+
+
+class StillDetect(StillPath):
+    """The stills path as shipped: the people found first by the bundled detector (docs/quality.md)."""
+
+    name = "ours-detector"
+    detect = True
 
 
 def mediapipe_masks(root: Path, cached: bool = False) -> dict[str, np.ndarray]:
@@ -316,8 +327,9 @@ def main() -> int:
         subprocess.run([sys.executable, str(BUILDER), "--out", str(args.set), "--check"], check=True)
     ours: list[Ours] = [Ours()]
     if args.still_path:
-        ours.append(StillPath())
-        ours[1].segmenter = ours[0].segmenter
+        ours += [StillPath(), StillDetect()]
+        for other in ours[1:]:
+            other.segmenter = ours[0].segmenter
     clip_methods = list(ours[:1])
     if args.before:
         clip_methods.insert(0, OursBefore())

@@ -28,7 +28,8 @@ import quality_metrics as qm  # noqa: E402
 from desktop_app.core.quality import StillOptions, segment_still  # noqa: E402
 from desktop_app.core.segmenter import Segmenter  # noqa: E402
 
-NONE = StillOptions(whole=True, tile_frac=0.0, crops=False, specks=False, holes=False, snap=False)
+NONE = StillOptions(whole=True, tile_frac=0.0, crops=False, specks=False, holes=False, snap=False, detect=False)
+PHASE2 = replace(StillOptions(), detect=False)  # phase 2's default: the "default*" variants vary it
 _C1 = replace(NONE, crop_rounds=1, crop_merge=0.3, tiles_only_if_empty=True, tile_frac=0.5)
 CHAIN: dict[str, StillOptions] = {  # the steps added one at a time, in the order docs/quality.md shows them
     "1 whole frame (as today; no refine)": replace(NONE, tile_frac=0.0),
@@ -36,27 +37,28 @@ CHAIN: dict[str, StillOptions] = {  # the steps added one at a time, in the orde
     "3 + merge boxes only at 60% overlap": replace(_C1, tile_frac=0.0, crops=True, crop_merge=0.6),
     "4 + second crop round": replace(_C1, tile_frac=0.0, crops=True, crop_merge=0.6, crop_rounds=2),
     "5 + tiles when nobody is found": replace(_C1, crops=True, crop_merge=0.6, crop_rounds=2),
-    "6 + guided-filter edges (default)": StillOptions(),
-    "7 + specks and holes": replace(StillOptions(), specks=True, holes=True),
+    "6 + guided-filter edges": replace(StillOptions(), detect=False),
+    "7 + specks and holes": replace(StillOptions(), specks=True, holes=True, detect=False),
+    "8 + find the people first (default)": StillOptions(),
 }
 VARIANTS: dict[str, StillOptions] = {
     **CHAIN,
     "whole": NONE,
     "whole+crops": replace(NONE, crops=True),
     "letterbox": replace(NONE, letterbox=True),
-    "default+letterbox": replace(StillOptions(), letterbox=True),
-    "default+both-min": replace(StillOptions(), both_models="min"),
-    "default+both-max": replace(StillOptions(), both_models="max"),
-    "default-1round": replace(StillOptions(), crop_rounds=1),
-    "default+3rounds": replace(StillOptions(), crop_rounds=3),
+    "default+letterbox": replace(PHASE2, letterbox=True),
+    "default+both-min": replace(PHASE2, both_models="min"),
+    "default+both-max": replace(PHASE2, both_models="max"),
+    "default-1round": replace(PHASE2, crop_rounds=1),
+    "default+3rounds": replace(PHASE2, crop_rounds=3),
     "tiles": replace(NONE, tile_frac=0.5, tiles_only_if_empty=False),
     "tiles.4": replace(NONE, tile_frac=0.4, tiles_only_if_empty=False),
     "tiles.6": replace(NONE, tile_frac=0.6, tiles_only_if_empty=False),
     "tiles+crops": replace(NONE, tile_frac=0.5, crops=True, tiles_only_if_empty=False),
     "tiles+crops(max)": replace(NONE, tile_frac=0.5, crops=True, crop_mode="max", tiles_only_if_empty=False),
     "tiles+crops+clean": replace(NONE, tile_frac=0.5, crops=True, specks=True, holes=True, tiles_only_if_empty=False),
-    "default": StillOptions(),
-    "default+clean": replace(StillOptions(), specks=True, holes=True),
+    "default": PHASE2,
+    "default+clean": replace(PHASE2, specks=True, holes=True),
     "whole+crops+clean": replace(NONE, crops=True, specks=True, holes=True),
     "whole+crops+clean+snap": replace(NONE, crops=True, specks=True, holes=True, snap=True),
     "whole+crops+clean+snap8": replace(NONE, crops=True, specks=True, holes=True, snap=True, snap_radius=0.008),
@@ -65,10 +67,24 @@ VARIANTS: dict[str, StillOptions] = {
     "whole+crops+snap": replace(NONE, crops=True, snap=True),
     "whole+crops+holes+snap": replace(NONE, crops=True, holes=True, snap=True),
     "fallback-tiles+crops+snap": replace(NONE, crops=True, snap=True, tile_frac=0.5, tiles_only_if_empty=True),
-    "default-nomerge": replace(StillOptions(), crop_merge=2.0),
-    "default-merge.3": replace(StillOptions(), crop_merge=0.3),
+    "default-nomerge": replace(PHASE2, crop_merge=2.0),
+    "default-merge.3": replace(PHASE2, crop_merge=0.3),
     "whole+crops.25": replace(NONE, crops=True, crop_margin=0.25),
     "whole+crops.08": replace(NONE, crops=True, crop_margin=0.08),
+    # finding the people first (docs/quality.md "Finding the people first"); each: the default with one change
+    "nodetect": replace(StillOptions(), detect=False),
+    "detect": StillOptions(),
+    "detect-square": replace(StillOptions(), region_aspect=1.0),
+    "detect-square-pad.1": replace(StillOptions(), region_aspect=1.0, region_pad=0.1),
+    "detect-aspect.6": replace(StillOptions(), region_aspect=0.6),
+    "detect-aspect.5": replace(StillOptions(), region_aspect=0.5),
+    "detect-pad.1": replace(StillOptions(), region_pad=0.1),
+    "detect-pad.2": replace(StillOptions(), region_pad=0.2),
+    "detect-body1.5": replace(StillOptions(), body_scale=1.5),
+    "detect-notiles": replace(StillOptions(), detect_tile_frac=0.0),
+    "detect-tilescore.8": replace(StillOptions(), detect_tile_score=0.8),
+    "detect-nocrops": replace(StillOptions(), detect_crops=False),
+    "detect-1round": replace(StillOptions(), crop_rounds=1),
 }
 
 

@@ -197,7 +197,8 @@ def check_model_id(model_id: str) -> None:
 
     if model_id == AUTO:
         return
-    ids = load_manifest().ids  # a broken manifest raises ManifestError: exit 1, not a usage error
+    # a broken manifest raises ManifestError: exit 1, not a usage error; detectors are not models to choose
+    ids = [spec.id for spec in load_manifest().of_kind("person-segmentation")]
     if model_id not in ids:
         raise UsageError(f"unknown model {model_id!r}; known models: {', '.join([AUTO, *ids])}")
 

@@ -44,6 +44,16 @@ def _expect(condition: bool, message: str) -> None:
         raise AssertionError(message)
 
 
+def _check_detections(people: list) -> str:
+    """A detector's rule: it finds the astronaut, with her face in the upper middle of the sample."""
+    _expect(len(people) >= 1, "no person found on the sample")
+    best = people[0]
+    x0, y0, x1, y1 = best.box
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    _expect(best.score >= 0.5 and 0.2 < cx < 0.7 and 0.1 < cy < 0.6, f"the person found is not the astronaut: {best}")
+    return f"{len(people)} person(s), score {best.score:.2f}"
+
+
 def run_self_test(device: Device = "auto") -> int:
     check = Check()
     try:
@@ -92,6 +102,8 @@ def _run_checks(check: Check, device: Device) -> None:
                 engine = InferenceEngine(variant.path, device=device)
                 adapter = adapter_for(spec, engine.input_meta)
                 out = adapter.postprocess(engine.run(adapter.preprocess(rgb)))
+                if spec.kind == models.DETECTION:
+                    return f"{engine.provider}, {_check_detections(out)}"
                 _expect(out.shape == (spec.input.size[1], spec.input.size[0]), f"mask shape {out.shape}")
                 _expect(bool(np.isfinite(out).all()) and out.min() >= 0.0 and out.max() <= 1.0, "mask range")
                 person = float((out > 0.5).mean())

@@ -10,7 +10,13 @@ import pytest
 from synthetic_model import expected_probability, model_entry, write_manifest
 
 from desktop_app.core import models
-from desktop_app.core.adapters import ADAPTERS, ModelAdapter, PersonSegmentationAdapter, adapter_for
+from desktop_app.core.adapters import (
+    ADAPTERS,
+    ModelAdapter,
+    PersonDetectionAdapter,
+    PersonSegmentationAdapter,
+    adapter_for,
+)
 from desktop_app.core.engine import InferenceEngine, TensorMeta
 from desktop_app.core.resize import resize_corner_aligned
 
@@ -26,7 +32,7 @@ def _gradient(height: int, width: int) -> np.ndarray:
 
 
 def test_registry_maps_kind_to_adapter() -> None:
-    assert {"person-segmentation": PersonSegmentationAdapter} == ADAPTERS
+    assert {"person-segmentation": PersonSegmentationAdapter, "person-detection": PersonDetectionAdapter} == ADAPTERS
 
 
 def test_unknown_kind_is_a_clear_error(tmp_path: Path) -> None:

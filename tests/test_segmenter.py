@@ -160,7 +160,7 @@ needs_bundled = pytest.mark.skipif(
 def _bundled_ids() -> list[str]:
     if not (BUNDLED / "manifest.json").exists():
         return []
-    return models.load_manifest(BUNDLED).ids
+    return [spec.id for spec in models.load_manifest(BUNDLED).of_kind(models.SEGMENTATION)]
 
 
 @needs_bundled

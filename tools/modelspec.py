@@ -120,8 +120,14 @@ def manifest_entry(model: ModelDef, variants: list[VariantResult]) -> dict:
 
 
 def write_manifest(entries: list[dict]) -> None:
-    """Write models/manifest.json (schema_version 1, docs/architecture.md) atomically."""
-    data = {"schema_version": 1, "models": entries}
+    """Write models/manifest.json (schema_version 1, docs/architecture.md) atomically. Entries of other kinds
+    already listed and not in `entries` (the person detector: tools/build_detector.py) are kept, after them."""
+    ids = {e["id"] for e in entries}
+    kept = []
+    if MANIFEST.exists():
+        kept = [m for m in json.loads(MANIFEST.read_text())["models"]
+                if m["id"] not in ids and m.get("kind") != "person-segmentation"]
+    data = {"schema_version": 1, "models": [*entries, *kept]}
     tmp = MANIFEST.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(data, indent=2) + "\n")
     tmp.replace(MANIFEST)

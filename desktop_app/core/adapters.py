@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import cv2
 import numpy as np
 
+from desktop_app.core import detection
 from desktop_app.core.engine import TensorMeta
-from desktop_app.core.models import ModelSpec
+from desktop_app.core.models import DETECTION, ModelSpec
 from desktop_app.core.resize import resize_corner_aligned
 
 
@@ -20,7 +21,9 @@ class ModelAdapter(Protocol):
 
     def preprocess(self, rgb: np.ndarray) -> dict[str, np.ndarray]: ...
 
-    def postprocess(self, outputs: Sequence[np.ndarray]) -> np.ndarray: ...
+    def postprocess(self, outputs: Sequence[np.ndarray]) -> Any:
+        """What the kind produces: a (h, w) probability map (segmentation) or a list of detections."""
+        ...
 
 
 class PersonSegmentationAdapter:
@@ -75,8 +78,60 @@ class PersonSegmentationAdapter:
         return mask
 
 
+class PersonDetectionAdapter:
+    """MediaPipe's pose detection (SSD): the frame letterboxed to the input (aspect kept, black around it,
+    RGB scaled to the manifest range), and out the people found, as `detection.Detection`s in normalized frame
+    coordinates (face box, score, keypoints: mid-hip, full-body size point, mid-shoulder, upper-body size point).
+
+    `preprocess` remembers the letterbox of its frame for the next `postprocess`: one frame at a time.
+    """
+
+    kind = DETECTION
+
+    def __init__(self, spec: ModelSpec, inputs: Sequence[TensorMeta], min_score: float = 0.5,
+                 nms_iou: float = 0.3, weighted: bool = True) -> None:
+        meta = next((m for m in inputs if m.name == spec.input.name), inputs[0])
+        self.spec = spec
+        self.input_name = meta.name
+        self.layout = _layout(meta.shape, spec.input.layout)
+        self.input_size = _size(meta.shape, self.layout, spec.input.size)
+        width, height = self.input_size
+        self.anchors = detection.ssd_anchors(detection.AnchorOptions(input_width=width, input_height=height))
+        boxes = spec.outputs[0].shape if spec.outputs else (1, len(self.anchors), 12)
+        if boxes[1] != len(self.anchors):
+            raise ValueError(f"model {spec.id!r} has {boxes[1]} anchors, the SSD options give {len(self.anchors)}")
+        self.options = detection.DecodeOptions(num_keypoints=(boxes[2] - 4) // 2, scale=float(width),
+                                               min_score=min_score, nms_iou=nms_iou)
+        self.weighted = weighted
+        self._dtype = meta.dtype if meta.dtype in (np.float32, np.float16) else np.float32
+        low, high = spec.input.range
+        self._scale, self._offset = (high - low) / 255.0, low
+        self._pad = detection.Letterbox(0.0, 0.0, 0.0, 0.0)
+
+    def preprocess(self, rgb: np.ndarray) -> dict[str, np.ndarray]:
+        if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
+            raise ValueError(f"expected an (H, W, 3) uint8 RGB image, got {rgb.shape} {rgb.dtype}")
+        boxed, self._pad = detection.letterbox(rgb, self.input_size)
+        tensor = boxed.astype(np.float32) * np.float32(self._scale) + np.float32(self._offset)
+        if self.layout == "NCHW":
+            tensor = tensor.transpose(2, 0, 1)
+        return {self.input_name: np.ascontiguousarray(tensor[None], dtype=self._dtype)}
+
+    def postprocess(self, outputs: Sequence[np.ndarray]) -> list[detection.Detection]:
+        """The people found, best first, after weighted NMS, mapped back from the letterbox to the frame."""
+        arrays = [np.asarray(o, np.float32) for o in outputs]
+        scores = next((a for a in arrays if a.shape[-1] == 1), None)
+        boxes = next((a for a in arrays if a.shape[-1] >= 4), None)
+        if scores is None or boxes is None or scores.size != len(self.anchors):
+            raise ValueError(f"detector outputs {[a.shape for a in arrays]} are not boxes + one score per anchor")
+        found = detection.decode(boxes, scores, self.anchors, self.options)
+        people = detection.nms(*found, threshold=self.options.nms_iou, weighted=self.weighted)
+        return detection.unletterbox(people, self._pad)
+
+
 ADAPTERS: dict[str, type] = {
     PersonSegmentationAdapter.kind: PersonSegmentationAdapter,
+    PersonDetectionAdapter.kind: PersonDetectionAdapter,
 }
 
 

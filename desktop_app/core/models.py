@@ -16,6 +16,10 @@ MANIFEST_NAME = "manifest.json"
 LAYOUTS = ("NHWC", "NCHW")
 OUTPUT_KINDS = ("probability", "logits")
 DEVICES = ("cpu", "gpu")
+SEGMENTATION, DETECTION = "person-segmentation", "person-detection"
+KINDS = (SEGMENTATION, DETECTION)
+# A person detector (SSD) has two outputs instead of one mask: per anchor the raw box + keypoints, and a score logit.
+DETECTION_OUTPUTS = ("ssd-boxes", "logits")
 
 
 class ManifestError(ValueError):
@@ -50,8 +54,8 @@ class InputSpec:
 class OutputSpec:
     name: str
     shape: tuple[int, ...]
-    layout: str
-    kind: str  # "probability" | "logits"
+    layout: str  # "" for a detector's (N, anchors, values) outputs
+    kind: str  # segmentation: "probability" | "logits"; detection: "ssd-boxes" | "logits"
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,11 +79,12 @@ class ModelSpec:
     kind: str
     title: str
     input: InputSpec
-    output: OutputSpec
+    output: OutputSpec  # segmentation: the mask; detection: the scores (see `outputs`)
     variants: tuple[Variant, ...]
     license: str = ""
     license_file: str = ""
     source: tuple[tuple[str, str], ...] = ()  # (key, value) pairs, e.g. ("package", "mediapipe")
+    outputs: tuple[OutputSpec, ...] = ()  # detection only: (boxes, scores), in that order
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +96,9 @@ class Manifest:
     @property
     def ids(self) -> list[str]:
         return [model.id for model in self.models]
+
+    def of_kind(self, kind: str) -> tuple[ModelSpec, ...]:
+        return tuple(model for model in self.models if model.kind == kind)
 
     def get(self, model_id: str) -> ModelSpec:
         for model in self.models:
@@ -149,12 +157,26 @@ def _parse_model(raw: Any, index: int, directory: Path) -> ModelSpec:
     source = obj.get("source", {})
     if not isinstance(source, dict):
         raise ManifestError(f"{where}: 'source' must be an object")
+    kind = _str(obj, "kind", where)
+    if kind not in KINDS:
+        raise ManifestError(f"{where}: 'kind' must be one of {', '.join(KINDS)}, not {kind!r}")
+    outputs: tuple[OutputSpec, ...] = ()
+    if kind == SEGMENTATION:
+        if "outputs" in obj:
+            raise ManifestError(f"{where}: a {kind} model has one 'output' (its mask), not 'outputs'")
+        output = _parse_output(obj.get("output"), f"{where} output")
+    else:
+        if "output" in obj:
+            raise ManifestError(f"{where}: a {kind} model has 'outputs' (boxes and scores), not one 'output'")
+        outputs = _parse_detection_outputs(obj.get("outputs"), f"{where} outputs")
+        output = outputs[1]
     return ModelSpec(
         id=model_id,
-        kind=_str(obj, "kind", where),
+        kind=kind,
         title=_str(obj, "title", where),
         input=_parse_input(obj.get("input"), f"{where} input"),
-        output=_parse_output(obj.get("output"), f"{where} output"),
+        output=output,
+        outputs=outputs,
         variants=variants,
         license=str(obj.get("license", "")),
         license_file=str(obj.get("license_file", "")),
@@ -193,6 +215,26 @@ def _parse_output(raw: Any, where: str) -> OutputSpec:
         layout=_choice(obj, "layout", LAYOUTS, where),
         kind=_choice(obj, "kind", OUTPUT_KINDS, where),
     )
+
+
+def _parse_detection_outputs(raw: Any, where: str) -> tuple[OutputSpec, ...]:
+    """Exactly two outputs of one batch and the same anchor count: kind 'ssd-boxes' (>= 4 values per anchor:
+    box, then keypoints) and kind 'logits' (one score per anchor); returned as (boxes, scores)."""
+    if not isinstance(raw, list) or len(raw) != 2:
+        raise ManifestError(f"{where} must be a list of two outputs: {', '.join(DETECTION_OUTPUTS)}")
+    found: dict[str, OutputSpec] = {}
+    for i, item in enumerate(raw):
+        obj = _require_dict(item, f"{where}[{i}]")
+        kind = _choice(obj, "kind", DETECTION_OUTPUTS, f"{where}[{i}]")
+        shape = _shape(obj, f"{where}[{i}]", ndim=3)
+        found[kind] = OutputSpec(name=_str(obj, "name", f"{where}[{i}]"), shape=shape, layout="", kind=kind)
+    if len(found) != 2:
+        raise ManifestError(f"{where}: needs one output of each kind: {', '.join(DETECTION_OUTPUTS)}")
+    boxes, scores = found["ssd-boxes"], found["logits"]
+    if boxes.shape[:2] != scores.shape[:2] or scores.shape[2] != 1 or boxes.shape[2] < 4:
+        raise ManifestError(f"{where}: boxes {list(boxes.shape)} and scores {list(scores.shape)} do not match "
+                            "(same batch and anchors; >= 4 box values and 1 score per anchor)")
+    return boxes, scores
 
 
 def _parse_variant(raw: Any, where: str, directory: Path) -> Variant:
@@ -242,14 +284,15 @@ def _choice(obj: dict[str, Any], key: str, choices: tuple[str, ...], where: str)
     return value
 
 
-def _shape(obj: dict[str, Any], where: str) -> tuple[int, ...]:
+def _shape(obj: dict[str, Any], where: str, ndim: int = 4) -> tuple[int, ...]:
     shape = obj.get("shape")
     if (
         not isinstance(shape, list)
-        or len(shape) != 4
+        or len(shape) != ndim
         or not all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in shape)
     ):
-        raise ManifestError(f"{where}: 'shape' must be four positive integers, not {shape!r}")
+        words = {3: "three", 4: "four"}.get(ndim, str(ndim))
+        raise ManifestError(f"{where}: 'shape' must be {words} positive integers, not {shape!r}")
     return tuple(shape)
 
 

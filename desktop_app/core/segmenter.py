@@ -76,10 +76,17 @@ class Segmenter:
     # ------------------------------------------------------------------------------------------ build
 
     def _first_model(self, model_id: str) -> str:
+        segmenters = [m.id for m in self._manifest.of_kind(models.SEGMENTATION)]
         if model_id != AUTO:
-            self._manifest.get(model_id)  # an unknown id fails here, naming the known ones
+            spec = self._manifest.get(model_id)  # an unknown id fails here, naming the known ones
+            if spec.kind != models.SEGMENTATION:
+                raise models.UnknownModelError(
+                    f"model {model_id!r} is a {spec.kind} model, not a segmentation one; "
+                    f"segmentation models: {', '.join(segmenters) or 'none'}")
             return model_id
-        return GENERAL if GENERAL in self._manifest.ids else self._manifest.ids[0]
+        if not segmenters:
+            raise models.UnknownModelError("the model manifest lists no person-segmentation model")
+        return GENERAL if GENERAL in segmenters else segmenters[0]
 
     def _wanted(self, width: int, height: int) -> str:
         model_id = self._config[0]

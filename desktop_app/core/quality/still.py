@@ -3,6 +3,9 @@
     alpha = segment_still(segmenter, rgb)   # float32 (H, W) in [0, 1], at the photo's full resolution
 
 Steps (each one measured on the evaluation set in docs/quality.md; the defaults keep only what gained):
+0. the bundled person detector finds the people (quality/people.py); when it finds somebody, every later
+   step keeps person pixels only inside the union of the people's (padded) body squares, and step 3 also crops
+   around each body square; when it finds nobody, the steps below run as they did without it;
 1. the whole photo, as the app does it today (the model `auto` picks, the frame squashed to its input);
 2. only when that finds nobody: overlapping square tiles of half the shorter side, each area-averaged to the
    square model's input, fused by maximum (small people fill a tile where they were a few pixels of the whole
@@ -21,8 +24,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from desktop_app.core.quality import people as persons
 from desktop_app.core.quality import refine
-from desktop_app.core.quality.regions import Predicts, model_side, paste_max, person_boxes, predict_box, tiles
+from desktop_app.core.quality.regions import Box, Predicts, model_side, paste_max, person_boxes, predict_box, tiles
 
 WORK_LONG_SIDE = 1280  # the passes run on the photo area-averaged to this long side (or less)
 MIN_TILED_SIDE = 64  # no tiles for pictures thinner than this (at work size): nobody to find in them
@@ -51,6 +55,13 @@ class StillOptions:
     snap_radius: float = 0.004
     snap_eps: float = 1e-3
     threshold: float = 0.5
+    detect: bool = True  # find the people first with the bundled detector (step 0)
+    detect_tile_frac: float = 0.5  # also detect on tiles of this share of the shorter side (small people); 0 = off
+    detect_tile_score: float = 0.9  # a tile's detection counts from this score up
+    body_scale: float = 1.25  # body square side = 2 x hip-to-size-point distance x this (MediaPipe's ROI)
+    region_pad: float = 0.0  # the allowed region: body squares grown by this share of their side (0.2 let cups in)
+    region_aspect: float = 0.75  # the region: a rectangle along the body axis, this share of the square's width
+    detect_crops: bool = True  # a square crop around each detected body (before the crop rounds)
 
 
 DEFAULT = StillOptions()
@@ -128,14 +139,51 @@ def look_closer(segmenter: Predicts, work: np.ndarray, found: np.ndarray, option
     return np.where(inside, close, found)
 
 
-def segment_still(segmenter: Predicts, rgb: np.ndarray, options: StillOptions = DEFAULT) -> np.ndarray:
-    """(H, W) float32 person alpha in [0, 1] for an (H, W, 3) uint8 RGB photo, at full resolution."""
+def crop_bodies(segmenter: Predicts, work: np.ndarray, prob: np.ndarray, boxes: list[Box],
+                options: StillOptions = DEFAULT) -> np.ndarray:
+    """A square crop around each detected body; inside the crops the crops decide (people as large as the frame
+    are left to the whole-frame pass)."""
+    h, w = prob.shape
+    side = model_side(segmenter)
+    close = np.zeros_like(prob)
+    inside = np.zeros(prob.shape, bool)
+    for box in boxes:
+        if box[2] - box[0] >= options.crop_max * min(h, w):
+            continue
+        paste_max(close, predict_box(segmenter, work, box, side), box)
+        x0, y0, x1, y1 = box
+        inside[max(y0, 0) : min(y1, h), max(x0, 0) : min(x1, w)] = True
+    return np.where(inside, close, prob) if inside.any() else prob
+
+
+SHARED = "shared"  # segment_still's default detector: the bundled one, loaded once (people.shared_detector)
+
+
+def segment_still(segmenter: Predicts, rgb: np.ndarray, options: StillOptions = DEFAULT,
+                  detector: persons.Detects | str | None = SHARED) -> np.ndarray:
+    """(H, W) float32 person alpha in [0, 1] for an (H, W, 3) uint8 RGB photo, at full resolution.
+
+    `detector`: the person detector for step 0 (`SHARED`: the bundled one; None: no detector)."""
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
         raise ValueError(f"expected an (H, W, 3) uint8 RGB image, got {rgb.shape} {rgb.dtype}")
     work = _work_image(rgb)
+    if detector == SHARED:
+        detector = persons.shared_detector() if options.detect else None
+    people = []
+    if options.detect and detector is not None and not isinstance(detector, str) and min(work.shape[:2]) >= 16:
+        people = persons.find_persons(detector, work, options.detect_tile_frac, options.detect_tile_score)
+    gate = None
     prob = find_people(segmenter, work, options)
+    if people:
+        boxes = persons.body_boxes(people, work.shape[1], work.shape[0], options.body_scale)
+        gate = persons.region(boxes, work.shape[1], work.shape[0], options.region_pad, people, options.region_aspect)
+        prob = prob * gate
+        if options.detect_crops:
+            prob = crop_bodies(segmenter, work, prob, boxes, options) * gate
     for _ in range(options.crop_rounds if options.crops else 0):
         prob = look_closer(segmenter, work, prob, options)
+        if gate is not None:
+            prob = prob * gate
     if options.specks:
         prob = refine.remove_specks(prob, options.threshold)
     if options.holes:

@@ -1,0 +1,134 @@
+"""Finding the people first: the bundled person detector on the whole photo (and on tiles, for small people),
+each person's body square, and the union of those squares that person pixels must lie in. Qt-free."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Protocol
+
+import cv2
+import numpy as np
+
+from desktop_app.core import detection
+from desktop_app.core.detection import Detection
+from desktop_app.core.quality.regions import Box, tiles
+
+log = logging.getLogger(__name__)
+
+
+class Detects(Protocol):
+    """What this package needs from `desktop_app.core.detector.PersonDetector`."""
+
+    def detect(self, rgb: np.ndarray) -> list[Detection]: ...
+
+
+_SHARED: list[Detects | None] = []
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_detector() -> Detects | None:
+    """The bundled detector on one CPU thread, loaded once; None (logged once) when it cannot be loaded, so the
+    stills path falls back to working without it."""
+    with _SHARED_LOCK:
+        if not _SHARED:
+            try:
+                from desktop_app.core.detector import PersonDetector
+
+                _SHARED.append(PersonDetector(device="cpu", threads=1))
+            except Exception as exc:  # a missing/tampered file or no detector in the manifest: stills still work
+                log.warning("person detector unavailable, best-quality stills work without it: %s", exc)
+                _SHARED.append(None)
+        return _SHARED[0]
+
+
+def _in_tile(det: Detection, box: Box, width: int, height: int) -> Detection:
+    """A detection on a tile (normalized to the tile) -> normalized to the whole picture."""
+    x0, y0, x1, y1 = box
+    tw, th = x1 - x0, y1 - y0
+
+    def point(x: float, y: float) -> tuple[float, float]:
+        return ((x0 + x * tw) / width, (y0 + y * th) / height)
+
+    a, b = point(det.box[0], det.box[1]), point(det.box[2], det.box[3])
+    return Detection(det.score, (a[0], a[1], b[0], b[1]), tuple(point(x, y) for x, y in det.keypoints))
+
+
+def find_persons(detector: Detects, rgb: np.ndarray, tile_frac: float = 0.0, tile_score: float = 0.9,
+                 min_side: int = 64, max_tiles: int = 24) -> list[Detection]:
+    """The people in the picture: the whole picture letterboxed, plus (tile_frac > 0) square tiles of that share
+    of the shorter side, 50% overlap, whose detections count only at `tile_score` or more (a tile that shows a
+    part of a large person yields confident-looking parts; at most `max_tiles`, larger ones for panoramas);
+    duplicates across tiles removed by plain NMS."""
+    h, w = rgb.shape[:2]
+    found = list(detector.detect(rgb))
+    if tile_frac > 0 and min(h, w) >= min_side:
+        side = max(int(tile_frac * min(h, w)), 16)
+        while len(list(tiles(w, h, side, 0.5))) > max_tiles:  # panoramas: larger tiles, not hundreds
+            side = int(side * 1.25) + 1
+        for box in tiles(w, h, side, 0.5):
+            x0, y0, x1, y1 = max(box[0], 0), max(box[1], 0), min(box[2], w), min(box[3], h)
+            for det in detector.detect(np.ascontiguousarray(rgb[y0:y1, x0:x1])):
+                if det.score >= tile_score:
+                    found.append(_in_tile(det, (x0, y0, x1, y1), w, h))
+    if len(found) < 2:
+        return found
+    boxes = np.array([d.box for d in found], np.float32)
+    keypoints = np.array([d.keypoints for d in found], np.float32)
+    scores = np.array([d.score for d in found], np.float32)
+    kept: list[Detection] = []
+    for det in detection.nms(boxes, keypoints, scores, threshold=0.3, weighted=False):
+        # a face box twice as large as a better one and holding most of it: the same person at another scale
+        if all(_share_of_smaller(det.box, other.box) <= 0.5 or _area(det.box) < 2.0 * _area(other.box)
+               for other in kept):
+            kept.append(det)
+    return kept
+
+
+def _area(box: tuple[float, ...]) -> float:
+    return max(box[2] - box[0], 0.0) * max(box[3] - box[1], 0.0)
+
+
+def _share_of_smaller(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    smaller = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
+    return ix * iy / smaller if smaller > 0 else 0.0
+
+
+def body_boxes(people: list[Detection], width: int, height: int, scale: float = 1.25) -> list[Box]:
+    """Each person's square body box in pixels (see `detection.body_box`), grown to hold the face box too."""
+    out = []
+    for det in people:
+        bx0, by0, bx1, by1 = detection.body_box(det, width, height, scale)
+        fx0, fy0, fx1, fy1 = (det.box[0] * width, det.box[1] * height, det.box[2] * width, det.box[3] * height)
+        x0, y0, x1, y1 = min(bx0, fx0), min(by0, fy0), max(bx1, fx1), max(by1, fy1)
+        side = max(x1 - x0, y1 - y0)
+        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+        out.append((round(cx - side / 2), round(cy - side / 2), round(cx + side / 2), round(cy + side / 2)))
+    return out
+
+
+def region(boxes: list[Box], width: int, height: int, pad: float = 0.1, people: list[Detection] | None = None,
+           aspect: float = 1.0) -> np.ndarray:
+    """(height, width) bool: inside any box grown by `pad` of its side on every edge. With `people` (one per
+    box) and `aspect` < 1, each box becomes a rectangle along the person's body axis (mid-hip -> mid-shoulder)
+    of the box's length and `aspect` of its width: a standing person is narrower than their square."""
+    out = np.zeros((height, width), np.uint8)
+    for i, (x0, y0, x1, y1) in enumerate(boxes):
+        side = (x1 - x0) * (1.0 + 2.0 * pad)
+        cx, cy = (x0 + x1) / 2.0, (y0 + y1) / 2.0
+        if people is None or aspect >= 1.0:
+            ux, uy = 0.0, 1.0
+            across = side / 2.0
+        else:
+            (hx, hy), (sx, sy) = people[i].keypoints[0], people[i].keypoints[2]
+            ux, uy = (sx - hx) * width, (sy - hy) * height
+            norm = float(np.hypot(ux, uy))
+            ux, uy = (ux / norm, uy / norm) if norm > 0 else (0.0, 1.0)
+            across = aspect * side / 2.0
+        along = side / 2.0
+        corners = np.array([[cx + a * ux * along + b * -uy * across, cy + a * uy * along + b * ux * across]
+                            for a, b in ((-1, -1), (-1, 1), (1, 1), (1, -1))])
+        cv2.fillConvexPoly(out, np.round(corners).astype(np.int32), 1)
+    return out.astype(bool)

@@ -1,0 +1,146 @@
+"""Finding the people first (desktop_app.core.quality.people and segment_still's step 0), with a fake detector
+whose behaviour is known: it finds red people, but only those that are large enough in what it is shown."""
+
+from __future__ import annotations
+
+import logging
+
+import cv2
+import numpy as np
+import pytest
+from test_quality_still import FakeSegmenter, iou, photo
+
+from desktop_app.core.detection import Detection
+from desktop_app.core.quality import StillOptions, segment_still
+from desktop_app.core.quality import people as persons
+
+
+class FakeDetector:
+    """A 'person' = a red blob at least `min_frac` of the picture's height tall, and (`only_left`) in the left half
+    of the whole photo. Face box = the blob's top fifth; keypoint 0 (hip) its centre, keypoint 1 its top (so the
+    body square is the blob's height x 1.25), keypoint 2 (shoulders) above the hip."""
+
+    def __init__(self, min_frac: float = 0.25, only_left_of: int | None = None) -> None:
+        self.min_frac = min_frac
+        self.only_left_of = only_left_of
+        self.calls = 0
+
+    def detect(self, rgb: np.ndarray) -> list[Detection]:
+        self.calls += 1
+        h, w = rgb.shape[:2]
+        img = rgb.astype(np.int16)
+        red = ((img[..., 0] > 150) & (img[..., 1] < 90) & (img[..., 2] < 90)).astype(np.uint8)
+        count, _, stats, _ = cv2.connectedComponentsWithStats(red)
+        out = []
+        for i in range(1, count):
+            x, y, bw, bh, _ = stats[i]
+            if bh < self.min_frac * h or (self.only_left_of is not None and x > self.only_left_of):
+                continue
+            cx, cy = (x + bw / 2) / w, (y + bh / 2) / h
+            face = (x / w, y / h, (x + bw) / w, (y + bh / 5) / h)
+            out.append(Detection(0.95, face, ((cx, cy), (cx, y / h), (cx, (y + bh / 4) / h), (cx, y / h))))
+        return out
+
+
+def test_tiles_find_the_small_person_the_whole_picture_misses() -> None:
+    rgb, _ = photo(600, 1200, [(900, 380, 940, 520)])  # 140 px tall: under a quarter of 600, over one of 300
+    detector = FakeDetector()
+    assert persons.find_persons(detector, rgb, tile_frac=0.0) == []
+    (person,) = persons.find_persons(detector, rgb, tile_frac=0.5)  # the same person in several tiles: once
+    assert person.keypoints[0] == pytest.approx((920 / 1200, 450 / 600), abs=2 / 600)
+    assert person.box[0] == pytest.approx(900 / 1200, abs=1 / 1200)
+
+
+def test_tile_detections_below_the_tile_score_do_not_count() -> None:
+    class Unsure(FakeDetector):
+        def detect(self, rgb: np.ndarray) -> list[Detection]:
+            return [Detection(0.6, d.box, d.keypoints) for d in super().detect(rgb)]
+
+    rgb, _ = photo(600, 1200, [(900, 380, 940, 520)])
+    assert persons.find_persons(Unsure(), rgb, tile_frac=0.5, tile_score=0.9) == []
+
+
+def test_one_person_seen_at_two_scales_is_kept_once_but_neighbours_stay() -> None:
+    small = Detection(0.98, (0.40, 0.30, 0.46, 0.36), ((0.43, 0.5),) * 4)
+    large = Detection(0.87, (0.35, 0.25, 0.55, 0.45), ((0.45, 0.55),) * 4)  # holds `small`, 11x its area
+    beside = Detection(0.96, (0.47, 0.30, 0.53, 0.36), ((0.5, 0.5),) * 4)  # the next face, touching
+
+    class Fixed:
+        def detect(self, rgb: np.ndarray) -> list[Detection]:
+            return [small, large, beside]
+
+    found = persons.find_persons(Fixed(), np.zeros((100, 100, 3), np.uint8))
+    assert [d.box for d in found] == [pytest.approx(small.box), pytest.approx(beside.box)]
+
+
+def test_region_is_a_rectangle_along_the_body_axis() -> None:
+    standing = Detection(0.9, (0.4, 0.1, 0.6, 0.2), ((0.5, 0.5), (0.5, 0.1), (0.5, 0.3), (0.5, 0.1)))
+    lying = Detection(0.9, (0.1, 0.4, 0.2, 0.6), ((0.5, 0.5), (0.1, 0.5), (0.3, 0.5), (0.1, 0.5)))
+    for det, long_axis in ((standing, 0), (lying, 1)):
+        boxes = persons.body_boxes([det], 200, 200, scale=1.0)
+        assert boxes == [(20, 20, 180, 180)]  # radius 80 px around the hip
+        square = persons.region(boxes, 200, 200, pad=0.0)
+        assert square[20:181, 20:181].all() and square.sum() == 161 * 161  # the corners' pixels included
+        narrow = persons.region(boxes, 200, 200, pad=0.0, people=[det], aspect=0.5)
+        extent = narrow.any(axis=1 - long_axis).nonzero()[0]  # along the body: the full length
+        across = narrow.any(axis=long_axis).nonzero()[0]
+        assert extent.max() - extent.min() == 160 and 78 <= across.max() - across.min() <= 82
+    grown = persons.region([(50, 50, 150, 150)], 200, 200, pad=0.1)
+    assert grown[40, 40] and not grown[38, 100]
+
+
+def test_a_red_object_nobody_stands_near_is_not_person() -> None:
+    rgb, person = photo(600, 900, [(100, 150, 250, 550)])
+    cup, _ = photo(600, 900, [(650, 350, 800, 500)])
+    rgb[cup.any(axis=2) & (cup[..., 0] > 150) & (cup[..., 1] < 90)] = (220, 30, 30)  # red, like a person
+    detector = FakeDetector(only_left_of=450)  # the detector knows the cup is no person
+    without = segment_still(FakeSegmenter(), rgb, StillOptions(), detector=None) >= 0.5
+    assert without[425, 725]  # the selfie model calls the cup person
+    alpha = segment_still(FakeSegmenter(), rgb, StillOptions(detect_tile_frac=0.0), detector=detector)
+    assert alpha[350:500, 650:800].max() < 0.05
+    assert iou(alpha >= 0.5, person) > 0.95
+
+
+def test_when_nobody_is_detected_the_old_path_runs_unchanged() -> None:
+    rgb, _ = photo(600, 900, [(100, 150, 250, 550), (600, 150, 750, 550)])
+    nobody = FakeDetector(min_frac=2.0)
+    old = segment_still(FakeSegmenter(), rgb, StillOptions(), detector=None)
+    new = segment_still(FakeSegmenter(), rgb, StillOptions(), detector=nobody)
+    assert nobody.calls >= 1
+    np.testing.assert_array_equal(old, new)
+
+
+def test_detect_off_never_calls_the_detector() -> None:
+    rgb, _ = photo(600, 900, [(100, 150, 250, 550)])
+    detector = FakeDetector()
+    segment_still(FakeSegmenter(), rgb, StillOptions(detect=False), detector=detector)
+    assert detector.calls == 0
+
+
+def test_a_detector_that_cannot_load_leaves_the_stills_path_working(monkeypatch: pytest.MonkeyPatch,
+                                                                     caplog: pytest.LogCaptureFixture) -> None:
+    import desktop_app.core.detector as detector_module
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise detector_module.NoDetectorError("the model manifest lists no person-detection model")
+
+    monkeypatch.setattr(persons, "_SHARED", [])
+    monkeypatch.setattr(detector_module, "PersonDetector", broken)
+    rgb, truth = photo(600, 900, [(100, 150, 250, 550)])
+    with caplog.at_level(logging.WARNING):
+        alpha = segment_still(FakeSegmenter(), rgb)
+    assert "person detector unavailable" in caplog.text
+    assert iou(alpha >= 0.5, truth) > 0.95
+    assert persons.shared_detector() is None  # tried once, not on every photo
+
+
+def test_panoramas_get_a_bounded_number_of_detector_runs() -> None:
+    detector = FakeDetector()
+    persons.find_persons(detector, np.zeros((128, 1280, 3), np.uint8), tile_frac=0.5)
+    assert detector.calls <= 1 + 24  # half-height tiles would be 50 x 3
+    detector = FakeDetector()
+    persons.find_persons(detector, np.zeros((40, 1280, 3), np.uint8), tile_frac=0.5)
+    assert detector.calls == 1  # too thin to tile
+    detector = FakeDetector()
+    persons.find_persons(detector, np.zeros((960, 1280, 3), np.uint8), tile_frac=0.5)
+    assert detector.calls == 1 + 15  # a photo: 5 x 3 tiles, as measured

@@ -19,6 +19,9 @@ bench/results/quality.json:
 
 `--clips-only --before` (seconds, after one full run) scores only the clips, today's temporal smoothing and the
 old plain moving average side by side, with MediaPipe's cached masks -> bench/results/quality_clips.json.
+`--clips call-P002-noisy,call-P008-noisy` scores only those clips (tools/build_evalset.py --noisy-only makes
+them); MediaPipe's masks for clips the cache lacks are made once into <set>/mediapipe-clips.npz. Every clip also
+reports `still_flicker`: the flicker over the frame pairs where the truth does not move at all.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
 import quality_metrics as qm  # noqa: E402
+from quality_still_picture import write_still_picture  # noqa: E402
 
 from desktop_app.core.frames import Frame  # noqa: E402
 from desktop_app.core.masks import MaskRefiner, soft_threshold  # noqa: E402
@@ -150,23 +154,41 @@ class StillDetect(StillPath):
     detect = True
 
 
-def mediapipe_masks(root: Path, cached: bool = False) -> dict[str, np.ndarray]:
-    """MediaPipe's masks for the set; `cached` reuses root/mediapipe.npz from an earlier run when it exists."""
-    out = root / "mediapipe.npz"
-    if cached and out.exists():
-        with np.load(out) as data:
-            masks = {k: data[k] for k in data.files}
-        masks["__version__"] = np.array("cached")
-        return masks
+def run_mp_worker(root: Path, out: Path, clips: list[str] | None = None) -> str:
+    """MediaPipe's masks for the set (or only `clips`) into `out`; returns MediaPipe's version."""
     if not MP_PYTHON.exists():
         raise SystemExit(f"{MP_PYTHON} is missing: run `bash tools/make_mediapipe_venv.sh` first")
-    proc = subprocess.run([str(MP_PYTHON), str(MP_WORKER), str(root), str(out)], capture_output=True, text=True)
+    cmd = [str(MP_PYTHON), str(MP_WORKER), str(root), str(out)] + ([",".join(clips)] if clips else [])
+    proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         raise SystemExit(f"the MediaPipe worker failed:\n{proc.stderr[-2000:]}")
-    info = json.loads(proc.stdout.strip().splitlines()[-1])
-    with np.load(out) as data:
-        masks = {k: data[k] for k in data.files}
-    masks["__version__"] = np.array(info["mediapipe"])
+    return str(json.loads(proc.stdout.strip().splitlines()[-1])["mediapipe"])
+
+
+def load_npz(path: Path) -> dict[str, np.ndarray]:
+    with np.load(path) as data:
+        return {k: data[k] for k in data.files}
+
+
+def mediapipe_masks(root: Path, cached: bool = False, clips: tuple[dict, ...] = ()) -> dict[str, np.ndarray]:
+    """MediaPipe's masks for the set; `cached` reuses root/mediapipe.npz from an earlier run when it exists.
+    Clips (manifest entries) it lacks come from root/mediapipe-clips.npz, remade when their frames changed."""
+    out = root / "mediapipe.npz"
+    if cached and out.exists():
+        masks, version = load_npz(out), "cached"
+    else:
+        version = run_mp_worker(root, out)
+        masks = load_npz(out)
+    missing = [c for c in clips if f"{MP_MODELS[0]}/{c['clip']}/000" not in masks]
+    if missing:
+        extra, sidecar = root / "mediapipe-clips.npz", root / "mediapipe-clips.json"
+        want = {c["clip"]: c.get("frames_sha256", c["truth_sha256"]) for c in missing}
+        have = json.loads(sidecar.read_text()) if sidecar.exists() and extra.exists() else {}
+        if any(have.get(k) != v for k, v in want.items()):
+            version = run_mp_worker(root, extra, list(want))
+            sidecar.write_text(json.dumps(want, indent=1) + "\n")
+        masks |= load_npz(extra)
+    masks["__version__"] = np.array(version)
     return masks
 
 
@@ -183,12 +205,31 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
             "people_under_90": int(sum(r["under_90"] for r in rows))}
 
 
+def still_flicker(preds: list[np.ndarray], truths: list[np.ndarray]) -> tuple[float, int]:
+    """(flicker over the frame pairs whose truth is identical, their count): what a person sitting still sees."""
+    values = [np.count_nonzero(preds[t] != preds[t - 1]) / max(np.count_nonzero(truths[t]), 1)
+              for t in range(1, len(truths)) if np.array_equal(truths[t], truths[t - 1])]
+    return (float(np.mean(values)) if values else float("nan")), len(values)
+
+
+def clip_scores(preds: list[np.ndarray], truths: list[np.ndarray]) -> dict[str, Any]:
+    scores: dict[str, Any] = {k: round(float(v), 4) if k != "lag" else int(v)
+                              for k, v in qm.video_scores(preds, truths).items()}
+    still, pairs = still_flicker(preds, truths)
+    return scores | {"still_flicker": round(still, 5), "still_pairs": pairs}
+
+
 def evaluate(root: Path, ours: list[Ours], pictures_dir: Path | None = None, clips_only: bool = False,
-             clip_methods: list[Ours] | None = None) -> dict[str, Any]:
-    """Stills (unless `clips_only`: then MediaPipe's cached masks are reused) and clips; `clip_methods` run
-    the clips (default: the first of `ours`)."""
+             clip_methods: list[Ours] | None = None, clips: list[str] | None = None) -> dict[str, Any]:
+    """Stills (unless `clips_only`: then MediaPipe's cached masks are reused) and clips (`clips`: only these
+    names); `clip_methods` run the clips (default: the first of `ours`)."""
     manifest = json.loads((root / "manifest.json").read_text())
-    mp_masks = mediapipe_masks(root, cached=clips_only)
+    if clips is not None:
+        unknown = sorted(set(clips) - {v["clip"] for v in manifest["videos"]})
+        if unknown:
+            raise SystemExit(f"no such clip in {root}: {', '.join(unknown)} (tools/build_evalset.py --noisy-only)")
+        manifest["videos"] = [v for v in manifest["videos"] if v["clip"] in clips]
+    mp_masks = mediapipe_masks(root, cached=clips_only, clips=tuple(manifest["videos"]))
     methods = [] if clips_only else [o.name for o in ours] + list(MP_MODELS)
     per_image: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for still in [] if clips_only else manifest["stills"]:
@@ -222,9 +263,10 @@ def evaluate(root: Path, ours: list[Ours], pictures_dir: Path | None = None, cli
                   for m in MP_MODELS}
         if clips_only and pictures_dir is not None:
             clip_pictures.append(write_clip_picture(pictures_dir, clip["clip"], frames, truths, preds))
-        videos[clip["clip"]] = {"split": clip["split"], **{
-            m: {k: round(float(v), 4) if k != "lag" else int(v) for k, v in qm.video_scores(p, truths).items()}
-            for m, p in preds.items()}}
+            if "source" in clip:  # noisy clips: where a person sitting still sees the mask flicker
+                still_picture = write_still_picture(pictures_dir, clip["clip"], frames, truths, preds, REPO)
+                clip_pictures += [still_picture] if still_picture else []
+        videos[clip["clip"]] = {"split": clip["split"], **{m: clip_scores(p, truths) for m, p in preds.items()}}
     timing = {o.name: {"median_ms": round(float(np.median(o.ms)), 1), "n": len(o.ms)} for o in ours if o.ms}
     pictures = write_pictures(root, ours, pictures_dir, mp_masks) if pictures_dir and not clips_only else []
     pictures += clip_pictures
@@ -285,8 +327,9 @@ def print_table(result: dict[str, Any]) -> None:
     for clip, methods in result["videos"].items():
         for method, s in methods.items():
             if method != "split":
-                print(f"{clip:14} {method:22} IoU {s['iou']:.3f} moving {s['moving_iou']:.3f} "
-                      f"flicker {s['flicker']:.4f} lag {s['lag']}")
+                print(f"{clip:16} {method:22} IoU {s['iou']:.3f} moving {s['moving_iou']:.3f} "
+                      f"bF {s['boundary_f']:.3f} flicker {s['flicker']:.4f} still {s['still_flicker']:.5f} "
+                      f"lag {s['lag']}")
 
 
 def markdown(result: dict[str, Any]) -> str:
@@ -299,13 +342,14 @@ def markdown(result: dict[str, Any]) -> str:
                 covered = s["people"] - s["people_under_90"]
                 lines.append(f"| {method} | {split} | {kind} | {s['n']} | {s['mean_iou']:.3f} | {s['worst_iou']:.3f} | "
                              f"{s['boundary_f']:.3f} | {covered}/{s['people']} |")
-    lines += ["", "| clip | split | method | mean IoU | worst IoU | IoU moving | boundary F | flicker | lag (frames) |",
-              "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    lines += ["", "| clip | split | method | mean IoU | worst IoU | IoU moving | boundary F | flicker | "
+              "flicker, still frames | lag (frames) |", "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for clip, methods in result["videos"].items():
         for method, s in methods.items():
             if method != "split":
                 lines.append(f"| {clip} | {methods['split']} | {method} | {s['iou']:.3f} | {s['worst_iou']:.3f} | "
-                             f"{s['moving_iou']:.3f} | {s['boundary_f']:.3f} | {s['flicker']:.4f} | {s['lag']} |")
+                             f"{s['moving_iou']:.3f} | {s['boundary_f']:.3f} | {s['flicker']:.4f} | "
+                             f"{s['still_flicker']:.5f} | {s['lag']} |")
     return "\n".join(lines) + "\n"
 
 
@@ -321,6 +365,8 @@ def main() -> int:
                         help="only the clips (seconds), reusing MediaPipe's masks from an earlier full run")
     parser.add_argument("--before", action="store_true",
                         help="clips also through the old plain moving average, side by side")
+    parser.add_argument("--clips", type=lambda v: [c for c in v.split(",") if c],
+                        help="comma-separated clip names to score (default: every clip in the set)")
     args = parser.parse_args()
     cv2.setNumThreads(1)
     if args.rebuild or not (args.set / "manifest.json").exists():
@@ -334,7 +380,8 @@ def main() -> int:
     if args.before:
         clip_methods.insert(0, OursBefore())
         clip_methods[0].segmenter = ours[0].segmenter
-    result = evaluate(args.set, ours, REPO / "docs" / "img" if args.pictures else None, args.clips_only, clip_methods)
+    result = evaluate(args.set, ours, REPO / "docs" / "img" if args.pictures else None, args.clips_only, clip_methods,
+                      args.clips)
     result["environment"] = {"python": platform.python_version(), "machine": platform.machine(),
                              "command": " ".join(sys.argv[1:])}
     print_table(result)

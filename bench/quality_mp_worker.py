@@ -3,14 +3,16 @@
 For every still of the evaluation set and every frame of its clips, both selfie models (0 general, 1 landscape)
 of MediaPipe's own runtime (mediapipe==0.10.14 solutions.selfie_segmentation) make the full-resolution mask;
 person = probability >= 0.5. Stills: a fresh graph per picture. Clips: one graph per clip and model, frames in
-order (as a video call would run it). Writes one .npz of bit-packed masks:
+order (as a video call would run it). Writes one .npz of bit-packed masks (by rename: a hard-linked copy of an
+older one elsewhere keeps its contents); with CLIPS (comma-separated clip names) only those clips, no stills:
 
-    .venvs/mediapipe/bin/python bench/quality_mp_worker.py EVALSET_DIR OUT.npz
+    .venvs/mediapipe/bin/python bench/quality_mp_worker.py EVALSET_DIR OUT.npz [CLIPS]
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -27,7 +29,10 @@ def read_rgb(path: Path) -> np.ndarray:
 
 def main() -> int:
     root, out = Path(sys.argv[1]), Path(sys.argv[2])
+    only = sys.argv[3].split(",") if len(sys.argv) > 3 else None
     manifest = json.loads((root / "manifest.json").read_text())
+    if only is not None:
+        manifest = {"stills": [], "videos": [v for v in manifest["videos"] if v["clip"] in only]}
     solution = mp.solutions.selfie_segmentation.SelfieSegmentation
     result: dict[str, np.ndarray] = {}
     for still in manifest["stills"]:
@@ -43,7 +48,9 @@ def main() -> int:
                 for t in range(clip["frames"]):
                     mask = np.asarray(seg.process(read_rgb(folder / f"{t:03d}.png")).segmentation_mask) >= 0.5
                     result[f"{model}/{clip['clip']}/{t:03d}"] = np.packbits(mask)
-    np.savez_compressed(out, **result)
+    tmp = out.with_name(out.name + ".tmp.npz")
+    np.savez_compressed(tmp, **result)
+    os.replace(tmp, out)
     print(json.dumps({"mediapipe": mp.__version__, "masks": len(result)}))
     return 0
 

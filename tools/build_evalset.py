@@ -9,6 +9,10 @@ pixel, 0 = background), video/<clip>/NNN.png + NNN.truth.png, people/ (the keyed
 sheets to look at: the truth drawn over every picture) and manifest.json. Deterministic: the same packages give
 the same files; --check compares the truth masks' digests with tests/fixtures/evalset/manifest.json.
 
+Noisy clips (`<clip>-noisy`): the same frames and truth masks with seeded per-frame camera noise (sensor noise,
+exposure wobble, JPEG), so that a still person's frames differ the way a webcam's do; `--noisy-only` adds them to
+an existing set from its clean frames in seconds.
+
 Split: P001-P005 are for tuning, P006-P010 are held out (never tuned on). The full-body postures of P007 and
 P009 are left out: their grey shorts are the backdrop's own grey and do not key (looked at, docs/quality.md).
 """
@@ -209,6 +213,62 @@ def build_video(out: Path, clip: str, pid: str, background: str, cutouts: dict) 
             "size": list(VIDEO_SIZE), "frames": VIDEO_FRAMES, "fps": 30, "truth_sha256": digest.hexdigest()[:16]}
 
 
+# A webcam at home: sensor noise sigma 2.5/255 in highlights rising to 4/255 in shadows (mostly luma, some
+# chroma), a per-frame exposure wobble of up to +-1.5%, then JPEG quality 85 (what compression leaves behind).
+NOISY = {"call-P002": 9002, "call-P008": 9008}  # clip -> seed
+NOISE = {"sigma_bright": 2.5, "sigma_dark": 4.0, "chroma_share": 0.35, "exposure": 0.015, "jpeg_quality": 85}
+
+
+def camera_noise(rgb: np.ndarray, rng: np.random.Generator, noise: dict | None = None) -> np.ndarray:
+    """One frame as a webcam would deliver it: exposure gain, signal-dependent Gaussian noise, JPEG round trip."""
+    n = NOISE | (noise or {})
+    x = rgb.astype(np.float32) * (1.0 + rng.uniform(-n["exposure"], n["exposure"]))
+    luma = x @ np.float32([0.299, 0.587, 0.114])
+    sigma = n["sigma_dark"] + (n["sigma_bright"] - n["sigma_dark"]) * np.clip(luma / 255.0, 0, 1)
+    share = n["chroma_share"]
+    common = rng.standard_normal(luma.shape, dtype=np.float32)[..., None]
+    own = rng.standard_normal(x.shape, dtype=np.float32)
+    x += (common * np.sqrt(1 - share) + own * np.sqrt(share)) * sigma[..., None]
+    noisy = np.clip(x + 0.5, 0, 255).astype(np.uint8)
+    ok, jpg = cv2.imencode(".jpg", noisy[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, int(n["jpeg_quality"])])
+    assert ok
+    return np.ascontiguousarray(cv2.imdecode(jpg, cv2.IMREAD_COLOR)[..., ::-1])
+
+
+def build_noisy_video(out: Path, clean: dict, seed: int) -> dict:
+    """`<clip>-noisy` from the clean clip's frames: same truth (copied), camera_noise per frame (rng [seed, t])."""
+    src, name = out / "video" / clean["clip"], f"{clean['clip']}-noisy"
+    folder = out / "video" / name
+    folder.mkdir(parents=True, exist_ok=True)
+    truth_digest, frame_digest = hashlib.sha256(), hashlib.sha256()
+    for t in range(clean["frames"]):
+        rgb = np.ascontiguousarray(cv2.imread(str(src / f"{t:03d}.png"), cv2.IMREAD_COLOR)[..., ::-1])
+        truth = cv2.imread(str(src / f"{t:03d}.truth.png"), cv2.IMREAD_GRAYSCALE)
+        frame = camera_noise(rgb, np.random.default_rng([seed, t]))
+        cv2.imwrite(str(folder / f"{t:03d}.png"), frame[..., ::-1])
+        cv2.imwrite(str(folder / f"{t:03d}.truth.png"), truth)
+        truth_digest.update(truth.tobytes())
+        frame_digest.update(frame.tobytes())
+    return {**clean, "clip": name, "source": clean["clip"], "seed": seed, "noise": dict(NOISE),
+            "truth_sha256": truth_digest.hexdigest()[:16], "frames_sha256": frame_digest.hexdigest()[:16]}
+
+
+def add_noisy_videos(out: Path, manifest: dict) -> dict:
+    """Append (or replace) the noisy variant of every clip in NOISY; returns the manifest."""
+    clean = {v["clip"]: v for v in manifest["videos"] if "source" not in v}
+    noisy = [build_noisy_video(out, clean[clip], seed) for clip, seed in NOISY.items()]
+    names = {v["clip"] for v in noisy}
+    manifest["videos"] = [v for v in manifest["videos"] if v["clip"] not in names] + noisy
+    return manifest
+
+
+def write_manifest(out: Path, manifest: dict) -> None:
+    """Atomically (a new file renamed over the old: a hard-linked copy elsewhere keeps its own contents)."""
+    tmp = out / "manifest.json.tmp"
+    tmp.write_text(json.dumps(manifest, indent=1) + "\n")
+    tmp.replace(out / "manifest.json")
+
+
 def contact_sheet(items: list[tuple[str, np.ndarray, np.ndarray]], path: Path, tile_h: int = 240) -> None:
     """Pictures with the truth drawn over them: backdrop tinted magenta, the mask's edge in green."""
     tiles = []
@@ -267,6 +327,7 @@ def build(out: Path) -> dict:
         contact_sheet(items, out / "sheets" / f"{key}.png")
     manifest["videos"].append(build_video(out, "call-P002", "P002", "coffee", cutouts))
     manifest["videos"].append(build_video(out, "call-P008", "P008", "rocket", cutouts))
+    add_noisy_videos(out, manifest)
     for clip in manifest["videos"]:
         folder = out / "video" / clip["clip"]
         items = []
@@ -274,7 +335,7 @@ def build(out: Path) -> dict:
             rgb = cv2.imread(str(folder / f"{t:03d}.png"))[..., ::-1]
             items.append((f"{clip['clip']} {t}", rgb, cv2.imread(str(folder / f"{t:03d}.truth.png"), 0) > 0))
         contact_sheet(items, out / "sheets" / f"video-{clip['clip']}.png")
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+    write_manifest(out, manifest)
     return manifest
 
 
@@ -288,8 +349,15 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=ROOT / ".cache" / "evalset")
     parser.add_argument("--check", action="store_true", help="compare the digests with the committed fixture")
     parser.add_argument("--write-fixture", action="store_true", help="record the digests in the fixture")
+    parser.add_argument("--noisy-only", action="store_true",
+                        help="only (re)make the noisy clips from an existing set's clean frames (seconds)")
     args = parser.parse_args()
-    manifest = build(args.out)
+    if args.noisy_only:
+        manifest = add_noisy_videos(args.out, json.loads((args.out / "manifest.json").read_text()))
+        write_manifest(args.out, manifest)
+        print(", ".join(f"{v['clip']} frames {v['frames_sha256']}" for v in manifest["videos"] if "source" in v))
+    else:
+        manifest = build(args.out)
     print(f"{len(manifest['stills'])} stills, {len(manifest['videos'])} clips in {args.out}")
     if args.write_fixture:
         FIXTURE.parent.mkdir(parents=True, exist_ok=True)

@@ -266,7 +266,7 @@ def _process(args: argparse.Namespace, params: EffectParams, log_path: Path | No
             read_image(params.background)
         except ImageReadError as exc:
             raise UsageError(f"background image cannot be used: {exc}") from exc
-    segmenter = _segmenter_or_exit(args.model, args.device, log_path)
+    segmenter = _segmenter_or_exit(args.model, args.device, log_path, detector=params.quality == "best")
     if segmenter is None:
         return EXIT_FAILED
     pipeline = Pipeline(segmenter, params, temporal=True)
@@ -300,19 +300,21 @@ def _process(args: argparse.Namespace, params: EffectParams, log_path: Path | No
     return EXIT_FAILED if report.failed else EXIT_OK
 
 
-def _segmenter_or_exit(model_id: str, device: Device, log_path: Path | None = None) -> Segmenter | None:
+def _segmenter_or_exit(model_id: str, device: Device, log_path: Path | None = None, *,
+                       detector: bool = False) -> Segmenter | None:
     """The segmenter with every model file it may need verified up front, or None after one error line.
 
     A damaged second model (`auto` loads the landscape one on the first wide input) fails the whole run
     before anything is processed: it means the installation was modified, the fix (reinstall) is the same
     for every input, and a batch that dies or half-succeeds midway is worse than a clear refusal up front.
+    `detector`: best-quality photos also need the person detector; it is checked the same way.
     """
     from desktop_app.core.notify import log
     from desktop_app.core.segmenter import Segmenter
 
     try:
         segmenter = Segmenter(model_id, device=device)
-        segmenter.verify_all()
+        segmenter.verify_all(detector=detector)
         return segmenter
     except Exception as exc:  # a tampered or missing model: one clear line
         from desktop_app.core.batch import printable

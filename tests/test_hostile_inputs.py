@@ -132,6 +132,26 @@ def test_a_damaged_second_model_stops_the_run_before_anything_is_processed(
     assert code == 0  # the intact model alone still works
 
 
+def test_a_damaged_detector_stops_a_best_quality_run_before_anything_is_processed(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Best-quality photos load the person detector on their first photo: a tampered one must not silently give
+    worse masks (the detector is what keeps background objects out), so it is checked with the other models."""
+    from desktop_app.core.models import choose_variant, load_manifest
+
+    root = app_copy(tmp_path, monkeypatch)
+    spec = load_manifest(root / "models").of_kind("person-detection")[0]
+    detector = choose_variant(spec, gpu=False)
+    target = root / "models" / detector.file
+    target.write_bytes(target.read_bytes()[:-1] + b"\0")
+    code, _, stderr = run(capsys, "process", str(SAMPLE), "--out", str(tmp_path / "out"))
+    assert code == 1
+    first = stderr.splitlines()[0]
+    assert first.startswith("error: model file ") and detector.file in first and f"(model {spec.id})" in first
+    assert not (tmp_path / "out").exists()
+    code, _, _ = run(capsys, "process", str(SAMPLE), "--quality", "fast", "--out", str(tmp_path / "fast"))
+    assert code == 0  # the fast path does not use the detector
+
+
 def test_an_unknown_model_is_a_usage_error_listing_the_ids(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, stderr = run(capsys, "process", str(SAMPLE), "--model", "nosuch", "--out", str(tmp_path / "out"))
     assert code == 2

@@ -124,12 +124,19 @@ class Segmenter:
         ids = [m for m in (GENERAL, LANDSCAPE) if m in self._manifest.ids]
         return ids or [self._first_model(AUTO)]
 
-    def verify_all(self) -> None:
+    def verify_all(self, detector: bool = False) -> None:
         """Check now every model file a later frame may need (`auto` loads the landscape model lazily, on the
         first wide frame), so a missing or tampered one is reported before a batch starts, not midway.
+        `detector`: also the person detector that best-quality stills load (on the CPU) on their first photo.
 
         Raises models.ModelIntegrityError naming the file and the model id.
         """
+        if detector:
+            for spec in self._manifest.of_kind(models.DETECTION):
+                try:
+                    models.verify(models.choose_variant(spec, gpu=False))
+                except models.ModelIntegrityError as exc:
+                    raise models.ModelIntegrityError(f"{exc} (model {spec.id})") from exc
         gpu = self.is_gpu
         for model_id in self.may_use():
             if model_id in self._loaded:

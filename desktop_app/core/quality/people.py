@@ -37,7 +37,10 @@ def shared_detector() -> Detects | None:
 
                 _SHARED.append(PersonDetector(device="cpu", threads=1))
             except Exception as exc:  # a missing/tampered file or no detector in the manifest: stills still work
-                log.warning("person detector unavailable, best-quality stills work without it: %s", exc)
+                from desktop_app.core.notify import notifier  # the window shows it once; the log keeps it
+
+                notifier.warning("The person detector could not be loaded, so best-quality photos are made "
+                                 f"without it (people may be missed or background kept). {exc}")
                 _SHARED.append(None)
         return _SHARED[0]
 

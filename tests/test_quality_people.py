@@ -129,7 +129,7 @@ def test_a_detector_that_cannot_load_leaves_the_stills_path_working(monkeypatch:
     rgb, truth = photo(600, 900, [(100, 150, 250, 550)])
     with caplog.at_level(logging.WARNING):
         alpha = segment_still(FakeSegmenter(), rgb)
-    assert "person detector unavailable" in caplog.text
+    assert "The person detector could not be loaded" in caplog.text
     assert iou(alpha >= 0.5, truth) > 0.95
     assert persons.shared_detector() is None  # tried once, not on every photo
 

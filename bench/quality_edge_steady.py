@@ -1,6 +1,6 @@
-"""Still-frame steadiness after the live edge refinement (issue #9, W16): the clip pipeline with
-`MaskRefiner.steady` (the change gate applied again AFTER `masks.refine_edges`) on and off, side
-by side with the edge refinement off and the model alone, on the tune clips (call-P002-noisy, call-P002).
+"""Still-frame steadiness with the live edge refinement (issue #9, W16): the clip pipeline with the guide gated
+over time (`MaskRefiner.steady_guide`) and the refined edge gated again (`MaskRefiner.steady`) on and off, side by
+side with the edge refinement off and the model alone, on the tune clips (call-P002-noisy, call-P002).
 
     .venv/bin/python bench/quality_edge_steady.py [--clips call-P002-noisy,call-P002] [--variants NAME,...]
     -> bench/results/quality_edge_steady.json
@@ -29,17 +29,23 @@ from desktop_app.core.pipeline import Pipeline  # noqa: E402
 VARIANTS: dict[str, dict] = {
     "model alone": {"smoothing": 0.0, "edges": False},
     "gate+hysteresis, edges off": {"edges": False},
-    "gate+hysteresis, edges on, no steady (before W16)": {"steady": False},
-    "gate+hysteresis, edges on, steady gate (now)": {},
+    "edges on, as before W16": {"steady": False, "guide": False},
+    "edges on, guide gated": {"steady": False},
+    "edges on, refined edge gated": {"guide": False},
+    "edges on, guide + refined edge gated (now)": {},
 }
 
 
 def run(segmenter: object, frames: list[np.ndarray], smoothing: float = 0.5, edges: bool = True,
-        steady: bool = True) -> list[np.ndarray]:
+        steady: bool = True, guide: bool = True) -> list[np.ndarray]:
+    """The clip through the blur pipeline (gate + hysteresis at `smoothing`); `steady` / `guide` False switch off
+    `MaskRefiner.steady` (the gate after the edge refinement) / `steady_guide` (the gated guide)."""
     pipeline = Pipeline(segmenter, EffectParams(effect="blur", smoothing=smoothing), temporal=True)
     pipeline.edges = edges
     if not steady:
         pipeline._refiner.steady = lambda alpha: alpha  # type: ignore[method-assign]
+    if not guide:
+        pipeline._refiner.steady_guide = lambda grey: grey  # type: ignore[method-assign]
     return [pipeline.process(Frame(f, i / 30.0, i, "clip")).mask >= 0.5 for i, f in enumerate(frames)]
 
 
@@ -63,7 +69,7 @@ def main() -> int:
         for name in names:
             s = bq.clip_scores(run(segmenter, frames, **VARIANTS[name]), truths)
             result[clip][name] = s
-            print(f"{clip:16} {name:58} flicker {s['flicker']:.4f} still {s['still_flicker']:.5f} "
+            print(f"{clip:16} {name:44} flicker {s['flicker']:.4f} still {s['still_flicker']:.5f} "
                   f"moving {s['moving_iou']:.3f} bF {s['boundary_f']:.3f} lag {s['lag']}", flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"clips": result, "command": " ".join(sys.argv[1:])}, indent=1) + "\n")

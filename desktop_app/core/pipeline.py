@@ -118,8 +118,9 @@ class Pipeline:
     edge colour estimate; with "fast", and for every live or video frame, the per-frame path above.
     `edges` (an attribute, default: the same as `temporal`) snaps the mask's edges to the frame's
     (`masks.refine_edges`, about 1 ms at 720p) for every effect but `mask`, whose output is the probability itself;
-    the refined edge then goes through the same change gate again (`MaskRefiner.steady`), so the refinement's
-    response to sensor noise does not make a still person's edge flicker.
+    it is fitted against a change-gated average of the frame (`MaskRefiner.steady_guide`) and the refined edge
+    goes through the change gate again (`MaskRefiner.steady`), so sensor noise does not make a still person's
+    edge flicker.
     """
 
     def __init__(
@@ -190,7 +191,8 @@ class Pipeline:
             pixels = compose(rgb, mask, params)
         else:
             refined = refiner.refine(mask_small)
-            mask = upsample(refiner.steady(refine_edges(rgb, refined)) if self.edges else refined, rgb.shape[:2])
+            edged = refiner.steady(refine_edges(rgb, refined, grey_filter=refiner.steady_guide)) if self.edges else None
+            mask = upsample(refined if edged is None else edged, rgb.shape[:2])
             masked = time.perf_counter()
             pixels = compose(rgb, mask, params, background, mask_small=refined, live=self.live)
         done = time.perf_counter()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -87,3 +89,68 @@ def test_pipeline_snaps_edges_for_video_but_not_for_stills_or_the_mask_effect() 
     probability = Pipeline(GridSegmenter(alpha), params.with_(effect="mask")).process(Frame(rgb, 0.0, 0, "clip"))
     assert probability.mask is not None
     assert np.array_equal(probability.mask, upsample(alpha, (FRAME_H, FRAME_W)))  # the probability, untouched
+
+
+def noisy_frames(count: int, sigma: float, seed: int = 0) -> list[np.ndarray]:
+    """`scene()`'s frame with fresh sensor-like noise every frame (the person sits still)."""
+    rng = np.random.default_rng(seed)
+    rgb, _ = scene()
+    return [np.clip(rgb + rng.normal(0.0, sigma, rgb.shape), 0, 255).astype(np.uint8) for _ in range(count)]
+
+
+def changed_pixels(masks: list[np.ndarray]) -> float:
+    """Mean count of pixels whose person/background decision changes from one frame to the next."""
+    return float(np.mean([np.count_nonzero((a >= 0.5) != (b >= 0.5)) for a, b in itertools.pairwise(masks)]))
+
+
+def test_still_noisy_scene_keeps_a_steady_mask_with_snapped_edges() -> None:
+    """The edge refinement fits against each noisy frame; `MaskRefiner.steady` averages that noise away again."""
+    _, alpha = scene()
+    rng = np.random.default_rng(1)
+    probs = [np.clip(alpha + rng.normal(0.0, 0.03, alpha.shape), 0, 1).astype(np.float32) for _ in range(30)]
+    frames = noisy_frames(30, 12.0)
+
+    def run(steady: bool) -> list[np.ndarray]:
+        segmenter = GridSegmenter(probs[0])
+        pipeline = Pipeline(segmenter, EffectParams(effect="blur", feather=0.3, smoothing=0.5, quality="fast"))
+        if not steady:  # the pipeline before: the refined edge straight to the upsample
+            pipeline._refiner.steady = lambda a: a  # type: ignore[method-assign]
+        out = []
+        for i, (rgb, prob) in enumerate(zip(frames, probs, strict=True)):
+            segmenter.mask = prob
+            out.append(pipeline.process(Frame(rgb, i / 30.0, i, "clip")).mask)
+        return out
+
+    steady, plain = run(True), run(False)
+    assert changed_pixels(plain) > 20  # the guided filter alone follows the noise ...
+    assert changed_pixels(steady) < 0.6 * changed_pixels(plain)  # ... the gate holds it still
+    # ... and the edge stays where the refinement puts it on the clean frame, row by row (not the model's).
+    rgb, _ = scene()
+    clean = Pipeline(GridSegmenter(alpha), EffectParams(effect="blur", feather=0.3, smoothing=0.5, quality="fast"))
+    unsnapped = Pipeline(GridSegmenter(alpha), clean.params)
+    unsnapped.edges = False
+    for i in range(6):
+        target = clean.process(Frame(rgb, i / 30.0, i, "clip")).mask
+        model = unsnapped.process(Frame(rgb, i / 30.0, i, "clip")).mask
+    assert target is not None and model is not None
+    assert first_person_column(target) != first_person_column(model)
+    cols = np.array([np.argmax(mask >= 0.5, axis=1) for mask in steady[5:]])
+    assert np.median(cols) == first_person_column(target)
+    assert np.all(np.abs(cols - first_person_column(target)) <= 3)
+
+
+def test_moving_edge_is_followed_without_lag() -> None:
+    """An edge that jumps 20 frame px (4 grid px) a frame, frame and model together: each frame's mask has it
+    where that frame has it, not where the history had it."""
+    params = EffectParams(effect="blur", feather=0.3, smoothing=0.5, quality="fast")
+    segmenter = GridSegmenter(scene()[1])
+    pipeline = Pipeline(segmenter, params)
+    for i, shift in enumerate(range(0, 100, 20)):
+        rgb = np.full((FRAME_H, FRAME_W, 3), 40, np.uint8)
+        rgb[:, EDGE_X - shift:] = (200, 180, 170)
+        xs = np.arange(GRID_W, dtype=np.float32)
+        segmenter.mask = np.repeat(np.clip((xs - ((EDGE_X - shift) / 5 - 0.5)) / 2.0 + 0.5, 0, 1)[None, :],
+                                   GRID_H, axis=0).astype(np.float32)
+        mask = pipeline.process(Frame(rgb, i / 30.0, i, "clip")).mask
+        assert mask is not None
+        assert abs(first_person_column(mask) - (EDGE_X - shift)) <= 2

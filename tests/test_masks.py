@@ -210,3 +210,32 @@ def test_refine_keeps_shape_and_dtype() -> None:
     out = MaskRefiner(0.5, 0.3, 0.5).refine(np.random.default_rng(3).random((256, 144), dtype=np.float32))
     assert out.shape == (256, 144)
     assert out.dtype == np.float32
+
+
+def test_steady_guide_averages_grey_noise_and_follows_a_real_change_at_once() -> None:
+    """The edge refinement's guide: noise of a few grey levels on a still frame is averaged over frames, a change
+    of more than GUIDE_GATE_WIDTH (here 100 grey levels: something moved) is adopted within the frame."""
+    rng = np.random.default_rng(0)
+    base = np.full((40, 60), 120.0, np.float32)
+    refiner = MaskRefiner(smoothing=0.5)
+    frames = [np.clip(base + rng.normal(0, 6, base.shape), 0, 255).astype(np.uint8) for _ in range(20)]
+    out = [refiner.steady_guide(f) for f in frames]
+    assert out[-1].dtype == np.float32
+    assert np.std(out[-1] - base) < 0.85 * np.std(frames[-1] - base)  # less noisy than the frame itself
+    assert not np.shares_memory(out[-1], out[-2])  # a fresh array each frame
+    moved = np.clip(base + 100, 0, 255).astype(np.uint8)
+    assert np.abs(refiner.steady_guide(moved) - moved).max() < 1.0
+    off = MaskRefiner(smoothing=0.0)  # no smoothing: the grey itself, no memory
+    assert np.array_equal(off.steady_guide(moved), moved)
+
+
+def test_steady_follows_a_moving_edge_and_resets_with_the_refiner() -> None:
+    refiner = MaskRefiner(smoothing=0.5)
+    left = np.zeros((8, 20), np.float32)
+    left[:, 10:] = 1.0
+    right = np.roll(left, 4, axis=1)
+    right[:, :4] = 0.0
+    refiner.steady(left)
+    assert np.array_equal(refiner.steady(right) >= 0.5, right >= 0.5)  # a jump of 1 is followed at once
+    refiner.reset()
+    assert np.array_equal(refiner.steady(left), left)  # no memory of `right`

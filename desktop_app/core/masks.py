@@ -7,6 +7,8 @@ upsample gives the same picture at several times the cost (bench/bench_core.py m
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import cv2
 import numpy as np
 
@@ -53,6 +55,10 @@ def soft_threshold(mask: np.ndarray, threshold: float, feather: float) -> np.nda
 # when they differ by GATE_WIDTH or more, so a moving edge (a jump of ~1 in probability) is followed at once
 # and only small disagreements (noise) are averaged. Tuned on call-P002 (docs/quality.md, "Video and live").
 GATE_WIDTH = 0.5
+# The same gate for the edge refinement's guide (the frame in grey, 0..1): sensor noise (a few grey levels at the
+# grid) is averaged, a change of more than this is followed at once. Tried 0.05/0.1/0.2 on call-P002-noisy: still
+# flicker 0.00041/0.00038/0.00037 with `steady`, boundary F 0.802/0.802/0.801 (docs/quality.md, last section).
+GUIDE_GATE_WIDTH = 0.1
 # Hysteresis: a pixel's person/background decision flips only when its probability crosses the threshold by
 # this margin per unit of smoothing (0.1 at the default smoothing 0.5), on the side away from its last state.
 HYSTERESIS_PER_SMOOTHING = 0.2
@@ -76,10 +82,14 @@ class MaskRefiner:
         self.smoothing = smoothing
         self._state: np.ndarray | None = None
         self._person: np.ndarray | None = None  # last decision per pixel (bool), for the hysteresis
+        self._edge_state: np.ndarray | None = None  # the gated average of the edge-refined alpha (`steady`)
+        self._guide_state: np.ndarray | None = None  # the gated average of the edge refinement's guide
 
     def reset(self) -> None:
         self._state = None
         self._person = None
+        self._edge_state = None
+        self._guide_state = None
 
     def smooth(self, mask: np.ndarray) -> np.ndarray:
         """The change-gated moving average of the probabilities including `mask` (float32, same shape)."""
@@ -91,15 +101,7 @@ class MaskRefiner:
             self.reset()
             self._state = mask.copy()
             return self._state
-        # keep = smoothing * max(0, 1 - |new - old| / GATE_WIDTH); new state = old + (1 - keep) * (new - old).
-        # A fresh array each frame: callers may hold the previous result (e.g. as Result.mask).
-        diff = mask - self._state
-        follow = np.abs(diff)
-        follow *= np.float32(self.smoothing / GATE_WIDTH)
-        follow += np.float32(1.0 - self.smoothing)
-        np.minimum(follow, 1.0, out=follow)
-        diff *= follow
-        self._state = self._state + diff
+        self._state = gated_average(self._state, mask, self.smoothing)
         return self._state
 
     def _hysteresis(self, mask: np.ndarray) -> np.ndarray:
@@ -120,6 +122,48 @@ class MaskRefiner:
         """(h, w) float32 probabilities -> (h, w) float32 alpha in [0, 1]."""
         return soft_threshold(self._hysteresis(self.smooth(mask)), self.threshold, self.feather)
 
+    def steady(self, alpha: np.ndarray) -> np.ndarray:
+        """The edge-refined alpha (`refine_edges` of `refine`'s output) through the same change gate, with a
+        history of its own: the guided filter follows the frame's noise where the person sits still, and this
+        averages that away again, while a moving edge (a jump of ~1) is followed at once. No second hysteresis:
+        on call-P002 it cost boundary F (0.80 -> 0.79) for a still flicker the gate alone nearly reaches."""
+        alpha = np.asarray(alpha, dtype=np.float32)
+        if self.smoothing <= 0.0:
+            self._edge_state = None
+            return alpha
+        if self._edge_state is None or self._edge_state.shape != alpha.shape:
+            self._edge_state = alpha.copy()
+        else:
+            self._edge_state = gated_average(self._edge_state, alpha, self.smoothing)
+        return self._edge_state
+
+    def steady_guide(self, grey: np.ndarray) -> np.ndarray:
+        """The edge refinement's guide (the frame in grey, uint8 or float 0..255) as a change-gated average
+        (`GUIDE_GATE_WIDTH`), float32: the guided filter is fitted against a frame whose noise is averaged where
+        nothing moves. Pass as `refine_edges(..., grey_filter=refiner.steady_guide)`."""
+        grey = np.asarray(grey, dtype=np.float32)
+        if self.smoothing <= 0.0:
+            self._guide_state = None
+            return grey
+        if self._guide_state is None or self._guide_state.shape != grey.shape:
+            self._guide_state = grey.copy()
+        else:
+            self._guide_state = gated_average(self._guide_state, grey, self.smoothing, GUIDE_GATE_WIDTH * 255.0)
+        return self._guide_state
+
+
+def gated_average(state: np.ndarray, new: np.ndarray, smoothing: float, width: float = GATE_WIDTH) -> np.ndarray:
+    """One step of the change-gated moving average: a fresh array (callers may hold the previous result).
+
+    keep = smoothing * max(0, 1 - |new - old| / width); result = old + (1 - keep) * (new - old)."""
+    diff = new - state
+    follow = np.abs(diff)
+    follow *= np.float32(smoothing / width)
+    follow += np.float32(1.0 - smoothing)
+    np.minimum(follow, 1.0, out=follow)
+    diff *= follow
+    return state + diff
+
 
 # Live edge refinement: a guided filter (He et al.) whose coefficients are fitted at the model's grid against
 # the frame in grey and applied at EDGE_SCALE x the grid, so the edge follows the frame's own edges. Radius 1 grid
@@ -136,9 +180,10 @@ def _box(x: np.ndarray, ksize: tuple[int, int]) -> np.ndarray:
 
 
 def refine_edges(rgb: np.ndarray, alpha: np.ndarray, scale: float = EDGE_SCALE, radius: int = EDGE_RADIUS,
-                 eps: float = EDGE_EPS) -> np.ndarray:
+                 eps: float = EDGE_EPS, grey_filter: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
     """(h, w) alpha at model resolution -> float32 alpha in [0, 1] at `scale` x that size (at most the frame's),
-    its edges snapped to those of the (H, W, 3) uint8 frame."""
+    its edges snapped to those of the (H, W, 3) uint8 frame. `grey_filter` (e.g. `MaskRefiner.steady_guide`)
+    maps the frame in grey at the apply size (uint8) to the grey actually used (same shape, 0..255)."""
     h, w = alpha.shape
     frame_h, frame_w = rgb.shape[:2]
     out_w, out_h = min(round(w * scale), frame_w), min(round(h * scale), frame_h)
@@ -150,11 +195,14 @@ def refine_edges(rgb: np.ndarray, alpha: np.ndarray, scale: float = EDGE_SCALE, 
     mid = rgb if (out_h, out_w) == (frame_h, frame_w) else cv2.resize(rgb, (out_w, out_h),
                                                                        interpolation=cv2.INTER_LINEAR)
     grey = cv2.cvtColor(np.ascontiguousarray(mid), cv2.COLOR_RGB2GRAY)
+    if grey_filter is not None:
+        grey = grey_filter(grey)
     # To the grid: halve (cheap area average, anti-aliased) while still larger than twice the grid, then linear.
     small = grey
     while small.shape[1] >= 2 * w and small.shape[0] >= 2 * h:
         small = cv2.resize(small, (small.shape[1] // 2, small.shape[0] // 2), interpolation=cv2.INTER_AREA)
     guide = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR).astype(np.float32) * np.float32(1.0 / 255.0)
+    grey = grey.astype(np.float32, copy=False)
     ksize = (2 * radius + 1, 2 * radius + 1)
     mean_i, mean_p = _box(guide, ksize), _box(src, ksize)
     var_i = _box(guide * guide, ksize) - mean_i * mean_i

@@ -117,7 +117,10 @@ class Pipeline:
     `params.quality == "best"` takes its mask from `quality.segment_still` at full resolution and the stills'
     edge colour estimate; with "fast", and for every live or video frame, the per-frame path above.
     `edges` (an attribute, default: the same as `temporal`) snaps the mask's edges to the frame's
-    (`masks.refine_edges`, about 1 ms at 720p) for every effect but `mask`, whose output is the probability itself.
+    (`masks.refine_edges`, about 1 ms at 720p) for every effect but `mask`, whose output is the probability itself;
+    it is fitted against a change-gated average of the frame (`MaskRefiner.steady_guide`) and the refined edge
+    goes through the change gate again (`MaskRefiner.steady`), so sensor noise does not make a still person's
+    edge flicker.
     """
 
     def __init__(
@@ -188,7 +191,8 @@ class Pipeline:
             pixels = compose(rgb, mask, params)
         else:
             refined = refiner.refine(mask_small)
-            mask = upsample(refine_edges(rgb, refined) if self.edges else refined, rgb.shape[:2])
+            edged = refiner.steady(refine_edges(rgb, refined, grey_filter=refiner.steady_guide)) if self.edges else None
+            mask = upsample(refined if edged is None else edged, rgb.shape[:2])
             masked = time.perf_counter()
             pixels = compose(rgb, mask, params, background, mask_small=refined, live=self.live)
         done = time.perf_counter()

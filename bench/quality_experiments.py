@@ -85,6 +85,13 @@ VARIANTS: dict[str, StillOptions] = {
     "detect-tilescore.8": replace(StillOptions(), detect_tile_score=0.8),
     "detect-nocrops": replace(StillOptions(), detect_crops=False),
     "detect-1round": replace(StillOptions(), crop_rounds=1),
+    # W17: the feet and lower legs in group photos; each the default with one change
+    "axis.6": replace(StillOptions(), axis_crops=True, axis_crop_size=0.6),
+    "axis.5": replace(StillOptions(), axis_crops=True, axis_crop_size=0.5),
+    "axis.75": replace(StillOptions(), axis_crops=True, axis_crop_size=0.75),
+    "feet.1": replace(StillOptions(), region_feet=0.1),
+    "feet.05": replace(StillOptions(), region_feet=0.05),
+    "axis.6+feet.1": replace(StillOptions(), axis_crops=True, axis_crop_size=0.6, region_feet=0.1),
 }
 
 

@@ -4,6 +4,7 @@ whose behaviour is known: it finds red people, but only those that are large eno
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 import cv2
 import numpy as np
@@ -144,3 +145,42 @@ def test_panoramas_get_a_bounded_number_of_detector_runs() -> None:
     detector = FakeDetector()
     persons.find_persons(detector, np.zeros((960, 1280, 3), np.uint8), tile_frac=0.5)
     assert detector.calls == 1 + 15  # a photo: 5 x 3 tiles, as measured
+
+
+def test_axis_boxes_are_an_upper_and_a_lower_square_along_the_body() -> None:
+    standing = Detection(0.9, (0.4, 0.1, 0.6, 0.2), ((0.5, 0.5), (0.5, 0.1), (0.5, 0.3), (0.5, 0.1)))
+    lying = Detection(0.9, (0.1, 0.4, 0.2, 0.6), ((0.5, 0.5), (0.1, 0.5), (0.3, 0.5), (0.1, 0.5)))
+    box = [(20, 20, 180, 180)]
+    # shoulders up (y smaller): the first square is centred 40 px above the hip, the second 40 px below
+    assert persons.axis_boxes(box, [standing], 200, 200, size=0.5) == [(60, 20, 140, 100), (60, 100, 140, 180)]
+    assert persons.axis_boxes(box, [lying], 200, 200, size=0.5) == [(20, 60, 100, 140), (100, 60, 180, 140)]
+
+
+def test_region_grows_toward_the_feet_only() -> None:
+    standing = Detection(0.9, (0.4, 0.1, 0.6, 0.2), ((0.5, 0.5), (0.5, 0.1), (0.5, 0.3), (0.5, 0.1)))
+    boxes = [(40, 40, 160, 160)]
+    plain = persons.region(boxes, 200, 200, pad=0.0, people=[standing], aspect=0.75)
+    longer = persons.region(boxes, 200, 200, pad=0.0, people=[standing], aspect=0.75, feet=0.1)
+    rows, rows_longer = plain.any(axis=1).nonzero()[0], longer.any(axis=1).nonzero()[0]
+    assert rows_longer.min() == rows.min()  # the head end stays where it was
+    assert rows_longer.max() - rows.max() == 12  # the feet end 10% of the 120 px side further down
+    assert (longer.any(axis=0) == plain.any(axis=0)).all()  # no wider
+
+
+def test_axis_crops_find_feet_that_the_whole_body_crop_shows_too_small() -> None:
+    # a body and, below it, a separate small foot: in the body's square crop (squashed to 256 px) the foot is
+    # under the fake model's 1% of its input, in the lower square along the body it is over
+    body = (400, 100, 500, 430)
+    rgb, truth = photo(600, 900, [body])
+    foot = np.zeros_like(truth)
+    foot[440:462, 440:478] = True
+    rgb[foot] = rgb[truth][0]
+    truth |= foot
+    detector = FakeDetector()
+    options = StillOptions(detect_tile_frac=0.0, crops=False, snap=False)
+    before = segment_still(FakeSegmenter(min_frac=0.01), rgb, options, detector=detector) >= 0.5
+    after = segment_still(FakeSegmenter(min_frac=0.01), rgb, replace(options, axis_crops=True),
+                          detector=detector) >= 0.5
+    assert before[truth & ~foot].mean() > 0.95 and before[foot].mean() < 0.05  # the foot is missed without
+    assert after[foot].mean() > 0.9  # and found with the axis crops
+    assert (after & ~truth).sum() <= (before & ~truth).sum() + 0.05 * foot.sum()  # edges only: nothing added

@@ -62,6 +62,9 @@ class StillOptions:
     region_pad: float = 0.0  # the allowed region: body squares grown by this share of their side (0.2 let cups in)
     region_aspect: float = 0.75  # the region: a rectangle along the body axis, this share of the square's width
     detect_crops: bool = True  # a square crop around each detected body (before the crop rounds)
+    region_feet: float = 0.0  # the region's rectangle made longer at the feet end by this share of the side
+    axis_crops: bool = False  # two smaller squares along each body's axis (upper / lower), fused by max, gated
+    axis_crop_size: float = 0.6  # their side, as a share of the body square's side
 
 
 DEFAULT = StillOptions()
@@ -156,6 +159,16 @@ def crop_bodies(segmenter: Predicts, work: np.ndarray, prob: np.ndarray, boxes: 
     return np.where(inside, close, prob) if inside.any() else prob
 
 
+def along_bodies(segmenter: Predicts, work: np.ndarray, boxes: list[Box]) -> np.ndarray:
+    """Each box (the upper and lower part of a body) at the model's full input, fused by maximum: feet and
+    lower legs that a whole-body crop shows too small for the selfie model."""
+    out = np.zeros(work.shape[:2], np.float32)
+    side = model_side(segmenter)
+    for box in boxes:
+        paste_max(out, predict_box(segmenter, work, box, side), box)
+    return out
+
+
 SHARED = "shared"  # segment_still's default detector: the bundled one, loaded once (people.shared_detector)
 
 
@@ -176,7 +189,8 @@ def segment_still(segmenter: Predicts, rgb: np.ndarray, options: StillOptions = 
     prob = find_people(segmenter, work, options)
     if people:
         boxes = persons.body_boxes(people, work.shape[1], work.shape[0], options.body_scale)
-        gate = persons.region(boxes, work.shape[1], work.shape[0], options.region_pad, people, options.region_aspect)
+        gate = persons.region(boxes, work.shape[1], work.shape[0], options.region_pad, people, options.region_aspect,
+                              options.region_feet)
         prob = prob * gate
         if options.detect_crops:
             prob = crop_bodies(segmenter, work, prob, boxes, options) * gate
@@ -184,6 +198,9 @@ def segment_still(segmenter: Predicts, rgb: np.ndarray, options: StillOptions = 
         prob = look_closer(segmenter, work, prob, options)
         if gate is not None:
             prob = prob * gate
+    if gate is not None and options.axis_crops:
+        halves = persons.axis_boxes(boxes, people, work.shape[1], work.shape[0], options.axis_crop_size)
+        prob = np.maximum(prob, along_bodies(segmenter, work, halves)) * gate
     if options.specks:
         prob = refine.remove_specks(prob, options.threshold)
     if options.holes:

@@ -89,6 +89,8 @@ VARIANTS: dict[str, StillOptions] = {
     "axis.6": replace(StillOptions(), axis_crops=True, axis_crop_size=0.6),
     "axis.5": replace(StillOptions(), axis_crops=True, axis_crop_size=0.5),
     "axis.75": replace(StillOptions(), axis_crops=True, axis_crop_size=0.75),
+    "axis.6-max.6": replace(StillOptions(), axis_crops=True, axis_crop_max=0.6),
+    "axis.6-max.75": replace(StillOptions(), axis_crops=True, axis_crop_max=0.75),
     "feet.1": replace(StillOptions(), region_feet=0.1),
     "feet.05": replace(StillOptions(), region_feet=0.05),
     "axis.6+feet.1": replace(StillOptions(), axis_crops=True, axis_crop_size=0.6, region_feet=0.1),

@@ -184,3 +184,16 @@ def test_axis_crops_find_feet_that_the_whole_body_crop_shows_too_small() -> None
     assert before[truth & ~foot].mean() > 0.95 and before[foot].mean() < 0.05  # the foot is missed without
     assert after[foot].mean() > 0.9  # and found with the axis crops
     assert (after & ~truth).sum() <= (before & ~truth).sum() + 0.05 * foot.sum()  # edges only: nothing added
+
+
+def test_no_axis_crops_for_a_person_as_large_as_the_frame() -> None:
+    rgb, _ = photo(600, 900, [(380, 40, 520, 560)])  # body square 1.25 x 520 px: larger than the frame's height
+    detector = FakeDetector()
+    options = StillOptions(detect_tile_frac=0.0, crops=False, snap=False)
+    plain, axis = FakeSegmenter(), FakeSegmenter()
+    np.testing.assert_array_equal(segment_still(plain, rgb, options, detector=detector),
+                                  segment_still(axis, rgb, replace(options, axis_crops=True), detector=detector))
+    assert axis.calls == plain.calls  # no crops along the body were run at all
+    small = FakeSegmenter()
+    segment_still(small, rgb, replace(options, axis_crops=True, axis_crop_max=2.0), detector=detector)
+    assert small.calls == plain.calls + 2  # allowed: the upper and the lower square

@@ -65,6 +65,7 @@ class StillOptions:
     region_feet: float = 0.0  # the region's rectangle made longer at the feet end by this share of the side
     axis_crops: bool = False  # two smaller squares along each body's axis (upper / lower), fused by max, gated
     axis_crop_size: float = 0.6  # their side, as a share of the body square's side
+    axis_crop_max: float = 0.9  # none for a body square this large a part of the shorter side (portraits)
 
 
 DEFAULT = StillOptions()
@@ -199,7 +200,9 @@ def segment_still(segmenter: Predicts, rgb: np.ndarray, options: StillOptions = 
         if gate is not None:
             prob = prob * gate
     if gate is not None and options.axis_crops:
-        halves = persons.axis_boxes(boxes, people, work.shape[1], work.shape[0], options.axis_crop_size)
+        small = [i for i, b in enumerate(boxes) if b[2] - b[0] < options.axis_crop_max * min(work.shape[:2])]
+        halves = persons.axis_boxes([boxes[i] for i in small], [people[i] for i in small], work.shape[1],
+                                    work.shape[0], options.axis_crop_size)
         prob = np.maximum(prob, along_bodies(segmenter, work, halves)) * gate
     if options.specks:
         prob = refine.remove_specks(prob, options.threshold)

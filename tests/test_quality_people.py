@@ -197,3 +197,38 @@ def test_no_axis_crops_for_a_person_as_large_as_the_frame() -> None:
     small = FakeSegmenter()
     segment_still(small, rgb, replace(options, axis_crops=True, axis_crop_max=2.0), detector=detector)
     assert small.calls == plain.calls + 2  # allowed: the upper and the lower square
+
+
+def test_axis_crops_with_agreement_add_only_what_the_earlier_passes_saw_a_little() -> None:
+    # a foot the model sees faintly (0.3) when it is small in its input, and a blue bag beside it that the model
+    # calls person only up close (0 before): with agreement the foot comes in, the bag does not
+    body = (400, 100, 500, 430)
+    rgb, truth = photo(600, 900, [body])
+    foot, bag = np.zeros_like(truth), np.zeros_like(truth)
+    foot[440:462, 440:478] = True
+    bag[440:462, 490:528] = True
+    rgb[foot] = rgb[truth][0]
+    rgb[bag] = (30, 30, 220)
+    truth |= foot
+
+    class Faint(FakeSegmenter):
+        def predict(self, rgb: np.ndarray) -> tuple[np.ndarray, dict[str, float]]:
+            self.calls += 1
+            small = cv2.resize(rgb, self.input_size, interpolation=cv2.INTER_AREA).astype(np.int16)
+            red = (small[..., 0] > 150) & (small[..., 1] < 90) & (small[..., 2] < 90)
+            blue = (small[..., 2] > 150) & (small[..., 0] < 90) & (small[..., 1] < 90)
+            prob = np.zeros(red.shape, np.float32)
+            for mask, faint in ((red, 0.3), (blue, 0.0)):
+                count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8))
+                for i in range(1, count):
+                    prob[labels == i] = 1.0 if stats[i, cv2.CC_STAT_AREA] >= self.min_frac * red.size else faint
+            return prob, {}
+
+    detector = FakeDetector()
+    options = StillOptions(detect_tile_frac=0.0, crops=False, snap=False)
+    before = segment_still(Faint(), rgb, options, detector=detector) >= 0.5
+    assert before[foot].mean() < 0.05 and before[bag].mean() < 0.05
+    blind = segment_still(Faint(), rgb, replace(options, axis_crops=True), detector=detector) >= 0.5
+    assert blind[bag].mean() > 0.9  # without agreement the close-up's bag comes in (it is inside the gate)
+    agreed = segment_still(Faint(), rgb, replace(options, axis_crops=True, axis_agree=0.1), detector=detector)
+    assert (agreed >= 0.5)[bag].mean() < 0.05 and (agreed >= 0.5)[truth].mean() > 0.95

@@ -66,6 +66,9 @@ class StillOptions:
     axis_crops: bool = False  # two smaller squares along each body's axis (upper / lower), fused by max, gated
     axis_crop_size: float = 0.6  # their side, as a share of the body square's side
     axis_crop_max: float = 0.9  # none for a body square this large a part of the shorter side (portraits)
+    axis_parts: str = "both"  # "both" squares, or only the "lower" one (legs and feet)
+    axis_agree: float = 0.0  # > 0: their pixels count only where the earlier passes gave at least this much
+    axis_connected: bool = False  # their person parts count only where they touch what was found before
 
 
 DEFAULT = StillOptions()
@@ -170,6 +173,18 @@ def along_bodies(segmenter: Predicts, work: np.ndarray, boxes: list[Box]) -> np.
     return out
 
 
+def _touching(extra: np.ndarray, prob: np.ndarray, threshold: float) -> np.ndarray:
+    """`extra` where its person parts (>= threshold) overlap `prob`'s person pixels; 0 elsewhere."""
+    parts = (extra >= threshold).astype(np.uint8)
+    count, labels = cv2.connectedComponents(parts, connectivity=8)
+    if count <= 1:
+        return np.zeros_like(extra)
+    hit = np.zeros(count, bool)
+    hit[np.unique(labels[(prob >= threshold) & (parts > 0)])] = True
+    hit[0] = False
+    return np.where(hit[labels], extra, 0.0).astype(np.float32)
+
+
 SHARED = "shared"  # segment_still's default detector: the bundled one, loaded once (people.shared_detector)
 
 
@@ -203,7 +218,14 @@ def segment_still(segmenter: Predicts, rgb: np.ndarray, options: StillOptions = 
         small = [i for i, b in enumerate(boxes) if b[2] - b[0] < options.axis_crop_max * min(work.shape[:2])]
         halves = persons.axis_boxes([boxes[i] for i in small], [people[i] for i in small], work.shape[1],
                                     work.shape[0], options.axis_crop_size)
-        prob = np.maximum(prob, along_bodies(segmenter, work, halves)) * gate
+        if options.axis_parts == "lower":
+            halves = halves[1::2]
+        extra = along_bodies(segmenter, work, halves)
+        if options.axis_agree > 0:  # only where the passes before saw at least a little person
+            extra = np.where(prob >= options.axis_agree, extra, 0.0)
+        if options.axis_connected:  # only parts that touch what the passes before found
+            extra = _touching(extra, prob, options.threshold)
+        prob = np.maximum(prob, extra) * gate
     if options.specks:
         prob = refine.remove_specks(prob, options.threshold)
     if options.holes:

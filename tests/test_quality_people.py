@@ -177,7 +177,7 @@ def test_axis_crops_find_feet_that_the_whole_body_crop_shows_too_small() -> None
     rgb[foot] = rgb[truth][0]
     truth |= foot
     detector = FakeDetector()
-    options = StillOptions(detect_tile_frac=0.0, crops=False, snap=False)
+    options = StillOptions(detect_tile_frac=0.0, crops=False, snap=False, axis_crops=False, axis_agree=0.0)
     before = segment_still(FakeSegmenter(min_frac=0.01), rgb, options, detector=detector) >= 0.5
     after = segment_still(FakeSegmenter(min_frac=0.01), rgb, replace(options, axis_crops=True),
                           detector=detector) >= 0.5
@@ -189,7 +189,7 @@ def test_axis_crops_find_feet_that_the_whole_body_crop_shows_too_small() -> None
 def test_no_axis_crops_for_a_person_as_large_as_the_frame() -> None:
     rgb, _ = photo(600, 900, [(380, 40, 520, 560)])  # body square 1.25 x 520 px: larger than the frame's height
     detector = FakeDetector()
-    options = StillOptions(detect_tile_frac=0.0, crops=False, snap=False)
+    options = StillOptions(detect_tile_frac=0.0, crops=False, snap=False, axis_crops=False)
     plain, axis = FakeSegmenter(), FakeSegmenter()
     np.testing.assert_array_equal(segment_still(plain, rgb, options, detector=detector),
                                   segment_still(axis, rgb, replace(options, axis_crops=True), detector=detector))
@@ -225,7 +225,7 @@ def test_axis_crops_with_agreement_add_only_what_the_earlier_passes_saw_a_little
             return prob, {}
 
     detector = FakeDetector()
-    options = StillOptions(detect_tile_frac=0.0, crops=False, snap=False)
+    options = StillOptions(detect_tile_frac=0.0, crops=False, snap=False, axis_crops=False, axis_agree=0.0)
     before = segment_still(Faint(), rgb, options, detector=detector) >= 0.5
     assert before[foot].mean() < 0.05 and before[bag].mean() < 0.05
     blind = segment_still(Faint(), rgb, replace(options, axis_crops=True), detector=detector) >= 0.5

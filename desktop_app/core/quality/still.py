@@ -5,7 +5,9 @@
 Steps (each one measured on the evaluation set in docs/quality.md; the defaults keep only what gained):
 0. the bundled person detector finds the people (quality/people.py); when it finds somebody, every later
    step keeps person pixels only inside the union of the people's (padded) body squares, and step 3 also crops
-   around each body square; when it finds nobody, the steps below run as they did without it;
+   around each body square; when it finds nobody, the steps below run as they did without it; after step 3,
+   an upper and a lower square along each detected body at the model's full input (feet and lower legs),
+   fused by maximum inside the gate where the earlier passes saw at least a little person;
 1. the whole photo, as the app does it today (the model `auto` picks, the frame squashed to its input);
 2. only when that finds nobody: overlapping square tiles of half the shorter side, each area-averaged to the
    square model's input, fused by maximum (small people fill a tile where they were a few pixels of the whole
@@ -63,11 +65,11 @@ class StillOptions:
     region_aspect: float = 0.75  # the region: a rectangle along the body axis, this share of the square's width
     detect_crops: bool = True  # a square crop around each detected body (before the crop rounds)
     region_feet: float = 0.0  # the region's rectangle made longer at the feet end by this share of the side
-    axis_crops: bool = False  # two smaller squares along each body's axis (upper / lower), fused by max, gated
-    axis_crop_size: float = 0.6  # their side, as a share of the body square's side
+    axis_crops: bool = True  # two smaller squares along each body's axis (upper / lower), fused by max, gated
+    axis_crop_size: float = 0.5  # their side, as a share of the body square's side (0.5-0.6: within 0.003)
     axis_crop_max: float = 0.9  # none for a body square this large a part of the shorter side (portraits)
     axis_parts: str = "both"  # "both" squares, or only the "lower" one (legs and feet)
-    axis_agree: float = 0.0  # > 0: their pixels count only where the earlier passes gave at least this much
+    axis_agree: float = 0.1  # > 0: their pixels count only where the earlier passes gave at least this much
     axis_connected: bool = False  # their person parts count only where they touch what was found before
 
 

@@ -232,3 +232,5 @@ def test_axis_crops_with_agreement_add_only_what_the_earlier_passes_saw_a_little
     assert blind[bag].mean() > 0.9  # without agreement the close-up's bag comes in (it is inside the gate)
     agreed = segment_still(Faint(), rgb, replace(options, axis_crops=True, axis_agree=0.1), detector=detector)
     assert (agreed >= 0.5)[bag].mean() < 0.05 and (agreed >= 0.5)[truth].mean() > 0.95
+    default = StillOptions(detect_tile_frac=0.0, crops=False, snap=False)  # the default does this
+    np.testing.assert_array_equal(segment_still(Faint(), rgb, default, detector=detector), agreed)

@@ -29,7 +29,8 @@ from desktop_app.core.quality import StillOptions, segment_still  # noqa: E402
 from desktop_app.core.segmenter import Segmenter  # noqa: E402
 
 NONE = StillOptions(whole=True, tile_frac=0.0, crops=False, specks=False, holes=False, snap=False, detect=False)
-PHASE2 = replace(StillOptions(), detect=False)  # phase 2's default: the "default*" variants vary it
+PHASE2 = replace(StillOptions(), detect=False, axis_crops=False)  # phase 2's default: the "default*" variants vary it
+W13 = replace(StillOptions(), axis_crops=False)  # the detector's default (the "detect*" variants vary it)
 _C1 = replace(NONE, crop_rounds=1, crop_merge=0.3, tiles_only_if_empty=True, tile_frac=0.5)
 CHAIN: dict[str, StillOptions] = {  # the steps added one at a time, in the order docs/quality.md shows them
     "1 whole frame (as today; no refine)": replace(NONE, tile_frac=0.0),
@@ -39,7 +40,8 @@ CHAIN: dict[str, StillOptions] = {  # the steps added one at a time, in the orde
     "5 + tiles when nobody is found": replace(_C1, crops=True, crop_merge=0.6, crop_rounds=2),
     "6 + guided-filter edges": replace(StillOptions(), detect=False),
     "7 + specks and holes": replace(StillOptions(), specks=True, holes=True, detect=False),
-    "8 + find the people first (default)": StillOptions(),
+    "8 + find the people first": W13,
+    "9 + crops along the bodies (default)": StillOptions(),
 }
 VARIANTS: dict[str, StillOptions] = {
     **CHAIN,
@@ -72,19 +74,39 @@ VARIANTS: dict[str, StillOptions] = {
     "whole+crops.25": replace(NONE, crops=True, crop_margin=0.25),
     "whole+crops.08": replace(NONE, crops=True, crop_margin=0.08),
     # finding the people first (docs/quality.md "Finding the people first"); each: the default with one change
-    "nodetect": replace(StillOptions(), detect=False),
-    "detect": StillOptions(),
-    "detect-square": replace(StillOptions(), region_aspect=1.0),
-    "detect-square-pad.1": replace(StillOptions(), region_aspect=1.0, region_pad=0.1),
-    "detect-aspect.6": replace(StillOptions(), region_aspect=0.6),
-    "detect-aspect.5": replace(StillOptions(), region_aspect=0.5),
-    "detect-pad.1": replace(StillOptions(), region_pad=0.1),
-    "detect-pad.2": replace(StillOptions(), region_pad=0.2),
-    "detect-body1.5": replace(StillOptions(), body_scale=1.5),
-    "detect-notiles": replace(StillOptions(), detect_tile_frac=0.0),
-    "detect-tilescore.8": replace(StillOptions(), detect_tile_score=0.8),
-    "detect-nocrops": replace(StillOptions(), detect_crops=False),
-    "detect-1round": replace(StillOptions(), crop_rounds=1),
+    "nodetect": replace(W13, detect=False),
+    "detect": W13,
+    "detect-square": replace(W13, region_aspect=1.0),
+    "detect-square-pad.1": replace(W13, region_aspect=1.0, region_pad=0.1),
+    "detect-aspect.6": replace(W13, region_aspect=0.6),
+    "detect-aspect.5": replace(W13, region_aspect=0.5),
+    "detect-pad.1": replace(W13, region_pad=0.1),
+    "detect-pad.2": replace(W13, region_pad=0.2),
+    "detect-body1.5": replace(W13, body_scale=1.5),
+    "detect-notiles": replace(W13, detect_tile_frac=0.0),
+    "detect-tilescore.8": replace(W13, detect_tile_score=0.8),
+    "detect-nocrops": replace(W13, detect_crops=False),
+    "detect-1round": replace(W13, crop_rounds=1),
+    # W17: the feet and lower legs in group photos (the default now has axis crops 0.5, agreement 0.1);
+    # each the W17 default with one change, or (axis.*, without agreement) the W13 default with axis crops
+    "noaxis": replace(StillOptions(), axis_crops=False),
+    "axis.6": replace(StillOptions(), axis_agree=0.0, axis_crop_size=0.6),
+    "axis.5": replace(StillOptions(), axis_agree=0.0, axis_crop_size=0.5),
+    "axis.75": replace(StillOptions(), axis_agree=0.0, axis_crop_size=0.75),
+    "axis.6-max.6": replace(StillOptions(), axis_agree=0.0, axis_crop_size=0.6, axis_crop_max=0.6),
+    "axis.6-max.75": replace(StillOptions(), axis_agree=0.0, axis_crop_size=0.6, axis_crop_max=0.75),
+    "axis.6-lower": replace(StillOptions(), axis_agree=0.0, axis_crop_size=0.6, axis_parts="lower"),
+    "axis.6-agree.1": replace(StillOptions(), axis_crop_size=0.6, axis_agree=0.1),
+    "axis.6-agree.02": replace(StillOptions(), axis_crop_size=0.6, axis_agree=0.02),
+    "axis.6-agree.05": replace(StillOptions(), axis_crop_size=0.6, axis_agree=0.05),
+    "axis.6-agree.2": replace(StillOptions(), axis_crop_size=0.6, axis_agree=0.2),
+    "axis.5-agree.1": replace(StillOptions(), axis_crop_size=0.5, axis_agree=0.1),
+    "axis.6-connected": replace(StillOptions(), axis_agree=0.0, axis_crop_size=0.6, axis_connected=True),
+    "axis.6-lower-connected": replace(StillOptions(), axis_agree=0.0, axis_crop_size=0.6, axis_parts="lower",
+                                      axis_connected=True),
+    "feet.1": replace(StillOptions(), axis_crops=False, region_feet=0.1),
+    "feet.05": replace(StillOptions(), axis_crops=False, region_feet=0.05),
+    "axis.6+feet.1": replace(StillOptions(), axis_agree=0.0, axis_crop_size=0.6, region_feet=0.1),
 }
 
 

@@ -4,6 +4,7 @@ whose behaviour is known: it finds red people, but only those that are large eno
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 import cv2
 import numpy as np
@@ -144,3 +145,92 @@ def test_panoramas_get_a_bounded_number_of_detector_runs() -> None:
     detector = FakeDetector()
     persons.find_persons(detector, np.zeros((960, 1280, 3), np.uint8), tile_frac=0.5)
     assert detector.calls == 1 + 15  # a photo: 5 x 3 tiles, as measured
+
+
+def test_axis_boxes_are_an_upper_and_a_lower_square_along_the_body() -> None:
+    standing = Detection(0.9, (0.4, 0.1, 0.6, 0.2), ((0.5, 0.5), (0.5, 0.1), (0.5, 0.3), (0.5, 0.1)))
+    lying = Detection(0.9, (0.1, 0.4, 0.2, 0.6), ((0.5, 0.5), (0.1, 0.5), (0.3, 0.5), (0.1, 0.5)))
+    box = [(20, 20, 180, 180)]
+    # shoulders up (y smaller): the first square is centred 40 px above the hip, the second 40 px below
+    assert persons.axis_boxes(box, [standing], 200, 200, size=0.5) == [(60, 20, 140, 100), (60, 100, 140, 180)]
+    assert persons.axis_boxes(box, [lying], 200, 200, size=0.5) == [(20, 60, 100, 140), (100, 60, 180, 140)]
+
+
+def test_region_grows_toward_the_feet_only() -> None:
+    standing = Detection(0.9, (0.4, 0.1, 0.6, 0.2), ((0.5, 0.5), (0.5, 0.1), (0.5, 0.3), (0.5, 0.1)))
+    boxes = [(40, 40, 160, 160)]
+    plain = persons.region(boxes, 200, 200, pad=0.0, people=[standing], aspect=0.75)
+    longer = persons.region(boxes, 200, 200, pad=0.0, people=[standing], aspect=0.75, feet=0.1)
+    rows, rows_longer = plain.any(axis=1).nonzero()[0], longer.any(axis=1).nonzero()[0]
+    assert rows_longer.min() == rows.min()  # the head end stays where it was
+    assert rows_longer.max() - rows.max() == 12  # the feet end 10% of the 120 px side further down
+    assert (longer.any(axis=0) == plain.any(axis=0)).all()  # no wider
+
+
+def test_axis_crops_find_feet_that_the_whole_body_crop_shows_too_small() -> None:
+    # a body and, below it, a separate small foot: in the body's square crop (squashed to 256 px) the foot is
+    # under the fake model's 1% of its input, in the lower square along the body it is over
+    body = (400, 100, 500, 430)
+    rgb, truth = photo(600, 900, [body])
+    foot = np.zeros_like(truth)
+    foot[440:462, 440:478] = True
+    rgb[foot] = rgb[truth][0]
+    truth |= foot
+    detector = FakeDetector()
+    options = StillOptions(detect_tile_frac=0.0, crops=False, snap=False, axis_crops=False, axis_agree=0.0)
+    before = segment_still(FakeSegmenter(min_frac=0.01), rgb, options, detector=detector) >= 0.5
+    after = segment_still(FakeSegmenter(min_frac=0.01), rgb, replace(options, axis_crops=True),
+                          detector=detector) >= 0.5
+    assert before[truth & ~foot].mean() > 0.95 and before[foot].mean() < 0.05  # the foot is missed without
+    assert after[foot].mean() > 0.9  # and found with the axis crops
+    assert (after & ~truth).sum() <= (before & ~truth).sum() + 0.05 * foot.sum()  # edges only: nothing added
+
+
+def test_no_axis_crops_for_a_person_as_large_as_the_frame() -> None:
+    rgb, _ = photo(600, 900, [(380, 40, 520, 560)])  # body square 1.25 x 520 px: larger than the frame's height
+    detector = FakeDetector()
+    options = StillOptions(detect_tile_frac=0.0, crops=False, snap=False, axis_crops=False)
+    plain, axis = FakeSegmenter(), FakeSegmenter()
+    np.testing.assert_array_equal(segment_still(plain, rgb, options, detector=detector),
+                                  segment_still(axis, rgb, replace(options, axis_crops=True), detector=detector))
+    assert axis.calls == plain.calls  # no crops along the body were run at all
+    small = FakeSegmenter()
+    segment_still(small, rgb, replace(options, axis_crops=True, axis_crop_max=2.0), detector=detector)
+    assert small.calls == plain.calls + 2  # allowed: the upper and the lower square
+
+
+def test_axis_crops_with_agreement_add_only_what_the_earlier_passes_saw_a_little() -> None:
+    # a foot the model sees faintly (0.3) when it is small in its input, and a blue bag beside it that the model
+    # calls person only up close (0 before): with agreement the foot comes in, the bag does not
+    body = (400, 100, 500, 430)
+    rgb, truth = photo(600, 900, [body])
+    foot, bag = np.zeros_like(truth), np.zeros_like(truth)
+    foot[440:462, 440:478] = True
+    bag[440:462, 490:528] = True
+    rgb[foot] = rgb[truth][0]
+    rgb[bag] = (30, 30, 220)
+    truth |= foot
+
+    class Faint(FakeSegmenter):
+        def predict(self, rgb: np.ndarray) -> tuple[np.ndarray, dict[str, float]]:
+            self.calls += 1
+            small = cv2.resize(rgb, self.input_size, interpolation=cv2.INTER_AREA).astype(np.int16)
+            red = (small[..., 0] > 150) & (small[..., 1] < 90) & (small[..., 2] < 90)
+            blue = (small[..., 2] > 150) & (small[..., 0] < 90) & (small[..., 1] < 90)
+            prob = np.zeros(red.shape, np.float32)
+            for mask, faint in ((red, 0.3), (blue, 0.0)):
+                count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8))
+                for i in range(1, count):
+                    prob[labels == i] = 1.0 if stats[i, cv2.CC_STAT_AREA] >= self.min_frac * red.size else faint
+            return prob, {}
+
+    detector = FakeDetector()
+    options = StillOptions(detect_tile_frac=0.0, crops=False, snap=False, axis_crops=False, axis_agree=0.0)
+    before = segment_still(Faint(), rgb, options, detector=detector) >= 0.5
+    assert before[foot].mean() < 0.05 and before[bag].mean() < 0.05
+    blind = segment_still(Faint(), rgb, replace(options, axis_crops=True), detector=detector) >= 0.5
+    assert blind[bag].mean() > 0.9  # without agreement the close-up's bag comes in (it is inside the gate)
+    agreed = segment_still(Faint(), rgb, replace(options, axis_crops=True, axis_agree=0.1), detector=detector)
+    assert (agreed >= 0.5)[bag].mean() < 0.05 and (agreed >= 0.5)[truth].mean() > 0.95
+    default = StillOptions(detect_tile_frac=0.0, crops=False, snap=False)  # the default does this
+    np.testing.assert_array_equal(segment_still(Faint(), rgb, default, detector=detector), agreed)

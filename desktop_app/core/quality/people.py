@@ -113,10 +113,11 @@ def body_boxes(people: list[Detection], width: int, height: int, scale: float = 
 
 
 def region(boxes: list[Box], width: int, height: int, pad: float = 0.1, people: list[Detection] | None = None,
-           aspect: float = 1.0) -> np.ndarray:
+           aspect: float = 1.0, feet: float = 0.0) -> np.ndarray:
     """(height, width) bool: inside any box grown by `pad` of its side on every edge. With `people` (one per
     box) and `aspect` < 1, each box becomes a rectangle along the person's body axis (mid-hip -> mid-shoulder)
-    of the box's length and `aspect` of its width: a standing person is narrower than their square."""
+    of the box's length and `aspect` of its width: a standing person is narrower than their square; `feet`
+    (a share of the side) makes that rectangle longer at the feet end."""
     out = np.zeros((height, width), np.uint8)
     for i, (x0, y0, x1, y1) in enumerate(boxes):
         side = (x1 - x0) * (1.0 + 2.0 * pad)
@@ -125,13 +126,37 @@ def region(boxes: list[Box], width: int, height: int, pad: float = 0.1, people: 
             ux, uy = 0.0, 1.0
             across = side / 2.0
         else:
-            (hx, hy), (sx, sy) = people[i].keypoints[0], people[i].keypoints[2]
-            ux, uy = (sx - hx) * width, (sy - hy) * height
-            norm = float(np.hypot(ux, uy))
-            ux, uy = (ux / norm, uy / norm) if norm > 0 else (0.0, 1.0)
+            ux, uy = body_axis(people[i], width, height)
             across = aspect * side / 2.0
         along = side / 2.0
-        corners = np.array([[cx + a * ux * along + b * -uy * across, cy + a * uy * along + b * ux * across]
-                            for a, b in ((-1, -1), (-1, 1), (1, 1), (1, -1))])
+        # t: along (ux, uy), which points to the shoulders; the feet end is longer by `feet` of the side
+        feet_end = along + (feet * side if people is not None and aspect < 1.0 else 0.0)
+        corners = np.array([[cx + t * ux - b * uy * across, cy + t * uy + b * ux * across]
+                            for t, b in ((along, -1), (along, 1), (-feet_end, 1), (-feet_end, -1))])
         cv2.fillConvexPoly(out, np.round(corners).astype(np.int32), 1)
     return out.astype(bool)
+
+
+def body_axis(person: Detection, width: int, height: int) -> tuple[float, float]:
+    """Unit vector in pixels from the mid-hip to the mid-shoulder keypoint (straight up when they coincide)."""
+    (hx, hy), (sx, sy) = person.keypoints[0], person.keypoints[2]
+    ux, uy = (sx - hx) * width, (sy - hy) * height
+    norm = float(np.hypot(ux, uy))
+    return (ux / norm, uy / norm) if norm > 0 else (0.0, -1.0)
+
+
+def axis_boxes(boxes: list[Box], people: list[Detection], width: int, height: int, size: float = 0.6
+               ) -> list[Box]:
+    """Per body square two smaller squares along the body axis, one centred a quarter of the side towards the
+    shoulders and one a quarter towards the feet, each `size` of the body square's side: legs and feet fill the
+    selfie model's input the way a head-and-shoulders shot does."""
+    out = []
+    for (x0, y0, x1, y1), person in zip(boxes, people, strict=True):
+        side = x1 - x0
+        cx, cy = (x0 + x1) / 2.0, (y0 + y1) / 2.0
+        ux, uy = body_axis(person, width, height)
+        half = max(size * side / 2.0, 4.0)
+        for sign in (1.0, -1.0):
+            px, py = cx + sign * ux * side / 4.0, cy + sign * uy * side / 4.0
+            out.append((round(px - half), round(py - half), round(px + half), round(py + half)))
+    return out

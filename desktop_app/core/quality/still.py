@@ -5,7 +5,9 @@
 Steps (each one measured on the evaluation set in docs/quality.md; the defaults keep only what gained):
 0. the bundled person detector finds the people (quality/people.py); when it finds somebody, every later
    step keeps person pixels only inside the union of the people's (padded) body squares, and step 3 also crops
-   around each body square; when it finds nobody, the steps below run as they did without it;
+   around each body square; when it finds nobody, the steps below run as they did without it; after step 3,
+   an upper and a lower square along each detected body at the model's full input (feet and lower legs),
+   fused by maximum inside the gate where the earlier passes saw at least a little person;
 1. the whole photo, as the app does it today (the model `auto` picks, the frame squashed to its input);
 2. only when that finds nobody: overlapping square tiles of half the shorter side, each area-averaged to the
    square model's input, fused by maximum (small people fill a tile where they were a few pixels of the whole
@@ -62,6 +64,13 @@ class StillOptions:
     region_pad: float = 0.0  # the allowed region: body squares grown by this share of their side (0.2 let cups in)
     region_aspect: float = 0.75  # the region: a rectangle along the body axis, this share of the square's width
     detect_crops: bool = True  # a square crop around each detected body (before the crop rounds)
+    region_feet: float = 0.0  # the region's rectangle made longer at the feet end by this share of the side
+    axis_crops: bool = True  # two smaller squares along each body's axis (upper / lower), fused by max, gated
+    axis_crop_size: float = 0.5  # their side, as a share of the body square's side (0.5-0.6: within 0.003)
+    axis_crop_max: float = 0.9  # none for a body square this large a part of the shorter side (portraits)
+    axis_parts: str = "both"  # "both" squares, or only the "lower" one (legs and feet)
+    axis_agree: float = 0.1  # > 0: their pixels count only where the earlier passes gave at least this much
+    axis_connected: bool = False  # their person parts count only where they touch what was found before
 
 
 DEFAULT = StillOptions()
@@ -156,6 +165,28 @@ def crop_bodies(segmenter: Predicts, work: np.ndarray, prob: np.ndarray, boxes: 
     return np.where(inside, close, prob) if inside.any() else prob
 
 
+def along_bodies(segmenter: Predicts, work: np.ndarray, boxes: list[Box]) -> np.ndarray:
+    """Each box (the upper and lower part of a body) at the model's full input, fused by maximum: feet and
+    lower legs that a whole-body crop shows too small for the selfie model."""
+    out = np.zeros(work.shape[:2], np.float32)
+    side = model_side(segmenter)
+    for box in boxes:
+        paste_max(out, predict_box(segmenter, work, box, side), box)
+    return out
+
+
+def _touching(extra: np.ndarray, prob: np.ndarray, threshold: float) -> np.ndarray:
+    """`extra` where its person parts (>= threshold) overlap `prob`'s person pixels; 0 elsewhere."""
+    parts = (extra >= threshold).astype(np.uint8)
+    count, labels = cv2.connectedComponents(parts, connectivity=8)
+    if count <= 1:
+        return np.zeros_like(extra)
+    hit = np.zeros(count, bool)
+    hit[np.unique(labels[(prob >= threshold) & (parts > 0)])] = True
+    hit[0] = False
+    return np.where(hit[labels], extra, 0.0).astype(np.float32)
+
+
 SHARED = "shared"  # segment_still's default detector: the bundled one, loaded once (people.shared_detector)
 
 
@@ -176,7 +207,8 @@ def segment_still(segmenter: Predicts, rgb: np.ndarray, options: StillOptions = 
     prob = find_people(segmenter, work, options)
     if people:
         boxes = persons.body_boxes(people, work.shape[1], work.shape[0], options.body_scale)
-        gate = persons.region(boxes, work.shape[1], work.shape[0], options.region_pad, people, options.region_aspect)
+        gate = persons.region(boxes, work.shape[1], work.shape[0], options.region_pad, people, options.region_aspect,
+                              options.region_feet)
         prob = prob * gate
         if options.detect_crops:
             prob = crop_bodies(segmenter, work, prob, boxes, options) * gate
@@ -184,6 +216,18 @@ def segment_still(segmenter: Predicts, rgb: np.ndarray, options: StillOptions = 
         prob = look_closer(segmenter, work, prob, options)
         if gate is not None:
             prob = prob * gate
+    if gate is not None and options.axis_crops:
+        small = [i for i, b in enumerate(boxes) if b[2] - b[0] < options.axis_crop_max * min(work.shape[:2])]
+        halves = persons.axis_boxes([boxes[i] for i in small], [people[i] for i in small], work.shape[1],
+                                    work.shape[0], options.axis_crop_size)
+        if options.axis_parts == "lower":
+            halves = halves[1::2]
+        extra = along_bodies(segmenter, work, halves)
+        if options.axis_agree > 0:  # only where the passes before saw at least a little person
+            extra = np.where(prob >= options.axis_agree, extra, 0.0)
+        if options.axis_connected:  # only parts that touch what the passes before found
+            extra = _touching(extra, prob, options.threshold)
+        prob = np.maximum(prob, extra) * gate
     if options.specks:
         prob = refine.remove_specks(prob, options.threshold)
     if options.holes:

@@ -3,7 +3,6 @@ each person's body square, and the union of those squares that person pixels mus
 
 from __future__ import annotations
 
-import logging
 import threading
 from typing import Protocol
 
@@ -13,8 +12,6 @@ import numpy as np
 from desktop_app.core import detection
 from desktop_app.core.detection import Detection
 from desktop_app.core.quality.regions import Box, tiles
-
-log = logging.getLogger(__name__)
 
 
 class Detects(Protocol):
@@ -28,7 +25,7 @@ _SHARED_LOCK = threading.Lock()
 
 
 def shared_detector() -> Detects | None:
-    """The bundled detector on one CPU thread, loaded once; None (logged once) when it cannot be loaded, so the
+    """The bundled detector on one CPU thread, loaded once; None (reported once) when it cannot be loaded, so the
     stills path falls back to working without it."""
     with _SHARED_LOCK:
         if not _SHARED:

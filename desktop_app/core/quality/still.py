@@ -28,7 +28,16 @@ import numpy as np
 
 from desktop_app.core.quality import people as persons
 from desktop_app.core.quality import refine
-from desktop_app.core.quality.regions import Box, Predicts, model_side, paste_max, person_boxes, predict_box, tiles
+from desktop_app.core.quality.regions import (
+    Box,
+    Predicts,
+    model_side,
+    paste_max,
+    person_boxes,
+    predict_box,
+    tile_side,
+    tiles,
+)
 
 WORK_LONG_SIDE = 1280  # the passes run on the photo area-averaged to this long side (or less)
 MIN_TILED_SIDE = 64  # no tiles for pictures thinner than this (at work size): nobody to find in them
@@ -119,9 +128,7 @@ def find_people(segmenter: Predicts, work: np.ndarray, options: StillOptions = D
     if options.tiles_only_if_empty and np.count_nonzero(found >= options.threshold) >= 0.001 * h * w:
         return found
     if options.tile_frac > 0 and min(h, w) >= MIN_TILED_SIDE:
-        tile = max(int(options.tile_frac * min(h, w)), 16)
-        while len(list(tiles(w, h, tile, options.tile_overlap))) > MAX_TILES:  # panoramas: larger tiles
-            tile = int(tile * 1.25) + 1
+        tile = tile_side(w, h, options.tile_frac, options.tile_overlap, MAX_TILES)
         for box in tiles(w, h, tile, options.tile_overlap):
             paste_max(found, predict_box(segmenter, work, box, side), box)
     return found

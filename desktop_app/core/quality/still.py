@@ -134,31 +134,10 @@ def find_people(segmenter: Predicts, work: np.ndarray, options: StillOptions = D
     return found
 
 
-def look_closer(segmenter: Predicts, work: np.ndarray, found: np.ndarray, options: StillOptions = DEFAULT
-                ) -> np.ndarray:
-    """Pass 3: each person found, in a square crop of its own; the crops decide inside themselves."""
-    boxes = person_boxes(found >= options.threshold, options.crop_margin, merge=options.crop_merge)
-    if not boxes:
-        return found
-    side = model_side(segmenter)
-    close = np.zeros_like(found)
-    inside = np.zeros(found.shape, bool)
-    h, w = found.shape
-    for box in boxes:
-        if box[2] - box[0] >= options.crop_max * min(h, w):
-            continue  # a person as large as the frame: the whole-frame pass already sees them up close
-        paste_max(close, predict_box(segmenter, work, box, side), box)
-        x0, y0, x1, y1 = box
-        inside[max(y0, 0) : min(y1, h), max(x0, 0) : min(x1, w)] = True
-    if options.crop_mode == "max":
-        return np.maximum(found, close)
-    return np.where(inside, close, found)
-
-
-def crop_bodies(segmenter: Predicts, work: np.ndarray, prob: np.ndarray, boxes: list[Box],
-                options: StillOptions = DEFAULT) -> np.ndarray:
-    """A square crop around each detected body; inside the crops the crops decide (people as large as the frame
-    are left to the whole-frame pass)."""
+def _crops(segmenter: Predicts, work: np.ndarray, prob: np.ndarray, boxes: list[Box],
+           options: StillOptions) -> tuple[np.ndarray, np.ndarray]:
+    """Each box's own prediction fused by maximum (like `prob`), and (bool) where any box lies; boxes as large as
+    `crop_max` of the frame are skipped: the whole-frame pass already sees those people up close."""
     h, w = prob.shape
     side = model_side(segmenter)
     close = np.zeros_like(prob)
@@ -169,6 +148,26 @@ def crop_bodies(segmenter: Predicts, work: np.ndarray, prob: np.ndarray, boxes: 
         paste_max(close, predict_box(segmenter, work, box, side), box)
         x0, y0, x1, y1 = box
         inside[max(y0, 0) : min(y1, h), max(x0, 0) : min(x1, w)] = True
+    return close, inside
+
+
+def look_closer(segmenter: Predicts, work: np.ndarray, found: np.ndarray, options: StillOptions = DEFAULT
+                ) -> np.ndarray:
+    """Pass 3: each person found, in a square crop of its own; the crops decide inside themselves."""
+    boxes = person_boxes(found >= options.threshold, options.crop_margin, merge=options.crop_merge)
+    if not boxes:
+        return found
+    close, inside = _crops(segmenter, work, found, boxes, options)
+    if options.crop_mode == "max":
+        return np.maximum(found, close)
+    return np.where(inside, close, found)
+
+
+def crop_bodies(segmenter: Predicts, work: np.ndarray, prob: np.ndarray, boxes: list[Box],
+                options: StillOptions = DEFAULT) -> np.ndarray:
+    """A square crop around each detected body; inside the crops the crops decide (people as large as the frame
+    are left to the whole-frame pass)."""
+    close, inside = _crops(segmenter, work, prob, boxes, options)
     return np.where(inside, close, prob) if inside.any() else prob
 
 

@@ -38,6 +38,7 @@ from desktop_app.core.quality.regions import (
     tile_side,
     tiles,
 )
+from desktop_app.core.resize import fit_long_side
 
 WORK_LONG_SIDE = 1280  # the passes run on the photo area-averaged to this long side (or less)
 MIN_TILED_SIDE = 64  # no tiles for pictures thinner than this (at work size): nobody to find in them
@@ -83,14 +84,6 @@ class StillOptions:
 
 
 DEFAULT = StillOptions()
-
-
-def _work_image(rgb: np.ndarray) -> np.ndarray:
-    h, w = rgb.shape[:2]
-    scale = WORK_LONG_SIDE / max(h, w)
-    if scale >= 1.0:
-        return rgb
-    return cv2.resize(rgb, (max(round(w * scale), 1), max(round(h * scale), 1)), interpolation=cv2.INTER_AREA)
 
 
 def _whole(segmenter: Predicts, work: np.ndarray, letterbox: bool = False, both: str = "") -> np.ndarray:
@@ -203,7 +196,7 @@ def segment_still(segmenter: Predicts, rgb: np.ndarray, options: StillOptions = 
     `detector`: the person detector for step 0 (`SHARED`: the bundled one; None: no detector)."""
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
         raise ValueError(f"expected an (H, W, 3) uint8 RGB image, got {rgb.shape} {rgb.dtype}")
-    work = _work_image(rgb)
+    work = fit_long_side(rgb, WORK_LONG_SIDE)
     if detector == SHARED:
         detector = persons.shared_detector() if options.detect else None
     people = []

@@ -192,13 +192,13 @@ def resolve_background(text: str | None) -> Path:
 
 def check_model_id(model_id: str) -> None:
     """UsageError for an id the manifest does not list (`auto` is always known)."""
-    from desktop_app.core.models import load_manifest
+    from desktop_app.core.models import SEGMENTATION, load_manifest
     from desktop_app.core.segmenter import AUTO
 
     if model_id == AUTO:
         return
     # a broken manifest raises ManifestError: exit 1, not a usage error; detectors are not models to choose
-    ids = [spec.id for spec in load_manifest().of_kind("person-segmentation")]
+    ids = [spec.id for spec in load_manifest().of_kind(SEGMENTATION)]
     if model_id not in ids:
         raise UsageError(f"unknown model {model_id!r}; known models: {', '.join([AUTO, *ids])}")
 

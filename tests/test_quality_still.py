@@ -81,6 +81,15 @@ def test_tiles_cover_the_picture_and_stay_square() -> None:
     assert list(regions.tiles(200, 200, 300)) == [(-50, -50, 250, 250)]  # a tile larger than the picture: centred
 
 
+def test_tile_side_is_the_share_of_the_shorter_side_grown_for_panoramas() -> None:
+    assert regions.tile_side(1000, 600, 0.5) == 300
+    assert regions.tile_side(100, 20, 0.1) == 16  # 16 at least
+    side = regions.tile_side(33000, 800, 0.25)  # a panorama: a 200 side would need 329 x 7 tiles
+    assert side > 200
+    assert len(list(regions.tiles(33000, 800, side))) <= 24
+    assert len(list(regions.tiles(33000, 800, int((side - 1) / 1.25)))) > 24  # the smallest side that fits
+
+
 def test_person_boxes_are_square_with_margin_and_merge_neighbours() -> None:
     mask = np.zeros((400, 600), bool)
     mask[100:300, 100:150] = True  # 200 tall, 50 wide

@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from desktop_app.core.resize import _maps, _resize_tiled, resize_corner_aligned
+from desktop_app.core.resize import _maps, _resize_tiled, fit_long_side, resize_corner_aligned
 
 
 def reference(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -68,3 +68,13 @@ def test_any_side_length_resizes_past_remaps_32767_limit(src: tuple[int, int], d
 def test_tiled_path_gives_the_same_pixels_as_one_remap(src: tuple[int, int], dst: tuple[int, int]) -> None:
     image = np.random.default_rng(3).integers(0, 256, (src[1], src[0], 3), dtype=np.uint8)
     assert np.array_equal(_resize_tiled(image, dst, cv2.INTER_LINEAR), resize_corner_aligned(image, dst))
+
+
+def test_fit_long_side_area_averages_to_the_long_side_and_keeps_small_images() -> None:
+    image = np.zeros((300, 1200), np.float32)
+    image[:, 600:] = 1.0
+    out = fit_long_side(image, 400)
+    assert out.shape == (100, 400)
+    assert out[:, 199].max() == 0.0 and out[:, 200].min() == 1.0  # area-averaged: 3x3 blocks, no bleed
+    assert fit_long_side(image, 1200) is image  # already that small: itself
+    assert fit_long_side(np.zeros((1, 5000), np.float32), 100).shape == (1, 100)  # each side >= 1

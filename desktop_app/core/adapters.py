@@ -10,7 +10,7 @@ import numpy as np
 
 from desktop_app.core import detection
 from desktop_app.core.engine import TensorMeta
-from desktop_app.core.models import DETECTION, ModelSpec
+from desktop_app.core.models import DETECTION, SEGMENTATION, ModelSpec
 from desktop_app.core.resize import resize_corner_aligned
 
 
@@ -32,7 +32,7 @@ class PersonSegmentationAdapter:
     The input buffer is reused between calls: feeds are only valid until the next `preprocess`.
     """
 
-    kind = "person-segmentation"
+    kind = SEGMENTATION
 
     def __init__(self, spec: ModelSpec, inputs: Sequence[TensorMeta]) -> None:
         meta = next((m for m in inputs if m.name == spec.input.name), inputs[0])

@@ -131,10 +131,7 @@ class MaskRefiner:
         if self.smoothing <= 0.0:
             self._edge_state = None
             return alpha
-        if self._edge_state is None or self._edge_state.shape != alpha.shape:
-            self._edge_state = alpha.copy()
-        else:
-            self._edge_state = gated_average(self._edge_state, alpha, self.smoothing)
+        self._edge_state = _next_state(self._edge_state, alpha, self.smoothing)
         return self._edge_state
 
     def steady_guide(self, grey: np.ndarray) -> np.ndarray:
@@ -145,11 +142,16 @@ class MaskRefiner:
         if self.smoothing <= 0.0:
             self._guide_state = None
             return grey
-        if self._guide_state is None or self._guide_state.shape != grey.shape:
-            self._guide_state = grey.copy()
-        else:
-            self._guide_state = gated_average(self._guide_state, grey, self.smoothing, GUIDE_GATE_WIDTH * 255.0)
+        self._guide_state = _next_state(self._guide_state, grey, self.smoothing, GUIDE_GATE_WIDTH * 255.0)
         return self._guide_state
+
+
+def _next_state(state: np.ndarray | None, new: np.ndarray, smoothing: float, width: float = GATE_WIDTH
+                ) -> np.ndarray:
+    """`gated_average`'s next step from `state`; a copy of `new` to start (or after a change of size)."""
+    if state is None or state.shape != new.shape:
+        return new.copy()
+    return gated_average(state, new, smoothing, width)
 
 
 def gated_average(state: np.ndarray, new: np.ndarray, smoothing: float, width: float = GATE_WIDTH) -> np.ndarray:

@@ -7,7 +7,6 @@ import time
 from pathlib import Path
 from typing import Any, Protocol
 
-import cv2
 import numpy as np
 
 from desktop_app.core import quality as still_quality
@@ -15,6 +14,7 @@ from desktop_app.core.effects.background import compose, load_background
 from desktop_app.core.frames import Frame, Result
 from desktop_app.core.masks import MaskRefiner, refine_edges, soft_threshold, upsample
 from desktop_app.core.params import EffectParams
+from desktop_app.core.resize import fit_long_side
 
 STAGES = ("resize", "inference", "mask", "compose")
 # The best still path refines the full-resolution mask at most this long side, then upsamples (12 MP: 270 ms
@@ -215,10 +215,10 @@ class Pipeline:
         if params.effect == "mask":
             mask, small = prob, None
         else:
-            work = _fit(prob, STILL_REFINE_LONG_SIDE)
+            work = fit_long_side(prob, STILL_REFINE_LONG_SIDE)
             refined = soft_threshold(work, params.threshold, params.feather)
             mask = upsample(refined, (height, width))
-            small = _fit(refined, STILL_GRID_LONG_SIDE)
+            small = fit_long_side(refined, STILL_GRID_LONG_SIDE)
         masked = time.perf_counter()
         pixels = compose(rgb, mask, params, background, mask_small=small, live=False)
         done = time.perf_counter()
@@ -226,12 +226,3 @@ class Pipeline:
                    "compose": (done - masked) * 1000.0}
         return Result(frame, pixels, mask, timings)
 
-
-def _fit(mask: np.ndarray, long_side: int) -> np.ndarray:
-    """`mask` area-averaged to at most `long_side` (aspect kept, each side >= 1); itself when it is that small."""
-    height, width = mask.shape[:2]
-    scale = long_side / max(height, width)
-    if scale >= 1.0:
-        return mask
-    size = (max(round(width * scale), 1), max(round(height * scale), 1))
-    return cv2.resize(mask, size, interpolation=cv2.INTER_AREA)

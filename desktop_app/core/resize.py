@@ -76,3 +76,13 @@ def _resize_tiled(image: np.ndarray, size: tuple[int, int], interpolation: int) 
             fixed, fraction = cv2.convertMaps(grid_x, grid_y, cv2.CV_16SC2)
             out[y0:y1, x0:x1] = cv2.remap(tile, fixed, fraction, interpolation, borderMode=cv2.BORDER_REPLICATE)
     return out
+
+
+def fit_long_side(image: np.ndarray, long_side: int) -> np.ndarray:
+    """`image` area-averaged to at most `long_side` (aspect kept, each side >= 1); itself when it is that small."""
+    height, width = image.shape[:2]
+    scale = long_side / max(height, width)
+    if scale >= 1.0:
+        return image
+    size = (max(round(width * scale), 1), max(round(height * scale), 1))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from desktop_app.core.imageio import PNG_COMPRESS_LEVEL
+from desktop_app.core.imageio import PNG_COMPRESS_LEVEL, _to_pil
 from desktop_app.core.safe_write import (
     MAX_SUFFIX,
     TEMP_PREFIX,
@@ -53,15 +53,8 @@ def folder_names(stem: str) -> Iterable[str]:
 
 
 def _to_image(pixels: np.ndarray) -> Image.Image:
-    """(H, W) uint8 -> 8-bit gray, (H, W, 3) -> RGB, (H, W, 4) -> RGBA; anything else is a programming error."""
-    arr = np.ascontiguousarray(pixels)
-    if arr.dtype != np.uint8:
-        raise ValueError(f"pixels must be uint8, not {arr.dtype}")
-    if arr.ndim == 2:
-        return Image.fromarray(arr, mode="L")
-    if arr.ndim == 3 and arr.shape[2] in (3, 4):
-        return Image.fromarray(arr, mode="RGB" if arr.shape[2] == 3 else "RGBA")
-    raise ValueError(f"pixels must be (H, W), (H, W, 3) or (H, W, 4), not {arr.shape}")
+    """(H, W) uint8 -> 8-bit gray, (H, W, 3) -> RGB, (H, W, 4) -> RGBA (imageio's conversion, as for a PNG)."""
+    return _to_pil(pixels, "png")
 
 
 class SequenceWriter:

@@ -42,7 +42,7 @@ def _box(image: np.ndarray, k: int) -> np.ndarray:
     return cv2.boxFilter(image, -1, (k, k), borderType=cv2.BORDER_REPLICATE)
 
 
-def _means(image: np.ndarray, fg: np.ndarray, bg: np.ndarray, a: np.ndarray, k: int) -> tuple[np.ndarray, ...]:
+def _means(fg: np.ndarray, bg: np.ndarray, a: np.ndarray, k: int) -> tuple[np.ndarray, ...]:
     """Alpha-weighted local means of F and of B with a k x k box; `a` is (h, w, 1) float32 in [0, 1]."""
     a2 = a[..., 0]
     box_a = _box(a2, k)[..., None]
@@ -141,7 +141,7 @@ def soft_foreground(rgb: np.ndarray, alpha: np.ndarray, passes: int = 2) -> Soft
     size1 = (max(1, crop_w // d1), max(1, crop_h // d1))
     image1 = _scaled(rgb_crop, size1).astype(np.float32)
     a1 = _scaled(alpha_crop, size1).astype(np.float32) * np.float32(1.0 / 255.0)
-    fg_mean, bg_mean = _means(image1, image1, image1, a1, max(3, large // d1))
+    fg_mean, bg_mean = _means(image1, image1, a1, max(3, large // d1))
     if passes >= 2:
         d2 = max(MIN_SMALL_DOWNSCALE, _factor(small, min(crop_w, crop_h)))
         size2 = (max(1, crop_w // d2), max(1, crop_h // d2))
@@ -150,7 +150,7 @@ def soft_foreground(rgb: np.ndarray, alpha: np.ndarray, passes: int = 2) -> Soft
         fg_mean = cv2.resize(fg_mean, size2, interpolation=cv2.INTER_LINEAR).reshape(size2[1], size2[0], 3)
         bg_mean = cv2.resize(bg_mean, size2, interpolation=cv2.INTER_LINEAR).reshape(size2[1], size2[0], 3)
         fg = _fuse(image2, fg_mean, bg_mean, a2)
-        fg_mean, bg_mean = _means(image2, fg, bg_mean, a2, max(3, small // d2 | 1))
+        fg_mean, bg_mean = _means(fg, bg_mean, a2, max(3, small // d2 | 1))
 
     # The final step at full resolution, soft pixels only: F = fg + a * ((I - fg) + (a - 1) * (bg - fg)), with
     # the means sampled bilinearly at each pixel (fixed-point maps: faster than float ones).

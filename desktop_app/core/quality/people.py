@@ -3,7 +3,6 @@ each person's body square, and the union of those squares that person pixels mus
 
 from __future__ import annotations
 
-import logging
 import threading
 from typing import Protocol
 
@@ -12,9 +11,7 @@ import numpy as np
 
 from desktop_app.core import detection
 from desktop_app.core.detection import Detection
-from desktop_app.core.quality.regions import Box, tiles
-
-log = logging.getLogger(__name__)
+from desktop_app.core.quality.regions import Box, tile_side, tiles
 
 
 class Detects(Protocol):
@@ -28,7 +25,7 @@ _SHARED_LOCK = threading.Lock()
 
 
 def shared_detector() -> Detects | None:
-    """The bundled detector on one CPU thread, loaded once; None (logged once) when it cannot be loaded, so the
+    """The bundled detector on one CPU thread, loaded once; None (reported once) when it cannot be loaded, so the
     stills path falls back to working without it."""
     with _SHARED_LOCK:
         if not _SHARED:
@@ -66,9 +63,7 @@ def find_persons(detector: Detects, rgb: np.ndarray, tile_frac: float = 0.0, til
     h, w = rgb.shape[:2]
     found = list(detector.detect(rgb))
     if tile_frac > 0 and min(h, w) >= min_side:
-        side = max(int(tile_frac * min(h, w)), 16)
-        while len(list(tiles(w, h, side, 0.5))) > max_tiles:  # panoramas: larger tiles, not hundreds
-            side = int(side * 1.25) + 1
+        side = tile_side(w, h, tile_frac, 0.5, max_tiles)
         for box in tiles(w, h, side, 0.5):
             x0, y0, x1, y1 = max(box[0], 0), max(box[1], 0), min(box[2], w), min(box[3], h)
             for det in detector.detect(np.ascontiguousarray(rgb[y0:y1, x0:x1])):

@@ -75,6 +75,15 @@ def tiles(width: int, height: int, side: int, overlap: float = 0.5) -> Iterator[
             yield (x, y, x + side, y + side)
 
 
+def tile_side(width: int, height: int, frac: float, overlap: float = 0.5, max_tiles: int = 24) -> int:
+    """The side of `tiles` for `frac` of the shorter side (16 at least), grown until at most `max_tiles` cover
+    the picture: a panorama gets larger tiles, not hundreds."""
+    side = max(int(frac * min(width, height)), 16)
+    while len(list(tiles(width, height, side, overlap))) > max_tiles:
+        side = int(side * 1.25) + 1
+    return side
+
+
 def person_boxes(mask: np.ndarray, margin: float = 0.15, min_area: float = 0.0005,
                  merge: float = 0.3) -> list[Box]:
     """Square boxes centred on each connected part of `mask` (bool), `margin` of its longer side around it;

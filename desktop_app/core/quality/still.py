@@ -28,7 +28,17 @@ import numpy as np
 
 from desktop_app.core.quality import people as persons
 from desktop_app.core.quality import refine
-from desktop_app.core.quality.regions import Box, Predicts, model_side, paste_max, person_boxes, predict_box, tiles
+from desktop_app.core.quality.regions import (
+    Box,
+    Predicts,
+    model_side,
+    paste_max,
+    person_boxes,
+    predict_box,
+    tile_side,
+    tiles,
+)
+from desktop_app.core.resize import fit_long_side
 
 WORK_LONG_SIDE = 1280  # the passes run on the photo area-averaged to this long side (or less)
 MIN_TILED_SIDE = 64  # no tiles for pictures thinner than this (at work size): nobody to find in them
@@ -76,14 +86,6 @@ class StillOptions:
 DEFAULT = StillOptions()
 
 
-def _work_image(rgb: np.ndarray) -> np.ndarray:
-    h, w = rgb.shape[:2]
-    scale = WORK_LONG_SIDE / max(h, w)
-    if scale >= 1.0:
-        return rgb
-    return cv2.resize(rgb, (max(round(w * scale), 1), max(round(h * scale), 1)), interpolation=cv2.INTER_AREA)
-
-
 def _whole(segmenter: Predicts, work: np.ndarray, letterbox: bool = False, both: str = "") -> np.ndarray:
     """The whole picture, squashed into the model's input (as the app does) or letterboxed: padded with its
     edge to the aspect of the model `auto` would pick (square, or 16:9 for frames at least 3:2)."""
@@ -119,39 +121,16 @@ def find_people(segmenter: Predicts, work: np.ndarray, options: StillOptions = D
     if options.tiles_only_if_empty and np.count_nonzero(found >= options.threshold) >= 0.001 * h * w:
         return found
     if options.tile_frac > 0 and min(h, w) >= MIN_TILED_SIDE:
-        tile = max(int(options.tile_frac * min(h, w)), 16)
-        while len(list(tiles(w, h, tile, options.tile_overlap))) > MAX_TILES:  # panoramas: larger tiles
-            tile = int(tile * 1.25) + 1
+        tile = tile_side(w, h, options.tile_frac, options.tile_overlap, MAX_TILES)
         for box in tiles(w, h, tile, options.tile_overlap):
             paste_max(found, predict_box(segmenter, work, box, side), box)
     return found
 
 
-def look_closer(segmenter: Predicts, work: np.ndarray, found: np.ndarray, options: StillOptions = DEFAULT
-                ) -> np.ndarray:
-    """Pass 3: each person found, in a square crop of its own; the crops decide inside themselves."""
-    boxes = person_boxes(found >= options.threshold, options.crop_margin, merge=options.crop_merge)
-    if not boxes:
-        return found
-    side = model_side(segmenter)
-    close = np.zeros_like(found)
-    inside = np.zeros(found.shape, bool)
-    h, w = found.shape
-    for box in boxes:
-        if box[2] - box[0] >= options.crop_max * min(h, w):
-            continue  # a person as large as the frame: the whole-frame pass already sees them up close
-        paste_max(close, predict_box(segmenter, work, box, side), box)
-        x0, y0, x1, y1 = box
-        inside[max(y0, 0) : min(y1, h), max(x0, 0) : min(x1, w)] = True
-    if options.crop_mode == "max":
-        return np.maximum(found, close)
-    return np.where(inside, close, found)
-
-
-def crop_bodies(segmenter: Predicts, work: np.ndarray, prob: np.ndarray, boxes: list[Box],
-                options: StillOptions = DEFAULT) -> np.ndarray:
-    """A square crop around each detected body; inside the crops the crops decide (people as large as the frame
-    are left to the whole-frame pass)."""
+def _crops(segmenter: Predicts, work: np.ndarray, prob: np.ndarray, boxes: list[Box],
+           options: StillOptions) -> tuple[np.ndarray, np.ndarray]:
+    """Each box's own prediction fused by maximum (like `prob`), and (bool) where any box lies; boxes as large as
+    `crop_max` of the frame are skipped: the whole-frame pass already sees those people up close."""
     h, w = prob.shape
     side = model_side(segmenter)
     close = np.zeros_like(prob)
@@ -162,6 +141,26 @@ def crop_bodies(segmenter: Predicts, work: np.ndarray, prob: np.ndarray, boxes: 
         paste_max(close, predict_box(segmenter, work, box, side), box)
         x0, y0, x1, y1 = box
         inside[max(y0, 0) : min(y1, h), max(x0, 0) : min(x1, w)] = True
+    return close, inside
+
+
+def look_closer(segmenter: Predicts, work: np.ndarray, found: np.ndarray, options: StillOptions = DEFAULT
+                ) -> np.ndarray:
+    """Pass 3: each person found, in a square crop of its own; the crops decide inside themselves."""
+    boxes = person_boxes(found >= options.threshold, options.crop_margin, merge=options.crop_merge)
+    if not boxes:
+        return found
+    close, inside = _crops(segmenter, work, found, boxes, options)
+    if options.crop_mode == "max":
+        return np.maximum(found, close)
+    return np.where(inside, close, found)
+
+
+def crop_bodies(segmenter: Predicts, work: np.ndarray, prob: np.ndarray, boxes: list[Box],
+                options: StillOptions = DEFAULT) -> np.ndarray:
+    """A square crop around each detected body; inside the crops the crops decide (people as large as the frame
+    are left to the whole-frame pass)."""
+    close, inside = _crops(segmenter, work, prob, boxes, options)
     return np.where(inside, close, prob) if inside.any() else prob
 
 
@@ -197,7 +196,7 @@ def segment_still(segmenter: Predicts, rgb: np.ndarray, options: StillOptions = 
     `detector`: the person detector for step 0 (`SHARED`: the bundled one; None: no detector)."""
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
         raise ValueError(f"expected an (H, W, 3) uint8 RGB image, got {rgb.shape} {rgb.dtype}")
-    work = _work_image(rgb)
+    work = fit_long_side(rgb, WORK_LONG_SIDE)
     if detector == SHARED:
         detector = persons.shared_detector() if options.detect else None
     people = []

@@ -38,6 +38,7 @@ from desktop_app.core.notify import log
 from desktop_app.core.params import EffectParams
 from desktop_app.core.safe_write import FileError, InputError, fit_stem, is_temp_name, remove_stale_temps
 from desktop_app.core.sequence import SequenceWriteError, SequenceWriter
+from desktop_app.core.sinks import GREEN_SCREEN
 from desktop_app.core.videoio import (
     SUPPORTED_VIDEO_EXTENSIONS,
     VideoReader,
@@ -48,7 +49,6 @@ from desktop_app.core.videoio import (
     is_video,
 )
 
-GREEN_SCREEN = (0, 177, 64)
 VIDEO_FORMATS = ("mp4", "png")  # png: a lossless PNG sequence, `<stem>_<effect>/000001.png ...` (core.sequence)
 DEFAULT_OUTPUT_DIR = "locallens-output"  # the CLI's default --out; never scanned as input
 # In each folder that receives outputs: the names LocalLens wrote there, one JSON string per line; scans skip them.

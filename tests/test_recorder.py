@@ -20,6 +20,7 @@ from corpus import file_hashes
 
 from desktop_app.core import recorder as recorder_mod
 from desktop_app.core.recorder import CODEC, Recorder, create_new_file, fit_frame
+from desktop_app.core.settings import Settings, SettingsStore
 from desktop_app.core.sinks import FrameSink, SinkError, SinkFrame
 
 WHEN = datetime(2026, 12, 2, 10, 0, 0)
@@ -284,3 +285,16 @@ def test_a_real_full_disk_gives_a_one_line_error_and_a_playable_file(tmp_path: P
         assert decode_error is None and len(frames) >= 10
     finally:
         subprocess.run(["umount", str(disk)], check=True)
+
+
+def test_the_recordings_folder_setting_round_trips_and_older_files_without_it_still_load(tmp_path: Path) -> None:
+    store = SettingsStore(tmp_path)
+    store.path.write_text('{"schema_version": 1, "snapshot_dir": "/shots"}')  # written before the field existed
+    outcome = store.load()
+    assert outcome.problem is None and outcome.settings.recording_dir == ""
+    outcome.settings.recording_dir = "/videos/mine"
+    store.save(outcome.settings)
+    assert store.load().settings.recording_dir == "/videos/mine"
+    store.path.write_text('{"recording_dir": 7}')
+    bad = store.load()
+    assert bad.settings == Settings() and bad.problem is not None and "recording_dir should be text" in bad.problem

@@ -157,13 +157,13 @@ def test_odd_sizes_are_cropped_to_even_and_other_sizes_fit_without_stretching(tm
 
 
 def test_a_too_small_size_or_an_unusable_folder_is_one_line_and_leaves_nothing(tmp_path: Path) -> None:
-    with pytest.raises(SinkError, match=r"needs at least 16x16"):
+    with pytest.raises(SinkError, match=r"^a 8x8 picture is too small to record \(needs at least 16x16\)$"):
         Recorder(tmp_path).open((8, 8), 30)
     blocker = tmp_path / "file"
     blocker.write_bytes(b"x")
     with pytest.raises(SinkError) as info:
         Recorder(blocker / "sub").open(SIZE, 30)
-    assert str(info.value).startswith("Cannot start recording in ") and "\n" not in str(info.value)
+    assert str(info.value).startswith(f"cannot write to {blocker / 'sub'}: ") and "\n" not in str(info.value)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
 
 
@@ -249,7 +249,7 @@ def test_a_full_disk_stops_with_one_line_and_keeps_a_file_that_plays_to_its_end(
     rec = Recorder(tmp_path, now=lambda: WHEN, opener=lambda p: Disk(p, "xb"))
     error = _record_until_full(rec)
     path = tmp_path / "LocalLens 2026-12-02 10-00-00.mp4"
-    assert str(error) == f"Recording stopped: the disk is full. The video up to then is kept in {path}."
+    assert str(error) == f"the disk is full; the video up to then is kept in {path}"
     frames, decode_error = decode(path)
     assert decode_error is None and 10 <= len(frames) <= rec.stats.frames_written
     assert path.stat().st_size <= Disk.room
@@ -261,7 +261,7 @@ def test_a_disk_full_before_the_first_fragment_saves_nothing(tmp_path: Path) -> 
 
     rec = Recorder(tmp_path, now=lambda: WHEN, opener=lambda p: Disk(p, "xb"))
     error = _record_until_full(rec)
-    assert str(error) == "Recording failed: the disk is full; nothing was saved."
+    assert str(error) == "the disk is full; nothing was saved"
     assert list(tmp_path.iterdir()) == [] and rec.stats.path is None
 
 
@@ -280,7 +280,7 @@ def test_a_real_full_disk_gives_a_one_line_error_and_a_playable_file(tmp_path: P
     try:
         rec = Recorder(disk, now=lambda: WHEN)
         error = _record_until_full(rec)
-        assert str(error).startswith("Recording stopped: the disk is full. The video up to then is kept in ")
+        assert str(error).startswith("the disk is full; the video up to then is kept in ")
         frames, decode_error = decode(disk / "LocalLens 2026-12-02 10-00-00.mp4")
         assert decode_error is None and len(frames) >= 10
     finally:

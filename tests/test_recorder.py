@@ -194,6 +194,8 @@ def test_a_recording_cut_off_by_sigkill_still_plays(tmp_path: Path) -> None:
     wanted = 45  # 1.5 s at 30 fps; a fragment holds 0.25 s, so at most ~8 frames may be lost
     child = subprocess.Popen([sys.executable, "-c", KILLED_CHILD, str(tmp_path)], stdout=subprocess.PIPE,
                              text=True, cwd=REPO)
+    guard = threading.Timer(60, child.kill)  # a hung child ends the read below instead of hanging the suite
+    guard.start()
     try:
         assert child.stdout is not None
         path = Path(child.stdout.readline().strip())
@@ -205,6 +207,7 @@ def test_a_recording_cut_off_by_sigkill_still_plays(tmp_path: Path) -> None:
         child.send_signal(signal.SIGKILL)
         assert child.wait(10) == -signal.SIGKILL
     finally:
+        guard.cancel()
         child.kill()
         if child.stdout is not None:
             child.stdout.close()

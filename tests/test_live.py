@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from sink_fakes import FakeSink
 from ui_fakes import FakeSegmenter, Unpluggable, demo_source, frames_source, missing_camera
 
 from desktop_app.core import notify
@@ -25,7 +26,7 @@ from desktop_app.core.live import (
     is_processed,
 )
 from desktop_app.core.params import EffectParams
-from desktop_app.core.sinks import GREEN_SCREEN, MESSAGE_BACKGROUND, SinkError, SinkFrame, fit_to, message_frame
+from desktop_app.core.sinks import GREEN_SCREEN, MESSAGE_BACKGROUND, fit_to, message_frame
 from desktop_app.core.sources import GeneratedSource
 
 BLUR = EffectParams(effect="blur", smoothing=0.0)
@@ -60,48 +61,6 @@ class Collector:
 
     def last(self) -> LiveResult:
         return self.results[-1]
-
-
-class FakeSink:
-    """Records what the session does to it; `fail_on` makes `open` or `send` (the n-th) raise."""
-
-    def __init__(self, name: str = "Fake sink", fail_on: str = "", after: int = 0,
-                 error: Exception | None = None) -> None:
-        self.name = name
-        self.fail_on, self.after, self.error = fail_on, after, error or SinkError("the device went away")
-        self.cond = threading.Condition()
-        self.opened: list[tuple[tuple[int, int], float]] = []
-        self.frames: deque[SinkFrame] = deque(maxlen=200)
-        self.sent = 0
-        self.closed = 0
-        self.sending = threading.Event()
-
-    def open(self, size: tuple[int, int], fps: float) -> None:
-        with self.cond:
-            self.opened.append((size, fps))
-            self.cond.notify_all()
-        if self.fail_on == "open":
-            raise self.error
-
-    def send(self, frame: SinkFrame) -> None:
-        if self.fail_on == "send" and self.sent >= self.after:
-            raise self.error
-        with self.cond:
-            self.frames.append(frame)
-            self.sent += 1
-            self.cond.notify_all()
-
-    def close(self) -> None:
-        with self.cond:
-            self.closed += 1
-            self.cond.notify_all()
-
-    def wait(self, predicate: Callable[[], bool], timeout: float = WAIT) -> None:
-        with self.cond:
-            assert self.cond.wait_for(predicate, timeout), "timed out"
-
-    def last(self) -> SinkFrame:
-        return self.frames[-1]
 
 
 @pytest.fixture

@@ -173,6 +173,7 @@ class LiveSession:
         self._slot = FrameSlot()
         self._taken = 0
         self.sent = 0
+        self._lost = False  # until the source fails to open: a camera may take seconds to start
         self._reset_stats()
         self._processor = _Processor(self)
         self._capture = CaptureThread(self)

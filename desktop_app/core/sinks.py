@@ -25,7 +25,8 @@ class SinkError(RuntimeError):
 
 @dataclass(frozen=True, slots=True)
 class SinkFrame:
-    """One frame for a sink: (H, W, 3) uint8 RGB, C-contiguous, not mirrored."""
+    """One frame for a sink: (H, W, 3) uint8 RGB, C-contiguous, not mirrored. Read it, never write to it (the
+    array may be shared with the preview, the other sinks and later message frames); keep it as long as needed."""
 
     rgb: np.ndarray
     captured_at: float  # time.perf_counter() when the source frame was read (for latency)

@@ -279,13 +279,16 @@ class LiveSession:
                         attached.size = size
                         attached.sink.open(size, self.output_fps)
                     size = attached.size
-                    picture = self._message_frame(size, text) if text is not None else fit_to(rgb, size)
+                    if text is not None or rgb is None:
+                        picture = self._message_frame(size, text or LOST_TEXT)
+                    else:
+                        picture = fit_to(rgb, size)
                     attached.sink.send(SinkFrame(picture, captured_at, index, text))
                 except Exception as exc:  # SinkError, or a bug in the sink: the session goes on without it
                     failed.append((attached, exc))
             self._sinks = [a for a in self._sinks if all(a is not f for f, _ in failed)]
-        for attached, exc in failed:
-            self._drop_sink(attached, exc)
+        for attached, error in failed:
+            self._drop_sink(attached, error)
 
     def _sink_message(self, result: LiveResult | None) -> str | None:
         """None when `result` is a processed picture of the user; else the text of the frame sinks get."""

@@ -8,16 +8,21 @@ from datetime import datetime
 from pathlib import Path
 
 import av
+import cv2
 import numpy as np
 import pytest
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
+from ui_fakes import FakeSegmenter, demo_source, frames_source
 
 from desktop_app.core import notify
+from desktop_app.core.params import EffectParams
 from desktop_app.core.recorder import Recorder
 from desktop_app.core.settings import Settings
 from desktop_app.core.sinks import FrameSink, SinkError, SinkFrame
+from desktop_app.ui.main_window import MainWindow
 from desktop_app.ui.record_button import RecordButton, elapsed_text
+from desktop_app.ui.worker import LiveWorker
 
 WHEN = datetime(2026, 12, 2, 10, 0, 0)
 
@@ -186,3 +191,60 @@ def test_the_folder_is_chosen_from_the_menu_and_remembered(qtbot, tmp_path: Path
     host.feed(1)
     path = button.stop()
     assert path is not None and path.parent == chosen
+
+
+def test_with_the_real_live_worker_start_stop_records_the_processed_frames(qtbot, tmp_path: Path, notices) -> None:
+    worker = LiveWorker(lambda: frames_source(fps=60.0), EffectParams(effect="none"), demo_factory=None)
+    worker.set_segmenter(FakeSegmenter())
+    try:
+        worker.start()
+        button = RecordButton(Settings(recording_dir=str(tmp_path)), worker)
+        qtbot.addWidget(button)
+        button.start()
+        recorder = button.recorder
+        assert recorder is not None
+        qtbot.waitUntil(lambda: recorder.stats.frames_written >= 12, timeout=10000)
+        path = button.stop()
+    finally:
+        worker.stop()
+    assert path is not None and path.parent == tmp_path and recorder not in worker.session.sinks
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        assert (stream.codec_context.name, stream.width, stream.height) == ("h264", 160, 120)
+        frames = list(container.decode(video=0))
+    assert len(frames) == recorder.stats.frames_written >= 12
+    times = [f.time for f in frames]
+    assert times == sorted(times) and times[-1] == pytest.approx(recorder.stats.duration - 1 / 60, abs=0.02)
+    assert notices[-1].message.startswith(f"Recording saved: {path}")
+
+
+def test_in_the_window_ctrl_r_records_the_live_tab_and_leaving_it_saves_the_recording(
+        qtbot, tmp_path: Path, notices) -> None:
+    camera = tmp_path / "wall.png"
+    cv2.imwrite(str(camera), np.full((120, 160, 3), 90, np.uint8))
+    settings = Settings(effect=EffectParams(effect="none"), recording_dir=str(tmp_path / "videos"))
+    window = MainWindow(settings, camera_file=camera, segmenter_factory=FakeSegmenter, demo_factory=demo_source,
+                        camera_lister=list, retry_interval=0.05)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    window.start()
+    try:
+        button = window.live_tab.record_button
+        assert button.isVisible() and "(Ctrl+R)" in button.toolTip()
+        window.activateWindow()
+        qtbot.waitUntil(window.isActiveWindow, timeout=3000)
+        qtbot.keyClick(window, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
+        recorder = button.recorder
+        assert recorder is not None and button.text().startswith("■ Stop")
+        qtbot.waitUntil(lambda: recorder.stats.frames_written >= 10, timeout=10000)
+        with qtbot.waitSignal(button.saved, timeout=10000) as saved:
+            window.tabs.setCurrentIndex(1)  # the Photos tab pauses the live view: the recording ends, saved
+        assert button.text() == "● Record" and not button.isVisible()
+        qtbot.keyClick(window, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
+        assert not button.recording  # the shortcut is the Live tab's only
+    finally:
+        window.shutdown()
+    path = saved.args[0]
+    assert path.parent == tmp_path / "videos" and _frames_in(path) == recorder.stats.frames_written >= 10
+    assert any(n.message.startswith(f"Recording saved: {path}") for n in notices)

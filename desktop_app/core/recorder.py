@@ -32,12 +32,11 @@ from pathlib import Path
 from typing import IO, Any
 
 import av
-import cv2
 import numpy as np
 from platformdirs import user_videos_dir
 
 from desktop_app import APP_NAME
-from desktop_app.core.sinks import SinkError, SinkFrame
+from desktop_app.core.sinks import SinkError, SinkFrame, fit_to
 
 CODEC = "libopenh264"  # BSD-licensed; FFmpeg's "h264" encoder would pick libx264 (GPL) where the wheel has it
 TIME_BASE = Fraction(1, 1000)  # pts in milliseconds since the first frame
@@ -128,19 +127,13 @@ def even_size(size: tuple[int, int]) -> tuple[int, int]:
 
 
 def fit_frame(rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """`rgb` as exactly `size` (w, h): a same-size or one-pixel-larger frame is cropped; another size is
-    scaled to fit and centred on black (a resolution change mid-recording does not stretch the picture)."""
+    """`rgb` as exactly `size` (w, h): a frame one pixel larger (an odd side) is cropped to the even size;
+    another size is fitted by `sinks.fit_to` (scaled, centred on black: a resolution change does not stretch)."""
     width, height = size
     h, w = rgb.shape[:2]
-    if w >= width and h >= height and w - width <= 1 and h - height <= 1:
+    if 0 <= w - width <= 1 and 0 <= h - height <= 1:
         return np.ascontiguousarray(rgb[:height, :width])
-    scale = min(width / w, height / h)
-    new_w, new_h = max(1, min(width, round(w * scale))), max(1, min(height, round(h * scale)))
-    scaled = cv2.resize(rgb, (new_w, new_h), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
-    out = np.zeros((height, width, 3), np.uint8)
-    top, left = (height - new_h) // 2, (width - new_w) // 2
-    out[top:top + new_h, left:left + new_w] = scaled
-    return out
+    return fit_to(rgb, size)
 
 
 @dataclass(frozen=True, slots=True)

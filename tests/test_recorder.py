@@ -216,7 +216,7 @@ def test_a_recording_cut_off_by_sigkill_still_plays(tmp_path: Path) -> None:
     assert [round(f.time * 30) for f in frames] == list(range(len(frames)))
 
 
-class _FullDisk(io.FileIO):
+class FullDisk(io.FileIO):
     """A file on a disk with `room` bytes free, as write(2) behaves: a write that does not fit writes what fits
     and returns that count; a write with no room left fails with ENOSPC."""
 
@@ -246,7 +246,7 @@ def _record_until_full(rec: Recorder, frames: int = 400) -> SinkError:
 
 
 def test_a_full_disk_stops_with_one_line_and_keeps_a_file_that_plays_to_its_end(tmp_path: Path) -> None:
-    class Disk(_FullDisk):
+    class Disk(FullDisk):
         room = 40_000  # random 64x48 frames: ~100 of them fit
 
     rec = Recorder(tmp_path, now=lambda: WHEN, opener=lambda p: Disk(p, "xb"))
@@ -259,7 +259,7 @@ def test_a_full_disk_stops_with_one_line_and_keeps_a_file_that_plays_to_its_end(
 
 
 def test_a_disk_full_before_the_first_fragment_saves_nothing(tmp_path: Path) -> None:
-    class Disk(_FullDisk):
+    class Disk(FullDisk):
         room = 1_500  # the header fits, the first fragment does not
 
     rec = Recorder(tmp_path, now=lambda: WHEN, opener=lambda p: Disk(p, "xb"))

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
+from test_recorder import FullDisk
 from ui_fakes import FakeSegmenter, demo_source, frames_source
 
 from desktop_app.core import notify
@@ -248,3 +249,29 @@ def test_in_the_window_ctrl_r_records_the_live_tab_and_leaving_it_saves_the_reco
     path = saved.args[0]
     assert path.parent == tmp_path / "videos" and _frames_in(path) == recorder.stats.frames_written >= 10
     assert any(n.message.startswith(f"Recording saved: {path}") for n in notices)
+
+
+def test_a_full_disk_mid_recording_gives_one_notice_resets_the_button_and_keeps_a_playable_file(
+        qtbot, tmp_path: Path, notices) -> None:
+    class Disk(FullDisk):
+        room = 2_500  # the header and the first fragments of a flat 160x120 picture, then full
+
+    worker = LiveWorker(lambda: frames_source(fps=60.0), EffectParams(effect="none"), demo_factory=None)
+    worker.set_segmenter(FakeSegmenter())
+    button = RecordButton(Settings(recording_dir=str(tmp_path)), worker,
+                          recorder_factory=lambda folder: Recorder(folder, now=lambda: WHEN,
+                                                                   opener=lambda p: Disk(p, "xb")))
+    qtbot.addWidget(button)
+    try:
+        worker.start()
+        with qtbot.waitSignal(button.failed, timeout=20000) as failed:
+            button.start()
+    finally:
+        worker.stop()
+    path = tmp_path / "LocalLens 2026-12-02 10-00-00.mp4"
+    assert failed.args == [f"the disk is full; the video up to then is kept in {path}"]
+    assert [(n.severity, n.message) for n in notices] == [
+        (notify.Severity.WARNING, f"Recording stopped: the disk is full; the video up to then is kept in {path}")]
+    assert not button.recording and button.text() == "● Record" and button.last_path == path
+    with av.open(str(path)) as container:
+        assert len(list(container.decode(video=0))) >= 5  # to its end, without an error

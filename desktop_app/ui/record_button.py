@@ -76,9 +76,9 @@ class RecordButton(QToolButton):
         self.folder_action = menu.addAction("Recordings folder…")
         self.folder_action.triggered.connect(self.choose_folder)
         self.setMenu(menu)
-        self.shortcut = QShortcut(QKeySequence(SHORTCUT), self)
-        self.shortcut.setContext(Qt.ShortcutContext.WindowShortcut)  # only while the Live tab shows it
-        self.shortcut.activated.connect(self.toggle)
+        self.record_shortcut = QShortcut(QKeySequence(SHORTCUT), self)
+        self.record_shortcut.setContext(Qt.ShortcutContext.WindowShortcut)  # only while the Live tab shows it
+        self.record_shortcut.activated.connect(self.toggle)
         self.clicked.connect(self.toggle)
         self._timer = QTimer(self)
         self._timer.setInterval(TICK_MS)

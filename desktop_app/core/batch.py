@@ -22,8 +22,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
-import cv2
-
 from desktop_app.core.batch_overlap import SKIP, Inline, ReadAhead, WriteBehind, ahead, behind
 from desktop_app.core.frames import Frame, Result
 from desktop_app.core.imageio import (
@@ -38,18 +36,19 @@ from desktop_app.core.notify import log
 from desktop_app.core.params import EffectParams
 from desktop_app.core.safe_write import FileError, InputError, fit_stem, is_temp_name, remove_stale_temps
 from desktop_app.core.sequence import SequenceWriteError, SequenceWriter
-from desktop_app.core.sinks import GREEN_SCREEN
+from desktop_app.core.sinks import GREEN_SCREEN, to_rgb
 from desktop_app.core.videoio import (
     SUPPORTED_VIDEO_EXTENSIONS,
     VideoReader,
     VideoReadError,
     VideoWriteError,
     VideoWriter,
-    has_audio,
     is_video,
 )
 
-VIDEO_FORMATS = ("mp4", "png")  # png: a lossless PNG sequence, `<stem>_<effect>/000001.png ...` (core.sequence)
+# mp4: H.264 + the source's sound (a cut-out on green screen); webm: VP9 keeping a cut-out's transparency, sound as
+# Opus; png: a lossless PNG sequence, `<stem>_<effect>/000001.png ...` (core.sequence), no sound.
+VIDEO_FORMATS = ("mp4", "webm", "png")
 DEFAULT_OUTPUT_DIR = "locallens-output"  # the CLI's default --out; never scanned as input
 # In each folder that receives outputs: the names LocalLens wrote there, one JSON string per line; scans skip them.
 OUTPUT_MARKER = ".locallens-output"
@@ -107,6 +106,7 @@ class Report:
 
 
 Progress = Callable[[int, int, Path], None]  # (finished items, total items, current input)
+FrameProgress = Callable[[int, "int | None", Path], None]  # (frames done, the video's frame count if known, video)
 
 
 def printable(text: str) -> str:
@@ -258,12 +258,14 @@ class Batch:
     def __init__(self, processor: Processor, params: EffectParams, fmt: str = "png",
                  progress: Progress | None = None, cancel: threading.Event | None = None, *,
                  video_format: str = "mp4", overlap: bool = True, read_ahead: int = READ_AHEAD,
-                 write_behind: int = WRITE_BEHIND) -> None:
-        """`fmt`: images' output format; `video_format`: "mp4", or "png" for a folder of PNG frames per video."""
+                 write_behind: int = WRITE_BEHIND, frame_progress: FrameProgress | None = None) -> None:
+        """`fmt`: images' output format; `video_format`: "mp4", "webm" (VP9, keeps a cut-out's alpha), or "png" for
+        a folder of PNG frames per video; `frame_progress` is called after each video frame."""
         if video_format not in VIDEO_FORMATS:
             raise ValueError(f"unknown video format {video_format!r}; choose one of {', '.join(VIDEO_FORMATS)}")
         self.processor, self.params, self.fmt, self.video_format = processor, params, fmt, video_format
         self.progress = progress or (lambda _done, _total, _path: None)
+        self.frame_progress: FrameProgress = frame_progress or (lambda _done, _total, _path: None)
         self.cancel = cancel or threading.Event()
         self.overlap = overlap
         self.read_ahead, self.write_behind = read_ahead, write_behind
@@ -369,12 +371,14 @@ class Batch:
             return Outcome(job.source, error=describe_error(job.source, exc))
 
     def _video(self, job: Job) -> Outcome:
-        """The video as MP4, or as a PNG sequence (full size, lossless: gray masks, RGBA cut-outs, RGB else)."""
+        """The video as H.264/MP4 or VP9/WebM with the source's sound, or as a PNG sequence (full size, lossless:
+        gray masks, RGBA cut-outs, RGB else). WebM keeps a cut-out's transparency; MP4 puts it on green screen."""
         params, notes = self.params, []
         sequence = self.video_format == "png"
-        if params.effect == "remove" and params.color is None and not sequence:
+        if params.effect == "remove" and params.color is None and self.video_format == "mp4":
             params = params.with_(color=GREEN_SCREEN)
-            notes.append("MP4 has no transparency: the background was replaced by green screen")
+            notes.append("MP4 has no transparency: the background was replaced by green screen "
+                         "(--format webm keeps it)")
         self.processor.set_params(params)
         self.processor.reset()  # temporal smoothing starts fresh for each video
         frames, encoder = 0, None
@@ -387,10 +391,13 @@ class Batch:
                 width, height = reader.size
                 if not sequence and params.effect != "mask" and min(width, height) < 2:  # the output keeps its size
                     return Outcome(job.source, error=printable(
-                        f"{job.source}: too small to save as MP4 ({width}x{height}; needs at least 2x2)"))
-                audio = has_audio(job.source)
-                if audio is not False:
-                    notes.append("the audio track was not kept" if audio else "audio, if any, was not kept")
+                        f"{job.source}: too small to save as {self.video_format.upper()} ({width}x{height}; "
+                        "needs at least 2x2)"))
+                if sequence and reader.audio:
+                    notes.append("a PNG sequence has no sound: the audio track was not kept")
+                elif len(reader.audio) > 1:
+                    notes.append(f"only the first of its {len(reader.audio)} audio tracks was kept")
+                total = reader.frame_count
                 decoded = helpers.enter_context(ahead(reader, VIDEO_AHEAD)) if self.overlap else reader
                 for rgb in decoded:
                     if self.cancel.is_set():
@@ -399,26 +406,30 @@ class Batch:
                             writer.abort()
                         return Outcome(job.source, error=_CANCELLED)
                     pixels = self.processor.process(Frame(rgb, time.perf_counter(), frames, str(job.source))).pixels
-                    if pixels.ndim == 2 and not sequence:  # the mask effect: a gray video (8-bit gray PNGs)
-                        pixels = cv2.cvtColor(pixels, cv2.COLOR_GRAY2RGB)
-                    if writer is None and sequence:
-                        writer = SequenceWriter(job.out_dir, fit_stem(job.base, "png", f"_{params.effect}"),
-                                                inputs=[job.source])
-                    elif writer is None:
-                        writer = VideoWriter(job.out_dir, fit_stem(job.base, "mp4", f"_{params.effect}"), reader.fps,
-                                             (pixels.shape[1], pixels.shape[0]), inputs=[job.source])
-                    if encoder is None and self.overlap:  # frames (MP4 or PNG) are encoded behind, bounded
-                        encoder = helpers.enter_context(behind(writer.write, VIDEO_BEHIND))
+                    if not sequence and (self.video_format == "mp4" or pixels.ndim == 2):
+                        pixels = to_rgb(pixels)  # a gray mask video; an RGBA cut-out only where WebM keeps alpha
+                    if writer is None:
+                        writer = self._video_writer(job, reader, params.effect, pixels)
+                    item: Any = pixels if sequence else (pixels, reader.timestamps[frames])
+                    if encoder is None and self.overlap:  # frames (video or PNG) are encoded behind, bounded
+                        consume = writer.write if sequence else _write_timed(writer)
+                        encoder = helpers.enter_context(behind(consume, VIDEO_BEHIND))
                     if encoder is not None:
-                        encoder.put(pixels)
-                    else:
+                        encoder.put(item)
+                    elif sequence:
                         writer.write(pixels)
+                    else:
+                        writer.write(*item)
                     frames += 1
+                    self.frame_progress(frames, total, job.source)
                 if encoder is not None:
                     encoder.flush()
             if writer is None:
                 return Outcome(job.source, error=f"{job.source.name}: the video has no frames")
-            return Outcome(job.source, writer.close(), notes=notes, frames=frames)
+            output = writer.close()
+            if isinstance(writer, VideoWriter):
+                notes += [note for note in (writer.size_note, writer.audio_note) if note]
+            return Outcome(job.source, output, notes=notes, frames=frames)
         except (VideoReadError, VideoWriteError, SequenceWriteError, OSError) as exc:
             if writer is not None:
                 writer.abort()
@@ -427,6 +438,22 @@ class Batch:
             if writer is not None:
                 writer.abort()
             raise
+
+    def _video_writer(self, job: Job, reader: VideoReader, effect: str, pixels: Any) -> VideoWriter | SequenceWriter:
+        """The output for a video: a PNG sequence folder, or a video at the source's rate and timing with its sound."""
+        fmt = self.video_format
+        stem = fit_stem(job.base, fmt, f"_{effect}")
+        if fmt == "png":
+            return SequenceWriter(job.out_dir, stem, inputs=[job.source])
+        return VideoWriter(job.out_dir, stem, reader.fps, (pixels.shape[1], pixels.shape[0]), inputs=[job.source],
+                           fmt=fmt, audio_from=job.source if reader.audio else None, audio_offset=reader.start,
+                           time_base=reader.time_base)
+
+
+def _write_timed(writer: VideoWriter | SequenceWriter) -> Callable[[tuple[Any, float]], None]:
+    """The encoder thread's work for a video: `(pixels, seconds)` into `writer`."""
+    assert isinstance(writer, VideoWriter)
+    return lambda item: writer.write(*item)
 
 
 _CANCELLED = "\0cancelled"

@@ -377,8 +377,7 @@ class Batch:
         sequence = self.video_format == "png"
         if params.effect == "remove" and params.color is None and self.video_format == "mp4":
             params = params.with_(color=GREEN_SCREEN)
-            notes.append("MP4 has no transparency: the background was replaced by green screen "
-                         "(--format webm keeps it)")
+            notes.append("MP4 has no transparency: the background was replaced by green screen")
         self.processor.set_params(params)
         self.processor.reset()  # temporal smoothing starts fresh for each video
         frames, encoder = 0, None

@@ -136,6 +136,7 @@ class VideoReader:
         self.rate: Fraction = rate if rate is not None else Fraction(FALLBACK_FPS)
         self.fps = float(self.rate)
         self.frame_count: int | None = int(stream.frames) if stream.frames and stream.frames >= 1 else None
+        self._broken = False
         self._frames = self._decode()
         first = next(self._frames, None)
         if first is None:
@@ -158,7 +159,7 @@ class VideoReader:
                 rgb = upright(frame.to_ndarray(format="rgb24"), int(frame.rotation or 0))
                 yield rgb, seconds - origin
         except (av.FFmpegError, OSError, ValueError):
-            return
+            self._broken = True  # a decoding error, not the end of the file
 
     def __iter__(self) -> Iterator[np.ndarray]:
         """Yield RGB frames; raise VideoReadError after the last good frame if the stream broke early."""
@@ -181,6 +182,9 @@ class VideoReader:
                 self.frames_read += 1
                 self.timestamps.append(seconds)
                 yield rgb
+            if self.frame_count is None and self._broken:
+                raise VideoReadError(self.path, f"the video is truncated or corrupt: it stopped after "
+                                     f"{self.frames_read} frames", self.frames_read)
             if self.frame_count is not None and self.frames_read < self.frame_count - tolerance(self.frame_count):
                 raise VideoReadError(
                     self.path,

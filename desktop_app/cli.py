@@ -15,7 +15,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -74,9 +74,10 @@ def build_parser() -> argparse.ArgumentParser:
     proc.add_argument("--color", metavar="RRGGBB", help="remove: solid colour instead of transparency")
     proc.add_argument("--out", type=Path, default=Path("locallens-output"), metavar="DIR",
                       help="output folder (default: locallens-output); outputs are never read back in as input")
-    proc.add_argument("--format", choices=("png", "jpg", "webp"), default=None,
-                      help="image outputs' format (default png); videos stay MP4 unless png is given: "
-                      "then each video becomes a folder of lossless full-size PNG frames")
+    proc.add_argument("--format", choices=("png", "jpg", "webp", "webm"), default=None,
+                      help="image outputs' format (default png); videos are H.264 MP4 with their sound unless "
+                      "png is given (each video becomes a folder of lossless full-size PNG frames) or webm "
+                      "(VP9 WebM: remove keeps the transparency; sound as Opus; images stay PNG)")
     proc.add_argument("--quality", choices=QUALITIES, default="best",
                       help="photos: best (default; slower, finer masks) or fast; video frames always take "
                       "the fast per-frame path")
@@ -247,7 +248,10 @@ def _open_log() -> tuple[logging.Handler | None, Path | None]:
 
 def output_formats(fmt: str | None) -> tuple[str, str]:
     """(images' format, videos' format) for `--format`: unset gives png and mp4; an explicit png makes each
-    video a PNG sequence; jpg and webp are for images only (videos stay MP4, with a note)."""
+    video a PNG sequence; jpg and webp are for images only (videos stay MP4, with a note); webm is for videos
+    only (VP9 WebM, transparent for remove; images stay PNG)."""
+    if fmt == "webm":
+        return "png", "webm"
     return (fmt or "png"), ("png" if fmt == "png" else "mp4")
 
 
@@ -270,15 +274,15 @@ def _process(args: argparse.Namespace, params: EffectParams, log_path: Path | No
     if segmenter is None:
         return EXIT_FAILED
     pipeline = Pipeline(segmenter, params, temporal=True)
-    bar = ProgressBar(sys.stderr) if sys.stderr.isatty() else None
+    bar = ProgressBar(sys.stderr)
     started = time.perf_counter()
     image_format, video_format = output_formats(args.format)
-    batch = Batch(pipeline, params, image_format, progress=bar.update if bar else None, video_format=video_format)
+    batch = Batch(pipeline, params, image_format, progress=bar.update, video_format=video_format,
+                  frame_progress=bar.frame)
     try:
         report = batch.run(jobs)
     finally:
-        if bar:
-            bar.finish()
+        bar.finish()
     report.outcomes[:0] = failures
     for outcome in report.failed:
         log.warning("failed: %s", outcome.error)
@@ -288,6 +292,8 @@ def _process(args: argparse.Namespace, params: EffectParams, log_path: Path | No
             outcome.notes.append(f"--format {args.format} is for images: the video was saved as MP4 "
                                  "(--format png writes a PNG sequence)")
         for note in outcome.notes:
+            if note.startswith("MP4 has no transparency"):
+                note += " (--format webm keeps it)"
             print(printable(f"note: {outcome.source.name}: {note}"), file=sys.stderr)
     total = len(report.outcomes)
     print(printable(f"{len(report.succeeded)} of {total} inputs processed ({params.effect}, "
@@ -348,20 +354,78 @@ def run_models() -> int:
 
 
 class ProgressBar:
-    """A one-line progress bar for terminals (never written when output is piped)."""
+    """Progress on stderr: on a terminal one line redrawn per item and per video frame, with the time left for a
+    video ("about 12 s left"); when output is piped, nothing but one plain line per finished video."""
 
-    def __init__(self, stream: TextIO) -> None:
-        self.stream, self.started = stream, time.perf_counter()
+    WIDTH = 30
+    REDRAW_S = 0.1  # a terminal line at most ten times a second: printing must not slow a fast video
+
+    def __init__(self, stream: TextIO, tty: bool | None = None, clock: Callable[[], float] = time.perf_counter) -> None:
+        self.stream, self.clock = stream, clock
+        self.tty = stream.isatty() if tty is None else tty
+        self.started = clock()
+        self._item, self._total, self._name = 0, 0, ""
+        self._video_started: float | None = None
+        self._drawn_at = -1.0
+        self._line = False
+        self._frames: tuple[int, float] | None = None  # a video's frames and seconds, not yet said when piped
 
     def update(self, done: int, total: int, current: Path) -> None:
-        width = 30
-        filled = int(width * done / max(total, 1))
         from desktop_app.core.batch import printable
 
-        name = printable(current.name)[-40:]
-        self.stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {name:<40}")
+        self._plain_line()
+        self._item, self._total, self._name = done, total, printable(current.name)[-40:]
+        self._video_started = self.clock()  # a video's time left counts from here (opening it included)
+        if self.tty:
+            self._draw(done / max(total, 1), f"{done}/{total} {self._name:<40}")
+
+    def frame(self, done: int, total: int | None, _current: Path) -> None:
+        """After frame `done` of a video (`total` frames if the file says)."""
+        now = self.clock()
+        if self._video_started is None:
+            self._video_started = now
+        elapsed = now - self._video_started
+        last = total is not None and done >= total
+        if total:
+            fraction = min(done / total, 1.0)
+            left = elapsed / done * max(total - done, 0)
+            text = f"frame {done}/{total}, {eta(left)}"
+        else:
+            fraction, text = 0.0, f"frame {done}"
+        if self.tty and (last or now - self._drawn_at >= self.REDRAW_S):
+            self._drawn_at = now
+            overall = (self._item + fraction) / max(self._total, 1)
+            self._draw(overall, f"{self._item + 1}/{self._total} {self._name[-24:]} {text}")
+        elif not self.tty:
+            self._frames = (done, elapsed)
+            if last:
+                self._plain_line()
+
+    def _plain_line(self) -> None:
+        if self._frames is not None:
+            done, elapsed = self._frames
+            self._frames = None
+            rate = done / elapsed if elapsed > 0 else 0.0
+            print(f"{self._name}: {done} frames in {elapsed:.1f} s ({rate:.1f} frames/s)", file=self.stream)
+
+    def _draw(self, fraction: float, text: str) -> None:
+        filled = int(self.WIDTH * min(max(fraction, 0.0), 1.0))
+        self.stream.write(f"\r[{'#' * filled}{'.' * (self.WIDTH - filled)}] {text:<64}")
         self.stream.flush()
+        self._line = True
 
     def finish(self) -> None:
-        self.stream.write("\n")
-        self.stream.flush()
+        self._plain_line()
+        if self._line:
+            self.stream.write("\n")
+            self.stream.flush()
+            self._line = False
+
+
+def eta(seconds: float) -> str:
+    """"about 12 s left", "about 3 min left", rounded the way a person would say it."""
+    if seconds < 60:
+        return f"about {max(1, round(seconds))} s left"
+    if seconds < 3600:
+        return f"about {round(seconds / 60)} min left"
+    return f"about {seconds / 3600:.1f} h left"

@@ -381,6 +381,8 @@ class ProgressBar:
 
     def frame(self, done: int, total: int | None, _current: Path) -> None:
         """After frame `done` of a video (`total` frames if the file says)."""
+        from desktop_app.core.progress import time_left
+
         now = self.clock()
         if self._video_started is None:
             self._video_started = now
@@ -389,7 +391,7 @@ class ProgressBar:
         if total:
             fraction = min(done / total, 1.0)
             left = elapsed / done * max(total - done, 0)
-            text = f"frame {done}/{total}, {eta(left)}"
+            text = f"frame {done}/{total}, {time_left(left)}"
         else:
             fraction, text = 0.0, f"frame {done}"
         if self.tty and (last or now - self._drawn_at >= self.REDRAW_S):
@@ -420,12 +422,3 @@ class ProgressBar:
             self.stream.write("\n")
             self.stream.flush()
             self._line = False
-
-
-def eta(seconds: float) -> str:
-    """"about 12 s left", "about 3 min left", rounded the way a person would say it."""
-    if seconds < 60:
-        return f"about {max(1, round(seconds))} s left"
-    if seconds < 3600:
-        return f"about {round(seconds / 60)} min left"
-    return f"about {seconds / 3600:.1f} h left"

@@ -10,7 +10,8 @@ import pytest
 from av_clips import clip, streams
 from corpus import file_hashes
 
-from desktop_app.cli import ProgressBar, eta, main, output_formats
+from desktop_app.cli import ProgressBar, main, output_formats
+from desktop_app.core.progress import time_left as eta
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:

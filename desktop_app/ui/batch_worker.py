@@ -21,6 +21,7 @@ class _BatchThread(QThread):
     """The thread itself: plans, runs, and reports each finished item as soon as it is known."""
 
     progress = Signal(int, int, str)
+    frame_progress = Signal(int, int, str)  # frames done, the video's frame count (-1: unknown), the video
     item_done = Signal(object)
     done = Signal(object)
 
@@ -44,14 +45,17 @@ class _BatchThread(QThread):
         self._flush()
         self.progress.emit(done, total, str(current))
 
+    def _on_frame(self, done: int, total: int | None, current: Path) -> None:
+        self.frame_progress.emit(done, -1 if total is None else total, str(current))
+
     def run(self) -> None:
         report = self._report
         try:
             jobs, failures = plan(self._paths, self._out_dir)
             report.outcomes.extend(failures)
             self._flush()
-            Batch(self._processor, self._params, self._fmt, progress=self._on_progress,
-                  cancel=self._cancel).run(jobs, report)
+            Batch(self._processor, self._params, self._fmt, progress=self._on_progress, cancel=self._cancel,
+                  frame_progress=self._on_frame).run(jobs, report)
         except Exception as exc:  # an unexpected failure still ends the batch with a report
             report.outcomes.append(Outcome(self._out_dir, error=f"the export stopped: {exc}"))
         self._flush()
@@ -63,6 +67,7 @@ class BatchWorker(QObject):
     """One export at a time: `start(...)`, then `progress`, `item_done(Outcome)`, `finished(Report)`."""
 
     progress = Signal(int, int, str)  # (finished items, total items, current input)
+    frame_progress = Signal(int, int, str)  # (frames done, the video's frame count or -1, the video)
     item_done = Signal(object)  # core.batch.Outcome
     finished = Signal(object)  # core.batch.Report
 
@@ -82,6 +87,7 @@ class BatchWorker(QObject):
         self._cancel = threading.Event()
         thread = _BatchThread(paths, out_dir, processor, params, fmt, self._cancel, self)
         thread.progress.connect(self._on_progress)
+        thread.frame_progress.connect(self.frame_progress)
         thread.item_done.connect(self._on_item_done)
         thread.done.connect(self._on_done)
         self._thread = thread

@@ -7,6 +7,7 @@ not loaded yet (`set_segmenter` starts it).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,10 +19,12 @@ from desktop_app.core.batch import Outcome, Processor, Report, record_output
 from desktop_app.core.imageio import output_stem
 from desktop_app.core.params import EffectParams
 from desktop_app.core.pipeline import Pipeline, SegmenterLike
+from desktop_app.core.progress import time_left
 from desktop_app.core.safe_write import FileError, publish
 from desktop_app.ui.batch_worker import BatchWorker
 
 ProcessorFactory = Callable[[SegmenterLike, EffectParams], Processor]
+FRAME_STEPS = 1000  # the progress bar's steps per item: a video's frames move it within its item
 
 
 def pipeline_for_batch(segmenter: SegmenterLike, params: EffectParams) -> Processor:
@@ -45,7 +48,8 @@ def saved_text(path: Path, asked: str) -> str:
 
 
 class ExportBar(QWidget):
-    """`status_label`, `progress_bar` and `cancel_button` over one `BatchWorker` (`batch`)."""
+    """`status_label`, `progress_bar` and `cancel_button` over one `BatchWorker` (`batch`). A video moves the bar
+    frame by frame and the status line says which frame and about how long is left."""
 
     saved = Signal(object)  # Path of a saved video
     item_failed = Signal(object, str)  # input Path, one-line reason
@@ -61,6 +65,8 @@ class ExportBar(QWidget):
         self._pending: ExportJob | None = None  # waits for the model
         self._running: tuple[ExportJob, EffectParams] | None = None
         self._notes: list[str] = []
+        self._item: tuple[int, int, float] = (0, 0, 0.0)  # (finished items, total items, when this one started)
+        self.clock: Callable[[], float] = time.monotonic
         self.status_label = QLabel()
         self.status_label.setWordWrap(True)
         self.progress_bar = QProgressBar()
@@ -75,6 +81,7 @@ class ExportBar(QWidget):
         layout.addWidget(self.cancel_button)
         self.batch = BatchWorker(self)
         self.batch.progress.connect(self._on_progress)
+        self.batch.frame_progress.connect(self._on_frame_progress)
         self.batch.item_done.connect(self._on_item_done)
         self.batch.finished.connect(self._on_finished)
 
@@ -134,10 +141,26 @@ class ExportBar(QWidget):
 
     @Slot(int, int, str)
     def _on_progress(self, done: int, total: int, path: str) -> None:
-        self.progress_bar.setRange(0, max(total, 1))
-        self.progress_bar.setValue(done)
+        self._item = (done, total, self.clock())
+        self.progress_bar.setRange(0, max(total, 1) * FRAME_STEPS)
+        self.progress_bar.setValue(done * FRAME_STEPS)
         if done < total and (self._running is None or self._running[0].save_as is None):
             self.status_label.setText(f"Exporting {Path(path).name} ({done + 1} of {total})…")
+
+    @Slot(int, int, str)
+    def _on_frame_progress(self, frames: int, count: int, path: str) -> None:
+        """A video's frame: the bar moves within this item, the status says which frame and the time left."""
+        done, total, started = self._item
+        what = f"Exporting {Path(path).name}" + (f" ({done + 1} of {total})" if total > 1 else "")
+        if self._running is not None and self._running[0].save_as is not None:
+            what = f"Saving {self._running[0].save_as}.mp4"
+        if count > 0:
+            elapsed = self.clock() - started
+            left = elapsed / frames * max(count - frames, 0)
+            self.progress_bar.setValue(done * FRAME_STEPS + min(frames * FRAME_STEPS // count, FRAME_STEPS))
+            self.status_label.setText(f"{what}: frame {frames} of {count}, {time_left(left)}…")
+        else:
+            self.status_label.setText(f"{what}: frame {frames}…")
 
     @Slot(object)
     def _on_item_done(self, outcome: Outcome) -> None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import math
+import os
 import shutil
 from collections.abc import Iterable
 from fractions import Fraction
@@ -28,6 +29,7 @@ from types import TracebackType
 from typing import Any
 
 import av
+import cv2
 import numpy as np
 
 from desktop_app.core.audio import AudioTrack
@@ -39,6 +41,7 @@ VP9_ENCODER = "libvpx-vp9"
 VIDEO_CONTAINERS = ("mp4", "webm")
 LOW_DISK_BYTES = 1 << 20  # less free space than this after a broken write: the disk is full
 BITS_PER_PIXEL = 0.12  # H.264 target bit rate per pixel and frame (720p30: ~3.3 Mb/s)
+BT601_MATRIX, MPEG_RANGE, BT709 = 6, 1, 1  # FFmpeg's AVCOL_SPC_SMPTE170M, AVCOL_RANGE_MPEG, AVCOL_PRI/TRC_BT709
 
 
 class VideoWriteError(FileError):
@@ -60,6 +63,16 @@ def open_output(path: Path, fmt: str) -> Any:
     if fmt == "mp4":
         options["movflags"] = "+faststart"
     return av.open(str(path), mode="w", format=fmt, options=options)
+
+
+def encoder_threads(height: int) -> int:
+    """OpenH264 threads (one slice each): up to 4 on big frames, fewer on small ones (a slice needs rows)."""
+    return max(1, min(os.cpu_count() or 1, 4, height // 120))
+
+
+def _yuv420(rgb: np.ndarray) -> np.ndarray:
+    """RGB -> planar I420 as PyAV's yuv420p wants it ((H * 3/2, W)); OpenCV does it ~6x faster than swscale."""
+    return cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2YUV_I420)
 
 
 def _rate(fps: float) -> Fraction:
@@ -153,8 +166,17 @@ class VideoWriter:
             if self.fmt == "mp4":
                 stream.pix_fmt = "yuv420p"
                 width, height = self.encoded_size
+                ctx = stream.codec_context
                 stream.bit_rate = int(min(max(width * height * self.fps * BITS_PER_PIXEL, 200_000), 40_000_000))
-                stream.codec_context.gop_size = max(1, round(self.fps * 2))
+                ctx.gop_size = max(1, round(self.fps * 2))
+                # OpenH264 runs one thread per slice: 2 slices on 2 threads encode 720p ~3x faster than 1
+                threads = encoder_threads(height)
+                ctx.thread_count = threads
+                ctx.options = {"slices": str(threads)}
+                # what _yuv420 produces (OpenCV's RGB -> I420: BT.601 limited range), said so in the stream
+                # so players do not guess BT.709 for HD sizes; sRGB pictures have BT.709 primaries/transfer
+                ctx.colorspace, ctx.color_range = BT601_MATRIX, MPEG_RANGE
+                ctx.color_primaries, ctx.color_trc = BT709, BT709
             else:
                 stream.pix_fmt = "yuva420p" if alpha else "yuv420p"
                 stream.codec_context.options = {"auto-alt-ref": "0", "crf": "32", "b": "0", "deadline": "realtime",
@@ -189,8 +211,11 @@ class VideoWriter:
         ew, eh = self.encoded_size
         pts = self._last_pts + 1 if seconds is None else max(self._last_pts + 1, round(seconds / self.time_base))
         try:
-            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(pixels[:eh, :ew]),
-                                               format="rgba" if pixels.shape[2] == 4 else "rgb24")
+            if self.fmt == "mp4":
+                frame = av.VideoFrame.from_ndarray(_yuv420(pixels[:eh, :ew]), format="yuv420p")
+            else:
+                frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(pixels[:eh, :ew]),
+                                                   format="rgba" if pixels.shape[2] == 4 else "rgb24")
             frame.pts = pts
             self._container.mux(self._stream.encode(frame))
             if self._audio is not None:

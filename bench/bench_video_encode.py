@@ -37,7 +37,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from desktop_app.core import batch as batch_module  # noqa: E402
+from desktop_app.core import batch_video as batch_module  # noqa: E402
 from desktop_app.core.batch import Batch, plan  # noqa: E402
 from desktop_app.core.effects.background import cover_fit  # noqa: E402
 from desktop_app.core.frames import Frame, Result  # noqa: E402

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from desktop_app.core.batch_overlap import SKIP, Inline, ReadAhead, WriteBehind, ahead, behind
+from desktop_app.core.batch_overlap import SKIP, Inline, ReadAhead, WriteBehind
 from desktop_app.core.frames import Frame, Result
 from desktop_app.core.imageio import (
     SUPPORTED_IMAGE_EXTENSIONS,
@@ -35,16 +35,9 @@ from desktop_app.core.imageio import (
 from desktop_app.core.notify import log
 from desktop_app.core.params import EffectParams
 from desktop_app.core.safe_write import FileError, InputError, fit_stem, is_temp_name, remove_stale_temps
-from desktop_app.core.sequence import SequenceWriteError, SequenceWriter
-from desktop_app.core.sinks import GREEN_SCREEN, to_rgb
-from desktop_app.core.videoio import (
-    SUPPORTED_VIDEO_EXTENSIONS,
-    VideoReader,
-    VideoReadError,
-    VideoWriteError,
-    VideoWriter,
-    is_video,
-)
+from desktop_app.core.sinks import GREEN_SCREEN as GREEN_SCREEN  # re-exported: the controls import it from here
+from desktop_app.core.videoio import SUPPORTED_VIDEO_EXTENSIONS, is_video
+from desktop_app.core.videoio import VideoReader as VideoReader  # re-exported: tests wrap its frames
 
 # mp4: H.264 + the source's sound (a cut-out on green screen); webm: VP9 keeping a cut-out's transparency, sound as
 # Opus; png: a lossless PNG sequence, `<stem>_<effect>/000001.png ...` (core.sequence), no sound.
@@ -226,7 +219,6 @@ class Staged:
 READ_AHEAD = 2
 WRITE_BEHIND = 1
 AHEAD_BYTES = BEHIND_BYTES = 128 * 2**20  # ~3.5 decoded 12 MP photos
-VIDEO_AHEAD, VIDEO_BEHIND = 2, 2  # video frames decoded ahead of / waiting to be encoded behind the current one
 
 
 def _read_now(job: Job) -> Any:
@@ -371,88 +363,10 @@ class Batch:
             return Outcome(job.source, error=describe_error(job.source, exc))
 
     def _video(self, job: Job) -> Outcome:
-        """The video as H.264/MP4 or VP9/WebM with the source's sound, or as a PNG sequence (full size, lossless:
-        gray masks, RGBA cut-outs, RGB else). WebM keeps a cut-out's transparency; MP4 puts it on green screen."""
-        params, notes = self.params, []
-        sequence = self.video_format == "png"
-        if params.effect == "remove" and params.color is None and self.video_format == "mp4":
-            params = params.with_(color=GREEN_SCREEN)
-            notes.append("MP4 has no transparency: the background was replaced by green screen")
-        self.processor.set_params(params)
-        self.processor.reset()  # temporal smoothing starts fresh for each video
-        frames, encoder = 0, None
-        writer: VideoWriter | SequenceWriter | None = None  # both: write / close / abort
-        try:
-            # VideoReader checks first: a FIFO is "not a regular file". With overlap, frames are decoded ahead
-            # and encoded behind on bounded helper threads; `helpers` stops both before the reader closes and
-            # before any abort below.
-            with VideoReader(job.source) as reader, contextlib.ExitStack() as helpers:
-                width, height = reader.size
-                if not sequence and params.effect != "mask" and min(width, height) < 2:  # the output keeps its size
-                    return Outcome(job.source, error=printable(
-                        f"{job.source}: too small to save as {self.video_format.upper()} ({width}x{height}; "
-                        "needs at least 2x2)"))
-                if sequence and reader.audio:
-                    notes.append("a PNG sequence has no sound: the audio track was not kept")
-                elif len(reader.audio) > 1:
-                    notes.append(f"only the first of its {len(reader.audio)} audio tracks was kept")
-                total = reader.frame_count
-                decoded = helpers.enter_context(ahead(reader, VIDEO_AHEAD)) if self.overlap else reader
-                for rgb in decoded:
-                    if self.cancel.is_set():
-                        helpers.close()
-                        if writer is not None:
-                            writer.abort()
-                        return Outcome(job.source, error=_CANCELLED)
-                    pixels = self.processor.process(Frame(rgb, time.perf_counter(), frames, str(job.source))).pixels
-                    if not sequence and (self.video_format == "mp4" or pixels.ndim == 2):
-                        pixels = to_rgb(pixels)  # a gray mask video; an RGBA cut-out only where WebM keeps alpha
-                    if writer is None:
-                        writer = self._video_writer(job, reader, params.effect, pixels)
-                    item: Any = pixels if sequence else (pixels, reader.timestamps[frames])
-                    if encoder is None and self.overlap:  # frames (video or PNG) are encoded behind, bounded
-                        consume = writer.write if sequence else _write_timed(writer)
-                        encoder = helpers.enter_context(behind(consume, VIDEO_BEHIND))
-                    if encoder is not None:
-                        encoder.put(item)
-                    elif sequence:
-                        writer.write(pixels)
-                    else:
-                        writer.write(*item)
-                    frames += 1
-                    self.frame_progress(frames, total, job.source)
-                if encoder is not None:
-                    encoder.flush()
-            if writer is None:
-                return Outcome(job.source, error=f"{job.source.name}: the video has no frames")
-            output = writer.close()
-            if isinstance(writer, VideoWriter):
-                notes += [note for note in (writer.size_note, writer.audio_note) if note]
-            return Outcome(job.source, output, notes=notes, frames=frames)
-        except (VideoReadError, VideoWriteError, SequenceWriteError, OSError) as exc:
-            if writer is not None:
-                writer.abort()
-            return Outcome(job.source, error=describe_error(job.source, exc), frames=frames)
-        except BaseException:
-            if writer is not None:
-                writer.abort()
-            raise
+        """The video as H.264/MP4 or VP9/WebM with its sound, or a PNG sequence (`core.batch_video`)."""
+        from desktop_app.core.batch_video import process_video  # it builds on this module
 
-    def _video_writer(self, job: Job, reader: VideoReader, effect: str, pixels: Any) -> VideoWriter | SequenceWriter:
-        """The output for a video: a PNG sequence folder, or a video at the source's rate and timing with its sound."""
-        fmt = self.video_format
-        stem = fit_stem(job.base, fmt, f"_{effect}")
-        if fmt == "png":
-            return SequenceWriter(job.out_dir, stem, inputs=[job.source])
-        return VideoWriter(job.out_dir, stem, reader.fps, (pixels.shape[1], pixels.shape[0]), inputs=[job.source],
-                           fmt=fmt, audio_from=job.source if reader.audio else None, audio_offset=reader.start,
-                           time_base=reader.time_base)
-
-
-def _write_timed(writer: VideoWriter | SequenceWriter) -> Callable[[tuple[Any, float]], None]:
-    """The encoder thread's work for a video: `(pixels, seconds)` into `writer`."""
-    assert isinstance(writer, VideoWriter)
-    return lambda item: writer.write(*item)
+        return process_video(self, job)
 
 
 _CANCELLED = "\0cancelled"

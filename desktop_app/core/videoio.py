@@ -2,8 +2,9 @@
 
 Reading is `core.video_read` (PyAV: upright RGB frames, the stream's rate and timestamps, its audio streams),
 writing is `core.video_write` (H.264/MP4 through libopenh264, or VP9 with alpha in WebM; atomic, verified before
-publishing) and the sound is `core.audio` (copied where the container takes it, else re-encoded). OpenCV's own
-FFmpeg is not used for files any more; the live camera keeps cv2.VideoCapture.
+publishing) and the sound is `core.audio` (copied where the container takes it, else re-encoded). Batch video
+no longer goes through OpenCV's own FFmpeg; the live camera keeps cv2.VideoCapture (and, for now, so do the
+file camera in `core.sources` and `desktop_app.benchmark`).
 """
 
 from __future__ import annotations

@@ -8,7 +8,8 @@ Makes a 1280x720 30 fps clip (the sample photo, panned and with grain, H.264 + a
 - new: PyAV (H.264 through libopenh264 in MP4 with the AAC copied, verified before publishing).
 
 Each with the blur effect (the real segmenter and pipeline) and with an identity processor (the I/O alone).
-Prints frames/s medians and output sizes, writes bench/results/video_encode.json.
+Prints frames/s and CPU time per frame (all threads; steadier than wall time on a shared machine), medians, and
+output sizes; writes bench/results/video_encode.json.
 
     python bench/bench_video_encode.py [--seconds 4] [--rounds 3]
 """
@@ -181,17 +182,34 @@ def streams_of(path: Path) -> dict[str, str]:
         return {s.type: s.codec_context.name for s in container.streams}
 
 
+def _rgb_frames(path: Path) -> Iterator[np.ndarray]:
+    with av.open(str(path)) as container:
+        for frame in container.decode(container.streams.video[0]):
+            yield frame.to_ndarray(format="rgb24")
+
+
+def psnr(source: Path, output: Path) -> float:
+    """Mean PSNR (dB) of the output's frames against the source's (the I/O alone: what the codec lost)."""
+    values = []
+    for a, b in zip(_rgb_frames(source), _rgb_frames(output), strict=False):
+        mse = float(np.mean((a.astype(np.float32) - b.astype(np.float32)) ** 2))
+        values.append(99.0 if mse == 0 else 10 * math.log10(255**2 / mse))
+    return round(statistics.fmean(values), 2)
+
+
 def one_run(clip: Path, out: Path, processor: Any, params: EffectParams, old: bool) -> dict[str, Any]:
     jobs, _ = plan([clip], out)
     with old_io() if old else contextlib.nullcontext():
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         report = Batch(processor, params).run(jobs)
-        seconds = time.perf_counter() - started
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     outcome = report.outcomes[0]
     assert outcome.ok, outcome.error
     assert outcome.output is not None
-    result = {"fps": outcome.frames / seconds, "bytes": outcome.output.stat().st_size,
-              "streams": streams_of(outcome.output), "frames": outcome.frames}
+    result = {"fps": outcome.frames / seconds, "cpu_ms_per_frame": 1000 * cpu / outcome.frames,
+              "bytes": outcome.output.stat().st_size, "streams": streams_of(outcome.output), "frames": outcome.frames}
+    if isinstance(processor, Identity):
+        result["psnr_db"] = psnr(clip, outcome.output)
     outcome.output.unlink()
     return result
 
@@ -218,19 +236,24 @@ def main() -> None:
     for key, values in runs.items():
         summary[key] = {"fps_median": round(statistics.median(v["fps"] for v in values), 2),
                         "fps_runs": [round(v["fps"], 2) for v in values],
+                        "cpu_ms_per_frame_median": round(statistics.median(v["cpu_ms_per_frame"] for v in values), 1),
                         "output_bytes": values[0]["bytes"], "streams": values[0]["streams"],
+                        **({"psnr_db_vs_source": values[0]["psnr_db"]} if "psnr_db" in values[0] else {}),
                         "frames": values[0]["frames"]}
     print(f"{args.seconds:g} s 1280x720 {FPS} fps clip with AAC sound ({source_bytes} bytes), "
           f"{args.rounds} rounds, medians:")
-    print(f"{'work/path':<14} {'frames/s':>9} {'output bytes':>13}  streams")
+    print(f"{'work/path':<14} {'frames/s':>9} {'CPU ms/frame':>13} {'output bytes':>13}  streams")
     for key, row in summary.items():
-        print(f"{key:<14} {row['fps_median']:>9.2f} {row['output_bytes']:>13}  {row['streams']}")
+        quality = f"  PSNR {row['psnr_db_vs_source']} dB" if "psnr_db_vs_source" in row else ""
+        print(f"{key:<14} {row['fps_median']:>9.2f} {row['cpu_ms_per_frame_median']:>13.1f} {row['output_bytes']:>13}  "
+              f"{row['streams']}{quality}")
     result = {
         "clip": {"size": list(SIZE), "fps": FPS, "seconds": args.seconds, "audio": "aac 48 kHz stereo",
                  "source_bytes": source_bytes},
         "rounds": args.rounds, "effect": "blur (fast, temporal, CPU)", "results": summary,
         "old": "cv2.VideoCapture + cv2.VideoWriter mp4v (MPEG-4 Part 2), no audio",
         "new": "PyAV: libopenh264 H.264 yuv420p MP4 +faststart, AAC copied",
+        "load_average": [round(x, 1) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None,
         "machine": {"python": platform.python_version(), "platform": platform.platform(),
                     "cpus": os.cpu_count(), "av": av.__version__, "opencv": cv2.__version__},
     }

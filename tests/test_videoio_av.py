@@ -198,3 +198,13 @@ def test_writer_defaults_follow_fps_exactly(tmp_path: Path) -> None:
             writer.write(stripes(i, (64, 48)))
     assert writer.time_base == Fraction(1001, 30000)
     assert streams(writer.path)["video"]["rate"] == Fraction(30000, 1001)
+
+
+def test_a_sound_that_cannot_be_kept_leaves_the_video_with_a_note(tmp_path: Path, monkeypatch) -> None:
+    def refuse(*_args: object) -> None:
+        raise ValueError("no decoder for this audio codec")
+
+    monkeypatch.setattr(video_write, "AudioTrack", refuse)
+    outcome = run(clip(tmp_path / "odd sound.mp4", seconds=0.4, size=(64, 48)), tmp_path / "out")
+    assert outcome.ok and "audio" not in streams(outcome.output)
+    assert outcome.notes == ["the audio track could not be kept (no decoder for this audio codec)"]

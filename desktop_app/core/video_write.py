@@ -182,12 +182,21 @@ class VideoWriter:
                 stream.codec_context.options = {"auto-alt-ref": "0", "crf": "32", "b": "0", "deadline": "realtime",
                                                 "cpu-used": "8", "row-mt": "1"}
             if self._audio_from is not None:
-                self._audio = AudioTrack(self._audio_from, container, self.fmt, self._audio_offset)
-                self.audio_note = self._audio.note
+                self._add_audio(container)
         except (av.FFmpegError, OSError, ValueError) as exc:
             error = VideoWriteError(self._target, f"the video encoder could not start ({self._encoder}: {exc})")
             self.abort()
             raise error from exc
+
+    def _add_audio(self, container: Any) -> None:
+        """The source's sound, or (a sound FFmpeg cannot decode nor copy here) the video alone, with a note."""
+        assert self._audio_from is not None
+        try:
+            self._audio = AudioTrack(self._audio_from, container, self.fmt, self._audio_offset)
+        except (av.FFmpegError, OSError, ValueError, IndexError) as exc:
+            self.audio_note = f"the audio track could not be kept ({exc})"
+            return
+        self.audio_note = self._audio.note
 
     def write(self, pixels: np.ndarray, seconds: float | None = None) -> None:
         """Add one frame (at `seconds` from the start, or right after the previous one)."""

@@ -29,7 +29,7 @@ def stripes(index: int, size: tuple[int, int] = SIZE) -> np.ndarray:
 
 def clip(path: Path, *, seconds: float = 1.0, fps: int = 15, size: tuple[int, int] = SIZE,
          audio: str | None = "aac", rate: int = 44100, times: Sequence[float] | None = None,
-         metadata: bool = True) -> Path:
+         metadata: bool = True, tracks: int = 1) -> Path:
     """A clip of `stripes` frames (H.264 via libopenh264) with a sine tone in `audio` (an FFmpeg encoder name, or
     None for a silent clip). `times` (seconds) gives a variable frame rate. The container carries a title and a
     location that an output must not keep."""
@@ -45,17 +45,18 @@ def clip(path: Path, *, seconds: float = 1.0, fps: int = 15, size: tuple[int, in
         video.bit_rate = 400_000
         if times is not None:
             video.codec_context.time_base = Fraction(1, 1000)
-        sound = None
-        if audio is not None:
+        sounds = []
+        for _ in range(tracks if audio is not None else 0):
             sound = out.add_stream(audio, rate=rate)
             sound.layout = "mono"
             sound.metadata["title"] = SECRET_TITLE
+            sounds.append(sound)
         for i in range(frames):
             frame = av.VideoFrame.from_ndarray(stripes(i, size), format="rgb24")
             frame.pts = round(times[i] * 1000) if times is not None else i
             out.mux(video.encode(frame))
         out.mux(video.encode(None))
-        if sound is not None:
+        for sound in sounds:
             duration = (times[-1] + 1 / fps) if times is not None else frames / fps
             total, chunk, done = round(duration * rate), 1024, 0
             fmt_name = sound.codec_context.format.name if sound.codec_context.format else "fltp"

@@ -208,3 +208,10 @@ def test_a_sound_that_cannot_be_kept_leaves_the_video_with_a_note(tmp_path: Path
     outcome = run(clip(tmp_path / "odd sound.mp4", seconds=0.4, size=(64, 48)), tmp_path / "out")
     assert outcome.ok and "audio" not in streams(outcome.output)
     assert outcome.notes == ["the audio track could not be kept (no decoder for this audio codec)"]
+
+
+def test_of_several_audio_tracks_the_first_is_kept_and_that_is_said(tmp_path: Path) -> None:
+    outcome = run(clip(tmp_path / "two.mkv", seconds=0.4, size=(64, 48), tracks=2), tmp_path / "out")
+    assert outcome.ok and outcome.notes == ["only the first of its 2 audio tracks was kept"]
+    with av.open(str(outcome.output)) as container:
+        assert len(container.streams.audio) == 1

@@ -1,4 +1,5 @@
-"""Export all shows a video's progress frame by frame, with about how long is left."""
+"""Export all shows a video's progress frame by frame, with about how long is left; "Transparent videos" exports
+cut-outs as WebM."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ from desktop_app.core.params import EffectParams
 from desktop_app.ui.exports import FRAME_STEPS, ExportBar, ExportJob
 
 
-def make_bar(qtbot) -> ExportBar:  # type: ignore[no-untyped-def]
-    bar = ExportBar(lambda: EffectParams("blur"), lambda: "png", lambda _s, _p: Same())
+def make_bar(qtbot, effect: str = "blur") -> ExportBar:  # type: ignore[no-untyped-def]
+    bar = ExportBar(lambda: EffectParams(effect), lambda: "png", lambda _s, _p: Same())
     qtbot.addWidget(bar)
     return bar
 
@@ -42,3 +43,18 @@ def test_a_real_export_reports_every_frame(qtbot, tmp_path: Path) -> None:  # ty
     assert [text.split(",")[0] for text in seen] == [f"Exporting v.mp4: frame {i} of 4" for i in range(1, 5)]
     assert all("left…" in text for text in seen)
     assert (tmp_path / "out" / "v_blur.mp4").is_file()
+
+
+def test_transparent_videos_export_cut_outs_as_webm(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "in").mkdir()
+    video = clip(tmp_path / "in" / "v.mp4", seconds=0.2, fps=10, size=(64, 48))
+    bar = make_bar(qtbot, "remove")
+    assert not bar.webm_check.isChecked()  # green-screen MP4 stays the default
+    bar.webm_check.setChecked(True)
+    assert bar.video_format(ExportJob([video], tmp_path), EffectParams("remove", color=(0, 0, 255))) == "mp4"
+    assert bar.video_format(ExportJob([video], tmp_path, save_as="mine"), EffectParams("remove")) == "mp4"
+    bar.set_segmenter(object())  # type: ignore[arg-type]
+    with qtbot.waitSignal(bar.finished, timeout=20000):
+        bar.begin(ExportJob([video], tmp_path / "out"))
+    assert (tmp_path / "out" / "v_remove.webm").is_file()
+    assert "green screen" not in bar.status_label.text()

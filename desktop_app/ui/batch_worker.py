@@ -26,11 +26,11 @@ class _BatchThread(QThread):
     done = Signal(object)
 
     def __init__(self, paths: Sequence[Path], out_dir: Path, processor: Processor, params: EffectParams,
-                 fmt: str, cancel: threading.Event, parent: QObject | None = None) -> None:
+                 fmt: str, cancel: threading.Event, parent: QObject | None = None, video_format: str = "mp4") -> None:
         super().__init__(parent)
         self.setObjectName("locallens-batch")
         self._paths, self._out_dir, self._processor = list(paths), out_dir, processor
-        self._params, self._fmt, self._cancel = params, fmt, cancel
+        self._params, self._fmt, self._cancel, self._video_format = params, fmt, cancel, video_format
         self._report = Report()
         self._reported = 0
 
@@ -55,7 +55,7 @@ class _BatchThread(QThread):
             report.outcomes.extend(failures)
             self._flush()
             Batch(self._processor, self._params, self._fmt, progress=self._on_progress, cancel=self._cancel,
-                  frame_progress=self._on_frame).run(jobs, report)
+                  frame_progress=self._on_frame, video_format=self._video_format).run(jobs, report)
         except Exception as exc:  # an unexpected failure still ends the batch with a report
             report.outcomes.append(Outcome(self._out_dir, error=f"the export stopped: {exc}"))
         self._flush()
@@ -80,12 +80,12 @@ class BatchWorker(QObject):
         return self._thread is not None
 
     def start(self, paths: Sequence[Path], out_dir: Path, processor: Processor, params: EffectParams,
-              fmt: str = "png") -> None:
+              fmt: str = "png", video_format: str = "mp4") -> None:
         """Process `paths` (files, folders, videos) into `out_dir`; raises RuntimeError if one is running."""
         if self._thread is not None:
             raise RuntimeError("an export is already running")
         self._cancel = threading.Event()
-        thread = _BatchThread(paths, out_dir, processor, params, fmt, self._cancel, self)
+        thread = _BatchThread(paths, out_dir, processor, params, fmt, self._cancel, self, video_format)
         thread.progress.connect(self._on_progress)
         thread.frame_progress.connect(self.frame_progress)
         thread.item_done.connect(self._on_item_done)

@@ -1,7 +1,9 @@
 """The photos tab's bottom bar: a status line, and exports run through `BatchWorker` with progress and Cancel.
 
 An export is Export all (every opened item into a folder) or the Save of one video (that one item, then
-given the name picked in the Save As dialog, never replacing a file). Either waits for the model if it is
+given the name picked in the Save As dialog, never replacing a file). Videos are H.264 MP4 with their sound;
+"Transparent videos (WebM)" makes Export all write a cut-out (remove) as VP9 WebM with alpha instead of green
+screen. A video's progress is shown frame by frame with the time left. Either waits for the model if it is
 not loaded yet (`set_segmenter` starts it).
 """
 
@@ -13,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import Signal, Slot
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
 from desktop_app.core.batch import Outcome, Processor, Report, record_output
 from desktop_app.core.imageio import output_stem
@@ -74,9 +76,13 @@ class ExportBar(QWidget):
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.clicked.connect(self.cancel)
         self.cancel_button.hide()
+        self.webm_check = QCheckBox("Transparent videos (WebM)")
+        self.webm_check.setToolTip("Remove background: export videos as VP9 WebM that keeps the transparency "
+                                   "(sound as Opus). Otherwise videos are H.264 MP4 with the cut-out on green screen.")
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.status_label, 1)
+        layout.addWidget(self.webm_check)
         layout.addWidget(self.progress_bar)
         layout.addWidget(self.cancel_button)
         self.batch = BatchWorker(self)
@@ -119,8 +125,14 @@ class ExportBar(QWidget):
                                   else f"Saving {job.save_as}.mp4 in {job.folder}…")
         self._running = (job, params)
         self.batch.start(job.inputs, job.folder, self._processor_factory(self._segmenter, params), params,
-                         self._output_format())
+                         self._output_format(), self.video_format(job, params))
         self.busy_changed.emit()
+
+    def video_format(self, job: ExportJob, params: EffectParams) -> str:
+        """WebM for Export all of a cut-out with "Transparent videos" ticked; MP4 otherwise (the Save of one
+        video is named `.mp4` in its dialog)."""
+        webm = self.webm_check.isChecked() and params.effect == "remove" and params.color is None
+        return "webm" if webm and job.save_as is None else "mp4"
 
     def cancel(self) -> None:
         """Stop between files (or mid-video); finished files stay, no partial file is left."""

@@ -167,12 +167,13 @@ class VideoReader:
             raise VideoReadError(self.path, "the video was already closed")
         try:
             while True:
+                item: tuple[np.ndarray, float] | None
                 if self._first is not None:
                     item, self._first = self._first, None
                 else:
                     item = next(self._frames, None)
-                    if item is None:
-                        break
+                if item is None:
+                    break
                 rgb, seconds = item
                 if (rgb.shape[1], rgb.shape[0]) != self.size:
                     raise VideoReadError(

@@ -44,14 +44,17 @@ def median(values: list[float]) -> float:
 
 def sample_frames(count: int = 24) -> tuple[list[np.ndarray], str]:
     """RGB frames from the bundled sample video, else the sample photo."""
+    from desktop_app.core.video_read import VideoReader, VideoReadError
+
     frames: list[np.ndarray] = []
-    capture = cv2.VideoCapture(str(paths.sample_video()))
-    while len(frames) < count:
-        ok, bgr = capture.read()
-        if not ok:
-            break
-        frames.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
-    capture.release()
+    try:
+        with VideoReader(paths.sample_video()) as reader:
+            for rgb in reader:
+                frames.append(rgb)
+                if len(frames) >= count:
+                    break
+    except (VideoReadError, OSError):
+        frames = []
     if frames:
         return frames, paths.sample_video().name
     from desktop_app.core.imageio import read_image

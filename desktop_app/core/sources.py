@@ -11,15 +11,18 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import cv2
 import numpy as np
 
 from desktop_app.core.frames import Frame
+
+if TYPE_CHECKING:
+    from desktop_app.core.video_read import VideoReader
 
 RESOLUTIONS: tuple[tuple[int, int], ...] = ((640, 480), (1280, 720), (1920, 1080))
 
@@ -163,7 +166,8 @@ class _PacedSource:
 
 
 class VideoFileSource(_PacedSource):
-    """A video file played as a camera: looping, paced at its own frame rate (the fake camera)."""
+    """A video file played as a camera: looping, paced at its own frame rate (the fake camera). Read with PyAV
+    (core.video_read) like every other video file, upright, so OpenCV's own FFmpeg is never needed."""
 
     def __init__(
         self, path: Path, loop: bool = True, paced: bool = True, size: tuple[int, int] | None = None
@@ -172,37 +176,50 @@ class VideoFileSource(_PacedSource):
         self.path, self.loop, self.size = Path(path), loop, size
         self.name = self.path.name
         self.fps = 30.0
-        self._cap: cv2.VideoCapture | None = None
+        self._reader: VideoReader | None = None
+        self._frames: Iterator[np.ndarray] | None = None
+
+    def _open_reader(self) -> None:
+        from desktop_app.core.video_read import VideoReader, VideoReadError
+
+        try:
+            reader = VideoReader(self.path)
+        except (VideoReadError, OSError) as exc:
+            raise SourceError(f"{self.path.name}: cannot be played (missing, corrupt or not a video).") from exc
+        self._reader, self._frames = reader, iter(reader)
+        self.fps = reader.fps if 1.0 <= reader.fps <= 240.0 else 30.0
+
+    def _next(self) -> np.ndarray | None:
+        from desktop_app.core.video_read import VideoReadError
+
+        try:
+            return next(self._frames) if self._frames is not None else None
+        except (StopIteration, VideoReadError):
+            return None
 
     def open(self) -> None:
-        cap = cv2.VideoCapture(str(self.path))
-        ok = cap.isOpened() and cap.read()[0]
-        if not ok:
-            cap.release()
-            raise SourceError(f"{self.path.name}: cannot be played (missing, corrupt or not a video).")
-        cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
-        fps = cap.get(cv2.CAP_PROP_FPS)
-        self.fps = fps if 1.0 <= fps <= 240.0 else 30.0
-        self._cap = cap
+        self.close()
+        self._open_reader()
 
     def read(self) -> Frame:
-        if self._cap is None:
+        if self._reader is None:
             raise SourceError(f"{self.name} is not open.")
         self._wait_turn()
-        ok, bgr = self._cap.read()
-        if not ok and self.loop:
-            self._cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
-            ok, bgr = self._cap.read()
-        if not ok or bgr is None:
+        rgb = self._next()
+        if rgb is None and self.loop:
+            self.close()
+            self._open_reader()
+            rgb = self._next()
+        if rgb is None:
             raise SourceError(f"{self.name}: the video ended or could not be read.")
-        if self.size and (bgr.shape[1], bgr.shape[0]) != self.size:
-            bgr = cv2.resize(bgr, self.size, interpolation=cv2.INTER_AREA)
-        return self._frame(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+        if self.size and (rgb.shape[1], rgb.shape[0]) != self.size:
+            rgb = cv2.resize(rgb, self.size, interpolation=cv2.INTER_AREA)
+        return self._frame(np.ascontiguousarray(rgb))
 
     def close(self) -> None:
-        if self._cap is not None:
-            self._cap.release()
-            self._cap = None
+        if self._reader is not None:
+            self._reader.close()
+        self._reader, self._frames = None, None
 
 
 class GeneratedSource(_PacedSource):

@@ -19,7 +19,7 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
-from desktop_app.core.masks import EDGE_SNAP
+from desktop_app.core.masks import EDGE_SNAP, gated_average
 
 # Tuned on call-P002 only (docs/quality.md): radius 2 cells of the half grid (the window of radius 4 at the grid).
 FULL_EDGE_RADIUS = 2
@@ -79,11 +79,15 @@ def _cells_in_whole_pixels(pixels: int, cells: int) -> int:
     return next((k for k in range(1, TILE_CELLS + 1) if (k * pixels) % cells == 0), 0)
 
 
-def apply_coefficients(rgb: np.ndarray, coef: np.ndarray, guide: np.ndarray, band_only: bool = True) -> np.ndarray:
+def apply_coefficients(rgb: np.ndarray, coef: np.ndarray, guide: np.ndarray, band_only: bool = True,
+                       previous: np.ndarray | None = None, smoothing: float = 0.0) -> np.ndarray:
     """q = a . I + b on the (H, W, 3) uint8 frame at its full size from the fit grid's (h, w, 4) `coef` (fitted
     against `guide`), a and b bilinear with half-pixel centres, `masks.refine_edges`' snap included: (H, W) float32
     alpha in [0, 1]. `band_only`: at full resolution only in the tiles where the fit grid's alpha is not a constant
-    0 or 1 (elsewhere the fit grid's alpha upsampled); the whole frame where the tiles do not fit the frame."""
+    0 or 1 (elsewhere the fit grid's alpha upsampled); the whole frame where the tiles do not fit the frame.
+    `previous` (the last frame's result, same size) and `smoothing` > 0: the new alpha goes through the change gate
+    against it (`masks.gated_average`), in the band only: elsewhere it is a constant 0 or 1, which the gate takes at
+    once anyway (a jump of 1) or leaves as it was."""
     height, width = rgb.shape[:2]
     h, w = coef.shape[:2]
     coef = coef * np.float32(_STRETCH)
@@ -96,8 +100,9 @@ def apply_coefficients(rgb: np.ndarray, coef: np.ndarray, guide: np.ndarray, ban
     ky, kx = _cells_in_whole_pixels(height, h), _cells_in_whole_pixels(width, w)
     if not band_only or not ky or not kx or h % tile or w % tile or (tile * height) % h or (tile * width) % w:
         size = (width, height)
-        return _alpha(cv2.resize(a, size, interpolation=cv2.INTER_LINEAR),
+        full = _alpha(cv2.resize(a, size, interpolation=cv2.INTER_LINEAR),
                       cv2.resize(b, size, interpolation=cv2.INTER_LINEAR), rgb)
+        return full if previous is None or smoothing <= 0.0 else gated_average(previous, full, smoothing)
     person = (q >= 0.5).astype(np.uint8)
     kernel = np.ones((3, 3), np.uint8)
     core = ((q > 0.0) & (q < 1.0)) | (cv2.dilate(person, kernel) != cv2.erode(person, kernel))
@@ -112,7 +117,10 @@ def apply_coefficients(rgb: np.ndarray, coef: np.ndarray, guide: np.ndarray, ban
     n = iy.size
     alpha = _alpha(_tile_up(a, iy, ix, ky, kx, height, width), _tile_up(b, iy, ix, ky, kx, height, width),
                    frame_tiles.reshape(n * tile_h, tile_w, 3))
-    out.reshape(tiles_of).transpose(0, 2, 1, 3)[iy, ix] = alpha.reshape(n, tile_h, tile_w)
+    alpha = alpha.reshape(n, tile_h, tile_w)
+    if previous is not None and smoothing > 0.0:
+        alpha = gated_average(previous.reshape(tiles_of).transpose(0, 2, 1, 3)[iy, ix], alpha, smoothing)
+    out.reshape(tiles_of).transpose(0, 2, 1, 3)[iy, ix] = alpha
     return out
 
 
@@ -147,11 +155,13 @@ def _alpha(a: np.ndarray, b: np.ndarray, rgb: np.ndarray) -> np.ndarray:
 
 
 def refine_edges_full(rgb: np.ndarray, alpha: np.ndarray, radius: int = FULL_EDGE_RADIUS, eps: float = FULL_EDGE_EPS,
-                      guide_filter: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
+                      guide_filter: Callable[[np.ndarray], np.ndarray] | None = None,
+                      previous: np.ndarray | None = None, smoothing: float = 0.0) -> np.ndarray:
     """(h, w) alpha at the model's grid -> (H, W) float32 alpha in [0, 1] at the (H, W, 3) uint8 frame's size, its
     edges on the frame's own colour edges at full resolution. The fit runs at half the grid; `guide_filter` (e.g.
-    `MaskRefiner.steady_guide`) maps that (h/2, w/2, 3) float32 0..1 guide to the one fitted against. A frame not
-    larger than the fit grid: the alpha as it is."""
+    `MaskRefiner.steady_unit_guide`) maps that (h/2, w/2, 3) float32 0..1 guide to the one fitted against;
+    `previous` / `smoothing`: the change gate against the last result (`apply_coefficients`). A frame not larger
+    than the fit grid: the alpha as it is."""
     src = np.asarray(alpha, dtype=np.float32)
     fit_h, fit_w = max(src.shape[0] // 2, 1), max(src.shape[1] // 2, 1)
     if rgb.shape[0] <= fit_h or rgb.shape[1] <= fit_w:
@@ -160,4 +170,6 @@ def refine_edges_full(rgb: np.ndarray, alpha: np.ndarray, radius: int = FULL_EDG
     guide = fit_guide(rgb, (fit_h, fit_w))
     if guide_filter is not None:
         guide = guide_filter(guide)
-    return apply_coefficients(rgb, colour_coefficients(guide, small, radius, eps), guide)
+    if previous is not None and previous.shape != rgb.shape[:2]:
+        previous = None
+    return apply_coefficients(rgb, colour_coefficients(guide, small, radius, eps), guide, True, previous, smoothing)

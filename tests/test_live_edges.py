@@ -79,9 +79,7 @@ class GridSegmenter:
 def test_pipeline_snaps_edges_for_video_but_not_for_stills_or_the_mask_effect() -> None:
     rgb, alpha = scene()
     params = EffectParams(effect="blur", feather=0.3, smoothing=0.0, quality="fast")  # fast: stills take the plain path
-    grid_edges = Pipeline(GridSegmenter(alpha), params)
-    grid_edges.full_edges = False  # this file: the edges at the grid (tests/test_masks_full_edges.py: full size)
-    video = grid_edges.process(Frame(rgb, 0.0, 0, "clip")).mask
+    video = Pipeline(GridSegmenter(alpha), params).process(Frame(rgb, 0.0, 0, "clip")).mask
     still = Pipeline(GridSegmenter(alpha), params, temporal=False).process(Frame(rgb, 0.0, 0, "still")).mask
     assert video is not None and still is not None
     refined = soft_threshold(alpha, 0.5, 0.3)
@@ -115,7 +113,6 @@ def test_still_noisy_scene_keeps_a_steady_mask_with_snapped_edges() -> None:
     def run(steady: bool) -> list[np.ndarray]:
         segmenter = GridSegmenter(probs[0])
         pipeline = Pipeline(segmenter, EffectParams(effect="blur", feather=0.3, smoothing=0.5, quality="fast"))
-        pipeline.full_edges = False
         if not steady:  # the pipeline before: the refined edge straight to the upsample
             pipeline._refiner.steady = lambda a: a  # type: ignore[method-assign]
         out = []
@@ -130,7 +127,6 @@ def test_still_noisy_scene_keeps_a_steady_mask_with_snapped_edges() -> None:
     # ... and the edge stays where the refinement puts it on the clean frame, row by row (not the model's).
     rgb, _ = scene()
     clean = Pipeline(GridSegmenter(alpha), EffectParams(effect="blur", feather=0.3, smoothing=0.5, quality="fast"))
-    clean.full_edges = False
     unsnapped = Pipeline(GridSegmenter(alpha), clean.params)
     unsnapped.edges = False
     for i in range(6):

@@ -147,16 +147,35 @@ class GridSegmenter:
         return self.mask, {}
 
 
-def test_pipeline_uses_full_size_edges_for_video_only() -> None:
+def full_edges(pipeline: Pipeline) -> Pipeline:
+    pipeline.full_edges = True
+    return pipeline
+
+
+def test_pipeline_uses_full_size_edges_for_video_frames_when_asked() -> None:
     rgb, alpha = scene()
     params = EffectParams(effect="blur", feather=0.3, smoothing=0.0, quality="fast")
-    video = Pipeline(GridSegmenter(alpha), params).process(Frame(rgb, 0.0, 0, "clip")).mask
-    still = Pipeline(GridSegmenter(alpha), params, temporal=False).process(Frame(rgb, 0.0, 0, "still")).mask
-    assert video is not None and still is not None
+    video = full_edges(Pipeline(GridSegmenter(alpha), params)).process(Frame(rgb, 0.0, 0, "clip")).mask
+    live = Pipeline(GridSegmenter(alpha), params).process(Frame(rgb, 0.0, 0, "clip")).mask  # the default: grid
+    still = full_edges(Pipeline(GridSegmenter(alpha), params, temporal=False)).process(Frame(rgb, 0.0, 0, "s")).mask
+    assert video is not None and live is not None and still is not None
     refined = soft_threshold(alpha, 0.5, 0.3)
     assert np.array_equal(video, refine_edges_full(rgb, refined))
-    assert np.array_equal(still, upsample(refined, (FRAME_H, FRAME_W)))
+    assert np.array_equal(live, upsample(refine_edges(rgb, refined), (FRAME_H, FRAME_W)))
+    assert np.array_equal(still, upsample(refined, (FRAME_H, FRAME_W)))  # stills: no edge step at all
     assert abs(crossing(video[FRAME_H // 2]) - (EDGE_X - 0.5)) <= 0.5
+
+
+def test_the_video_file_paths_take_full_size_edges() -> None:
+    """The CLI's and the window's video exports (not live) turn the full-resolution edges on."""
+    import inspect
+
+    from desktop_app import cli
+    from desktop_app.ui.exports import pipeline_for_batch
+
+    exported = pipeline_for_batch(GridSegmenter(scene()[1]), EffectParams(effect="blur"))
+    assert isinstance(exported, Pipeline) and exported.full_edges
+    assert "pipeline.full_edges = True" in inspect.getsource(cli)
 
 
 def changed(masks: list[np.ndarray]) -> float:
@@ -169,8 +188,8 @@ def test_noisy_still_scene_is_steadier_with_the_gate_and_the_edge_stays_on_the_f
     frames = [np.clip(rgb + rng.normal(0.0, 12.0, rgb.shape), 0, 255).astype(np.uint8) for _ in range(24)]
 
     def run(gated: bool) -> list[np.ndarray]:
-        pipeline = Pipeline(GridSegmenter(alpha), EffectParams(effect="blur", feather=0.3, smoothing=0.5,
-                                                               quality="fast"))
+        pipeline = full_edges(Pipeline(GridSegmenter(alpha), EffectParams(effect="blur", feather=0.3, smoothing=0.5,
+                                                                          quality="fast")))
         if not gated:
             pipeline._refiner.previous_full = lambda shape: None  # type: ignore[method-assign]
         return [pipeline.process(Frame(f, i / 30.0, i, "clip")).mask for i, f in enumerate(frames)]

@@ -121,7 +121,9 @@ class Pipeline:
     (`masks.refine_edges`, about 1 ms at 720p) for every effect but `mask`, whose output is the probability itself;
     it is fitted against a change-gated average of the frame (`MaskRefiner.steady_guide`) and the refined edge
     goes through the change gate again (`MaskRefiner.steady`), so sensor noise does not make a still person's
-    edge flicker.
+    edge flicker. `full_edges` (an attribute, default False) snaps them at the frame's full resolution in colour
+    instead (`edges_full.refine_edges_full`: flicker 0.45x on call-P002, about +3.5 ms CPU at 720p, so for video
+    files, which the CLI and the window's exports turn it on for, not for live frames; docs/quality.md).
     """
 
     def __init__(
@@ -131,7 +133,7 @@ class Pipeline:
         self.temporal = temporal
         self.live = temporal if live is None else live
         self.edges = temporal
-        self.full_edges = True
+        self.full_edges = False
         self._lock = threading.Lock()
         self._params = params
         self._load: _BackgroundLoad | None = None

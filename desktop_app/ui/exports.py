@@ -25,7 +25,9 @@ ProcessorFactory = Callable[[SegmenterLike, EffectParams], Processor]
 
 
 def pipeline_for_batch(segmenter: SegmenterLike, params: EffectParams) -> Processor:
-    return Pipeline(segmenter, params, temporal=True)  # videos keep smoothing; batch resets per photo
+    pipeline = Pipeline(segmenter, params, temporal=True)  # videos keep smoothing; batch resets per photo
+    pipeline.full_edges = True  # video files are not live: edges at full resolution (docs/quality.md)
+    return pipeline
 
 
 @dataclass(slots=True)

@@ -1,15 +1,16 @@
-"""Live edges at the frame's full resolution: a colour "fast guided filter" (He & Sun 2015).
+"""Edges at the frame's full resolution (video files): a colour "fast guided filter" (He & Sun 2015).
 
 The guided filter's linear coefficients (a 3-vector `a` and an offset `b` per pixel, q = a . I + b) are fitted
 against the frame in RGB at half the model's grid (128x72 for the 256x144 landscape grid), then applied to the
 FULL-resolution frame, so the mask's edge lands on the picture's own edges at frame pixels, not on grid cells
 (3.75-5 frame px each). Colour, not grey: dark hair against a dark background of another hue has no grey edge.
-Measured on call-P002 (docs/quality.md, "Video and live"): flicker 0.0112 -> 0.0066.
+Measured on call-P002 (docs/quality.md, "Edges at full resolution"): flicker 0.0112 -> 0.0066. About +3.5 ms
+CPU at 720p, too much for live's budget: `Pipeline.full_edges` is on for video files only.
 
 Only the edge band is computed at full resolution: away from it the fitted alpha is exactly 0 or 1 (the snap), so
-the frame is covered by the fit grid's own result upsampled (one single-channel resize) and overwritten, strip by
-strip, where the fit grid's alpha is between 0 and 1 or changes (plus one cell). At 720p that band is about a tenth
-of the frame.
+the frame is covered by the fit grid's own result upsampled (one single-channel resize) and overwritten in the
+tiles where the fit grid's alpha is between 0 and 1 or changes from one cell to the next (about 13% of a 720p
+frame), all tiles in one resize and one multiply.
 """
 
 from __future__ import annotations
@@ -71,7 +72,7 @@ def colour_coefficients(guide: np.ndarray, alpha: np.ndarray, radius: int = FULL
     return _box(coef, ksize)
 
 
-TILE_CELLS = 2  # the band is computed in tiles of 4x4 fit cells (40x40 frame px at 720p), all tiles at once
+TILE_CELLS = 2  # the band is computed in tiles of 2x2 fit cells (20x20 frame px at 720p), all tiles at once
 
 
 def _cells_in_whole_pixels(pixels: int, cells: int) -> int:

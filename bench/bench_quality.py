@@ -88,6 +88,7 @@ class Ours:
 
     def clip(self, frames: list[np.ndarray]) -> list[np.ndarray]:
         pipeline = Pipeline(self.segmenter, EffectParams(effect="blur"), temporal=True)
+        pipeline.full_edges = True  # the app's video-file path (cli.py, ui/exports.py)
         out = []
         for i, rgb in enumerate(frames):
             mask = pipeline.process(Frame(rgb, i / 30.0, i, "clip")).mask

@@ -275,6 +275,7 @@ def _process(args: argparse.Namespace, params: EffectParams, log_path: Path | No
     if segmenter is None:
         return EXIT_FAILED
     pipeline = Pipeline(segmenter, params, temporal=True)
+    pipeline.full_edges = True  # video files are not live: edges at full resolution (docs/quality.md)
     bar = ProgressBar(sys.stderr)
     started = time.perf_counter()
     image_format, video_format = output_formats(args.format)

@@ -134,16 +134,33 @@ class MaskRefiner:
         self._edge_state = _next_state(self._edge_state, alpha, self.smoothing)
         return self._edge_state
 
-    def steady_guide(self, grey: np.ndarray) -> np.ndarray:
-        """The edge refinement's guide (the frame in grey, uint8 or float 0..255) as a change-gated average
-        (`GUIDE_GATE_WIDTH`), float32: the guided filter is fitted against a frame whose noise is averaged where
-        nothing moves. Pass as `refine_edges(..., grey_filter=refiner.steady_guide)`."""
+    def steady_full(self, alpha: np.ndarray) -> np.ndarray:
+        """Record the full-resolution edges' result (`edges_full.refine_edges_full`, which gates against the one
+        recorded before: `previous_full`); returns it."""
+        self._edge_state = alpha if self.smoothing > 0.0 else None
+        return alpha
+
+    def previous_full(self, shape: tuple[int, int]) -> np.ndarray | None:
+        """The last `steady_full` result if it has this (H, W) shape and smoothing is on, else None."""
+        state = self._edge_state
+        return state if self.smoothing > 0.0 and state is not None and state.shape == shape else None
+
+    def steady_guide(self, grey: np.ndarray, full_scale: float = 255.0) -> np.ndarray:
+        """The edge refinement's guide (the frame in grey, uint8 or float 0..`full_scale`; or in colour, (h, w, 3))
+        as a change-gated average (`GUIDE_GATE_WIDTH` of the full scale), float32: the guided filter is fitted
+        against a frame whose noise is averaged where nothing moves. Pass as
+        `refine_edges(..., grey_filter=refiner.steady_guide)` or `edges_full.refine_edges_full(...,
+        guide_filter=refiner.steady_unit_guide)`."""
         grey = np.asarray(grey, dtype=np.float32)
         if self.smoothing <= 0.0:
             self._guide_state = None
             return grey
-        self._guide_state = _next_state(self._guide_state, grey, self.smoothing, GUIDE_GATE_WIDTH * 255.0)
+        self._guide_state = _next_state(self._guide_state, grey, self.smoothing, GUIDE_GATE_WIDTH * full_scale)
         return self._guide_state
+
+    def steady_unit_guide(self, guide: np.ndarray) -> np.ndarray:
+        """`steady_guide` for a guide in 0..1 (the full-resolution edges' colour guide at the fit grid)."""
+        return self.steady_guide(guide, 1.0)
 
 
 def _next_state(state: np.ndarray | None, new: np.ndarray, smoothing: float, width: float = GATE_WIDTH
@@ -221,3 +238,4 @@ def refine_edges(rgb: np.ndarray, alpha: np.ndarray, scale: float = EDGE_SCALE, 
     # stretch by EDGE_SNAP at both ends makes them exactly 0 and 1 again, so the compose blends only the edge.
     cv2.addWeighted(out, 1.0 / (1.0 - 2.0 * EDGE_SNAP), out, 0.0, -EDGE_SNAP / (1.0 - 2.0 * EDGE_SNAP), dst=out)
     return np.clip(out, 0.0, 1.0, out=out)
+

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from desktop_app.core import quality as still_quality
+from desktop_app.core.edges_full import refine_edges_full
 from desktop_app.core.effects.background import compose, load_background
 from desktop_app.core.frames import Frame, Result
 from desktop_app.core.masks import MaskRefiner, refine_edges, soft_threshold, upsample
@@ -120,7 +121,9 @@ class Pipeline:
     (`masks.refine_edges`, about 1 ms at 720p) for every effect but `mask`, whose output is the probability itself;
     it is fitted against a change-gated average of the frame (`MaskRefiner.steady_guide`) and the refined edge
     goes through the change gate again (`MaskRefiner.steady`), so sensor noise does not make a still person's
-    edge flicker.
+    edge flicker. `full_edges` (an attribute, default False) snaps them at the frame's full resolution in colour
+    instead (`edges_full.refine_edges_full`: flicker 0.45x on call-P002, about +3.5 ms CPU at 720p, so for video
+    files, which the CLI and the window's exports turn it on for, not for live frames; docs/quality.md).
     """
 
     def __init__(
@@ -130,6 +133,7 @@ class Pipeline:
         self.temporal = temporal
         self.live = temporal if live is None else live
         self.edges = temporal
+        self.full_edges = False
         self._lock = threading.Lock()
         self._params = params
         self._load: _BackgroundLoad | None = None
@@ -191,7 +195,7 @@ class Pipeline:
             pixels = compose(rgb, mask, params)
         else:
             refined = refiner.refine(mask_small)
-            edged = refiner.steady(refine_edges(rgb, refined, grey_filter=refiner.steady_guide)) if self.edges else None
+            edged = self._edges(rgb, refined) if self.edges else None
             mask = upsample(refined if edged is None else edged, rgb.shape[:2])
             masked = time.perf_counter()
             pixels = compose(rgb, mask, params, background, mask_small=refined, live=self.live)
@@ -203,6 +207,16 @@ class Pipeline:
             "compose": (done - masked) * 1000.0,
         }
         return Result(frame, pixels, mask, timings)
+
+    def _edges(self, rgb: np.ndarray, refined: np.ndarray) -> np.ndarray:
+        """The refined mask's edges snapped to the frame's: at full resolution in colour (`full_edges`) or at the
+        model's grid in grey, against a change-gated average of the frame (and, at the grid, gated again)."""
+        refiner = self._refiner
+        if self.full_edges:
+            return refiner.steady_full(refine_edges_full(rgb, refined, guide_filter=refiner.steady_unit_guide,
+                                                         previous=refiner.previous_full(rgb.shape[:2]),
+                                                         smoothing=refiner.smoothing))
+        return refiner.steady(refine_edges(rgb, refined, grey_filter=refiner.steady_guide))
 
     def _best_still(self, frame: Frame, params: EffectParams, background: np.ndarray | None) -> Result:
         """The best-quality still path: the full-resolution probability from `quality.segment_still`, refined

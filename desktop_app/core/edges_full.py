@@ -1,0 +1,176 @@
+"""Edges at the frame's full resolution (video files): a colour "fast guided filter" (He & Sun 2015).
+
+The guided filter's linear coefficients (a 3-vector `a` and an offset `b` per pixel, q = a . I + b) are fitted
+against the frame in RGB at half the model's grid (128x72 for the 256x144 landscape grid), then applied to the
+FULL-resolution frame, so the mask's edge lands on the picture's own edges at frame pixels, not on grid cells
+(3.75-5 frame px each). Colour, not grey: dark hair against a dark background of another hue has no grey edge.
+Measured on call-P002 (docs/quality.md, "Edges at full resolution"): flicker 0.0112 -> 0.0066. About +3.5 ms
+CPU at 720p, too much for live's budget: `Pipeline.full_edges` is on for video files only.
+
+Only the edge band is computed at full resolution: away from it the fitted alpha is exactly 0 or 1 (the snap), so
+the frame is covered by the fit grid's own result upsampled (one single-channel resize) and overwritten in the
+tiles where the fit grid's alpha is between 0 and 1 or changes from one cell to the next (about 13% of a 720p
+frame), all tiles in one resize and one multiply.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import cv2
+import numpy as np
+
+from desktop_app.core.masks import EDGE_SNAP, gated_average
+
+# Tuned on call-P002 only (docs/quality.md): radius 2 cells of the half grid (the window of radius 4 at the grid).
+FULL_EDGE_RADIUS = 2
+FULL_EDGE_EPS = 1e-3
+# cv2's RGB -> grey weights: the per-channel products are summed by one float grey conversion, so `a` takes 1/w.
+_GREY_WEIGHTS = np.array([0.299, 0.587, 0.114], np.float32)
+_STRETCH = 1.0 / (1.0 - 2.0 * EDGE_SNAP)
+
+
+def fit_guide(rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """The (H, W, 3) uint8 frame as float32 0..1 at `size` = (h, w): halved (area) while at least twice that size,
+    then bilinear (as `masks.refine_edges` does for grey)."""
+    h, w = size
+    small = rgb
+    while small.shape[1] >= 2 * w and small.shape[0] >= 2 * h:
+        small = cv2.resize(small, (small.shape[1] // 2, small.shape[0] // 2), interpolation=cv2.INTER_AREA)
+    guide = cv2.resize(np.ascontiguousarray(small), (w, h), interpolation=cv2.INTER_LINEAR)
+    return guide.astype(np.float32) * np.float32(1.0 / 255.0)
+
+
+def _box(x: np.ndarray, ksize: tuple[int, int]) -> np.ndarray:
+    return cv2.boxFilter(x, -1, ksize, borderType=cv2.BORDER_REFLECT)
+
+
+def colour_coefficients(guide: np.ndarray, alpha: np.ndarray, radius: int = FULL_EDGE_RADIUS,
+                        eps: float = FULL_EDGE_EPS) -> np.ndarray:
+    """The colour guided filter's mean coefficients: (h, w, 4) float32 (a_r, a_g, a_b, b), q = a . I + b for the
+    (h, w, 3) guide I in 0..1 and the (h, w) `alpha`; a closed-form inverse of each pixel's 3x3 covariance."""
+    ksize = (2 * radius + 1, 2 * radius + 1)
+    p = np.asarray(alpha, dtype=np.float32)
+    r, g, b = guide[..., 0], guide[..., 1], guide[..., 2]
+    mean_i, mean_p = _box(guide, ksize), _box(p, ksize)
+    cov = _box(guide * p[..., None], ksize) - mean_i * mean_p[..., None]
+    sq = _box(guide * guide, ksize) - mean_i * mean_i + np.float32(eps)  # rr gg bb (+ eps on the diagonal)
+    cross = _box(np.dstack((r * g, r * b, g * b)), ksize)
+    mr, mg, mb = mean_i[..., 0], mean_i[..., 1], mean_i[..., 2]
+    s_rr, s_gg, s_bb = sq[..., 0], sq[..., 1], sq[..., 2]
+    s_rg, s_rb, s_gb = cross[..., 0] - mr * mg, cross[..., 1] - mr * mb, cross[..., 2] - mg * mb
+    # Cofactors of the symmetric [[rr, rg, rb], [rg, gg, gb], [rb, gb, bb]].
+    c_rr, c_gg, c_bb = s_gg * s_bb - s_gb * s_gb, s_rr * s_bb - s_rb * s_rb, s_rr * s_gg - s_rg * s_rg
+    c_rg, c_rb, c_gb = s_rb * s_gb - s_rg * s_bb, s_rg * s_gb - s_rb * s_gg, s_rg * s_rb - s_rr * s_gb
+    inv_det = np.float32(1.0) / (s_rr * c_rr + s_rg * c_rg + s_rb * c_rb)
+    v_r, v_g, v_b = cov[..., 0], cov[..., 1], cov[..., 2]
+    coef = np.empty((*p.shape, 4), np.float32)
+    coef[..., 0] = (c_rr * v_r + c_rg * v_g + c_rb * v_b) * inv_det
+    coef[..., 1] = (c_rg * v_r + c_gg * v_g + c_gb * v_b) * inv_det
+    coef[..., 2] = (c_rb * v_r + c_gb * v_g + c_bb * v_b) * inv_det
+    coef[..., 3] = mean_p - (coef[..., 0] * mr + coef[..., 1] * mg + coef[..., 2] * mb)
+    return _box(coef, ksize)
+
+
+TILE_CELLS = 2  # the band is computed in tiles of 2x2 fit cells (20x20 frame px at 720p), all tiles at once
+
+
+def _cells_in_whole_pixels(pixels: int, cells: int) -> int:
+    """The smallest k (up to TILE_CELLS) for which k fit cells span a whole number of frame pixels; 0 if none."""
+    return next((k for k in range(1, TILE_CELLS + 1) if (k * pixels) % cells == 0), 0)
+
+
+def apply_coefficients(rgb: np.ndarray, coef: np.ndarray, guide: np.ndarray, band_only: bool = True,
+                       previous: np.ndarray | None = None, smoothing: float = 0.0) -> np.ndarray:
+    """q = a . I + b on the (H, W, 3) uint8 frame at its full size from the fit grid's (h, w, 4) `coef` (fitted
+    against `guide`), a and b bilinear with half-pixel centres, `masks.refine_edges`' snap included: (H, W) float32
+    alpha in [0, 1]. `band_only`: at full resolution only in the tiles where the fit grid's alpha is not a constant
+    0 or 1 (elsewhere the fit grid's alpha upsampled); the whole frame where the tiles do not fit the frame.
+    `previous` (the last frame's result, same size) and `smoothing` > 0: the new alpha goes through the change gate
+    against it (`masks.gated_average`), in the band only: elsewhere it is a constant 0 or 1, which the gate takes at
+    once anyway (a jump of 1) or leaves as it was."""
+    height, width = rgb.shape[:2]
+    h, w = coef.shape[:2]
+    coef = coef * np.float32(_STRETCH)
+    coef[..., 3] -= np.float32(EDGE_SNAP * _STRETCH)
+    q = np.einsum("hwc,hwc->hw", coef[..., :3], guide) + coef[..., 3]  # the alpha at the fit grid itself
+    np.clip(q, 0.0, 1.0, out=q)
+    a = np.ascontiguousarray(coef[..., :3] * (np.float32(1.0 / 255.0) / _GREY_WEIGHTS))  # frame 0..255, grey sum
+    b = np.ascontiguousarray(coef[..., 3])
+    tile = TILE_CELLS
+    ky, kx = _cells_in_whole_pixels(height, h), _cells_in_whole_pixels(width, w)
+    if not band_only or not ky or not kx or h % tile or w % tile or (tile * height) % h or (tile * width) % w:
+        size = (width, height)
+        full = _alpha(cv2.resize(a, size, interpolation=cv2.INTER_LINEAR),
+                      cv2.resize(b, size, interpolation=cv2.INTER_LINEAR), rgb)
+        return full if previous is None or smoothing <= 0.0 else gated_average(previous, full, smoothing)
+    person = (q >= 0.5).astype(np.uint8)
+    kernel = np.ones((3, 3), np.uint8)
+    core = ((q > 0.0) & (q < 1.0)) | (cv2.dilate(person, kernel) != cv2.erode(person, kernel))
+    band = core.reshape(h // tile, tile, w // tile, tile).any(axis=(1, 3))
+    out = cv2.resize(q, (width, height), interpolation=cv2.INTER_LINEAR)
+    iy, ix = np.nonzero(band)
+    if iy.size == 0:
+        return out
+    tile_h, tile_w = tile * height // h, tile * width // w
+    tiles_of = (h // tile, tile_h, w // tile, tile_w)
+    frame_tiles = rgb.reshape(*tiles_of, 3).transpose(0, 2, 1, 3, 4)[iy, ix]  # (n, tile_h, tile_w, 3), a copy
+    n = iy.size
+    alpha = _alpha(_tile_up(a, iy, ix, ky, kx, height, width), _tile_up(b, iy, ix, ky, kx, height, width),
+                   frame_tiles.reshape(n * tile_h, tile_w, 3))
+    alpha = alpha.reshape(n, tile_h, tile_w)
+    if previous is not None and smoothing > 0.0:
+        alpha = gated_average(previous.reshape(tiles_of).transpose(0, 2, 1, 3)[iy, ix], alpha, smoothing)
+    out.reshape(tiles_of).transpose(0, 2, 1, 3)[iy, ix] = alpha
+    return out
+
+
+def _tile_up(x: np.ndarray, iy: np.ndarray, ix: np.ndarray, ky: int, kx: int, height: int, width: int) -> np.ndarray:
+    """The fit grid's `x` (h, w[, c]) bilinear at frame size, only in tiles (iy, ix): (n * tile_h, tile_w[, c]).
+    Each tile's cells with a margin of ky / kx cells (whole frame pixels) are cut from the edge-padded grid, all the
+    crops side by side in one image and resized at once: inside each crop that is the whole frame's resize."""
+    h, w = x.shape[:2]
+    tile = TILE_CELLS
+    pad = cv2.copyMakeBorder(x, ky, ky, kx, kx, cv2.BORDER_REPLICATE)
+    windows = np.lib.stride_tricks.sliding_window_view(pad, (tile + 2 * ky, tile + 2 * kx), axis=(0, 1))
+    crops = windows[::tile, ::tile][iy, ix]  # (n, [c,] crop_h, crop_w)
+    if crops.ndim == 4:
+        crops = crops.transpose(0, 2, 3, 1)
+    n, crop_h, crop_w = crops.shape[:3]
+    extra = crops.shape[3:]
+    # Side by side (one wide image: cv2's resize is slow on tall thin ones), then back to (n, crop rows, cols).
+    wide = np.ascontiguousarray(crops.transpose(1, 0, 2, *range(3, crops.ndim))).reshape(crop_h, n * crop_w, *extra)
+    up_h, up_w = crop_h * height // h, crop_w * width // w
+    up = cv2.resize(wide, (n * up_w, up_h), interpolation=cv2.INTER_LINEAR).reshape(up_h, n, up_w, *extra)
+    my, mx = ky * height // h, kx * width // w
+    tile_h, tile_w = tile * height // h, tile * width // w
+    up = up[my:my + tile_h, :, mx:mx + tile_w].transpose(1, 0, 2, *range(3, up.ndim))
+    return np.ascontiguousarray(up).reshape(n * tile_h, tile_w, *extra)
+
+
+def _alpha(a: np.ndarray, b: np.ndarray, rgb: np.ndarray) -> np.ndarray:
+    """a . I + b, clipped to [0, 1], per pixel (a already over the grey weights: one float grey conversion sums)."""
+    out = cv2.cvtColor(cv2.multiply(a, rgb, dtype=cv2.CV_32F), cv2.COLOR_RGB2GRAY)
+    out += b
+    return np.clip(out, 0.0, 1.0, out=out)
+
+
+def refine_edges_full(rgb: np.ndarray, alpha: np.ndarray, radius: int = FULL_EDGE_RADIUS, eps: float = FULL_EDGE_EPS,
+                      guide_filter: Callable[[np.ndarray], np.ndarray] | None = None,
+                      previous: np.ndarray | None = None, smoothing: float = 0.0) -> np.ndarray:
+    """(h, w) alpha at the model's grid -> (H, W) float32 alpha in [0, 1] at the (H, W, 3) uint8 frame's size, its
+    edges on the frame's own colour edges at full resolution. The fit runs at half the grid; `guide_filter` (e.g.
+    `MaskRefiner.steady_unit_guide`) maps that (h/2, w/2, 3) float32 0..1 guide to the one fitted against;
+    `previous` / `smoothing`: the change gate against the last result (`apply_coefficients`). A frame not larger
+    than the fit grid: the alpha as it is."""
+    src = np.asarray(alpha, dtype=np.float32)
+    fit_h, fit_w = max(src.shape[0] // 2, 1), max(src.shape[1] // 2, 1)
+    if rgb.shape[0] <= fit_h or rgb.shape[1] <= fit_w:
+        return src
+    small = cv2.resize(src, (fit_w, fit_h), interpolation=cv2.INTER_AREA)
+    guide = fit_guide(rgb, (fit_h, fit_w))
+    if guide_filter is not None:
+        guide = guide_filter(guide)
+    if previous is not None and previous.shape != rgb.shape[:2]:
+        previous = None
+    return apply_coefficients(rgb, colour_coefficients(guide, small, radius, eps), guide, True, previous, smoothing)

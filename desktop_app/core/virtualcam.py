@@ -46,6 +46,7 @@ START_TIMEOUT_S = 10.0
 CLOSE_TIMEOUT_S = 5.0
 NEW_FRAME_GAP = 0.75  # new frames go out at most once per this many frame periods
 REPEAT_GRACE = 1.1  # after a new frame, repeat it only if the next is this many periods late
+CATCH_UP = 3  # repeats the pacing thread may owe after it was held up (then it restarts the grid)
 BACKEND_ENV = "LOCALLENS_VCAM_BACKEND"  # tests and diagnostics: e.g. "fake" (see VirtualCamera.from_environment)
 RECORD_ENV = "LOCALLENS_VCAM_RECORD"
 
@@ -279,7 +280,9 @@ class VirtualCamera:
                     assert last is not None
                     item = last
                     self._repeated += 1
-                    due = max(due + period, now + 0.5 * period)  # after a stall, no burst of catch-up repeats
+                    # Stay on the frame grid (the camera's rate holds on a busy machine) but after a long stall
+                    # catch up at most CATCH_UP periods instead of a burst of repeats.
+                    due = max(due + period, now - CATCH_UP * period)
                 self._sent += 1
             last = item
             if not self._write(item):

@@ -329,3 +329,19 @@ def test_the_real_v4l2loopback_backend_takes_frames() -> None:
     finally:
         cam.close()
     assert cam.helper_returncode == 0
+
+
+def test_open_again_is_a_no_op_at_the_same_size_and_restarts_at_another(
+        open_fake: Callable[..., VirtualCamera], record: Path) -> None:
+    cam = open_fake((64, 48), 60.0)
+    pid = cam.helper_pid
+    cam.open((64, 48), 60.0)  # the UI opened it first, then the session opens it: the same helper goes on
+    assert cam.helper_pid == pid and cam.is_open
+    cam.open((32, 24), 30.0)
+    assert cam.helper_pid != pid and cam.is_open and cam.size == (32, 24)
+    cam.send(frame(asymmetric(32, 24)))
+    wait_until(lambda: any(r["w"] == 32 for r in records(record)))
+    cam.close()
+    assert not cam.is_open
+    cam.open((64, 48), 60.0)  # the session stops (closes its sinks) and starts again
+    assert cam.is_open and cam.stats.sent == 0

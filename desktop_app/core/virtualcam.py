@@ -81,7 +81,7 @@ class VirtualCameraStats:
 
 
 class VirtualCamera:
-    """A FrameSink that feeds a virtual camera at a steady rate. Not reusable: open once, close once."""
+    """A FrameSink that feeds a virtual camera at a steady rate; it may be opened again after close()."""
 
     name = "Virtual camera"
 
@@ -91,13 +91,17 @@ class VirtualCamera:
         self._extra_args, self._command, self._start_timeout = extra_args, command, start_timeout
         self.size: tuple[int, int] = (0, 0)
         self.fps = 0.0
+        self._cond = threading.Condition()
+        self._reset()
+
+    def _reset(self) -> None:
+        """Fresh state for an open (a sink is closed and opened again when the session stops and starts)."""
         self.opened_device = ""
         self.opened_backend = ""
         self._proc: subprocess.Popen[bytes] | None = None
         self._lines: queue.Queue[dict[str, Any] | None] = queue.Queue()
         self._stderr: deque[str] = deque(maxlen=20)
         self._threads: list[threading.Thread] = []
-        self._cond = threading.Condition()
         self._pending: tuple[np.ndarray, int] | None = None
         self._stopping = False
         self._streaming = False  # set once the helper said ok: from then on its exit is a failure
@@ -116,12 +120,18 @@ class VirtualCamera:
     # -- FrameSink ---------------------------------------------------------------------------------------------
 
     def open(self, size: tuple[int, int], fps: float) -> None:
-        """Start the helper and wait for its answer; SinkError (one sentence) if no camera can be opened."""
-        if self._proc is not None:
-            raise SinkError("Virtual camera is already open.")
+        """Start the helper and wait for its answer; SinkError (one sentence) if no camera can be opened.
+
+        Already open at this size and rate (the UI opens it first to show a missing driver at once, then the
+        session opens it again): nothing to do. Open at another size or rate, or closed: (re)start the helper."""
         width, height = int(size[0]), int(size[1])
         if width <= 0 or height <= 0 or fps <= 0:
             raise SinkError(f"Virtual camera cannot open at {width}x{height}, {fps} fps.")
+        if self.is_open and (width, height) == self.size and float(fps) == self.fps:
+            return
+        if self._proc is not None:
+            self.close()
+        self._reset()
         self.size, self.fps = (width, height), float(fps)
         argv = [*(self._command or helper_command()), "--width", str(width), "--height", str(height),
                 "--fps", f"{fps:g}"]
@@ -180,6 +190,11 @@ class VirtualCamera:
         self._stop_helper()
 
     # -- state ---------------------------------------------------------------------------------------------------
+
+    @property
+    def is_open(self) -> bool:
+        """Streaming to a live helper (not closed, not failed)."""
+        return self._streaming and not self._stopping and self._failure is None
 
     @property
     def stats(self) -> VirtualCameraStats:

@@ -14,6 +14,7 @@ Writes bench/results/virtualcam.json.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import platform
@@ -98,7 +99,7 @@ def main() -> int:
     (ta, pa), (tb, pb) = processed_marks
     lines = read_record(record, t0_ns, t1_ns)
     arrivals = [r["t"] for r in lines]
-    intervals = [(b - a) / 1e6 for a, b in zip(arrivals, arrivals[1:], strict=False)]
+    intervals = [(b - a) / 1e6 for a, b in itertools.pairwise(arrivals)]
     first_arrival: dict[int, int] = {}
     for r in lines:
         if r["cap"]:

@@ -16,39 +16,21 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QPushBu
 from desktop_app import APP_NAME
 from desktop_app.core.notify import notifier
 from desktop_app.core.settings import Settings
+from desktop_app.core.sources import NO_CAMERA as NO_CAMERA  # re-exported: the window and tests import it here
 from desktop_app.core.sources import (
     RESOLUTIONS,
-    Camera,
-    CameraInfo,
+    CameraLister,
     FrameSource,
-    SourceError,
     list_cameras,
     open_fake_camera,
 )
+from desktop_app.core.sources import camera_factory as camera_factory  # moved to the core for `locallens live`
 from desktop_app.ui.live_view import LiveView
 from desktop_app.ui.pickers import FolderPicker, ask_snapshot_folder
 from desktop_app.ui.snapshots import SnapshotFolder, SnapshotWriter
 from desktop_app.ui.worker import LiveWorker
 
-CameraLister = Callable[[], list[CameraInfo]]
-NO_CAMERA = "No camera was found. Plug one in (it is picked up automatically) or drop photos on the window."
 PAUSED_NOTE = "Live view paused while the Photos tab is open."
-
-
-def camera_factory(name: str | None, resolution: tuple[int, int],
-                   lister: CameraLister = list_cameras) -> Callable[[], FrameSource]:
-    """A factory that finds the camera by name each time it is called (indices change on replug).
-
-    `name=None` takes the first camera there is; no match raises `SourceError` (the worker retries).
-    """
-    def make() -> FrameSource:
-        cameras = lister()
-        match = [c for c in cameras if c.name == name] if name else cameras[:1]
-        if not match:
-            raise SourceError(f"{name} is not connected." if name else NO_CAMERA)
-        return Camera(match[0].index, match[0].name, resolution)
-
-    return make
 
 
 class LiveTab(QWidget):

@@ -9,7 +9,7 @@ Protocol (binary, little-endian), spoken with desktop_app/core/virtualcam.py:
 - then it reads frames from stdin, each an 8-byte header (int64: the frame's capture time in time.time_ns(),
   0 if unknown; used for latency measurements) followed by exactly W*H*3 bytes of RGB, and sends each one
   as it arrives (the app does the pacing: it writes at the camera rate, repeating frames itself);
-- EOF on stdin (also in the middle of a frame): close the camera, exit 0;
+- EOF on stdin (also in the middle of a frame): close the camera, exit 0 (Ctrl+C is ignored: the app ends it);
 - any failure while sending: one JSON line `{"ok": false, "error": ..., "kind": "other"}` on stdout, exit 4.
 """
 
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import struct
 import sys
 from typing import Any, BinaryIO
@@ -96,6 +97,8 @@ def stream_frames(cam: Any, args: argparse.Namespace, stdin: BinaryIO) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Ctrl+C in a terminal reaches the whole process group: the app decides when the camera closes (EOF).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     args = parse_args(argv)
     out: BinaryIO = sys.stdout.buffer
     try:

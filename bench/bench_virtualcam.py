@@ -56,7 +56,7 @@ def main() -> int:
     tmp = tempfile.TemporaryDirectory()
     os.environ["LOCALLENS_CONFIG_DIR"] = f"{tmp.name}/config"
     os.environ["LOCALLENS_DATA_DIR"] = f"{tmp.name}/data"
-    from desktop_app.core.live import LiveSession
+    from desktop_app.core import live
     from desktop_app.core.params import EffectParams
     from desktop_app.core.segmenter import Segmenter
     from desktop_app.core.sources import VideoFileSource
@@ -65,7 +65,7 @@ def main() -> int:
     size, fps = (1280, 720), 30.0
     record = Path(tmp.name) / "vcam.jsonl"
     segmenter = Segmenter(device=args.device)
-    session = LiveSession(lambda: VideoFileSource(SAMPLE, size=size), EffectParams(effect="blur"),
+    session = live.LiveSession(lambda: VideoFileSource(SAMPLE, size=size), EffectParams(effect="blur"),
                           demo_factory=None, fps=fps)
     cam = VirtualCamera(backend="fake", extra_args=("--record", str(record)))
     cam.open(size, fps)  # as the Live tab's toggle does, before the session sends its first frame

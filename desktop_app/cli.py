@@ -63,7 +63,6 @@ def build_parser() -> argparse.ArgumentParser:
     gui = sub.add_parser("gui", help="open the window (the default)")
     gui.add_argument("--camera", type=Path, help="play a video or image file as the camera")
     gui.add_argument("--quit-after", type=int, metavar="N", help="exit 0 after N processed frames")
-    gui.add_argument("--virtual-camera", action="store_true", help="start with the virtual camera on")
     _device_arg(gui)
 
     proc = sub.add_parser("process", help="apply an effect to images, folders or videos")
@@ -168,8 +167,7 @@ def run_gui(args: argparse.Namespace) -> int:
         else:  # a broken install, not a headless build: never a silent exit
             print(f"error: the window could not start: {exc}", file=sys.stderr)
         return EXIT_FAILED
-    return run_app(camera=args.camera, quit_after=args.quit_after, device=args.device,
-                   virtual_camera=args.virtual_camera)
+    return run_app(camera=args.camera, quit_after=args.quit_after, device=args.device)
 
 
 def parse_color(text: str | None) -> tuple[int, int, int] | None:

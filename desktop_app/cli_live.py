@@ -123,7 +123,7 @@ def _run(args: argparse.Namespace, params: Any, segmenter: Any, size: tuple[int,
             raise
         return EXIT_OK
     session.stop()
-    print(printable(f"error: {cam.failure or 'the virtual camera stopped.'}"), file=sys.stderr)
+    print(printable(f"error: Virtual camera stopped: {cam.failure or 'unknown reason.'}"), file=sys.stderr)
     return EXIT_FAILED
 
 

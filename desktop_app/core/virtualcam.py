@@ -151,7 +151,8 @@ class VirtualCamera:
         try:
             answer = self._lines.get(timeout=self._start_timeout)
         except queue.Empty:
-            answer = {"ok": False, "error": f"its helper did not answer within {self._start_timeout:g} s"}
+            waited = f"{self._start_timeout:g} s"
+            answer = {"ok": False, "error": f"the virtual camera helper did not answer within {waited}"}
         if not answer or not answer.get("ok"):
             self._stop_helper()
             raise SinkError(self._open_error(answer))
@@ -203,7 +204,8 @@ class VirtualCamera:
 
     @property
     def failure(self) -> str | None:
-        """Why the camera stopped (one sentence), or None while it runs."""
+        """Why the camera stopped (one sentence, e.g. "the virtual camera helper exited with code 1."; the
+        live session's notice puts "Virtual camera stopped: " before it), or None while it runs."""
         return self._failure
 
     @property
@@ -234,9 +236,9 @@ class VirtualCamera:
         try:
             code = self._proc.wait(timeout=CLOSE_TIMEOUT_S) if self._proc is not None else None
         except subprocess.TimeoutExpired:
-            return "its helper stopped answering."
+            return "the virtual camera helper stopped answering."
         last = f" ({self._stderr[-1]})" if self._stderr else ""
-        return f"its helper exited with code {code}{last}."
+        return f"the virtual camera helper exited with code {code}{last}."
 
     def _read_stdout(self, stream: IO[bytes]) -> None:
         for raw in stream:
@@ -247,11 +249,11 @@ class VirtualCamera:
                 continue
             if isinstance(message, dict):
                 if not message.get("ok") and self._opened():
-                    self._fail(f"Virtual camera stopped: {_sentence(str(message.get('error', 'unknown error')))}")
+                    self._fail(_sentence(str(message.get("error", "the virtual camera failed"))))
                 self._lines.put(message)
         self._lines.put(None)
         if self._opened():
-            self._fail(f"Virtual camera stopped: {self._exit_reason()}")
+            self._fail(self._exit_reason())
 
     def _read_stderr(self, stream: IO[bytes]) -> None:
         for raw in stream:
@@ -325,7 +327,7 @@ class VirtualCamera:
         for thread in self._threads:
             if thread.name == "vcam-stdout":
                 thread.join(timeout=CLOSE_TIMEOUT_S)
-        self._fail(f"Virtual camera stopped: {self._exit_reason()}")
+        self._fail(self._exit_reason())
 
     def _stop_helper(self) -> None:
         proc = self._proc

@@ -56,13 +56,14 @@ def build_parser() -> argparse.ArgumentParser:
         prog="locallens", description=f"{APP_NAME} {__version__}: on-device background effects. "
         "Nothing leaves this computer.",
         epilog="With no command the window opens: locallens [--camera FILE] [--quit-after N] "
-        "[--device auto|cpu|gpu]. --camera plays a video or image file as the camera.")
+        "[--virtual-camera] [--device auto|cpu|gpu]. --camera plays a video or image file as the camera.")
     parser.add_argument("--version", action="version", version=f"{APP_NAME} {__version__}")
     sub = parser.add_subparsers(dest="command")
 
     gui = sub.add_parser("gui", help="open the window (the default)")
     gui.add_argument("--camera", type=Path, help="play a video or image file as the camera")
     gui.add_argument("--quit-after", type=int, metavar="N", help="exit 0 after N processed frames")
+    gui.add_argument("--virtual-camera", action="store_true", help="start with the virtual camera on")
     _device_arg(gui)
 
     proc = sub.add_parser("process", help="apply an effect to images, folders or videos")
@@ -167,7 +168,8 @@ def run_gui(args: argparse.Namespace) -> int:
         else:  # a broken install, not a headless build: never a silent exit
             print(f"error: the window could not start: {exc}", file=sys.stderr)
         return EXIT_FAILED
-    return run_app(camera=args.camera, quit_after=args.quit_after, device=args.device)
+    return run_app(camera=args.camera, quit_after=args.quit_after, device=args.device,
+                   virtual_camera=args.virtual_camera)
 
 
 def parse_color(text: str | None) -> tuple[int, int, int] | None:

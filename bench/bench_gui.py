@@ -142,15 +142,15 @@ def wait_for(predicate, timeout: float) -> bool:  # type: ignore[no-untyped-def]
 
 
 def measure(window, probe: Probe, seconds: float) -> dict[str, float]:  # type: ignore[no-untyped-def]
-    slot_puts = window.worker._slot.put_count
-    dropped = window.worker._slot.dropped
+    slot_puts = window.worker.session._slot.put_count
+    dropped = window.worker.session._slot.dropped
     probe.start()
     started, cpu0, gui0 = time.perf_counter(), time.process_time(), time.thread_time()
     spin(seconds)
     elapsed = time.perf_counter() - started
     cpu, gui_cpu = time.process_time() - cpu0, time.thread_time() - gui0  # load-independent costs
     probe.stop()
-    puts = window.worker._slot.put_count - slot_puts
+    puts = window.worker.session._slot.put_count - slot_puts
     jitter = [abs(i - TIMER_MS) for i in probe.intervals]
     inference = [s.inference_ms for s in probe.stats if getattr(s, "inference_ms", None)]
     rss_values = [r for _, r in probe.rss]
@@ -165,7 +165,7 @@ def measure(window, probe: Probe, seconds: float) -> dict[str, float]:  # type: 
         "timer_jitter_p99_ms": round(percentile(jitter, 99), 1),
         "timer_jitter_max_ms": round(max(jitter), 1) if jitter else float("nan"),
         "inference_ms_mean": round(statistics.fmean(inference), 2) if inference else float("nan"),
-        "dropped": window.worker._slot.dropped - dropped,
+        "dropped": window.worker.session._slot.dropped - dropped,
         "cpu_ms_per_processed_frame": round(1000 * cpu / max(probe.processed, 1), 1),
         "gui_thread_cpu_ms_per_painted_frame": round(1000 * gui_cpu / max(len(probe.latencies), 1), 2),
         "gui_thread_busy_pct": round(100 * gui_cpu / elapsed, 1),

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QObject, Slot
 from PySide6.QtGui import QColor
-from ui_fakes import FakeSegmenter, Unpluggable, demo_source, frames_source, missing_camera
+from ui_fakes import FakeSegmenter, demo_source, frames_source, missing_camera
 
 from desktop_app.core.frames import Frame, Result
 from desktop_app.core.notify import Notifier, Severity
@@ -109,27 +109,6 @@ def test_frames_pass_through_until_the_model_is_ready(qtbot, make_worker) -> Non
     assert got.stats[-1].fallback_reason is None
 
 
-def test_switching_effects_while_running_applies_to_the_next_frames(qtbot, make_worker) -> None:
-    worker, got = make_worker(lambda: frames_source(), segmenter=FakeSegmenter())
-    qtbot.waitUntil(lambda: got.count >= 2, timeout=5000)
-    assert got.last().pixels.shape == (120, 160, 3)
-
-    worker.set_params(EffectParams(effect="remove", color=None, smoothing=0.0))
-    qtbot.waitUntil(lambda: got.last().pixels.ndim == 3 and got.last().pixels.shape[2] == 4, timeout=5000)
-    rgba = got.last().pixels
-    assert rgba[60, 80, 3] == 255  # the disc (person) is opaque
-    assert rgba[2, 2, 3] == 0  # the corner (background) is transparent
-
-    worker.set_params(EffectParams(effect="remove", color=(0, 177, 64), smoothing=0.0))
-    qtbot.waitUntil(lambda: got.last().pixels.shape == (120, 160, 3) and
-                    tuple(got.last().pixels[2, 2]) == (0, 177, 64), timeout=5000)
-    assert tuple(got.last().pixels[60, 80]) == (200, 200, 200)
-
-    worker.set_params(EffectParams(effect="none"))
-    qtbot.waitUntil(lambda: got.last().pixels is got.last().frame.pixels, timeout=5000)
-    assert worker.params.effect == "none"
-
-
 def test_no_camera_shows_a_message_and_plays_the_demo(qtbot, make_worker) -> None:
     worker, got = make_worker(missing_camera, segmenter=FakeSegmenter(), retry_interval=10.0)
     qtbot.waitUntil(lambda: got.count >= 3, timeout=5000)
@@ -147,36 +126,6 @@ def test_no_camera_and_no_demo_still_says_why(qtbot, make_worker) -> None:
     qtbot.waitUntil(lambda: bool(got.messages), timeout=5000)
     assert got.messages == ["No camera was found.\nTrying again every 10 s."]
     assert got.count == 0
-
-
-def test_a_camera_unplugged_mid_stream_falls_back_to_the_demo_and_resumes(qtbot, make_worker) -> None:
-    camera = Unpluggable()
-    worker, got = make_worker(camera.factory, segmenter=FakeSegmenter())
-    qtbot.waitUntil(lambda: got.count >= 3, timeout=5000)
-    assert got.last().frame.source_id == "fake-cam"
-    assert camera.opens == 1
-
-    camera.unplugged.set()
-    qtbot.waitUntil(lambda: got.last().frame.source_id == "demo", timeout=5000)
-    assert worker.message.startswith("fake-cam stopped sending frames")
-    assert worker.on_demo is True
-
-    camera.unplugged.clear()
-    qtbot.waitUntil(lambda: got.last().frame.source_id == "fake-cam", timeout=5000)
-    assert worker.message == ""
-    assert worker.on_demo is False
-    assert camera.opens == 2
-    assert got.messages == ["fake-cam stopped sending frames: was it unplugged?\n"
-                            "Showing the sample instead; trying the camera again every 0.05 s.", ""]
-
-
-def test_set_source_switches_cameras(qtbot, make_worker) -> None:
-    worker, got = make_worker(lambda: frames_source("first"))
-    qtbot.waitUntil(lambda: got.count >= 1 and got.last().frame.source_id == "first", timeout=5000)
-    worker.set_source(lambda: frames_source("second", value=50))
-    qtbot.waitUntil(lambda: got.last().frame.source_id == "second", timeout=5000)
-    assert worker.source_name == "second"
-    assert got.last().pixels[0, 0, 0] == 50
 
 
 def test_mirror_flips_frames_left_to_right(qtbot, make_worker) -> None:
@@ -202,26 +151,6 @@ def test_the_demo_is_not_mirrored_with_the_camera_unless_asked(qtbot, make_worke
     assert got.last().pixels[0, 0, 0] == 0  # the sample reads the right way round
     worker.set_demo_mirror(True)
     qtbot.waitUntil(lambda: got.last().pixels[0, 0, 0] == 255, timeout=5000)
-
-
-class BrokenSegmenter(FakeSegmenter):
-    def predict(self, rgb: np.ndarray) -> tuple[np.ndarray, dict[str, float]]:
-        raise RuntimeError("model exploded")
-
-
-def test_a_failing_pipeline_is_reported_once_and_frames_keep_coming(qtbot, make_worker) -> None:
-    from desktop_app.core import notify
-
-    seen: list[str] = []
-    unsubscribe = notify.notifier.subscribe(lambda n: seen.append(n.message))
-    try:
-        worker, got = make_worker(lambda: frames_source(), segmenter=BrokenSegmenter())
-        qtbot.waitUntil(lambda: got.count >= 10, timeout=5000)
-    finally:
-        unsubscribe()
-    assert seen == ["The effect could not be applied: model exploded"]
-    assert not is_processed(got.last())
-    assert worker.processed == 0
 
 
 def test_model_loader_hands_over_the_segmenter_from_a_thread(qtbot) -> None:
@@ -358,28 +287,6 @@ def test_info_notices_go_to_the_status_line_not_a_dialog(qtbot) -> None:
     reporter.detach()
     assert blocker.args == ["Snapshot saved"]
     assert reporter.dialog is None
-
-
-def test_an_unpaced_source_is_read_on_demand_so_no_frame_is_dropped(qtbot, make_worker) -> None:
-    pixels = np.full((60, 80, 3), 90, np.uint8)
-    unpaced = lambda: GeneratedSource(lambda _n: pixels, name="file", paced=False)  # noqa: E731
-    worker, _got = make_worker(unpaced, segmenter=FakeSegmenter())
-    qtbot.waitUntil(lambda: worker.processed >= 30, timeout=10000)
-    worker.stop()
-    assert worker._slot.dropped == 0
-    assert worker._slot.put_count - worker.processed in (0, 1)  # at most the frame in flight at stop
-
-
-def test_on_demand_reading_counts_dropped_frames_as_gone() -> None:
-    worker = LiveWorker(None, BLUR)
-    frame = Frame(np.zeros((2, 2, 3), np.uint8), 0.0)
-    worker._slot.put(frame)
-    worker._slot.put(frame)  # replaces the first: one dropped
-    assert worker._slot.take(0) is frame
-    assert not worker._slot_empty()  # taken, but not yet counted
-    worker._note_taken()
-    assert worker._slot_empty()
-    assert (worker._taken, worker._slot.dropped, worker._slot.put_count) == (1, 1, 2)
 
 
 class CountingSegmenter(FakeSegmenter):

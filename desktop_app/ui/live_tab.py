@@ -1,8 +1,9 @@
 """The Live tab: its bar (camera, resolution, Mirror, snapshot folder, Snapshot) and the Virtual camera switch
 over the live view.
 
-It chooses what the live worker plays (a camera found by name, a file used as a camera), keeps the Mirror
-box true to what is on screen, releases the camera while paused, and writes snapshots off the GUI thread.
+It chooses what the live worker (the Qt face of `core.live.LiveSession`) plays (a camera found by name, a file
+used as a camera), keeps the Mirror box true to what is on screen, releases the camera while paused, and writes
+snapshots off the GUI thread.
 """
 
 from __future__ import annotations
@@ -50,7 +51,8 @@ class LiveTab(QWidget):
 
     Mirror: the remembered `settings.mirror` is for real cameras; a file used as a camera and the demo
     sample start unmirrored (text in them would read backwards) and the box then toggles them for this
-    session only.
+    session only. It flips the preview (and snapshots) only: sinks such as a virtual camera get the frame
+    the right way round (call apps mirror their own self-view).
     """
 
     snapshot_saved = Signal(object)

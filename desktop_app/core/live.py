@@ -1,0 +1,417 @@
+"""The live loop without Qt: capture, processing, statistics, and the sinks processed frames go to.
+
+Two threads per running session. The capture thread reads the `FrameSource` and `FrameSlot.put()`s frames (it
+never waits for inference); when the source fails it plays a demo source (the bundled sample) and retries the
+real one every `retry_interval` seconds. The processing thread takes the newest frame, runs `Pipeline.process`,
+sends the result to every sink (`FrameSink`, as an RGB `SinkFrame` made once by `to_rgb`) and then emits it.
+Both stop on a `threading.Event`; `stop()` joins them. Before a segmenter is set, frames pass through unprocessed
+(`Result.processed` is False).
+
+The session emits, napari style, plain callbacks on `events` (`result`, `stats`, `message`, `source`,
+`sink_removed`) from its own threads; a GUI re-emits them on its thread. A sink never gets a picture that was
+not processed or that is not the user's: while the demo stands in for a lost camera, before the model is ready
+or while the effect fails, sinks get a `message_frame` (with `SinkFrame.message` set) at the output rate.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+import traceback
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from desktop_app.core.capture import CaptureThread, DemoFactory, DemoFrame, SourceFactory, default_demo_source
+from desktop_app.core.events import Event
+from desktop_app.core.frames import Frame, Result
+from desktop_app.core.notify import notifier
+from desktop_app.core.params import EffectParams
+from desktop_app.core.pipeline import FrameSlot, Pipeline, SegmenterLike
+from desktop_app.core.sinks import FrameSink, SinkError, SinkFrame, fit_to, message_frame, to_rgb
+
+__all__ = ["DemoFactory", "LiveEvents", "LiveResult", "LiveSession", "LiveStats", "SourceFactory",
+           "default_demo_source", "is_processed", "mirrored"]
+DEFAULT_SIZE = (1280, 720)  # the sinks' size before any real frame was seen
+DEFAULT_FPS = 30.0
+LOST_TEXT = "Camera lost - reconnecting"
+STARTING_TEXT = "Starting the background effect"
+FAILED_TEXT = "The background effect is not working"
+
+
+class LiveEvents:
+    """What a `LiveSession` reports. Callbacks run on the session's threads."""
+
+    def __init__(self) -> None:
+        self.result: Event[LiveResult] = Event()  # every frame out of the processing thread
+        self.stats: Event[LiveStats] = Event()  # about every `stats_interval` seconds
+        self.message: Event[str] = Event()  # a line for the view ("" = none): camera missing, unplugged...
+        self.source: Event[str] = Event()  # the name of the source now shown
+        self.sink_removed: Event[FrameSink] = Event()  # a sink that failed (after its close and notice)
+
+
+@dataclass(frozen=True, slots=True)
+class LiveStats:
+    """What the status bar shows; emitted about twice a second."""
+
+    capture_fps: float
+    processed_fps: float
+    inference_ms: float | None  # mean over the last interval; None before the model is ready
+    dropped: int  # frames replaced in the slot before processing, since start
+    provider: str  # e.g. "CPUExecutionProvider"; "" before the model is ready
+    fallback_reason: str | None
+    model_ready: bool
+    source: str  # name of what is being shown
+    on_demo: bool  # the real source failed and the demo is playing
+
+
+@dataclass(slots=True)
+class LiveResult(Result):
+    """A Result of the live loop; `fallback` is True for a frame of the demo played because the real source
+    failed (shown in the preview, never sent to a sink)."""
+
+    fallback: bool = False
+
+
+def is_processed(result: Result) -> bool:
+    """True when the pipeline ran (with any effect, including none); False for a pass-through frame."""
+    return result.processed
+
+
+def mirrored(pixels: np.ndarray) -> np.ndarray:
+    """`pixels` (RGB, RGBA or gray) flipped left-right: what a mirrored preview shows."""
+    return cv2.flip(pixels, 1)
+
+
+class _Processor(threading.Thread):
+    """Takes the newest frame, processes it, feeds the sinks, emits the result and the stats. While the source
+    is lost and no frame comes, sinks get the message frame at the output rate."""
+
+    def __init__(self, session: LiveSession) -> None:
+        super().__init__(name="locallens-processing")
+        self.s = session
+
+    def run(self) -> None:
+        s = self.s
+        while not s._stop.is_set():
+            wait = min(0.1, 1.0 / s.output_fps) if s._lost else 0.1
+            frame = s._slot.take(wait)
+            if frame is not None:
+                s._note_taken()
+                result = s._process(frame)
+                s._feed_sinks(result)
+                s.events.result.emit(result)
+            elif s._lost:
+                s._feed_sinks(None)
+            s._maybe_emit_stats()
+
+
+class _Attached:
+    """A sink and the size it was opened at (None: not open yet)."""
+
+    __slots__ = ("sink", "size")
+
+    def __init__(self, sink: FrameSink) -> None:
+        self.sink = sink
+        self.size: tuple[int, int] | None = None
+
+
+class LiveSession:
+    """Owns the live loop: capture and processing threads, statistics, and the sinks.
+
+    `set_params`, `set_source`, `set_segmenter`, `add_sink` and `remove_sink` may be called from any thread and
+    apply to the next frame. `stop()` joins both threads and closes the open sinks (they stay attached and
+    open again on the next `start()`); `start()` after `stop()` starts afresh.
+    """
+
+    def __init__(
+        self,
+        source_factory: SourceFactory | None,
+        params: EffectParams,
+        demo_factory: DemoFactory | None = default_demo_source,
+        retry_interval: float = 2.0,
+        stats_interval: float = 0.5,
+        fps: float | None = None,
+    ) -> None:
+        self.retry_interval, self.stats_interval = retry_interval, stats_interval
+        self.events = LiveEvents()
+        self._demo_factory = demo_factory
+        self._fps = fps  # the configured output rate (None: the source's)
+        self._lock = threading.Lock()
+        self._params = params
+        self._pipeline: Pipeline | None = None
+        self._segmenter: SegmenterLike | None = None
+        self._pending_source: SourceFactory | None = source_factory
+        self._stop = threading.Event()
+        self._slot = FrameSlot()
+        self._taken = 0
+        self._taken_cond = threading.Condition()
+        self._capture: CaptureThread | None = None
+        self._processor: _Processor | None = None
+        self._sinks: list[_Attached] = []
+        self._sink_lock = threading.RLock()  # held while frames go out: remove_sink waits for a send in flight
+        self._messages: dict[tuple[tuple[int, int], str], np.ndarray] = {}
+        self._output_size: tuple[int, int] | None = None
+        self._source_fps: float | None = None
+        self._lost = False  # the real source failed (or never opened): no picture of the user to send
+        self.source_name = ""
+        self.on_demo = False
+        self.message = ""
+        self.processed = 0  # frames through the pipeline since start
+        self.sent = 0  # frames sent to sinks since start (the SinkFrame index)
+        self._last_error = ""
+        self._reset_stats()
+
+    # ------------------------------------------------------------------------------------------ control
+
+    def start(self) -> None:
+        if self.is_running():
+            return
+        self._stop = threading.Event()
+        self._slot = FrameSlot()
+        self._taken = 0
+        self.sent = 0
+        self._lost = False  # until the source fails to open: a camera may take seconds to start
+        self._reset_stats()
+        self._processor = _Processor(self)
+        self._capture = CaptureThread(self)
+        self._processor.start()
+        self._capture.start()
+
+    def stop(self) -> None:
+        """Stop and join both threads, close the open sinks (safe to call twice, or before start)."""
+        self._stop.set()
+        self._slot.close()
+        with self._taken_cond:
+            self._taken_cond.notify_all()
+        if self._capture is not None:
+            self._capture.join()
+            self._capture = None
+        if self._processor is not None:
+            self._processor.join()
+            self._processor = None
+        self._close_sinks()
+
+    def is_running(self) -> bool:
+        return self._processor is not None and self._processor.is_alive()
+
+    def set_params(self, params: EffectParams) -> None:
+        with self._lock:
+            self._params = params
+            if self._pipeline is not None:
+                self._pipeline.set_params(params)
+
+    @property
+    def params(self) -> EffectParams:
+        return self._params
+
+    def set_segmenter(self, segmenter: SegmenterLike | None) -> None:
+        """Hand over the loaded model: effects start applying from the next frame."""
+        with self._lock:
+            self._segmenter = segmenter
+            self._pipeline = Pipeline(segmenter, self._params, temporal=True) if segmenter is not None else None
+
+    @property
+    def segmenter(self) -> SegmenterLike | None:
+        return self._segmenter
+
+    def set_source(self, factory: SourceFactory) -> None:
+        """Switch to a new source (opened on the capture thread; a failure goes to the demo + retry path)."""
+        with self._lock:
+            self._pending_source = factory
+
+    # ------------------------------------------------------------------------------------------ sinks
+
+    def add_sink(self, sink: FrameSink) -> None:
+        """Send every frame from now on to `sink` too (opened on the processing thread before its first frame,
+        at `output_size` and `output_fps`)."""
+        with self._sink_lock:
+            if all(a.sink is not sink for a in self._sinks):
+                self._sinks.append(_Attached(sink))
+
+    def remove_sink(self, sink: FrameSink) -> None:
+        """Stop sending to `sink` and close it; when this returns no frame is being sent to it any more."""
+        with self._sink_lock:
+            attached = [a for a in self._sinks if a.sink is sink]
+            self._sinks = [a for a in self._sinks if a.sink is not sink]
+        for a in attached:
+            with contextlib.suppress(Exception):
+                a.sink.close()
+
+    @property
+    def sinks(self) -> list[FrameSink]:
+        with self._sink_lock:
+            return [a.sink for a in self._sinks]
+
+    @property
+    def output_size(self) -> tuple[int, int]:
+        """(width, height) sinks are opened at: the real source's last frame size (DEFAULT_SIZE before one)."""
+        return self._output_size or DEFAULT_SIZE
+
+    @property
+    def source_fps(self) -> float | None:
+        """The open real source's frame rate; None while there is none."""
+        return self._source_fps
+
+    @property
+    def output_fps(self) -> float:
+        """The rate sinks are opened at: the configured rate, else the source's, else DEFAULT_FPS."""
+        return self._fps or self._source_fps or DEFAULT_FPS
+
+    def _feed_sinks(self, result: LiveResult | None) -> None:
+        """Send `result` (or, without a picture of the user, the message frame) to every sink."""
+        with self._sink_lock:
+            if not self._sinks:
+                return
+            text = self._sink_message(result)
+            rgb = None if text is not None or result is None else to_rgb(result.pixels)
+            captured_at = result.frame.timestamp if result is not None else time.perf_counter()
+            index, self.sent = self.sent, self.sent + 1
+            failed: list[tuple[_Attached, Exception]] = []
+            for attached in list(self._sinks):
+                if attached not in self._sinks:
+                    continue  # removed by another sink's callback meanwhile
+                try:
+                    if attached.size is None:
+                        size = self.output_size
+                        attached.size = size
+                        attached.sink.open(size, self.output_fps)
+                    size = attached.size
+                    if text is not None or rgb is None:
+                        picture = self._message_frame(size, text or LOST_TEXT)
+                    else:
+                        picture = fit_to(rgb, size)
+                    attached.sink.send(SinkFrame(picture, captured_at, index, text))
+                except Exception as exc:  # SinkError, or a bug in the sink: the session goes on without it
+                    failed.append((attached, exc))
+            self._sinks = [a for a in self._sinks if all(a is not f for f, _ in failed)]
+        for attached, error in failed:
+            self._drop_sink(attached, error)
+
+    def _sink_message(self, result: LiveResult | None) -> str | None:
+        """None when `result` is a processed picture of the user; else the text of the frame sinks get."""
+        if result is None or result.fallback:
+            return LOST_TEXT
+        if not result.processed:
+            return FAILED_TEXT if self._last_error else STARTING_TEXT
+        return None
+
+    def _message_frame(self, size: tuple[int, int], text: str) -> np.ndarray:
+        key = (size, text)
+        frame = self._messages.get(key)
+        if frame is None:
+            if len(self._messages) > 8:
+                self._messages.clear()
+            frame = message_frame(size, text)
+            frame.setflags(write=False)  # shared by every frame sent: a sink must not draw on it
+            self._messages[key] = frame
+        return frame
+
+    def _drop_sink(self, attached: _Attached, exc: Exception) -> None:
+        """Close a sink that failed (already detached), say so in one line, tell the listeners."""
+        with contextlib.suppress(Exception):
+            attached.sink.close()
+        name = getattr(attached.sink, "name", "") or type(attached.sink).__name__
+        reason = str(exc) or type(exc).__name__
+        details = "" if isinstance(exc, SinkError) else "".join(traceback.format_exception(exc))
+        notifier.warning(f"{name} stopped: {reason}", details)
+        self.events.sink_removed.emit(attached.sink)
+
+    def _close_sinks(self) -> None:
+        """Close the open sinks; they stay attached and open again at the next frame."""
+        with self._sink_lock:
+            opened = [a for a in self._sinks if a.size is not None]
+            for a in opened:
+                a.size = None
+        for a in opened:
+            with contextlib.suppress(Exception):
+                a.sink.close()
+
+    # ------------------------------------------------------------------------------------------ threads
+
+    def _note_taken(self) -> None:
+        with self._taken_cond:
+            self._taken += 1
+            self._taken_cond.notify_all()
+
+    def _wait_slot_taken(self) -> None:
+        """Block the capture thread until the processing thread has taken every frame put so far."""
+        with self._taken_cond:
+            while not self._slot_empty() and not self._stop.is_set() and not self._slot.closed:
+                self._taken_cond.wait(0.1)
+
+    def _slot_empty(self) -> bool:
+        """Every frame put was either taken or replaced (dropped) by a newer one."""
+        return self._taken + self._slot.dropped >= self._slot.put_count
+
+    def _take_pending_source(self) -> SourceFactory | None:
+        with self._lock:
+            pending, self._pending_source = self._pending_source, None
+            return pending
+
+    def _failure_message(self, reason: str) -> str:
+        every = f"{self.retry_interval:g} s"
+        if self._demo_factory is None:
+            return f"{reason}\nTrying again every {every}."
+        return f"{reason}\nShowing the sample instead; trying the camera again every {every}."
+
+    def _set_state(self, source: str, on_demo: bool, message: str | None = None) -> None:
+        self.on_demo = on_demo  # before the events: their listeners read it
+        if source and source != self.source_name:
+            self.source_name = source
+            self.events.source.emit(source)
+        if message is not None and message != self.message:
+            self.message = message
+            self.events.message.emit(message)
+
+    def _process(self, frame: Frame) -> LiveResult:
+        fallback = isinstance(frame, DemoFrame)
+        if not fallback:
+            self._output_size = frame.size
+        pipeline = self._pipeline
+        if pipeline is None:
+            return LiveResult(frame, frame.pixels, processed=False, fallback=fallback)
+        try:
+            result = pipeline.process(frame)
+        except Exception as exc:  # report once per distinct error, keep the picture moving
+            text = f"{type(exc).__name__}: {exc}"
+            if text != self._last_error:
+                self._last_error = text
+                notifier.exception("The effect could not be applied", exc)
+            return LiveResult(frame, frame.pixels, processed=False, fallback=fallback)
+        self._last_error = ""
+        self.processed += 1
+        self._window_processed += 1
+        self._window_inference += result.timings.get("inference", 0.0)
+        return LiveResult(frame, result.pixels, result.mask, result.timings, result.processed, fallback)
+
+    def _reset_stats(self) -> None:
+        self._window_start = time.perf_counter()
+        self._window_puts = 0
+        self._window_processed = 0
+        self._window_inference = 0.0
+
+    def _maybe_emit_stats(self) -> None:
+        now = time.perf_counter()
+        elapsed = now - self._window_start
+        if elapsed < self.stats_interval:
+            return
+        puts = self._slot.put_count
+        segmenter = self._segmenter
+        processed = self._window_processed
+        stats = LiveStats(
+            capture_fps=(puts - self._window_puts) / elapsed,
+            processed_fps=processed / elapsed,
+            inference_ms=self._window_inference / processed if processed else None,
+            dropped=self._slot.dropped,
+            provider=str(getattr(segmenter, "provider", "") or "") if segmenter else "",
+            fallback_reason=getattr(segmenter, "fallback_reason", None) if segmenter else None,
+            model_ready=self._pipeline is not None,
+            source=self.source_name,
+            on_demo=self.on_demo,
+        )
+        self._window_start, self._window_puts = now, puts
+        self._window_processed, self._window_inference = 0, 0.0
+        self.events.stats.emit(stats)

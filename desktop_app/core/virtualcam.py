@@ -310,7 +310,7 @@ class VirtualCamera:
         rgb, captured_ns = item
         try:
             _write_all(self._proc.stdin, HEADER.pack(captured_ns))
-            _write_all(self._proc.stdin, memoryview(rgb.reshape(-1)))
+            _write_all(self._proc.stdin, rgb.reshape(-1).data)
         except (OSError, ValueError):  # broken pipe: the helper died (its stdout reader tells why)
             if not self._stopping:
                 self._lines_reason_or_exit()

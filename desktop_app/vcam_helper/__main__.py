@@ -59,7 +59,7 @@ def open_camera(args: argparse.Namespace) -> Any:
 
         return FakeCamera(args.width, args.height, args.fps, record=args.record, fail_after=args.fail_after,
                           missing=args.backend == "fake-none")
-    import pyvirtualcam
+    import pyvirtualcam  # type: ignore[import-untyped]  # no stubs; only this helper imports it
 
     if args.backend is None and not pyvirtualcam.camera.BACKENDS:
         raise RuntimeError(f"pyvirtualcam has no virtual camera backend for {sys.platform}")
@@ -87,7 +87,7 @@ def stream_frames(cam: Any, args: argparse.Namespace, stdin: BinaryIO) -> None:
     """Read header + frame pairs until EOF and send each one."""
     header = bytearray(HEADER.size)
     frame = np.empty((args.height, args.width, 3), np.uint8)
-    header_view, frame_view = memoryview(header), memoryview(frame.reshape(-1))
+    header_view, frame_view = memoryview(header), frame.reshape(-1).data
     fake = args.backend == "fake"
     while read_exactly(stdin, header_view) and read_exactly(stdin, frame_view):
         if fake:

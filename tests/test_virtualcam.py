@@ -345,3 +345,13 @@ def test_open_again_is_a_no_op_at_the_same_size_and_restarts_at_another(
     assert not cam.is_open
     cam.open((64, 48), 60.0)  # the session stops (closes its sinks) and starts again
     assert cam.is_open and cam.stats.sent == 0
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="F_SETPIPE_SZ is Linux-only")
+def test_the_pipe_is_widened_towards_a_whole_frame(open_fake: Callable[..., VirtualCamera]) -> None:
+    import fcntl
+
+    cam = open_fake((640, 360), 30.0)
+    assert cam._proc is not None and cam._proc.stdin is not None
+    limit = int(Path("/proc/sys/fs/pipe-max-size").read_text())
+    assert fcntl.fcntl(cam._proc.stdin.fileno(), fcntl.F_GETPIPE_SZ) >= min(640 * 360 * 3, limit)

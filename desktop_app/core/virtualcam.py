@@ -36,6 +36,11 @@ from typing import IO, Any
 import cv2
 import numpy as np
 
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None  # type: ignore[assignment]
+
 from desktop_app.core.sinks import SinkError, SinkFrame
 
 log = logging.getLogger("locallens")
@@ -146,6 +151,7 @@ class VirtualCamera:
             raise SinkError(f"Virtual camera could not start: {argv[0]} cannot run ({exc.strerror or exc}); "
                             "reinstall LocalLens.") from exc
         assert self._proc.stdout is not None and self._proc.stderr is not None
+        _widen_pipe(self._proc.stdin, width * height * 3 + HEADER.size)
         self._start_thread("vcam-stdout", self._read_stdout, self._proc.stdout)
         self._start_thread("vcam-stderr", self._read_stderr, self._proc.stderr)
         try:
@@ -352,6 +358,20 @@ class VirtualCamera:
         for stream in (proc.stdout, proc.stderr) if proc is not None else ():
             if stream is not None:
                 stream.close()
+
+
+def _widen_pipe(stream: IO[bytes] | None, frame_bytes: int) -> None:
+    """Linux: grow the pipe towards one whole frame (up to the system's limit, 1 MiB by default), so a frame
+    crosses in a few writes instead of ~40 of 64 KiB, each waiting for the helper to read."""
+    set_size = getattr(fcntl, "F_SETPIPE_SZ", None) if fcntl is not None else None
+    if stream is None or set_size is None:
+        return
+    try:
+        limit = int(Path("/proc/sys/fs/pipe-max-size").read_text())
+    except (OSError, ValueError):
+        limit = 1 << 20
+    with contextlib.suppress(OSError):
+        fcntl.fcntl(stream.fileno(), set_size, min(frame_bytes, limit))
 
 
 def _write_all(stream: IO[bytes], data: bytes | memoryview) -> None:

@@ -355,3 +355,28 @@ def test_the_pipe_is_widened_towards_a_whole_frame(open_fake: Callable[..., Virt
     assert cam._proc is not None and cam._proc.stdin is not None
     limit = int(Path("/proc/sys/fs/pipe-max-size").read_text())
     assert fcntl.fcntl(cam._proc.stdin.fileno(), fcntl.F_GETPIPE_SZ) >= min(640 * 360 * 3, limit)
+
+
+def test_a_lost_camera_still_feeds_the_call_the_message_frame(record: Path) -> None:
+    """The session sends its "Camera lost" frame while there is no picture: the call app never freezes."""
+    from desktop_app.core.live import LOST_TEXT, LiveSession
+    from desktop_app.core.params import EffectParams
+    from desktop_app.core.sinks import message_frame
+    from desktop_app.core.sources import SourceError
+
+    def no_camera() -> FrameSink:
+        raise SourceError("No camera was found.")
+
+    session = LiveSession(no_camera, EffectParams(effect="blur"), demo_factory=None, fps=30.0)  # type: ignore[arg-type]
+    cam = VirtualCamera(backend="fake", extra_args=("--record", str(record)))
+    session.add_sink(cam)
+    session.start()
+    try:
+        wait_until(lambda: len(records(record)) >= 10)
+    finally:
+        session.stop()
+    expected = message_frame(session.output_size, LOST_TEXT)
+    last = records(record)[-1]
+    assert ((last["w"], last["h"]), last["row"], last["col"]) == (session.output_size, crc(expected[0]),
+                                                                   crc(expected[:, 0]))
+    assert cam.helper_returncode == 0  # the session's stop closed it

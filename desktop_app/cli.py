@@ -17,11 +17,12 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING
 
 from desktop_app import APP_NAME, __version__, paths
 from desktop_app.cli_live import add_live_parser, run_live
 from desktop_app.core.params import EFFECTS, QUALITIES, EffectParams
+from desktop_app.core.progress import ProgressBar
 
 if TYPE_CHECKING:
     from desktop_app.core.engine import Device
@@ -76,9 +77,10 @@ def build_parser() -> argparse.ArgumentParser:
     proc.add_argument("--color", metavar="RRGGBB", help="remove: solid colour instead of transparency")
     proc.add_argument("--out", type=Path, default=Path("locallens-output"), metavar="DIR",
                       help="output folder (default: locallens-output); outputs are never read back in as input")
-    proc.add_argument("--format", choices=("png", "jpg", "webp"), default=None,
-                      help="image outputs' format (default png); videos stay MP4 unless png is given: "
-                      "then each video becomes a folder of lossless full-size PNG frames")
+    proc.add_argument("--format", choices=("png", "jpg", "webp", "webm"), default=None,
+                      help="image outputs' format (default png); videos are H.264 MP4 with their sound unless "
+                      "png is given (each video becomes a folder of lossless full-size PNG frames) or webm "
+                      "(VP9 WebM: remove keeps the transparency; sound as Opus; images stay PNG)")
     proc.add_argument("--quality", choices=QUALITIES, default="best",
                       help="photos: best (default; slower, finer masks) or fast; video frames always take "
                       "the fast per-frame path")
@@ -253,7 +255,10 @@ def _open_log() -> tuple[logging.Handler | None, Path | None]:
 
 def output_formats(fmt: str | None) -> tuple[str, str]:
     """(images' format, videos' format) for `--format`: unset gives png and mp4; an explicit png makes each
-    video a PNG sequence; jpg and webp are for images only (videos stay MP4, with a note)."""
+    video a PNG sequence; jpg and webp are for images only (videos stay MP4, with a note); webm is for videos
+    only (VP9 WebM, transparent for remove; images stay PNG)."""
+    if fmt == "webm":
+        return "png", "webm"
     return (fmt or "png"), ("png" if fmt == "png" else "mp4")
 
 
@@ -276,15 +281,15 @@ def _process(args: argparse.Namespace, params: EffectParams, log_path: Path | No
     if segmenter is None:
         return EXIT_FAILED
     pipeline = Pipeline(segmenter, params, temporal=True)
-    bar = ProgressBar(sys.stderr) if sys.stderr.isatty() else None
+    bar = ProgressBar(sys.stderr)
     started = time.perf_counter()
     image_format, video_format = output_formats(args.format)
-    batch = Batch(pipeline, params, image_format, progress=bar.update if bar else None, video_format=video_format)
+    batch = Batch(pipeline, params, image_format, progress=bar.update, video_format=video_format,
+                  frame_progress=bar.frame)
     try:
         report = batch.run(jobs)
     finally:
-        if bar:
-            bar.finish()
+        bar.finish()
     report.outcomes[:0] = failures
     for outcome in report.failed:
         log.warning("failed: %s", outcome.error)
@@ -294,6 +299,8 @@ def _process(args: argparse.Namespace, params: EffectParams, log_path: Path | No
             outcome.notes.append(f"--format {args.format} is for images: the video was saved as MP4 "
                                  "(--format png writes a PNG sequence)")
         for note in outcome.notes:
+            if note.startswith("MP4 has no transparency"):
+                note += " (--format webm keeps it)"
             print(printable(f"note: {outcome.source.name}: {note}"), file=sys.stderr)
     total = len(report.outcomes)
     print(printable(f"{len(report.succeeded)} of {total} inputs processed ({params.effect}, "
@@ -351,23 +358,3 @@ def run_models() -> int:
     print("\nexecution providers available: " + ", ".join(available_providers()))
     bad = [r for r in rows if r.get("sha256") != "ok"]
     return EXIT_FAILED if bad else EXIT_OK
-
-
-class ProgressBar:
-    """A one-line progress bar for terminals (never written when output is piped)."""
-
-    def __init__(self, stream: TextIO) -> None:
-        self.stream, self.started = stream, time.perf_counter()
-
-    def update(self, done: int, total: int, current: Path) -> None:
-        width = 30
-        filled = int(width * done / max(total, 1))
-        from desktop_app.core.batch import printable
-
-        name = printable(current.name)[-40:]
-        self.stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {name:<40}")
-        self.stream.flush()
-
-    def finish(self) -> None:
-        self.stream.write("\n")
-        self.stream.flush()

@@ -1,21 +1,24 @@
-"""Video I/O: validated open, RGB frames, clear errors (also part-way), atomic never-overwrite mp4 output."""
+"""Video I/O: validated open, RGB frames, clear errors (also part-way), atomic never-overwrite H.264/MP4 output."""
 
 from __future__ import annotations
 
 import os
 import shutil
-import struct
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
+from fractions import Fraction
 from pathlib import Path
+from types import SimpleNamespace
 
 import cv2
 import numpy as np
 import pytest
+from av_clips import clip
 from corpus import VIDEO_COLORS, corrupt_video, empty_video, file_hashes, short_video, unwritable_dir
 
-from desktop_app.core import videoio
+from desktop_app.core import video_read, video_write
 from desktop_app.core.videoio import (
     FALLBACK_FPS,
     SUPPORTED_VIDEO_EXTENSIONS,
@@ -70,31 +73,35 @@ def test_unreadable_videos_have_exact_messages(tmp_path: Path, make, message: st
     assert file_hashes(before) == before
 
 
-class FakeCapture:
-    """Stands in for cv2.VideoCapture: `good` frames, then a failed read; reports `count` and `fps`."""
+class FakeFrame:
+    def __init__(self, value: int, seconds: float) -> None:
+        self.value, self.time, self.rotation = value, seconds, 0
 
-    def __init__(self, good: int, count: float, fps: float) -> None:
-        self.good, self.count, self.fps, self.reads, self.released = good, count, fps, 0, False
+    def to_ndarray(self, format: str) -> np.ndarray:
+        return np.full((4, 6, 3), self.value, np.uint8)
 
-    def isOpened(self) -> bool:
-        return True
 
-    def read(self) -> tuple[bool, np.ndarray | None]:
-        self.reads += 1
-        if self.reads > self.good:
-            return False, None
-        return True, np.full((4, 6, 3), self.reads, np.uint8)
+class FakeContainer:
+    """Stands in for PyAV's container: `good` frames, then a decoding error; reports `count` and `fps`."""
 
-    def get(self, prop: int) -> float:
-        return {videoio.cv2.CAP_PROP_FPS: self.fps, videoio.cv2.CAP_PROP_FRAME_COUNT: self.count}[prop]
+    def __init__(self, good: int, count: int, fps: float) -> None:
+        self.good, self.released = good, False
+        stream = SimpleNamespace(average_rate=fps, guessed_rate=None, base_rate=None, frames=count,
+                                 time_base=Fraction(1, 1000), start_time=0, thread_type=None)
+        self.streams = SimpleNamespace(video=[stream], audio=[])
 
-    def release(self) -> None:
+    def decode(self, _stream: object) -> Iterator[FakeFrame]:
+        for i in range(self.good):
+            yield FakeFrame(i + 1, i / 25)
+        raise OSError("Invalid data found when processing input")
+
+    def close(self) -> None:
         self.released = True
 
 
 def test_a_stream_broken_part_way_ends_with_an_error_after_its_good_frames(tmp_path, monkeypatch) -> None:
-    fake = FakeCapture(good=3, count=10, fps=25.0)
-    monkeypatch.setattr(videoio, "_open_capture", lambda path: fake)
+    fake = FakeContainer(good=3, count=10, fps=25.0)
+    monkeypatch.setattr(video_read, "open_container", lambda path: fake)
     path = tmp_path / "broken.mp4"
     path.write_bytes(b"x")
     got: list[int] = []
@@ -102,14 +109,14 @@ def test_a_stream_broken_part_way_ends_with_an_error_after_its_good_frames(tmp_p
     with pytest.raises(VideoReadError) as info:
         for frame in reader:
             got.append(int(frame[0, 0, 0]))
-    assert got == [1, 2, 3]
+    assert got == [1, 2, 3] and reader.timestamps == [0.0, 0.04, 0.08]
     assert str(info.value) == "broken.mp4: the video is truncated or corrupt: it stopped after 3 of 10 frames"
     assert info.value.frames_read == 3 and fake.released
 
 
 def test_a_truly_truncated_file_also_reports_it(tmp_path: Path) -> None:
     src = tmp_path / "full.avi"
-    writer = videoio.cv2.VideoWriter(str(src), videoio.cv2.VideoWriter_fourcc(*"MJPG"), 12.0, (64, 48))
+    writer = cv2.VideoWriter(str(src), cv2.VideoWriter_fourcc(*"MJPG"), 12.0, (64, 48))
     rng = np.random.default_rng(5)
     for _ in range(20):
         writer.write(rng.integers(0, 256, (48, 64, 3), np.uint8))
@@ -126,23 +133,26 @@ def test_a_truly_truncated_file_also_reports_it(tmp_path: Path) -> None:
 
 
 def test_frame_counts_within_tolerance_end_quietly(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setattr(videoio, "_open_capture", lambda path: FakeCapture(good=99, count=100, fps=30.0))
+    monkeypatch.setattr(video_read, "open_container", lambda path: FakeContainer(good=99, count=100, fps=30.0))
     (tmp_path / "v.mkv").write_bytes(b"x")
     assert sum(1 for _ in VideoReader(tmp_path / "v.mkv")) == 99
 
 
-@pytest.mark.parametrize("fps", [0.0, float("nan"), -5.0, 1000.0])
-def test_missing_or_absurd_fps_falls_back(tmp_path: Path, monkeypatch, fps: float) -> None:
-    monkeypatch.setattr(videoio, "_open_capture", lambda path: FakeCapture(good=2, count=0, fps=fps))
+@pytest.mark.parametrize("fps", [0.0, float("nan"), -5.0, 1000.0, None])
+def test_missing_or_absurd_fps_falls_back(tmp_path: Path, monkeypatch, fps: float | None) -> None:
+    monkeypatch.setattr(video_read, "open_container", lambda path: FakeContainer(good=2, count=0, fps=fps))
     (tmp_path / "v.webm").write_bytes(b"x")
     reader = VideoReader(tmp_path / "v.webm")
     assert (reader.fps, reader.fps_known, reader.frame_count, reader.size) == (FALLBACK_FPS, False, None, (6, 4))
-    assert len(list(reader)) == 2
+    with pytest.raises(VideoReadError) as info:  # the fake fails after its frames: a decoding error, not the end
+        list(reader)
+    assert info.value.reason == "the video is truncated or corrupt: it stopped after 2 frames"
+    assert reader.frames_read == 2
 
 
 def test_a_video_with_no_readable_frame_is_refused(tmp_path: Path, monkeypatch) -> None:
-    fake = FakeCapture(good=0, count=5, fps=30.0)
-    monkeypatch.setattr(videoio, "_open_capture", lambda path: fake)
+    fake = FakeContainer(good=0, count=5, fps=30.0)
+    monkeypatch.setattr(video_read, "open_container", lambda path: fake)
     (tmp_path / "v.mp4").write_bytes(b"x")
     with pytest.raises(VideoReadError) as info:
         VideoReader(tmp_path / "v.mp4")
@@ -167,7 +177,7 @@ def test_written_video_reads_back_and_never_overwrites(tmp_path: Path) -> None:
         frames = list(reader)
         assert (reader.size, reader.fps, reader.frame_count) == ((64, 48), 12.0, 6)
     assert [near(f, VIDEO_COLORS[i % 3]) for i, f in enumerate(frames)] == [True] * 6
-    assert has_audio(paths[0]) is False  # OpenCV writes no audio track
+    assert has_audio(paths[0]) is False  # no audio given, none written
 
 
 def test_odd_frame_sizes_are_cropped_to_even(tmp_path: Path) -> None:
@@ -241,38 +251,12 @@ def test_unwritable_folder_and_input_protection(tmp_path: Path) -> None:
 # ------------------------------------------------------------------------------------------- audio
 
 
-def box(kind: bytes, payload: bytes = b"", large: bool = False) -> bytes:
-    if large:
-        return struct.pack(">I4sQ", 1, kind, 16 + len(payload)) + payload
-    return struct.pack(">I4s", 8 + len(payload), kind) + payload
-
-
-def hdlr(handler: bytes) -> bytes:
-    return box(b"hdlr", b"\x00" * 8 + handler + b"\x00" * 12 + b"name\x00")
-
-
-def mp4(*handlers: bytes, large_mdat: bool = False) -> bytes:
-    traks = b"".join(box(b"trak", box(b"tkhd", b"\x00" * 20) + box(b"mdia", hdlr(h))) for h in handlers)
-    ftyp = box(b"ftyp", b"isom\x00\x00\x02\x00isomiso2mp41")
-    return ftyp + box(b"mdat", b"\x00" * 100, large=large_mdat) + box(b"moov", box(b"mvhd", b"\x00" * 20) + traks)
-
-
-def test_has_audio_reads_track_handlers(tmp_path: Path) -> None:
-    cases = {
-        "av.mp4": mp4(b"vide", b"soun"),
-        "v.mov": mp4(b"vide"),
-        "big.m4v": mp4(b"vide", b"soun", large_mdat=True),
-        "nomoov.mp4": box(b"ftyp", b"isom") + box(b"mdat", b"\x00" * 10),
-        "garbage.mp4": b"\xff" * 64,
-    }
-    for name, data in cases.items():
-        (tmp_path / name).write_bytes(data)
-    (tmp_path / "a.avi").write_bytes(b"RIFF")
-    results = {name: has_audio(tmp_path / name) for name in [*cases, "a.avi", "missing.mp4"]}
-    assert results == {
-        "av.mp4": True, "v.mov": False, "big.m4v": True, "nomoov.mp4": None, "garbage.mp4": None,
-        "a.avi": None, "missing.mp4": None,
-    }
+def test_has_audio_looks_at_the_streams(tmp_path: Path) -> None:
+    clip(tmp_path / "av.mp4", seconds=0.2, size=(64, 48))
+    clip(tmp_path / "v.mov", seconds=0.2, size=(64, 48), audio=None)
+    (tmp_path / "garbage.mp4").write_bytes(b"\xff" * 64)
+    results = {name: has_audio(tmp_path / name) for name in ["av.mp4", "v.mov", "garbage.mp4", "missing.mp4"]}
+    assert results == {"av.mp4": True, "v.mov": False, "garbage.mp4": None, "missing.mp4": None}
 
 
 def test_video_extensions() -> None:
@@ -280,26 +264,23 @@ def test_video_extensions() -> None:
     assert is_video("a/Clip.MOV") and is_video("x.webm") and not is_video("x.jpg") and not is_video("mp4")
 
 
-_REAL_WRITER = cv2.VideoWriter
+_REAL_OPEN = video_write.open_output
 
 
-class _BrokenWriter:
-    """Wraps OpenCV's writer like a full disk would look: it accepts every frame, then the file is cut short."""
+class _BrokenContainer:
+    """Wraps the output container like a full disk would look: it accepts every frame, then the file is cut short."""
 
-    def __init__(self, path: str, *args: object) -> None:
+    def __init__(self, path: Path, fmt: str) -> None:
         self.path = Path(path)
-        self._real = _REAL_WRITER(path, *args)
+        self._real = _REAL_OPEN(path, fmt)
 
-    def isOpened(self) -> bool:  # OpenCV's name
-        return self._real.isOpened()
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._real, name)
 
-    def write(self, frame: np.ndarray) -> None:
-        self._real.write(frame)
-
-    def release(self) -> None:
-        self._real.release()
+    def close(self) -> None:
+        self._real.close()
         data = self.path.read_bytes()
-        self.path.write_bytes(data[: len(data) // 2])  # the moov index at the end is lost
+        self.path.write_bytes(data[: len(data) // 2])  # the frames at the end are lost
 
 
 def _write_clip(folder: Path, frames: int = 6) -> VideoWriter:
@@ -310,7 +291,7 @@ def _write_clip(folder: Path, frames: int = 6) -> VideoWriter:
 
 
 def test_a_broken_write_is_caught_before_publishing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(videoio.cv2, "VideoWriter", _BrokenWriter)
+    monkeypatch.setattr(video_write, "open_output", _BrokenContainer)
     writer = _write_clip(tmp_path)
     with pytest.raises(VideoWriteError) as info:
         writer.close()
@@ -327,8 +308,8 @@ def test_a_frame_count_shortfall_is_caught(tmp_path: Path) -> None:
 
 
 def test_a_broken_write_on_a_full_disk_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(videoio.cv2, "VideoWriter", _BrokenWriter)
-    monkeypatch.setattr(videoio.shutil, "disk_usage", lambda _p: shutil_usage(0))
+    monkeypatch.setattr(video_write, "open_output", _BrokenContainer)
+    monkeypatch.setattr(video_write.shutil, "disk_usage", lambda _p: shutil_usage(0))
     writer = _write_clip(tmp_path)
     with pytest.raises(VideoWriteError) as info:
         writer.close()
@@ -355,11 +336,11 @@ def test_a_real_full_disk_gives_a_clear_error_and_no_file(tmp_path: Path) -> Non
     if not _mount_tiny_tmpfs(disk, "96k"):
         pytest.skip("mounting a tmpfs is not permitted here")
     try:
-        noise = np.random.default_rng(0).integers(0, 256, (200, 48, 64, 3), np.uint8)  # ~ 1 MB as mp4v
+        noise = np.random.default_rng(0).integers(0, 256, (200, 48, 64, 3), np.uint8)  # ~ 400 kB as H.264
         writer = VideoWriter(disk, "clip", 12.0, (64, 48))
-        for frame in noise:
-            writer.write(frame)
-        with pytest.raises(VideoWriteError) as info:
+        with pytest.raises(VideoWriteError) as info:  # while writing (ENOSPC), or when finishing the file
+            for frame in noise:
+                writer.write(frame)
             writer.close()
         assert info.value.reason == "could not write the video: the disk is full"
         assert list(disk.iterdir()) == []

@@ -22,9 +22,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
-import cv2
-
-from desktop_app.core.batch_overlap import SKIP, Inline, ReadAhead, WriteBehind, ahead, behind
+from desktop_app.core.batch_overlap import SKIP, Inline, ReadAhead, WriteBehind
 from desktop_app.core.frames import Frame, Result
 from desktop_app.core.imageio import (
     SUPPORTED_IMAGE_EXTENSIONS,
@@ -37,19 +35,13 @@ from desktop_app.core.imageio import (
 from desktop_app.core.notify import log
 from desktop_app.core.params import EffectParams
 from desktop_app.core.safe_write import FileError, InputError, fit_stem, is_temp_name, remove_stale_temps
-from desktop_app.core.sequence import SequenceWriteError, SequenceWriter
-from desktop_app.core.sinks import GREEN_SCREEN
-from desktop_app.core.videoio import (
-    SUPPORTED_VIDEO_EXTENSIONS,
-    VideoReader,
-    VideoReadError,
-    VideoWriteError,
-    VideoWriter,
-    has_audio,
-    is_video,
-)
+from desktop_app.core.sinks import GREEN_SCREEN as GREEN_SCREEN  # re-exported: the controls import it from here
+from desktop_app.core.videoio import SUPPORTED_VIDEO_EXTENSIONS, is_video
+from desktop_app.core.videoio import VideoReader as VideoReader  # re-exported: tests wrap its frames
 
-VIDEO_FORMATS = ("mp4", "png")  # png: a lossless PNG sequence, `<stem>_<effect>/000001.png ...` (core.sequence)
+# mp4: H.264 + the source's sound (a cut-out on green screen); webm: VP9 keeping a cut-out's transparency, sound as
+# Opus; png: a lossless PNG sequence, `<stem>_<effect>/000001.png ...` (core.sequence), no sound.
+VIDEO_FORMATS = ("mp4", "webm", "png")
 DEFAULT_OUTPUT_DIR = "locallens-output"  # the CLI's default --out; never scanned as input
 # In each folder that receives outputs: the names LocalLens wrote there, one JSON string per line; scans skip them.
 OUTPUT_MARKER = ".locallens-output"
@@ -107,6 +99,7 @@ class Report:
 
 
 Progress = Callable[[int, int, Path], None]  # (finished items, total items, current input)
+FrameProgress = Callable[[int, "int | None", Path], None]  # (frames done, the video's frame count if known, video)
 
 
 def printable(text: str) -> str:
@@ -226,7 +219,6 @@ class Staged:
 READ_AHEAD = 2
 WRITE_BEHIND = 1
 AHEAD_BYTES = BEHIND_BYTES = 128 * 2**20  # ~3.5 decoded 12 MP photos
-VIDEO_AHEAD, VIDEO_BEHIND = 2, 2  # video frames decoded ahead of / waiting to be encoded behind the current one
 
 
 def _read_now(job: Job) -> Any:
@@ -258,12 +250,14 @@ class Batch:
     def __init__(self, processor: Processor, params: EffectParams, fmt: str = "png",
                  progress: Progress | None = None, cancel: threading.Event | None = None, *,
                  video_format: str = "mp4", overlap: bool = True, read_ahead: int = READ_AHEAD,
-                 write_behind: int = WRITE_BEHIND) -> None:
-        """`fmt`: images' output format; `video_format`: "mp4", or "png" for a folder of PNG frames per video."""
+                 write_behind: int = WRITE_BEHIND, frame_progress: FrameProgress | None = None) -> None:
+        """`fmt`: images' output format; `video_format`: "mp4", "webm" (VP9, keeps a cut-out's alpha), or "png" for
+        a folder of PNG frames per video; `frame_progress` is called after each video frame."""
         if video_format not in VIDEO_FORMATS:
             raise ValueError(f"unknown video format {video_format!r}; choose one of {', '.join(VIDEO_FORMATS)}")
         self.processor, self.params, self.fmt, self.video_format = processor, params, fmt, video_format
         self.progress = progress or (lambda _done, _total, _path: None)
+        self.frame_progress: FrameProgress = frame_progress or (lambda _done, _total, _path: None)
         self.cancel = cancel or threading.Event()
         self.overlap = overlap
         self.read_ahead, self.write_behind = read_ahead, write_behind
@@ -369,64 +363,10 @@ class Batch:
             return Outcome(job.source, error=describe_error(job.source, exc))
 
     def _video(self, job: Job) -> Outcome:
-        """The video as MP4, or as a PNG sequence (full size, lossless: gray masks, RGBA cut-outs, RGB else)."""
-        params, notes = self.params, []
-        sequence = self.video_format == "png"
-        if params.effect == "remove" and params.color is None and not sequence:
-            params = params.with_(color=GREEN_SCREEN)
-            notes.append("MP4 has no transparency: the background was replaced by green screen")
-        self.processor.set_params(params)
-        self.processor.reset()  # temporal smoothing starts fresh for each video
-        frames, encoder = 0, None
-        writer: VideoWriter | SequenceWriter | None = None  # both: write / close / abort
-        try:
-            # VideoReader checks first: a FIFO is "not a regular file". With overlap, frames are decoded ahead
-            # and encoded behind on bounded helper threads; `helpers` stops both before the reader closes and
-            # before any abort below.
-            with VideoReader(job.source) as reader, contextlib.ExitStack() as helpers:
-                width, height = reader.size
-                if not sequence and params.effect != "mask" and min(width, height) < 2:  # the output keeps its size
-                    return Outcome(job.source, error=printable(
-                        f"{job.source}: too small to save as MP4 ({width}x{height}; needs at least 2x2)"))
-                audio = has_audio(job.source)
-                if audio is not False:
-                    notes.append("the audio track was not kept" if audio else "audio, if any, was not kept")
-                decoded = helpers.enter_context(ahead(reader, VIDEO_AHEAD)) if self.overlap else reader
-                for rgb in decoded:
-                    if self.cancel.is_set():
-                        helpers.close()
-                        if writer is not None:
-                            writer.abort()
-                        return Outcome(job.source, error=_CANCELLED)
-                    pixels = self.processor.process(Frame(rgb, time.perf_counter(), frames, str(job.source))).pixels
-                    if pixels.ndim == 2 and not sequence:  # the mask effect: a gray video (8-bit gray PNGs)
-                        pixels = cv2.cvtColor(pixels, cv2.COLOR_GRAY2RGB)
-                    if writer is None and sequence:
-                        writer = SequenceWriter(job.out_dir, fit_stem(job.base, "png", f"_{params.effect}"),
-                                                inputs=[job.source])
-                    elif writer is None:
-                        writer = VideoWriter(job.out_dir, fit_stem(job.base, "mp4", f"_{params.effect}"), reader.fps,
-                                             (pixels.shape[1], pixels.shape[0]), inputs=[job.source])
-                    if encoder is None and self.overlap:  # frames (MP4 or PNG) are encoded behind, bounded
-                        encoder = helpers.enter_context(behind(writer.write, VIDEO_BEHIND))
-                    if encoder is not None:
-                        encoder.put(pixels)
-                    else:
-                        writer.write(pixels)
-                    frames += 1
-                if encoder is not None:
-                    encoder.flush()
-            if writer is None:
-                return Outcome(job.source, error=f"{job.source.name}: the video has no frames")
-            return Outcome(job.source, writer.close(), notes=notes, frames=frames)
-        except (VideoReadError, VideoWriteError, SequenceWriteError, OSError) as exc:
-            if writer is not None:
-                writer.abort()
-            return Outcome(job.source, error=describe_error(job.source, exc), frames=frames)
-        except BaseException:
-            if writer is not None:
-                writer.abort()
-            raise
+        """The video as H.264/MP4 or VP9/WebM with its sound, or a PNG sequence (`core.batch_video`)."""
+        from desktop_app.core.batch_video import process_video  # it builds on this module
+
+        return process_video(self, job)
 
 
 _CANCELLED = "\0cancelled"

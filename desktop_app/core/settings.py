@@ -56,6 +56,7 @@ class Settings:
     window_geometry: str = ""  # opaque, base64 from the UI
     last_save_dir: str = ""  # where Save's dialog starts: the folder last saved to
     snapshot_dir: str = ""  # where Live snapshots go; "" = <Pictures>/LocalLens
+    recording_dir: str = ""  # where Live recordings go; "" = <Videos>/LocalLens (a new key: older files lack it)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)

@@ -21,15 +21,16 @@ class _BatchThread(QThread):
     """The thread itself: plans, runs, and reports each finished item as soon as it is known."""
 
     progress = Signal(int, int, str)
+    frame_progress = Signal(int, int, str)  # frames done, the video's frame count (-1: unknown), the video
     item_done = Signal(object)
     done = Signal(object)
 
     def __init__(self, paths: Sequence[Path], out_dir: Path, processor: Processor, params: EffectParams,
-                 fmt: str, cancel: threading.Event, parent: QObject | None = None) -> None:
+                 fmt: str, cancel: threading.Event, parent: QObject | None = None, video_format: str = "mp4") -> None:
         super().__init__(parent)
         self.setObjectName("locallens-batch")
         self._paths, self._out_dir, self._processor = list(paths), out_dir, processor
-        self._params, self._fmt, self._cancel = params, fmt, cancel
+        self._params, self._fmt, self._cancel, self._video_format = params, fmt, cancel, video_format
         self._report = Report()
         self._reported = 0
 
@@ -44,14 +45,17 @@ class _BatchThread(QThread):
         self._flush()
         self.progress.emit(done, total, str(current))
 
+    def _on_frame(self, done: int, total: int | None, current: Path) -> None:
+        self.frame_progress.emit(done, -1 if total is None else total, str(current))
+
     def run(self) -> None:
         report = self._report
         try:
             jobs, failures = plan(self._paths, self._out_dir)
             report.outcomes.extend(failures)
             self._flush()
-            Batch(self._processor, self._params, self._fmt, progress=self._on_progress,
-                  cancel=self._cancel).run(jobs, report)
+            Batch(self._processor, self._params, self._fmt, progress=self._on_progress, cancel=self._cancel,
+                  frame_progress=self._on_frame, video_format=self._video_format).run(jobs, report)
         except Exception as exc:  # an unexpected failure still ends the batch with a report
             report.outcomes.append(Outcome(self._out_dir, error=f"the export stopped: {exc}"))
         self._flush()
@@ -63,6 +67,7 @@ class BatchWorker(QObject):
     """One export at a time: `start(...)`, then `progress`, `item_done(Outcome)`, `finished(Report)`."""
 
     progress = Signal(int, int, str)  # (finished items, total items, current input)
+    frame_progress = Signal(int, int, str)  # (frames done, the video's frame count or -1, the video)
     item_done = Signal(object)  # core.batch.Outcome
     finished = Signal(object)  # core.batch.Report
 
@@ -75,13 +80,14 @@ class BatchWorker(QObject):
         return self._thread is not None
 
     def start(self, paths: Sequence[Path], out_dir: Path, processor: Processor, params: EffectParams,
-              fmt: str = "png") -> None:
+              fmt: str = "png", video_format: str = "mp4") -> None:
         """Process `paths` (files, folders, videos) into `out_dir`; raises RuntimeError if one is running."""
         if self._thread is not None:
             raise RuntimeError("an export is already running")
         self._cancel = threading.Event()
-        thread = _BatchThread(paths, out_dir, processor, params, fmt, self._cancel, self)
+        thread = _BatchThread(paths, out_dir, processor, params, fmt, self._cancel, self, video_format)
         thread.progress.connect(self._on_progress)
+        thread.frame_progress.connect(self.frame_progress)
         thread.item_done.connect(self._on_item_done)
         thread.done.connect(self._on_done)
         self._thread = thread

@@ -1,27 +1,32 @@
 """The photos tab's bottom bar: a status line, and exports run through `BatchWorker` with progress and Cancel.
 
 An export is Export all (every opened item into a folder) or the Save of one video (that one item, then
-given the name picked in the Save As dialog, never replacing a file). Either waits for the model if it is
+given the name picked in the Save As dialog, never replacing a file). Videos are H.264 MP4 with their sound;
+"Transparent videos (WebM)" makes Export all write a cut-out (remove) as VP9 WebM with alpha instead of green
+screen. A video's progress is shown frame by frame with the time left. Either waits for the model if it is
 not loaded yet (`set_segmenter` starts it).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import Signal, Slot
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
 from desktop_app.core.batch import Outcome, Processor, Report, record_output
 from desktop_app.core.imageio import output_stem
 from desktop_app.core.params import EffectParams
 from desktop_app.core.pipeline import Pipeline, SegmenterLike
+from desktop_app.core.progress import time_left
 from desktop_app.core.safe_write import FileError, publish
 from desktop_app.ui.batch_worker import BatchWorker
 
 ProcessorFactory = Callable[[SegmenterLike, EffectParams], Processor]
+FRAME_STEPS = 1000  # the progress bar's steps per item: a video's frames move it within its item
 
 
 def pipeline_for_batch(segmenter: SegmenterLike, params: EffectParams) -> Processor:
@@ -45,7 +50,8 @@ def saved_text(path: Path, asked: str) -> str:
 
 
 class ExportBar(QWidget):
-    """`status_label`, `progress_bar` and `cancel_button` over one `BatchWorker` (`batch`)."""
+    """`status_label`, `progress_bar` and `cancel_button` over one `BatchWorker` (`batch`). A video moves the bar
+    frame by frame and the status line says which frame and about how long is left."""
 
     saved = Signal(object)  # Path of a saved video
     item_failed = Signal(object, str)  # input Path, one-line reason
@@ -61,6 +67,8 @@ class ExportBar(QWidget):
         self._pending: ExportJob | None = None  # waits for the model
         self._running: tuple[ExportJob, EffectParams] | None = None
         self._notes: list[str] = []
+        self._item: tuple[int, int, float] = (0, 0, 0.0)  # (finished items, total items, when this one started)
+        self.clock: Callable[[], float] = time.monotonic
         self.status_label = QLabel()
         self.status_label.setWordWrap(True)
         self.progress_bar = QProgressBar()
@@ -68,13 +76,18 @@ class ExportBar(QWidget):
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.clicked.connect(self.cancel)
         self.cancel_button.hide()
+        self.webm_check = QCheckBox("Transparent videos (WebM)")
+        self.webm_check.setToolTip("Remove background: export videos as VP9 WebM that keeps the transparency "
+                                   "(sound as Opus). Otherwise videos are H.264 MP4 with the cut-out on green screen.")
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.status_label, 1)
+        layout.addWidget(self.webm_check)
         layout.addWidget(self.progress_bar)
         layout.addWidget(self.cancel_button)
         self.batch = BatchWorker(self)
         self.batch.progress.connect(self._on_progress)
+        self.batch.frame_progress.connect(self._on_frame_progress)
         self.batch.item_done.connect(self._on_item_done)
         self.batch.finished.connect(self._on_finished)
 
@@ -112,8 +125,14 @@ class ExportBar(QWidget):
                                   else f"Saving {job.save_as}.mp4 in {job.folder}…")
         self._running = (job, params)
         self.batch.start(job.inputs, job.folder, self._processor_factory(self._segmenter, params), params,
-                         self._output_format())
+                         self._output_format(), self.video_format(job, params))
         self.busy_changed.emit()
+
+    def video_format(self, job: ExportJob, params: EffectParams) -> str:
+        """WebM for Export all of a cut-out with "Transparent videos" ticked; MP4 otherwise (the Save of one
+        video is named `.mp4` in its dialog)."""
+        webm = self.webm_check.isChecked() and params.effect == "remove" and params.color is None
+        return "webm" if webm and job.save_as is None else "mp4"
 
     def cancel(self) -> None:
         """Stop between files (or mid-video); finished files stay, no partial file is left."""
@@ -134,10 +153,26 @@ class ExportBar(QWidget):
 
     @Slot(int, int, str)
     def _on_progress(self, done: int, total: int, path: str) -> None:
-        self.progress_bar.setRange(0, max(total, 1))
-        self.progress_bar.setValue(done)
+        self._item = (done, total, self.clock())
+        self.progress_bar.setRange(0, max(total, 1) * FRAME_STEPS)
+        self.progress_bar.setValue(done * FRAME_STEPS)
         if done < total and (self._running is None or self._running[0].save_as is None):
             self.status_label.setText(f"Exporting {Path(path).name} ({done + 1} of {total})…")
+
+    @Slot(int, int, str)
+    def _on_frame_progress(self, frames: int, count: int, path: str) -> None:
+        """A video's frame: the bar moves within this item, the status says which frame and the time left."""
+        done, total, started = self._item
+        what = f"Exporting {Path(path).name}" + (f" ({done + 1} of {total})" if total > 1 else "")
+        if self._running is not None and self._running[0].save_as is not None:
+            what = f"Saving {self._running[0].save_as}.mp4"
+        if count > 0:
+            elapsed = self.clock() - started
+            left = elapsed / frames * max(count - frames, 0)
+            self.progress_bar.setValue(done * FRAME_STEPS + min(frames * FRAME_STEPS // count, FRAME_STEPS))
+            self.status_label.setText(f"{what}: frame {frames} of {count}, {time_left(left)}…")
+        else:
+            self.status_label.setText(f"{what}: frame {frames}…")
 
     @Slot(object)
     def _on_item_done(self, outcome: Outcome) -> None:

@@ -1,5 +1,5 @@
-"""The Live tab: its bar (camera, resolution, Mirror, snapshot folder, Snapshot) and the Virtual camera switch
-over the live view.
+"""The Live tab: its bar (camera, resolution, Mirror, snapshot folder, Snapshot, Record) and the Virtual camera
+switch over the live view.
 
 It chooses what the live worker (the Qt face of `core.live.LiveSession`) plays (a camera found by name, a file
 used as a camera), keeps the Mirror box true to what is on screen, releases the camera while paused, and writes
@@ -30,6 +30,7 @@ from desktop_app.core.sources import (
 from desktop_app.core.sources import camera_factory as core_camera_factory
 from desktop_app.ui.live_view import LiveView
 from desktop_app.ui.pickers import FolderPicker, ask_snapshot_folder
+from desktop_app.ui.record_button import RecordButton
 from desktop_app.ui.snapshots import SnapshotFolder, SnapshotWriter
 from desktop_app.ui.vcam_toggle import VirtualCameraFactory, VirtualCameraToggle
 from desktop_app.ui.worker import LiveWorker
@@ -74,6 +75,7 @@ class LiveTab(QWidget):
         self.live_view = LiveView()
         self.snapshot_folder = SnapshotFolder(settings, snapshot_folder_picker)
         self.snapshot_writer = SnapshotWriter(self)
+        self.record_button = RecordButton(settings, worker)  # Ctrl+R; its own widget (see record_button.py)
         self._build()
         self.worker.set_demo_mirror(self._demo_mirror)
         self.worker.set_mirror(self._source_mirror())
@@ -106,6 +108,7 @@ class LiveTab(QWidget):
         bar.addStretch(1)
         bar.addWidget(self.snapshot_folder)
         bar.addWidget(self.snapshot_button)
+        bar.addWidget(self.record_button)
         column = QVBoxLayout(self)
         column.setContentsMargins(0, 0, 0, 0)
         column.addLayout(bar)
@@ -193,6 +196,7 @@ class LiveTab(QWidget):
             return
         if pause and self.worker.is_running():
             self.paused = True
+            self.record_button.stop()  # a paused session closes its sinks: the recording ends here, saved
             self.worker.stop()
             self.live_view.set_message(PAUSED_NOTE)
         elif not pause:
@@ -256,7 +260,8 @@ class LiveTab(QWidget):
         notifier.error(f"The snapshot could not be saved: {message}")
 
     def shutdown(self) -> None:
-        """Turn the virtual camera off and finish the snapshots already taken (the worker is stopped by its
-        owner)."""
+        """Turn the virtual camera off, finish the snapshots already taken and the recording (the worker is
+        stopped by its owner)."""
         self.virtual_camera.shutdown()
+        self.record_button.stop()
         self.snapshot_writer.shutdown()

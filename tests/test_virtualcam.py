@@ -380,3 +380,15 @@ def test_a_lost_camera_still_feeds_the_call_the_message_frame(record: Path) -> N
     assert ((last["w"], last["h"]), last["row"], last["col"]) == (session.output_size, crc(expected[0]),
                                                                    crc(expected[:, 0]))
     assert cam.helper_returncode == 0  # the session's stop closed it
+
+
+def test_the_fake_sink_for_benchmarks_runs_the_helper_without_a_driver(record: Path) -> None:
+    cam = virtualcam.fake_sink(str(record))
+    cam.open((32, 24), 60.0)
+    try:
+        cam.send(frame(asymmetric(32, 24)))
+        wait_until(lambda: len(records(record)) >= 2)
+        assert cam.opened_backend == "fake"
+    finally:
+        cam.close()
+    assert virtualcam.fake_sink().backend == "fake" and virtualcam.fake_sink()._extra_args == ()

@@ -78,6 +78,11 @@ def helper_command() -> list[str]:
     return [sys.executable, "-m", "desktop_app.vcam_helper"]
 
 
+def fake_sink(record: str | None = None) -> VirtualCamera:
+    """A VirtualCamera on the helper's fake backend (benchmarks, soaks): the whole path except the driver."""
+    return VirtualCamera(backend="fake", extra_args=("--record", record) if record else ())
+
+
 @dataclass(frozen=True, slots=True)
 class VirtualCameraStats:
     sent: int  # frames written to the camera, repeats included

@@ -1,4 +1,4 @@
-"""Command line: `gui` (the default), `process`, `models`, `self-test` and `bench`.
+"""Command line: `gui` (the default), `process`, `live` (cli_live.py), `models`, `self-test` and `bench`.
 
 Exit codes for `process`: 0 every input succeeded, 1 some failed (one line each, the batch goes on),
 2 usage errors (unknown effect or model, missing background file, nothing to process); 130 after Ctrl+C and
@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from desktop_app import APP_NAME, __version__, paths
+from desktop_app.cli_live import add_live_parser, run_live
 from desktop_app.core.params import EFFECTS, QUALITIES, EffectParams
 from desktop_app.core.progress import ProgressBar
 
@@ -56,13 +57,14 @@ def build_parser() -> argparse.ArgumentParser:
         prog="locallens", description=f"{APP_NAME} {__version__}: on-device background effects. "
         "Nothing leaves this computer.",
         epilog="With no command the window opens: locallens [--camera FILE] [--quit-after N] "
-        "[--device auto|cpu|gpu]. --camera plays a video or image file as the camera.")
+        "[--virtual-camera] [--device auto|cpu|gpu]. --camera plays a video or image file as the camera.")
     parser.add_argument("--version", action="version", version=f"{APP_NAME} {__version__}")
     sub = parser.add_subparsers(dest="command")
 
     gui = sub.add_parser("gui", help="open the window (the default)")
     gui.add_argument("--camera", type=Path, help="play a video or image file as the camera")
     gui.add_argument("--quit-after", type=int, metavar="N", help="exit 0 after N processed frames")
+    gui.add_argument("--virtual-camera", action="store_true", help="start with the virtual camera on")
     _device_arg(gui)
 
     proc = sub.add_parser("process", help="apply an effect to images, folders or videos")
@@ -86,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="bundled model id (see `models`), or auto: landscape for wide images, else general")
     _device_arg(proc)
 
+    add_live_parser(sub)
     sub.add_parser("models", help="list the bundled models and execution providers")
     test = sub.add_parser("self-test", help="check every bundled model and effect on the sample")
     _device_arg(test)
@@ -115,6 +118,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return run_process(args)
             if args.command == "models":
                 return run_models()
+            if args.command == "live":
+                return run_live(args)
             if args.command == "self-test":
                 from desktop_app.selftest import run_self_test
 
@@ -165,7 +170,8 @@ def run_gui(args: argparse.Namespace) -> int:
         else:  # a broken install, not a headless build: never a silent exit
             print(f"error: the window could not start: {exc}", file=sys.stderr)
         return EXIT_FAILED
-    return run_app(camera=args.camera, quit_after=args.quit_after, device=args.device)
+    return run_app(camera=args.camera, quit_after=args.quit_after, device=args.device,
+                   virtual_camera=args.virtual_camera)
 
 
 def parse_color(text: str | None) -> tuple[int, int, int] | None:

@@ -265,3 +265,25 @@ def open_fake_camera(path: Path, size: tuple[int, int] | None = None, paced: boo
     if size:
         rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
     return image_source(rgb, Path(path).name, paced=paced)
+
+
+NO_CAMERA = "No camera was found. Plug one in (it is picked up automatically) or drop photos on the window."
+CameraLister = Callable[[], list[CameraInfo]]
+CameraOpener = Callable[[int, str, tuple[int, int]], FrameSource]  # (index, name, resolution) -> source
+
+
+def camera_factory(name: str | None, resolution: tuple[int, int], lister: CameraLister = list_cameras,
+                   opener: CameraOpener | None = None) -> Callable[[], FrameSource]:
+    """A factory that finds the camera by name each time it is called (indices change on replug).
+
+    `name=None` takes the first camera there is; no match raises `SourceError` (the live session retries).
+    `opener(index, name, resolution)` makes the source (default: `Camera`).
+    """
+    def make() -> FrameSource:
+        cameras = lister()
+        match = [c for c in cameras if c.name == name] if name else cameras[:1]
+        if not match:
+            raise SourceError(f"{name} is not connected." if name else NO_CAMERA)
+        return (opener or Camera)(match[0].index, match[0].name, resolution)
+
+    return make

@@ -177,7 +177,7 @@ WindowFactory = Callable[..., AppWindow]
 
 
 def run_app(camera: Path | None = None, quit_after: int | None = None, device: str = "auto", *,
-            window_factory: WindowFactory | None = None) -> int:
+            window_factory: WindowFactory | None = None, virtual_camera: bool = False) -> int:
     """Open the window and run until it closes (or until `quit_after` processed frames); the exit code.
 
     Never exits silently: no display gives a clear message and 2; anything raised before the event loop runs
@@ -204,6 +204,8 @@ def run_app(camera: Path | None = None, quit_after: int | None = None, device: s
         show = show_startup_error if QApplication.instance() is not None else None
         return report_startup_failure(exc, _open_log, show)
     QTimer.singleShot(0, parts.window, lambda: _log_window_up(started))
+    if virtual_camera:  # `--virtual-camera`: on from the start (a missing driver shows in its status line)
+        parts.window.set_virtual_camera(True)
     quitter = None
     if quit_after is not None:
         quitter = _QuitAfter(app, quit_after)

@@ -1,4 +1,5 @@
-"""The Live tab: its bar (camera, resolution, Mirror, snapshot folder, Snapshot, Record) over the live view.
+"""The Live tab: its bar (camera, resolution, Mirror, snapshot folder, Snapshot, Record) and the Virtual camera
+switch over the live view.
 
 It chooses what the live worker (the Qt face of `core.live.LiveSession`) plays (a camera found by name, a file
 used as a camera), keeps the Mirror box true to what is on screen, releases the camera while paused, and writes
@@ -17,40 +18,30 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QPushBu
 from desktop_app import APP_NAME
 from desktop_app.core.notify import notifier
 from desktop_app.core.settings import Settings
+from desktop_app.core.sources import NO_CAMERA as NO_CAMERA  # re-exported: the window and tests import it here
 from desktop_app.core.sources import (
     RESOLUTIONS,
     Camera,
-    CameraInfo,
+    CameraLister,
     FrameSource,
-    SourceError,
     list_cameras,
     open_fake_camera,
 )
+from desktop_app.core.sources import camera_factory as core_camera_factory
 from desktop_app.ui.live_view import LiveView
 from desktop_app.ui.pickers import FolderPicker, ask_snapshot_folder
 from desktop_app.ui.record_button import RecordButton
 from desktop_app.ui.snapshots import SnapshotFolder, SnapshotWriter
+from desktop_app.ui.vcam_toggle import VirtualCameraFactory, VirtualCameraToggle
 from desktop_app.ui.worker import LiveWorker
 
-CameraLister = Callable[[], list[CameraInfo]]
-NO_CAMERA = "No camera was found. Plug one in (it is picked up automatically) or drop photos on the window."
 PAUSED_NOTE = "Live view paused while the Photos tab is open."
 
 
 def camera_factory(name: str | None, resolution: tuple[int, int],
                    lister: CameraLister = list_cameras) -> Callable[[], FrameSource]:
-    """A factory that finds the camera by name each time it is called (indices change on replug).
-
-    `name=None` takes the first camera there is; no match raises `SourceError` (the worker retries).
-    """
-    def make() -> FrameSource:
-        cameras = lister()
-        match = [c for c in cameras if c.name == name] if name else cameras[:1]
-        if not match:
-            raise SourceError(f"{name} is not connected." if name else NO_CAMERA)
-        return Camera(match[0].index, match[0].name, resolution)
-
-    return make
+    """core.sources.camera_factory (shared with `locallens live`), opening this module's `Camera`."""
+    return core_camera_factory(name, resolution, lister, lambda index, found, size: Camera(index, found, size))
 
 
 class LiveTab(QWidget):
@@ -70,13 +61,17 @@ class LiveTab(QWidget):
 
     def __init__(self, settings: Settings, worker: LiveWorker, *, camera_file: Path | None = None,
                  camera_lister: CameraLister = list_cameras,
-                 snapshot_folder_picker: FolderPicker = ask_snapshot_folder, parent: QWidget | None = None) -> None:
+                 snapshot_folder_picker: FolderPicker = ask_snapshot_folder,
+                 virtual_camera_factory: VirtualCameraFactory | None = None,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.settings, self.worker, self.camera_file = settings, worker, camera_file
         self._lister = camera_lister
         self._file_mirror = False  # this session's Mirror for a file used as a camera
         self._demo_mirror = False  # ... and for the demo sample
         self.paused = False  # the camera is released (the Photos tab is in front)
+        self._hidden = False  # the Photos tab is in front (the session still runs while the virtual camera is on)
+        self._vcam_factory = virtual_camera_factory
         self.live_view = LiveView()
         self.snapshot_folder = SnapshotFolder(settings, snapshot_folder_picker)
         self.snapshot_writer = SnapshotWriter(self)
@@ -102,6 +97,7 @@ class LiveTab(QWidget):
         self.snapshot_button = QPushButton("Snapshot")
         self.snapshot_button.setToolTip("Save the processed picture to the snapshot folder (Space)")
         self.snapshot_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # Space stays the snapshot key
+        self.virtual_camera = VirtualCameraToggle(self.worker, self._virtual_camera_format, self._vcam_factory)
         self._fill_cameras()
 
         bar = QHBoxLayout()
@@ -116,6 +112,7 @@ class LiveTab(QWidget):
         column = QVBoxLayout(self)
         column.setContentsMargins(0, 0, 0, 0)
         column.addLayout(bar)
+        column.addWidget(self.virtual_camera)
         column.addWidget(self.live_view, 1)
 
     def _connect(self) -> None:
@@ -127,6 +124,7 @@ class LiveTab(QWidget):
         self.snapshot_button.clicked.connect(self.snapshot)
         self.snapshot_writer.saved.connect(self._on_snapshot_saved)
         self.snapshot_writer.failed.connect(self._on_snapshot_failed)
+        self.virtual_camera.active_changed.connect(self._on_virtual_camera)
 
     def _fill_cameras(self) -> None:
         combo = self.camera_combo
@@ -186,20 +184,37 @@ class LiveTab(QWidget):
             self.settings.camera_name = name
 
     def set_paused(self, paused: bool) -> None:
-        """Release the camera (its light goes off, both cores go to the photos), or reopen it on the chosen
-        source. Pausing a worker that is not running does nothing."""
-        if paused == self.paused:
+        """The Photos tab is in front (True) or the Live tab is back (False): release the camera (its light goes
+        off, both cores go to the photos), or reopen it on the chosen source. While the virtual camera is on the
+        session keeps running (a call must not freeze). Pausing a worker that is not running does nothing."""
+        self._hidden = paused
+        self._apply_pause()
+
+    def _apply_pause(self) -> None:
+        pause = self._hidden and not self.virtual_camera.active
+        if pause == self.paused:
             return
-        if paused and self.worker.is_running():
+        if pause and self.worker.is_running():
             self.paused = True
             self.record_button.stop()  # a paused session closes its sinks: the recording ends here, saved
             self.worker.stop()
             self.live_view.set_message(PAUSED_NOTE)
-        elif not paused:
+        elif not pause:
             self.paused = False
             self.live_view.set_message("")
             self.worker.set_source(self.source_factory())
             self.worker.start()
+
+    # ------------------------------------------------------------------------------------------ virtual camera
+
+    def _virtual_camera_format(self) -> tuple[tuple[int, int], float]:
+        """What the virtual camera opens at: the session's output size and rate (what it opens sinks at)."""
+        session = self.worker.session
+        return session.output_size, session.output_fps
+
+    def _on_virtual_camera(self, active: bool) -> None:
+        """On: the session runs even behind the Photos tab. Off while hidden: release the camera now."""
+        self._apply_pause()
 
     # ------------------------------------------------------------------------------------------ mirror
 
@@ -245,6 +260,8 @@ class LiveTab(QWidget):
         notifier.error(f"The snapshot could not be saved: {message}")
 
     def shutdown(self) -> None:
-        """Finish the snapshots already taken and the recording (the worker is stopped by its owner)."""
+        """Turn the virtual camera off, finish the snapshots already taken and the recording (the worker is
+        stopped by its owner)."""
+        self.virtual_camera.shutdown()
         self.record_button.stop()
         self.snapshot_writer.shutdown()

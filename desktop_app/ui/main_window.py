@@ -125,6 +125,7 @@ class MainWindow(QMainWindow):
         self.effects.params_changed.connect(self.photos.on_params_changed)
         self.live_tab.status_message.connect(self.show_status_message)
         self.live_tab.snapshot_saved.connect(self.snapshot_saved)
+        self.live_tab.virtual_camera.active_changed.connect(self._on_virtual_camera)
         self.tabs.currentChanged.connect(self._on_tab_changed)
         if self.loader is not None:
             self.loader.loaded.connect(self._on_model_loaded)
@@ -159,6 +160,15 @@ class MainWindow(QMainWindow):
         if self._closed:
             return
         self.live_tab.set_paused(paused)
+        if self.live_tab.paused:
+            self.status.show_paused()
+
+    def set_virtual_camera(self, on: bool) -> None:
+        """Turn the virtual camera on or off (the Live tab's switch; `--virtual-camera` starts with it on)."""
+        self.live_tab.virtual_camera.set_on(on)
+
+    def _on_virtual_camera(self, active: bool) -> None:
+        self.photos.set_sharing_cpu(active)  # the live effect keeps running beside the photos while it is on
         if self.live_tab.paused:
             self.status.show_paused()
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Signal, Slot
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QShowEvent
-from PySide6.QtWidgets import QHBoxLayout, QPushButton, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSplitter, QVBoxLayout, QWidget
 
 from desktop_app.core.imageio import output_stem
 from desktop_app.core.notify import notifier
@@ -44,6 +44,7 @@ __all__ = ["LOADING_NOTE", "PhotosView", "Preview"]
 
 LOADING_NOTE = "Loading the model… the effect appears as soon as it is ready"
 EMPTY_NOTE = "Drop photos, folders or videos here, or use Open…"
+SHARED_CPU_NOTE = "The virtual camera is on: the live effect keeps running for your call and shares the CPU."
 
 
 @dataclass(slots=True)
@@ -136,9 +137,16 @@ class PhotosView(QWidget):
         self.batch, self.status_label = self.exports.batch, self.exports.status_label
         self.progress_bar, self.cancel_button = self.exports.progress_bar, self.exports.cancel_button
 
+        self.shared_cpu_note = QLabel(SHARED_CPU_NOTE)
+        self.shared_cpu_note.setVisible(False)
         layout = QVBoxLayout(self)
+        layout.addWidget(self.shared_cpu_note)
         layout.addWidget(splitter, 1)
         layout.addWidget(self.exports)
+
+    def set_sharing_cpu(self, sharing: bool) -> None:
+        """Say (one line) that the virtual camera keeps the live effect running beside the photos."""
+        self.shared_cpu_note.setVisible(sharing)
 
     def _busy(self) -> bool:
         """An export (or a video save) is running or waiting for the model."""

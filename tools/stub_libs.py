@@ -1,0 +1,214 @@
+"""Generate stand-in shared libraries (Linux ELF) for bundled libraries the app must not ship or never calls.
+
+A wheel's library (say av.libs/libx264-0b814221.so.165, GPL-2.0) is listed as DT_NEEDED by another one
+(libavcodec), so it cannot just be deleted: the loader would refuse libavcodec. The stub has the same SONAME
+and defines every symbol the importers take from it (read with `nm -D --undefined-only --with-symbol-versions`,
+symbol versions kept through a linker version script). Functions return 0 / NULL, or the error value listed in
+ERROR_RETURNS so that the caller fails cleanly (FFmpeg then reports "cannot open encoder"); data symbols get the
+size and kind (read-only or writable) they have in the original library, zero-filled. The stub carries a marker
+string (STUB_MARK) and none of the original's code: `is_stub()` checks both, and installer/build.py refuses a
+bundle whose GPL-named libraries are not stubs.
+
+    python tools/stub_libs.py ORIGINAL.so OUT.so --importer LIB_THAT_NEEDS_IT.so [--importer ...]
+
+Needs gcc and binutils (nm, readelf); Windows and macOS builds cannot use it (see docs/licensing.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+STUB_MARK = b"LOCALLENS-STUB"
+MAX_STUB_BYTES = 256_000  # a stub is code-free: a few kB of symbol tables and zero-filled data
+
+# Functions whose 0 would mean "success" to the caller and walk it into a half-made encoder: return an error.
+ERROR_RETURNS: dict[str, int] = {
+    "x264_param_default_preset": -1,  # FFmpeg: "Error setting preset/tune" -> EINVAL
+    "x264_param_apply_profile": -1,
+    "aom_codec_enc_init_ver": 1,  # AOM_CODEC_ERROR
+    "aom_codec_dec_init_ver": 1,
+    "aom_codec_enc_config_default": 1,
+    "svt_av1_enc_init_handle": -2147479552,  # EB_ErrorInsufficientResources (0x80001000)
+    "svt_av1_enc_init": -2147479552,
+    # OpenCV's FFmpeg (cv2.VideoCapture / VideoWriter on a file): fail to open instead of using a NULL context.
+    "avformat_open_input": -1,
+    "avformat_alloc_output_context2": -1,
+    "avformat_find_stream_info": -1,
+    "avcodec_open2": -1,
+    "avio_open": -1,
+    "avformat_write_header": -1,
+}
+
+# Functions whose caller writes into the result before it checks anything: return a zero-filled scratch block
+# (OpenCV sets `ic->interrupt_callback` on avformat_alloc_context()'s result, then avformat_open_input fails).
+SCRATCH_RETURNS = frozenset({"avformat_alloc_context"})
+SCRATCH_BYTES = 65536
+
+
+@dataclass
+class Symbol:
+    name: str
+    version: str = ""  # "" when the importer asked for no symbol version
+    kind: str = "func"  # "func", "rodata" or "data"
+    size: int = 0
+
+
+@dataclass
+class StubPlan:
+    soname: str
+    symbols: list[Symbol] = field(default_factory=list)
+
+
+def _tool(name: str) -> str:
+    found = shutil.which(name)
+    if not found:
+        raise SystemExit(f"stub_libs: {name} is not installed (Debian: binutils / gcc)")
+    return found
+
+
+def soname(path: Path) -> str:
+    """The DT_SONAME of an ELF library, or its file name when it has none."""
+    out = subprocess.run([_tool("readelf"), "-d", "-W", str(path)], capture_output=True, text=True, check=True).stdout
+    match = re.search(r"\(SONAME\)\s+Library soname: \[([^\]]+)\]", out)
+    return match[1] if match else path.name
+
+
+def needed(path: Path) -> list[str]:
+    """The DT_NEEDED entries of an ELF file."""
+    out = subprocess.run([_tool("readelf"), "-d", "-W", str(path)], capture_output=True, text=True, check=True).stdout
+    return re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]", out)
+
+
+def _nm(path: Path, *flags: str) -> list[str]:
+    return subprocess.run([_tool("nm"), "-D", "--with-symbol-versions", *flags, str(path)], capture_output=True,
+                          text=True, check=True).stdout.splitlines()
+
+
+def defined_symbols(path: Path) -> dict[str, tuple[str, int, str]]:
+    """name -> (nm type letter, size, version) for the dynamic symbols a library defines."""
+    found: dict[str, tuple[str, int, str]] = {}
+    for line in _nm(path, "-S", "--defined-only"):
+        parts = line.split()
+        if len(parts) == 4:
+            _addr, size, letter, sym = parts
+        elif len(parts) == 3:
+            _addr, letter, sym = parts
+            size = "0"
+        else:
+            continue
+        name, _, version = sym.partition("@")
+        found[name] = (letter, int(size, 16), version.lstrip("@"))
+    return found
+
+
+def undefined_symbols(path: Path) -> dict[str, str]:
+    """name -> version ("" when unversioned) of the dynamic symbols an ELF file imports."""
+    found: dict[str, str] = {}
+    for line in _nm(path, "--undefined-only"):
+        parts = line.split()
+        if len(parts) >= 2 and parts[-2] in ("U", "w"):
+            name, _, version = parts[-1].partition("@")
+            found[name] = version.lstrip("@")
+    return found
+
+
+def plan(original: Path, importers: list[Path]) -> StubPlan:
+    """What the stub must define: every symbol an importer takes that the original defines."""
+    defined = defined_symbols(original)
+    wanted: dict[str, Symbol] = {}
+    for importer in importers:
+        for name, version in undefined_symbols(importer).items():
+            if name not in defined or name in wanted:
+                continue
+            letter, size, def_version = defined[name]
+            kind = "func" if letter in "TtWiI" else ("rodata" if letter in "Rr" else "data")
+            wanted[name] = Symbol(name, version or def_version, kind, size if kind != "func" else 0)
+    return StubPlan(soname(original), sorted(wanted.values(), key=lambda s: s.name))
+
+
+def c_source(stub: StubPlan) -> str:
+    """The stub's C file: one marker, functions that do nothing, zero-filled data of the original's size."""
+    lines = [f"/* Generated by tools/stub_libs.py: a code-free stand-in for {stub.soname}. */",
+             f'__attribute__((used)) const char locallens_stub_mark[] = "{STUB_MARK.decode()}: {stub.soname} '
+             'contains none of the original library";']
+    if any(sym.name in SCRATCH_RETURNS for sym in stub.symbols):
+        lines.append(f"static unsigned char locallens_scratch[{SCRATCH_BYTES}] __attribute__((aligned(64)));")
+    for sym in stub.symbols:
+        if sym.name in SCRATCH_RETURNS:
+            lines.append(f"void *{sym.name}(void) {{ return locallens_scratch; }}")
+        elif sym.kind == "func":
+            value = ERROR_RETURNS.get(sym.name, 0)
+            lines.append(f"long {sym.name}(void) {{ return {value}L; }}")
+        else:
+            qualifier = "const " if sym.kind == "rodata" else ""
+            lines.append(f"{qualifier}unsigned char {sym.name}[{max(sym.size, 1)}] __attribute__((aligned(32))) "
+                         "= {0};")
+    return "\n".join(lines) + "\n"
+
+
+def version_script(stub: StubPlan) -> str | None:
+    """A linker version script when any symbol is versioned; unversioned ones join the first node."""
+    nodes: dict[str, list[str]] = {}
+    for sym in stub.symbols:
+        if sym.version:
+            nodes.setdefault(sym.version, []).append(sym.name)
+    if not nodes:
+        return None
+    first = next(iter(nodes))
+    nodes[first] += [s.name for s in stub.symbols if not s.version]
+    nodes[first].append("locallens_stub_mark")
+    return "".join(f"{v} {{ global: {'; '.join(names)}; }};\n" for v, names in nodes.items())
+
+
+def build(original: Path, out: Path, importers: list[Path]) -> StubPlan:
+    """Compile the stub for `original` to `out`; raises SystemExit when it does not define what is needed."""
+    stub = plan(original, importers)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "stub.c"
+        src.write_text(c_source(stub), encoding="utf-8")
+        cmd = [_tool("gcc"), "-shared", "-fPIC", "-O1", "-s", "-fno-builtin", "-Wno-builtin-declaration-mismatch",
+               f"-Wl,-soname,{stub.soname}", "-o", str(out), str(src)]
+        script = version_script(stub)
+        if script:
+            (Path(tmp) / "stub.map").write_text(script, encoding="utf-8")
+            cmd.append(f"-Wl,--version-script={Path(tmp) / 'stub.map'}")
+        subprocess.run(cmd, check=True)
+    have = defined_symbols(out)
+    missing = [s.name for s in stub.symbols if s.name not in have or (s.version and have[s.name][2] != s.version)]
+    if missing:
+        raise SystemExit(f"stub_libs: {out.name} lacks {missing[:5]}")
+    if not is_stub(out):
+        raise SystemExit(f"stub_libs: {out.name} is not a valid stub ({out.stat().st_size} bytes)")
+    return stub
+
+
+def is_stub(path: Path) -> bool:
+    """True for a file this tool made: small and marked (so it carries none of the original's code)."""
+    try:
+        size = path.stat().st_size
+        return size <= MAX_STUB_BYTES and STUB_MARK in path.read_bytes()
+    except OSError:
+        return False
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("original", type=Path)
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--importer", type=Path, action="append", required=True)
+    args = parser.parse_args(argv)
+    stub = build(args.original, args.out, args.importer)
+    print(f"{args.out}: {len(stub.symbols)} symbols, {args.out.stat().st_size} bytes, SONAME {stub.soname}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -199,6 +199,74 @@ def is_stub(path: Path) -> bool:
         return False
 
 
+# (pattern on the bundle destination, why). The stub replaces the file under the same name.
+AV_STUBS: list[tuple[str, str]] = [
+    (r"(^|/)av\.libs/libx26[45]-[^/]*\.so[.\d]*$", "GPL-2.0 H.264/HEVC encoder: must not ship (H.264 uses OpenH264)"),
+    (r"(^|/)av\.libs/lib(aom|SvtAv1Enc)-[^/]*\.so[.\d]*$", "AV1 encoders LocalLens never picks (dav1d decodes AV1)"),
+]
+OPENCV_STUBS: list[tuple[str, str]] = [
+    (r"(^|/)opencv_python_headless\.libs/lib(avcodec|avformat|avutil|swscale|avif)-[^/]*\.so[.\d]*$",
+     "OpenCV's FFmpeg/AVIF: PyAV reads and writes every video file, Pillow every image"),
+]
+# Folders of auditwheel-renamed libraries, reachable only through DT_NEEDED: one nothing needs any more can go.
+PRUNABLE = re.compile(r"(^|/)(av|opencv_python_headless)\.libs/[^/]+$")
+# cv2 touching a video FILE (FFmpeg): a camera index with an explicit V4L2/DirectShow/AVFoundation backend is fine.
+CV2_FILE_VIDEO = re.compile(r"cv2\.VideoWriter\b|cv2\.CAP_FFMPEG\b|cv2\.VideoCapture\(\s*(str\(|os\.fspath|f[\"']|"
+                            r"[\"']|[\w.]*(path|file|video)\w*\s*[,)])", re.I)
+
+
+def cv2_file_video_users(package: Path) -> list[str]:
+    """Source files under `package` that still open a video file with OpenCV (so its FFmpeg must stay)."""
+    return sorted(str(py.relative_to(package.parent).as_posix()) for py in package.rglob("*.py")
+                  if CV2_FILE_VIDEO.search(py.read_text(encoding="utf-8", errors="replace")))
+
+
+def stub_bundle(binaries: list[tuple[str, str, str]], rules: list[tuple[str, str]],
+                workdir: Path) -> tuple[list[tuple[str, str, str]], list[str]]:
+    """PyInstaller's (dest, src, kind) binaries with each file a rule names replaced by its stub (built in
+    `workdir`), then the auditwheel libraries nothing needs any more removed. Returns (binaries, report lines)."""
+    patterns = [(re.compile(pattern), why) for pattern, why in rules]
+    sources = {dest.replace("\\", "/"): Path(src) for dest, src, _ in binaries}
+    elf = {dest: src for dest, src in sources.items() if _is_elf(src)}
+    needs = {dest: needed(src) for dest, src in elf.items()}
+    out: list[tuple[str, str, str]] = []
+    report: list[str] = []
+    stubbed: set[str] = set()
+    for dest, src, kind in binaries:
+        key = dest.replace("\\", "/")
+        why = next((w for p, w in patterns if p.search(key)), None)
+        if why is None or key not in elf:
+            out.append((dest, src, kind))
+            continue
+        name = Path(key).name
+        importers = [elf[d] for d, libs in needs.items() if name in libs]
+        stub_path = workdir / name
+        build(Path(src), stub_path, importers or [Path(src)])
+        report.append(f"stub {key} ({Path(src).stat().st_size / 1e6:.1f} MB -> {stub_path.stat().st_size} bytes): "
+                      f"{why}")
+        out.append((dest, str(stub_path), kind))
+        stubbed.add(key)
+    while True:  # drop what only the replaced originals needed, until nothing more goes
+        live = {k.replace("\\", "/"): Path(s) for k, s, _ in out}
+        wanted = {lib for k, s in live.items() if k not in stubbed and _is_elf(s) for lib in needed(s)}
+        wanted |= {lib for k, s in live.items() if k in stubbed for lib in needed(s)}
+        gone = [k for k in live if PRUNABLE.search(k) and k not in stubbed and Path(k).name not in wanted]
+        if not gone:
+            break
+        for key in gone:
+            report.append(f"drop {key} ({live[key].stat().st_size / 1e6:.1f} MB): nothing in the bundle needs it")
+        out = [e for e in out if e[0].replace("\\", "/") not in gone]
+    return out, report
+
+
+def _is_elf(path: Path) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(4) == b"\x7fELF"
+    except OSError:
+        return False
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("original", type=Path)

@@ -86,7 +86,7 @@ def _steps(calls: list[Recorder], kind: str) -> list[Recorder]:
 
 def test_spec_bundles_models_and_assets_one_folder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     calls = run_spec(monkeypatch, "linux", tmp_path)
-    (analysis,) = _steps(calls, "Analysis")
+    analysis = _steps(calls, "Analysis")[0]  # the app's; [1] is locallens-vcam's
     datas = analysis.kwargs["datas"]
     dests = {dest for _, dest in datas}
     assert "models" in dests and "assets" in dests
@@ -100,7 +100,8 @@ def test_spec_bundles_models_and_assets_one_folder(monkeypatch: pytest.MonkeyPat
     assert {"tkinter", "unittest", "pydoc", "PySide6.QtWebEngineCore", "PySide6.QtQml"} <= excludes
     assert "desktop_app.cli" in analysis.kwargs["hiddenimports"]
     exes = _steps(calls, "EXE")
-    assert [e.kwargs["name"] for e in exes] == ["LocalLens"]
+    helper = ["locallens-vcam"] if (REPO / "desktop_app" / "vcam_helper" / "__main__.py").is_file() else []
+    assert [e.kwargs["name"] for e in exes] == ["LocalLens", *helper]
     for exe in exes:  # one-folder, never stripped (strip broke numpy), never UPX-packed
         assert exe.kwargs["exclude_binaries"] is True
         assert exe.kwargs["strip"] is False and exe.kwargs["upx"] is False
@@ -116,7 +117,7 @@ def test_spec_windows_has_windowed_and_console_exes_and_vc_runtime(monkeypatch: 
     assert exes["LocalLens"]["console"] is False
     assert exes["LocalLens-cli"]["console"] is True
     assert exes["LocalLens"]["icon"].endswith("locallens.ico")
-    (analysis,) = _steps(calls, "Analysis")
+    analysis = _steps(calls, "Analysis")[0]  # the app's; [1] is locallens-vcam's
     names = {Path(dest).name.lower() for dest, *_ in analysis.binaries}
     assert {"onnxruntime_providers_shared.dll", "directml.dll", "vcruntime140.dll", "msvcp140.dll"} <= names
 
@@ -249,7 +250,7 @@ def test_build_groups_dependencies() -> None:
 
 def test_spec_ships_every_licence_text(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     calls = run_spec(monkeypatch, "linux", tmp_path)
-    (analysis,) = _steps(calls, "Analysis")
+    analysis = _steps(calls, "Analysis")[0]  # the app's; [1] is locallens-vcam's
     index = json.loads((REPO / "assets" / "licenses" / "index.json").read_text(encoding="utf-8"))
     for entry in index["components"]:
         src = REPO / "assets" / "licenses" / entry["file"]
@@ -337,13 +338,102 @@ def _runtime_distributions() -> set[str]:
     return seen
 
 
-def test_no_runtime_dependency_installed_here_carries_a_gpl_only_library() -> None:
-    """What the freeze would collect: pillow-heif put libx265 in pillow_heif.libs; pi-heif must stay clean."""
+def _gpl_distributions(dists: set[str]) -> set[str]:
+    """Distributions whose metadata declares a GPL (not LGPL) licence."""
+    from importlib import metadata
+
+    found = set()
+    for name in dists:
+        meta = metadata.distribution(name).metadata
+        declared = " ".join([meta.get("License-Expression") or "", *(meta.get_all("Classifier") or [])])
+        if re.search(r"(?<![\w-])A?GPL-|(?<!Lesser )General Public License", declared):
+            found.add(name)
+    return found
+
+
+def test_nothing_gpl_reaches_the_main_program_of_the_bundle(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The runtime dependencies do carry GPL code: av's wheel has libx264/libx265 and pyvirtualcam is GPL-2.0.
+    Each GPL library file must be one the spec replaces by a code-free stub (tools/stub_libs.py), and the one GPL
+    distribution, pyvirtualcam, is kept out of the app's module graph and recorded as belonging to locallens-vcam."""
     from importlib import metadata
 
     build = _load_build()
+    stub_libs = build._stub_libs()
     dists = _runtime_distributions()
-    assert {"pi-heif", "pillow", "numpy", "pyside6-essentials"} <= dists and "pillow-heif" not in dists
-    bad = [f"{name}: {file}" for name in sorted(dists) for file in metadata.distribution(name).files or []
-           if build.GPL_ONLY_FILES.search(file.as_posix())]
-    assert bad == []
+    assert {"pi-heif", "pillow", "numpy", "pyside6-essentials", "av"} <= dists and "pillow-heif" not in dists
+    gpl_files = [(name, file.as_posix()) for name in sorted(dists) for file in metadata.distribution(name).files or []
+                 if build.GPL_ONLY_FILES.search(file.as_posix())]
+    assert {f for _, f in gpl_files} >= {f for _, f in gpl_files if "x264" in f} and gpl_files  # av brings them
+    rules = [re.compile(pattern) for pattern, _ in stub_libs.AV_STUBS]
+    unstubbed = [f"{name}: {file}" for name, file in gpl_files if not any(r.search(file) for r in rules)]
+    assert unstubbed == []
+
+    assert _gpl_distributions(dists) == {"pyvirtualcam"}
+    calls = run_spec(monkeypatch, "linux", tmp_path)
+    assert "pyvirtualcam" in _steps(calls, "Analysis")[0].kwargs["excludes"]
+    index = json.loads((REPO / "assets" / "licenses" / "index.json").read_text(encoding="utf-8"))
+    (vcam,) = [e for e in index["components"] if e["id"] == "pyvirtualcam"]
+    assert vcam["program"] == build.GPL_PROGRAM == "locallens-vcam"
+
+
+def test_spec_builds_locallens_vcam_from_its_own_analysis(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """With the helper's script present, a second Analysis (stdlib, numpy, pyvirtualcam only) and console EXE."""
+    script = REPO / "desktop_app" / "vcam_helper" / "__main__.py"
+    real_is_file = Path.is_file
+    monkeypatch.setattr(Path, "is_file", lambda self: self == script or real_is_file(self))
+    calls = run_spec(monkeypatch, "linux", tmp_path)
+    app, helper = _steps(calls, "Analysis")
+    assert app.args[0] == [str(REPO / "main.py")] and helper.args[0] == [str(script)]
+    assert "pyvirtualcam" in app.kwargs["excludes"] and "pyvirtualcam" in helper.kwargs["hiddenimports"]
+    assert not any(m.startswith("desktop_app.vcam_helper") for m in app.kwargs["hiddenimports"])
+    assert {"desktop_app", "PySide6", "cv2", "onnxruntime", "av"} <= set(helper.kwargs["excludes"])
+    assert "pyvirtualcam" not in helper.kwargs["excludes"]
+    exes = {e.kwargs["name"]: e for e in _steps(calls, "EXE")}
+    assert exes["locallens-vcam"].kwargs["console"] is True
+    assert exes["locallens-vcam"].args[0].args[0] is helper.pure  # its own PYZ, not the app's
+    assert exes["LocalLens"].args[0].args[0] is app.pure
+    (collect,) = _steps(calls, "COLLECT")
+    assert helper.binaries in collect.args and exes["locallens-vcam"] in collect.args
+
+
+def test_build_accepts_stubs_and_the_helpers_gpl_entry(tmp_path: Path) -> None:
+    """A file named libx264 passes only when it is a marked, code-free stub; a GPL index entry only for the helper."""
+    build = _load_build()
+    folder = tmp_path / "LocalLens"
+    licenses = folder / "_internal" / "assets" / "licenses"
+    shutil.copytree(REPO / "assets" / "licenses", licenses)
+    lib = folder / "_internal" / "av.libs" / "libx264-0b814221.so.165"
+    lib.parent.mkdir(parents=True)
+    lib.write_bytes(b"\x7fELF" + b"\0" * 100 + build._stub_libs().STUB_MARK)
+    assert build.license_problems(folder)[0] == []
+    lib.write_bytes(b"\x7fELF" + b"\0" * 100 + b"x264 - core 165")  # the real library: refused
+    assert build.license_problems(folder)[0] == [f"{lib.relative_to(folder).as_posix()} is a GPL-only library: "
+                                                 "it must not ship"]
+    lib.write_bytes(build._stub_libs().STUB_MARK + b"\0" * 300_000)  # marked but big: code came along
+    assert build.license_problems(folder)[0] != []
+    lib.unlink()
+    index = json.loads((licenses / "index.json").read_text(encoding="utf-8"))
+    (vcam,) = [e for e in index["components"] if e["id"] == "pyvirtualcam"]
+    del vcam["program"]
+    (licenses / "index.json").write_text(json.dumps(index), encoding="utf-8")
+    assert build.license_problems(folder)[0] == [f"{vcam['name']} is GPL-2.0-only: a GPL-only component must not ship"]
+
+
+def test_strip_reaches_pyavs_modules_only() -> None:
+    build = _load_build()
+    assert build.STRIP_ANYWAY.search("_internal/av/video/frame.cpython-311-x86_64-linux-gnu.so")
+    assert not build.STRIP_ANYWAY.search("_internal/av.libs/libavcodec-e57b519c.so.62.11.100")
+    assert not build.STRIP_ANYWAY.search("_internal/numpy/_core/_multiarray_umath.cpython-311-x86_64-linux-gnu.so")
+    assert build.group_of("_internal/av.libs/libavcodec-e57b519c.so.62.11.100") == "PyAV / FFmpeg"
+    assert build.group_of("_internal/av/video/frame.cpython-311-x86_64-linux-gnu.so") == "PyAV / FFmpeg"
+    assert build.group_of("locallens-vcam") == "pyvirtualcam"
+    assert build.group_of("_internal/pyvirtualcam/_native_linux_v4l2loopback.so") == "pyvirtualcam"
+
+
+def test_smoke_checks_the_bundle_and_a_clip_with_sound() -> None:
+    smoke = (INSTALLER / "ci_smoke.sh").read_text(encoding="utf-8")
+    assert "installer/check_bundle.py" in smoke and '--clip "$out_clip" --source "$clip"' in smoke
+    assert 'add_stream("aac"' in smoke and '"$app" process "$clip"' in smoke
+    check = (INSTALLER / "check_bundle.py").read_text(encoding="utf-8")
+    for words in ('!= "h264"', '"audio" not in got', "x264 - core", "locallens-vcam", "libopenh264"):
+        assert words in check, words

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import os
 import shutil
 import subprocess
 import sys
@@ -49,22 +50,24 @@ def test_stub_defines_what_the_importer_needs_with_versions_and_no_code(tmp_path
                                     "local: *; };\n")
     orig_dir = tmp_path / "orig"
     orig_dir.mkdir()
-    original = _lib(orig_dir, "libx264-0b814221", ORIGINAL, "-Wl,-soname,libx264-0b814221.so.165",
+    name = f"libx264-{os.getpid():08x}"  # a SONAME no other library loaded in this process has
+    original = _lib(orig_dir, name, ORIGINAL, f"-Wl,-soname,{name}.so.165",
                     f"-Wl,--version-script={tmp_path / 'v.map'}")
-    importer = _lib(tmp_path, "libuser", IMPORTER, f"-L{orig_dir}", "-l:libx264-0b814221.so",
+    importer = _lib(tmp_path, "libuser", IMPORTER, f"-L{orig_dir}", f"-l:{name}.so",
                     f"-Wl,-rpath,{tmp_path / 'stubs'}")
     assert stub_libs.undefined_symbols(importer)["encoder_open"] == "LIBX_1"
     monkeypatch.setitem(stub_libs.ERROR_RETURNS, "param_default_preset", -1)
-    stub = tmp_path / "stubs" / "libx264-0b814221.so.165"  # the importer's DT_NEEDED is the SONAME
+    stub = tmp_path / "stubs" / f"{name}.so.165"  # the importer's DT_NEEDED is the SONAME
     made = stub_libs.build(original, stub, [importer])
-    assert made.soname == "libx264-0b814221.so.165" and stub_libs.soname(stub) == made.soname
+    assert made.soname == f"{name}.so.165" and stub_libs.soname(stub) == made.soname
     kinds = {s.name: (s.kind, s.size, s.version) for s in made.symbols}
     assert kinds == {"encoder_open": ("func", 0, "LIBX_1"), "param_default_preset": ("func", 0, "LIBX_1"),
                      "levels": ("rodata", 168, "LIBX_1"), "counter": ("data", 32, "LIBX_1")}
     assert "banner" not in kinds  # the importer never asked for it
     data = stub.read_bytes()
     assert b"x264 - core" not in data and stub_libs.is_stub(stub) and not stub_libs.is_stub(original)
-    lib = ctypes.CDLL(str(importer))  # loads against the stub (rpath), versions resolved
+    ctypes.CDLL(str(stub))  # registers the SONAME, whatever the rpath handling of this toolchain
+    lib = ctypes.CDLL(str(importer))  # loads against the stub, versions resolved
     assert lib.use() == 0 and lib.preset() == -1  # no code ran: zeros, and the error the caller expects
 
 

@@ -71,7 +71,10 @@ AV_LIBS: list[tuple[str, str, str]] = [
     ("libhogweed", "Nettle (hogweed)", "LGPL-3.0-or-later"), ("libgmp", "GMP", "LGPL-3.0-or-later"),
     ("libunistring", "libunistring", "LGPL-3.0-or-later"),
 ]
-AV_STUBBED = ("libx264", "libx265", "libaom", "libSvtAv1Enc")
+AV_STUBBED = ("libx264", "libx265", "libaom", "libSvtAv1Enc", "libmp3lame", "libwebp", "libwebpmux", "libsharpyuv",
+              "libopencore-amrnb", "libopencore-amrwb", "libgnutls", "libnettle", "libhogweed", "libgmp",
+              "libunistring", "libavdevice", "libvpl", "libasound", "libxcb", "libxcb-shape", "libxcb-shm",
+              "libxcb-xfixes", "libXau")
 
 COMPONENTS: list[Component] = [
     Component("locallens", "LocalLens", "Apache-2.0", ["common:Apache-2.0"], version_of="locallens",
@@ -253,14 +256,14 @@ def _bundled_versions() -> dict[str, str]:
         av = _dist("av")
         lib = re.compile(r"(lib[\w-]+?)-[0-9a-f]{8}\.so\.?([\d.]*)")
         shipped = {m[1]: m[2] for f in av.files or [] if f.parts[0] == "av.libs" and (m := lib.fullmatch(f.name))}
-        ff = ("avcodec", "avformat", "avutil", "avdevice", "avfilter", "swscale", "swresample")
+        ff = ("avcodec", "avformat", "avutil", "avfilter", "swscale", "swresample")  # avdevice: stubbed
         found["av_ffmpeg_libs"] = " (" + ", ".join(f"lib{n} {shipped[f'lib{n}']}" for n in ff
                                                   if f"lib{n}" in shipped) + ")"
         found["openh264"] = shipped.get("libopenh264", "")
         found["av_libs"] = "; ".join(f"{name} ({prefix}.so.{shipped[prefix]}, {spdx})" for prefix, name, spdx in AV_LIBS
-                                    if prefix in shipped)
+                                    if prefix in shipped and prefix not in AV_STUBBED)
         unknown = sorted(set(shipped) - {p for p, _, _ in AV_LIBS} - set(AV_STUBBED) - {"libopenh264"}
-                         - {f"lib{n}" for n in ff})
+                         - {f"lib{n}" for n in ff} - {"libavdevice"})
         if unknown:
             raise SystemExit(f"PyAV's wheel ships libraries with no licence entry here: {unknown}: add them to AV_LIBS")
         import av as _av

@@ -49,6 +49,8 @@ ERROR_RETURNS: dict[str, int] = {
 # Functions whose caller writes into the result before it checks anything: return a zero-filled scratch block
 # (OpenCV sets `ic->interrupt_callback` on avformat_alloc_context()'s result, then avformat_open_input fails).
 SCRATCH_RETURNS = frozenset({"avformat_alloc_context"})
+# Functions whose caller turns the result into a string at once (PyAV's library_meta at import): return "".
+STRING_SUFFIXES = ("_configuration", "_license", "version_str")
 SCRATCH_BYTES = 65536
 
 
@@ -143,6 +145,8 @@ def c_source(stub: StubPlan) -> str:
     for sym in stub.symbols:
         if sym.name in SCRATCH_RETURNS:
             lines.append(f"void *{sym.name}(void) {{ return locallens_scratch; }}")
+        elif sym.kind == "func" and sym.name.endswith(STRING_SUFFIXES):
+            lines.append(f'const char *{sym.name}(void) {{ return ""; }}')
         elif sym.kind == "func":
             value = ERROR_RETURNS.get(sym.name, 0)
             lines.append(f"long {sym.name}(void) {{ return {value}L; }}")
@@ -203,13 +207,19 @@ def is_stub(path: Path) -> bool:
 AV_STUBS: list[tuple[str, str]] = [
     (r"(^|/)av\.libs/libx26[45]-[^/]*\.so[.\d]*$", "GPL-2.0 H.264/HEVC encoder: must not ship (H.264 uses OpenH264)"),
     (r"(^|/)av\.libs/lib(aom|SvtAv1Enc)-[^/]*\.so[.\d]*$", "AV1 encoders LocalLens never picks (dav1d decodes AV1)"),
+    (r"(^|/)av\.libs/lib(mp3lame|webp|webpmux|opencore-amrnb|opencore-amrwb)-[^/]*\.so[.\d]*$",
+     "encoders LocalLens never picks; FFmpeg's own decoders read MP3, WebP and AMR (init returns NULL/0: clean error)"),
+    (r"(^|/)av\.libs/libgnutls-[^/]*\.so[.\d]*$", "TLS for https:// inputs: LocalLens opens local files only"),
+    (r"(^|/)av\.libs/libavdevice-[^/]*\.so[.\d]*$",
+     "capture devices (x11grab, ALSA, V4L2) through FFmpeg: the camera is read with OpenCV"),
+    (r"(^|/)av\.libs/libvpl-[^/]*\.so[.\d]*$", "Intel QSV dispatcher: LocalLens uses no hardware codec"),
 ]
 OPENCV_STUBS: list[tuple[str, str]] = [
     (r"(^|/)opencv_python_headless\.libs/lib(avcodec|avformat|avutil|swscale|avif)-[^/]*\.so[.\d]*$",
      "OpenCV's FFmpeg/AVIF: PyAV reads and writes every video file, Pillow every image"),
 ]
 # Folders of auditwheel-renamed libraries, reachable only through DT_NEEDED: one nothing needs any more can go.
-PRUNABLE = re.compile(r"(^|/)(av|opencv_python_headless)\.libs/[^/]+$")
+PRUNABLE = re.compile(r"(^|/)(av|opencv_python_headless)\.libs/[^/]+$|^libmvec\.so\.1$")  # libmvec: only x265
 # cv2 touching a video FILE (FFmpeg): a camera index with an explicit V4L2/DirectShow/AVFoundation backend is fine.
 CV2_FILE_VIDEO = re.compile(r"cv2\.VideoWriter\b|cv2\.CAP_FFMPEG\b|cv2\.VideoCapture\(\s*(str\(|os\.fspath|f[\"']|"
                             r"[\"']|[\w.]*(path|file|video)\w*\s*[,)])", re.I)

@@ -151,11 +151,11 @@ COMPONENTS: list[Component] = [
               "does NOT cover it; see docs/licensing.md (a release decision)."),
     Component("av-libs", "Other libraries bundled in PyAV", "BSD-3-Clause AND BSD-2-Clause AND MIT AND Apache-2.0 "
               "AND LGPL-2.1-or-later AND LGPL-3.0-or-later", AV_LIB_TEXTS,
-              note="Shared libraries PyAV's wheel ships in _internal/av.libs, unmodified: {av_libs}. The LGPL ones "
-              "may be replaced like FFmpeg's (same file name). nettle, hogweed, GMP and libunistring are dual "
-              "licensed (LGPL-3.0-or-later or GPL-2.0-or-later): they are used under the LGPL-3.0-or-later. The "
-              "texts below are the standard licences; the BSD/MIT copyright lines of each project are listed in "
-              "docs/licensing.md."),
+              note="Shared libraries PyAV's wheel ships in _internal/av.libs, unmodified: {av_libs}. The others in "
+              "the wheel (x264, x265, libaom, SVT-AV1, LAME, WebP, opencore-amr, GnuTLS with nettle, hogweed, GMP "
+              "and libunistring, libavdevice with ALSA and xcb, oneVPL) are replaced by code-free stubs and not "
+              "shipped. The texts below are the standard licences; the projects' own copyright lines are a "
+              "release TODO (docs/licensing.md)."),
     Component("pyvirtualcam", "pyvirtualcam (only in locallens-vcam)", "GPL-2.0-only", ["dist:pyvirtualcam:LICENSE"],
               version_of="pyvirtualcam", program="locallens-vcam",
               note="The virtual camera (OBS Virtual Camera / Unity Capture on Windows, OBS on macOS, v4l2loopback on "

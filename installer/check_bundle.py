@@ -127,16 +127,22 @@ with av.open(buf) as inp:
     kinds = sorted((s.type, s.codec_context.name) for s in inp.streams)
     frames = sum(1 for _ in inp.decode(video=0))
 assert kinds == [("audio", "aac"), ("video", "h264")] and frames == 25, (kinds, frames)
-for name in ("libx264", "libx265", "libaom-av1", "libsvtav1"):
+for name in ("libx264", "libx265", "libaom-av1", "libsvtav1", "libvorbis", "libmp3lame", "libwebp"):
     try:
         with av.open(io.BytesIO(), "w", format="matroska") as out:
-            s = out.add_stream(name, rate=25); s.width, s.height, s.pix_fmt = 64, 48, "yuv420p"
-            list(s.encode(av.VideoFrame.from_ndarray(np.zeros((48, 64, 3), np.uint8), format="rgb24")))
+            s = out.add_stream(name, rate=48000 if name in ("libvorbis", "libmp3lame") else 25)
+            if s.type == "video":
+                s.width, s.height, s.pix_fmt = 64, 48, "yuv420p" if name != "libwebp" else "yuv420p"
+                list(s.encode(av.VideoFrame.from_ndarray(np.zeros((48, 64, 3), np.uint8), format="rgb24")))
+            else:
+                f = av.AudioFrame.from_ndarray(np.zeros((1, 1152), np.float32), format="fltp", layout="mono")
+                f.sample_rate = 48000
+                list(s.encode(f))
     except (av.error.FFmpegError, ValueError, MemoryError) as exc:
         continue
     raise SystemExit(f"{name} encoded a frame: it is not a stub")
 print(f"PyAV {av.__version__}, FFmpeg {av.ffmpeg_version_info}: OpenH264+AAC clip of {frames} frames; "
-      "libx264/libx265/libaom/SVT-AV1 refuse to open")
+      "libx264/libx265/libaom/SVT-AV1/libvorbis/LAME/WebP refuse to open")
 """
 
 

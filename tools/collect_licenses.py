@@ -71,10 +71,12 @@ AV_LIBS: list[tuple[str, str, str]] = [
     ("libhogweed", "Nettle (hogweed)", "LGPL-3.0-or-later"), ("libgmp", "GMP", "LGPL-3.0-or-later"),
     ("libunistring", "libunistring", "LGPL-3.0-or-later"),
 ]
-AV_STUBBED = ("libx264", "libx265", "libaom", "libSvtAv1Enc", "libmp3lame", "libwebp", "libwebpmux", "libsharpyuv",
-              "libopencore-amrnb", "libopencore-amrwb", "libgnutls", "libnettle", "libhogweed", "libgmp",
-              "libunistring", "libavdevice", "libvpl", "libasound", "libxcb", "libxcb-shape", "libxcb-shm",
-              "libxcb-xfixes", "libXau")
+AV_STUBBED = (
+    "libx264", "libx265", "libaom", "libSvtAv1Enc", "libvorbis", "libvorbisenc", "libogg", "libmp3lame", "libwebp",
+    "libwebpmux", "libsharpyuv", "libopencore-amrnb", "libopencore-amrwb", "libgnutls", "libnettle", "libhogweed",
+    "libgmp", "libunistring", "libavdevice", "libvpl", "libasound", "libxcb", "libxcb-shape", "libxcb-shm",
+    "libxcb-xfixes", "libXau",
+)
 
 COMPONENTS: list[Component] = [
     Component("locallens", "LocalLens", "Apache-2.0", ["common:Apache-2.0"], version_of="locallens",
@@ -152,9 +154,9 @@ COMPONENTS: list[Component] = [
     Component("av-libs", "Other libraries bundled in PyAV", "BSD-3-Clause AND BSD-2-Clause AND MIT AND Apache-2.0 "
               "AND LGPL-2.1-or-later AND LGPL-3.0-or-later", AV_LIB_TEXTS,
               note="Shared libraries PyAV's wheel ships in _internal/av.libs, unmodified: {av_libs}. The others in "
-              "the wheel (x264, x265, libaom, SVT-AV1, LAME, WebP, opencore-amr, GnuTLS with nettle, hogweed, GMP "
-              "and libunistring, libavdevice with ALSA and xcb, oneVPL) are replaced by code-free stubs and not "
-              "shipped. The texts below are the standard licences; the projects' own copyright lines are a "
+              "the wheel (x264, x265, libaom, SVT-AV1, libvorbis, LAME, WebP, opencore-amr, GnuTLS with nettle, "
+              "hogweed, GMP and libunistring, libavdevice with ALSA and xcb, oneVPL) are replaced by code-free stubs "
+              "and not shipped. The texts below are the standard licences; the projects' own copyright lines are a "
               "release TODO (docs/licensing.md)."),
     Component("pyvirtualcam", "pyvirtualcam (only in locallens-vcam)", "GPL-2.0-only", ["dist:pyvirtualcam:LICENSE"],
               version_of="pyvirtualcam", program="locallens-vcam",

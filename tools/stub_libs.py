@@ -37,6 +37,9 @@ ERROR_RETURNS: dict[str, int] = {
     "aom_codec_enc_config_default": 1,
     "svt_av1_enc_init_handle": -2147479552,  # EB_ErrorInsufficientResources (0x80001000)
     "svt_av1_enc_init": -2147479552,
+    "vorbis_encode_init": -131, "vorbis_encode_init_vbr": -131, "vorbis_encode_setup_managed": -131,  # OV_EINVAL
+    "vorbis_encode_setup_vbr": -131, "vorbis_encode_setup_init": -131, "vorbis_synthesis_headerin": -133,
+    "vorbis_synthesis_init": -1,
     # OpenCV's FFmpeg (cv2.VideoCapture / VideoWriter on a file): fail to open instead of using a NULL context.
     "avformat_open_input": -1,
     "avformat_alloc_output_context2": -1,
@@ -209,6 +212,8 @@ AV_STUBS: list[tuple[str, str]] = [
     (r"(^|/)av\.libs/lib(aom|SvtAv1Enc)-[^/]*\.so[.\d]*$", "AV1 encoders LocalLens never picks (dav1d decodes AV1)"),
     (r"(^|/)av\.libs/lib(mp3lame|webp|webpmux|opencore-amrnb|opencore-amrwb)-[^/]*\.so[.\d]*$",
      "encoders LocalLens never picks; FFmpeg's own decoders read MP3, WebP and AMR (init returns NULL/0: clean error)"),
+    (r"(^|/)av\.libs/lib(vorbis|vorbisenc|ogg)-[^/]*\.so[.\d]*$",
+     "libvorbis wrapper (encoder, and a decoder FFmpeg's own vorbis decoder precedes); setup calls return errors"),
     (r"(^|/)av\.libs/libgnutls-[^/]*\.so[.\d]*$", "TLS for https:// inputs: LocalLens opens local files only"),
     (r"(^|/)av\.libs/libavdevice-[^/]*\.so[.\d]*$",
      "capture devices (x11grab, ALSA, V4L2) through FFmpeg: the camera is read with OpenCV"),
@@ -219,7 +224,7 @@ OPENCV_STUBS: list[tuple[str, str]] = [
      "OpenCV's FFmpeg/AVIF: PyAV reads and writes every video file, Pillow every image"),
 ]
 # Folders of auditwheel-renamed libraries, reachable only through DT_NEEDED: one nothing needs any more can go.
-PRUNABLE = re.compile(r"(^|/)(av|opencv_python_headless)\.libs/[^/]+$|^libmvec\.so\.1$")  # libmvec: only x265
+PRUNABLE = re.compile(r"(^|/)(av|opencv_python_headless)\.libs/[^/]+$|^libmvec\.so\.1$")  # glibc's: x265, libvorbis
 # cv2 touching a video FILE (FFmpeg): a camera index with an explicit V4L2/DirectShow/AVFoundation backend is fine.
 CV2_FILE_VIDEO = re.compile(r"cv2\.VideoWriter\b|cv2\.CAP_FFMPEG\b|cv2\.VideoCapture\(\s*(str\(|os\.fspath|f[\"']|"
                             r"[\"']|[\w.]*(path|file|video)\w*\s*[,)])", re.I)

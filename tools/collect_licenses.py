@@ -54,8 +54,8 @@ QT_NOTE = (
     "The licence texts below are the LGPL-3.0 and the GPL-3.0 it builds on."
 )
 
-# Standard texts for the libraries in PyAV's wheel (BSD-3/2, MIT, Apache-2.0, LGPL-2.1, LGPL-2 for LAME).
-AV_LIB_TEXTS = ["common:BSD", "common:Apache-2.0", "common:LGPL-2.1", "common:LGPL-2"]
+# Standard text for the libraries of PyAV's wheel that ship (dav1d, libvpx, Opus, Speex: BSD; libdrm: MIT).
+AV_LIB_TEXTS = ["common:BSD"]
 # (file name prefix in av.libs, project, SPDX as used here). libx264/libx265/libaom/libSvtAv1Enc are stubbed.
 AV_LIBS: list[tuple[str, str, str]] = [
     ("libdav1d", "dav1d", "BSD-2-Clause"), ("libvpx", "libvpx", "BSD-3-Clause"), ("libopus", "Opus", "BSD-3-Clause"),
@@ -151,8 +151,7 @@ COMPONENTS: list[Component] = [
               "patents: Cisco pays the MPEG LA licence only for the binaries Cisco itself distributes from "
               "ciscobinary.openh264.org. This copy comes from PyAV's wheel, not from Cisco, so that patent licence "
               "does NOT cover it; see docs/licensing.md (a release decision)."),
-    Component("av-libs", "Other libraries bundled in PyAV", "BSD-3-Clause AND BSD-2-Clause AND MIT AND Apache-2.0 "
-              "AND LGPL-2.1-or-later AND LGPL-3.0-or-later", AV_LIB_TEXTS,
+    Component("av-libs", "Other libraries bundled in PyAV", "BSD-2-Clause AND BSD-3-Clause AND MIT", AV_LIB_TEXTS,
               note="Shared libraries PyAV's wheel ships in _internal/av.libs, unmodified: {av_libs}. The others in "
               "the wheel (x264, x265, libaom, SVT-AV1, libvorbis, LAME, WebP, opencore-amr, GnuTLS with nettle, "
               "hogweed, GMP and libunistring, libavdevice with ALSA and xcb, oneVPL) are replaced by code-free stubs "
@@ -262,6 +261,9 @@ def _bundled_versions() -> dict[str, str]:
         found["av_ffmpeg_libs"] = " (" + ", ".join(f"lib{n} {shipped[f'lib{n}']}" for n in ff
                                                   if f"lib{n}" in shipped) + ")"
         found["openh264"] = shipped.get("libopenh264", "")
+        kept = {spdx for prefix, _, spdx in AV_LIBS if prefix in shipped and prefix not in AV_STUBBED}
+        if not kept <= {"BSD-2-Clause", "BSD-3-Clause", "MIT"}:
+            raise SystemExit(f"av-libs: a shipped library is {kept}: update its licence expression and texts")
         found["av_libs"] = "; ".join(f"{name} ({prefix}.so.{shipped[prefix]}, {spdx})" for prefix, name, spdx in AV_LIBS
                                     if prefix in shipped and prefix not in AV_STUBBED)
         unknown = sorted(set(shipped) - {p for p, _, _ in AV_LIBS} - set(AV_STUBBED) - {"libopenh264"}

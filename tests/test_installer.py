@@ -441,7 +441,7 @@ def test_smoke_checks_the_bundle_and_a_clip_with_sound() -> None:
 
 def test_vcam_excludes_leave_what_the_helper_imports(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """locallens-vcam's excluded stdlib packages: numpy, pyvirtualcam and PyInstaller's runtime hooks (pathlib,
-    zipfile, inspect) still import without them (excluding urllib once broke pathlib in the frozen helper)."""
+    zipfile, inspect) still import without them (excluding urllib, then ipaddress, broke the frozen helper)."""
     calls = run_spec(monkeypatch, "linux", tmp_path)
     if len(_steps(calls, "Analysis")) > 1:
         spec_globals_excludes = _steps(calls, "Analysis")[1].kwargs["excludes"]
@@ -452,16 +452,16 @@ def test_vcam_excludes_leave_what_the_helper_imports(monkeypatch: pytest.MonkeyP
     stdlib = sorted(m for m in spec_globals_excludes if m in sys.stdlib_module_names)
     assert "asyncio" in stdlib
     probe = (
-        "import sys, importlib.abc\n"
+        "import sys\n"  # not importlib.abc: it imports pathlib (and so urllib, ipaddress) itself
         f"blocked = {stdlib!r}\n"
-        "class Block(importlib.abc.MetaPathFinder):\n"
+        "class Block:\n"
         "    def find_spec(self, name, path=None, target=None):\n"
         "        if name.split('.')[0] in blocked: raise ImportError(name)\n"
-        "fresh = blocked + ['pathlib', 'zipfile', 'inspect']  # site may have imported these already\n"
-        "for m in [m for m in sys.modules if m.split('.')[0] in fresh]: del sys.modules[m]\n"
+        f"sys.path[:0] = {[str(Path(np_file).parent.parent) for np_file in [__import__('numpy').__file__]]!r}\n"
         "sys.meta_path.insert(0, Block())\n"
-        "import pathlib, zipfile, inspect, json, argparse, numpy, pyvirtualcam\n"
+        "import pathlib, zipfile, inspect, pkgutil, json, argparse, numpy, pyvirtualcam\n"
         "numpy.zeros((2, 2, 3), numpy.uint8).tobytes()\n"
     )
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    # -S: no site, so nothing (pathlib, urllib...) is imported before the blocker is in place
+    done = subprocess.run([sys.executable, "-S", "-c", probe], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr[-800:]

@@ -97,7 +97,7 @@ with av.open(sys.argv[1], "w") as out:
     for p in a.encode(): out.mux(p)
 PY
 t=$(now)
-run_frozen 300 "${isolate[@]}" "$app" process "$clip" --effect blur --format jpg --out "$scratch/out"
+run_frozen 300 "${isolate[@]}" "$app" process "$clip" --effect blur --out "$scratch/out"
 process_s=$(elapsed "$t")
 out_clip=$(find "$scratch/out" -name "*.mp4" | head -1)
 [ -n "$out_clip" ] || { echo "ci_smoke: FAILED: the frozen process wrote no mp4" >&2; exit 1; }

@@ -439,6 +439,44 @@ def test_smoke_checks_the_bundle_and_a_clip_with_sound() -> None:
         assert words in check, words
 
 
+def test_clip_check_is_strict_once_videoio_stops_using_cv2_writer(tmp_path: Path) -> None:
+    """The h264 + audio assertion is pending only while desktop_app/core/videoio.py writes with cv2.VideoWriter."""
+    spec = importlib.util.spec_from_file_location("check_bundle", INSTALLER / "check_bundle.py")
+    assert spec and spec.loader
+    check = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(check)
+    assert check.W21_PENDING.search("self._writer = cv2.VideoWriter(\n")
+    assert not check.W21_PENDING.search("stream = container.add_stream('libopenh264', rate=fps)")
+    import av
+    import numpy as np
+
+    def clip(path: Path, audio: bool) -> Path:
+        with av.open(str(path), "w") as out:
+            v = out.add_stream("libopenh264", rate=10)
+            v.width, v.height, v.pix_fmt = 32, 32, "yuv420p"
+            a = out.add_stream("aac", rate=8000) if audio else None
+            for _ in range(10):
+                for p in v.encode(av.VideoFrame.from_ndarray(np.zeros((32, 32, 3), np.uint8), format="rgb24")):
+                    out.mux(p)
+            for p in v.encode():
+                out.mux(p)
+            if a is not None:
+                for i in range(8):
+                    f = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
+                    f.sample_rate, f.pts = 8000, i * 1024
+                    for p in a.encode(f):
+                        out.mux(p)
+                for p in a.encode():
+                    out.mux(p)
+        return path
+
+    source, silent = clip(tmp_path / "src.mp4", True), clip(tmp_path / "silent.mp4", False)
+    check.W21_PENDING = re.compile("never matches (?!)")
+    check.check_clip(source, source)  # h264 + audio of the same length: passes
+    with pytest.raises(SystemExit):
+        check.check_clip(silent, source)  # the sound was dropped
+
+
 def test_vcam_excludes_leave_what_the_helper_imports(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """locallens-vcam's excluded stdlib packages: numpy, pyvirtualcam and PyInstaller's runtime hooks (pathlib,
     zipfile, inspect) still import without them (excluding urllib, then ipaddress, broke the frozen helper)."""

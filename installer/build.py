@@ -165,9 +165,13 @@ def license_problems(folder: Path) -> tuple[list[str], list[str]]:
                 warnings.append(f"{entry['name']}: licence index says {entry.get('version')}, {installed} is "
                                 "installed: run tools/collect_licenses.py")
     is_stub = _stub_libs().is_stub
-    errors += [f"{p.relative_to(folder).as_posix()} is a GPL-only library: it must not ship"
-               for p in walk_files(folder) if GPL_ONLY_FILES.search(p.relative_to(folder).as_posix())
-               and not is_stub(p)]
+    gpl_files = [f"{p.relative_to(folder).as_posix()} is a GPL-only library: it must not ship"
+                 for p in walk_files(folder) if GPL_ONLY_FILES.search(p.relative_to(folder).as_posix())
+                 and not is_stub(p)]
+    if gpl_files and not sys.platform.startswith("linux"):
+        gpl_files.append(f"no stub step for {sys.platform} yet: PyAV's libx264/libx265 must be replaced by stub "
+                         "DLLs/dylibs before this bundle can ship (docs/licensing.md, 'Windows and macOS')")
+    errors += gpl_files
     for item in index.get("not_collected", []):
         if item.get("platform") == sys.platform:
             warnings.append(f"{item.get('name')} is bundled on {sys.platform} but its licence text was not "

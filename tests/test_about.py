@@ -199,6 +199,6 @@ def test_the_new_video_components_say_what_each_licence_asks() -> None:
 
 def test_about_says_the_gpl_helper_is_a_separate_program() -> None:
     text = about_text(REPO / "models")
-    assert "pyvirtualcam (only in locallens-vcam) 0.15.0 — GPL-2.0-only (only in locallens-vcam)" in text
+    assert "pyvirtualcam 0.15.0 — GPL-2.0-only (only in locallens-vcam)" in text
     assert "locallens-vcam is a separate program" in text and "written offer" in text
     assert "GPL encoders (x264, x265) are not included" in text and "not this copy" in text

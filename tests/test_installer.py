@@ -419,6 +419,23 @@ def test_build_accepts_stubs_and_the_helpers_gpl_entry(tmp_path: Path) -> None:
     assert build.license_problems(folder)[0] == [f"{vcam['name']} is GPL-2.0-only: a GPL-only component must not ship"]
 
 
+@pytest.mark.parametrize("platform", ["win32", "darwin"])
+def test_build_refuses_a_windows_or_macos_bundle_with_pyavs_gpl_encoders(tmp_path: Path, platform: str,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """No stub step there yet: a folder with av.libs' libx264/libx265 is refused, saying why."""
+    build = _load_build()
+    folder = tmp_path / "LocalLens"
+    shutil.copytree(REPO / "assets" / "licenses", folder / "_internal" / "assets" / "licenses")
+    name = "libx264-164-0b814221.dll" if platform == "win32" else "libx265.215.dylib"
+    lib = folder / "_internal" / "av.libs" / name
+    lib.parent.mkdir(parents=True)
+    lib.write_bytes(b"MZ" + b"\0" * 64)
+    monkeypatch.setattr(sys, "platform", platform)
+    errors, _ = build.license_problems(folder)
+    assert errors[0] == f"_internal/av.libs/{name} is a GPL-only library: it must not ship"
+    assert errors[1].startswith(f"no stub step for {platform} yet") and len(errors) == 2
+
+
 def test_strip_reaches_pyavs_modules_only() -> None:
     build = _load_build()
     assert build.STRIP_ANYWAY.search("_internal/av/video/frame.cpython-311-x86_64-linux-gnu.so")

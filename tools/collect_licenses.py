@@ -108,7 +108,8 @@ COMPONENTS: list[Component] = [
               "\"FFmpeg is redistributed within all opencv-python packages\" in the text); they are loaded "
               "unmodified from the app's opencv_python_headless.libs folder (Linux) or cv2 folder and can be "
               "replaced by your own build of the same versions. Sources: ffmpeg.org and the opencv-python "
-              "project."),
+              "project. Once LocalLens reads and writes every video file with PyAV, the build replaces these "
+              "libraries by code-free stubs (tools/stub_libs.py) and they no longer ship."),
     Component("numpy", "NumPy", "BSD-3-Clause AND 0BSD AND MIT AND Zlib AND CC0-1.0", ["dist:numpy:.*"],
               version_of="numpy", note="Arrays. LICENSE.txt includes the bundled OpenBLAS and GCC runtime licences."),
     Component("pillow", "Pillow", "MIT-CMU", ["dist:pillow:LICENSE"], version_of="pillow",
@@ -157,7 +158,7 @@ COMPONENTS: list[Component] = [
               "hogweed, GMP and libunistring, libavdevice with ALSA and xcb, oneVPL) are replaced by code-free stubs "
               "and not shipped. The texts below are the standard licences; the projects' own copyright lines are a "
               "release TODO (docs/licensing.md)."),
-    Component("pyvirtualcam", "pyvirtualcam (only in locallens-vcam)", "GPL-2.0-only", ["dist:pyvirtualcam:LICENSE"],
+    Component("pyvirtualcam", "pyvirtualcam", "GPL-2.0-only", ["dist:pyvirtualcam:LICENSE"],
               version_of="pyvirtualcam", program="locallens-vcam",
               note="The virtual camera (OBS Virtual Camera / Unity Capture on Windows, OBS on macOS, v4l2loopback on "
               "Linux). GPL-2.0 (it carries OBS code), so it lives only in the separate helper program "

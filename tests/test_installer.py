@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import json
 import os
@@ -506,6 +507,15 @@ def test_vcam_excludes_leave_what_the_helper_imports(monkeypatch: pytest.MonkeyP
         spec_globals_excludes = re.findall(r'"([\w.]+)"', block)
     stdlib = sorted(m for m in spec_globals_excludes if m in sys.stdlib_module_names)
     assert "asyncio" in stdlib
+    # ...and whatever the helper's own files import at top level (when the helper is in this tree)
+    helper_imports = set()
+    for py in (REPO / "desktop_app" / "vcam_helper").glob("*.py"):
+        for node in ast.walk(ast.parse(py.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                helper_imports |= {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                helper_imports.add(node.module.split(".")[0])
+    helper_imports -= {"desktop_app", "__future__"}
     probe = (
         "import sys\n"  # not importlib.abc: it imports pathlib (and so urllib, ipaddress) itself
         f"blocked = {stdlib!r}\n"
@@ -515,6 +525,7 @@ def test_vcam_excludes_leave_what_the_helper_imports(monkeypatch: pytest.MonkeyP
         f"sys.path[:0] = {[str(Path(np_file).parent.parent) for np_file in [__import__('numpy').__file__]]!r}\n"
         "sys.meta_path.insert(0, Block())\n"
         "import pathlib, zipfile, inspect, pkgutil, json, argparse, numpy, pyvirtualcam\n"
+        f"for name in {sorted(helper_imports)!r}: __import__(name)\n"
         "numpy.zeros((2, 2, 3), numpy.uint8).tobytes()\n"
     )
     # -S: no site, so nothing (pathlib, urllib...) is imported before the blocker is in place

@@ -42,6 +42,8 @@ GROUPS: list[tuple[str, re.Pattern[str]]] = [
     ("models", re.compile(r"(^|/)_internal/models/|^models/")),
     ("assets", re.compile(r"(^|/)_internal/assets/|^assets/")),
     ("OpenCV", re.compile(r"(^|/)(cv2|opencv_python\w*\.libs)/")),
+    ("PyAV / FFmpeg", re.compile(r"(^|/)av(\.libs)?/")),
+    ("pyvirtualcam", re.compile(r"(^|/)pyvirtualcam/|^locallens-vcam(\.exe)?$")),
     ("PySide6 / Qt", re.compile(r"(^|/)(PySide6|shiboken6)/|libQt6|Qt6\w*\.dll|libicu|libpyside|libshiboken|"
                                 r"Qt\w+\.framework|pyside6|shiboken6", re.I)),
     ("onnxruntime", re.compile(r"(^|/)onnxruntime/|onnxruntime|DirectML", re.I)),
@@ -105,9 +107,25 @@ def dependency_sizes(folder: Path) -> dict[str, int]:
 
 
 # GPL-only libraries (HEVC/H.264 encoders mostly) must never ship: their licence would reach the whole Apache-2.0
-# installer. pillow-heif's wheel brought libx265 in; pi-heif reads HEIC without it.
+# installer. pillow-heif's wheel brought libx265 in; pi-heif reads HEIC without it. av's wheel names libx264 and
+# libx265 as DT_NEEDED of libavcodec: on Linux the spec replaces them by code-free stubs (tools/stub_libs.py),
+# which pass; Windows and macOS have no stub step yet, so such a bundle is refused rather than shipped.
 GPL_ONLY_FILES = re.compile(r"(^|/)(lib)?(x264|x265|xvidcore|postproc|fdk-aac)[-.\w]*\.(so|dll|dylib)(\.[\d.]+)?$",
                             re.I)
+# The one program allowed to carry a GPL component: the virtual-camera helper (mere aggregation, VCAM_DESIGN.md).
+GPL_PROGRAM = "locallens-vcam"
+
+
+def _stub_libs():  # type: ignore[no-untyped-def]
+    """tools/stub_libs.py as a module (build.py runs from a checkout; tools/ is no package)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("stub_libs", ROOT / "tools" / "stub_libs.py")
+    assert spec and spec.loader
+    module = sys.modules.setdefault("stub_libs", importlib.util.module_from_spec(spec))
+    if not hasattr(module, "is_stub"):
+        spec.loader.exec_module(module)
+    return module
 
 
 def gpl_only(license_expr: str) -> bool:
@@ -135,7 +153,7 @@ def license_problems(folder: Path) -> tuple[list[str], list[str]]:
         path = base / entry["file"]
         if not path.is_file() or path.stat().st_size == 0:
             errors.append(f"{path} is missing or empty ({entry['name']})")
-        if gpl_only(str(entry.get("license", ""))):
+        if gpl_only(str(entry.get("license", ""))) and entry.get("program") != GPL_PROGRAM:
             errors.append(f"{entry['name']} is {entry['license']}: a GPL-only component must not ship")
         dist = entry.get("distribution")
         if dist:
@@ -146,8 +164,14 @@ def license_problems(folder: Path) -> tuple[list[str], list[str]]:
             if installed != entry.get("version"):
                 warnings.append(f"{entry['name']}: licence index says {entry.get('version')}, {installed} is "
                                 "installed: run tools/collect_licenses.py")
-    errors += [f"{p.relative_to(folder).as_posix()} is a GPL-only library: it must not ship"
-               for p in walk_files(folder) if GPL_ONLY_FILES.search(p.relative_to(folder).as_posix())]
+    is_stub = _stub_libs().is_stub
+    gpl_files = [f"{p.relative_to(folder).as_posix()} is a GPL-only library: it must not ship"
+                 for p in walk_files(folder) if GPL_ONLY_FILES.search(p.relative_to(folder).as_posix())
+                 and not is_stub(p)]
+    if gpl_files and not sys.platform.startswith("linux"):
+        gpl_files.append(f"no stub step for {sys.platform} yet: PyAV's libx264/libx265 must be replaced by stub "
+                         "DLLs/dylibs before this bundle can ship (docs/licensing.md, 'Windows and macOS')")
+    errors += gpl_files
     for item in index.get("not_collected", []):
         if item.get("platform") == sys.platform:
             warnings.append(f"{item.get('name')} is bundled on {sys.platform} but its licence text was not "
@@ -217,6 +241,11 @@ def make_tarball(folder: Path, out: Path, level: int) -> dict[str, int]:
     return compressed
 
 
+# PyAV's Cython modules carry 30 MB of DWARF and an auditwheel RPATH; `strip --strip-debug` keeps them loading
+# (checked by the frozen smoke: av imports and encodes), unlike numpy's patched libraries.
+STRIP_ANYWAY = re.compile(r"(^|/)_internal/av/.+\.so$")
+
+
 def strip_debug_info(folder: Path) -> int:
     """Remove DWARF debug sections from ELF files that carry them and were not patched by auditwheel.
 
@@ -232,7 +261,17 @@ def strip_debug_info(folder: Path) -> int:
         return 0
     saved = 0
     for path in walk_files(folder):
-        if path.is_symlink() or ".libs/" in path.as_posix():
+        rel = path.relative_to(folder).as_posix()
+        if path.is_symlink() or not STRIP_ANYWAY.search(rel):
+            continue
+        sections = subprocess.run([readelf, "-S", "-W", str(path)], capture_output=True, text=True).stdout
+        if ".debug_info" in sections:
+            before = path.stat().st_size
+            subprocess.run([strip, "--strip-debug", "--preserve-dates", str(path)], check=True)
+            saved += before - path.stat().st_size
+    print(f"strip: removed {mb(saved)} of debug info from PyAV's modules")
+    for path in walk_files(folder):
+        if path.is_symlink() or ".libs/" in path.as_posix() or STRIP_ANYWAY.search(path.relative_to(folder).as_posix()):
             continue
         with open(path, "rb") as fh:
             if fh.read(4) != b"\x7fELF":
@@ -399,6 +438,8 @@ def main(argv: list[str] | None = None) -> int:
         "artefacts": [{"file": str(p.relative_to(ROOT)), "bytes": p.stat().st_size} for p in artefacts],
         "budget_bytes": int(BUDGET_MB * 1e6), "within_budget": archive_bytes <= BUDGET_MB * 1e6,
         "dependencies": {k: {"bytes": v, "compressed_bytes": compressed.get(k)} for k, v in deps.items()},
+        "stubs": {p.relative_to(folder).as_posix(): p.stat().st_size for p in walk_files(folder)
+                  if not p.is_symlink() and _stub_libs().is_stub(p)},
     }
     (ROOT / "dist" / "build-info.json").write_text(json.dumps(info, indent=2) + "\n")
     print("wrote dist/build-info.json")

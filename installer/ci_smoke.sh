@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # CI smoke test of the frozen app (Linux): build dist/LocalLens with the project's venv, then run the frozen
-# `self-test` and a GUI smoke (`--camera walk.mp4 --quit-after 60`) offscreen with no network.
+# `self-test` and a GUI smoke (`--camera walk.mp4 --quit-after 60`) offscreen with no network, check the bundle
+# (installer/check_bundle.py: stubs, libraries, pyvirtualcam only in locallens-vcam, PyAV encodes with OpenH264)
+# and process a clip with sound through the frozen `process` (h264 + audio of the source's duration).
 # Called by .ci/run after the tests:  bash installer/ci_smoke.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -59,6 +61,48 @@ if [ "$status" -ne 0 ]; then
     exit 1
 fi
 
-echo "ci_smoke: build ${build_s}s, frozen self-test ${selftest_s}s, frozen GUI 60 frames ${gui_s}s, total $(elapsed "$t_all")s"
-# The closing line in the plain form CI reads (either failure above has already exited non-zero).
-echo "ci_smoke: 2 passed, 0 failed"
+# The bundle itself: libx264/libx265 (and the unused AV1 encoders) are code-free stubs, no renamed library is
+# missing, pyvirtualcam is only in locallens-vcam, and the bundled PyAV encodes with OpenH264.
+"$py" installer/check_bundle.py
+
+# The frozen virtual-camera helper (a separate program) runs on its fake backend: 3 frames in, exit 0.
+vcam="$root/dist/LocalLens/locallens-vcam"
+if [ -e desktop_app/vcam_helper/__main__.py ]; then
+    [ -x "$vcam" ] || { echo "ci_smoke: FAILED: $vcam was not built" >&2; exit 1; }
+    vcam_out=$(head -c $((64 * 48 * 3 * 3)) /dev/zero | run_frozen 60 "$vcam" --width 64 --height 48 --fps 30 \
+        --backend fake --record "$scratch/vcam.jsonl") || { echo "ci_smoke: FAILED: locallens-vcam: $vcam_out" >&2; exit 1; }
+    echo "$vcam_out" | head -1 | grep -q '"ok": *true' || { echo "ci_smoke: FAILED: locallens-vcam said $vcam_out" >&2; exit 1; }
+    [ "$(wc -l < "$scratch/vcam.jsonl")" -eq 3 ] || { echo "ci_smoke: FAILED: locallens-vcam recorded $(wc -l < "$scratch/vcam.jsonl") frames, not 3" >&2; exit 1; }
+    echo "ci_smoke: frozen locallens-vcam (fake backend) took 3 frames"
+fi
+
+# A short clip WITH SOUND through the frozen `process`: an h264 video stream and an audio stream of the
+# source's duration (checked with PyAV from the build venv). Needs W21's H.264 + audio output.
+clip="$scratch/tone.mp4"
+"$py" - "$clip" <<'PY'
+import sys, av, numpy as np
+with av.open(sys.argv[1], "w") as out:
+    v = out.add_stream("libopenh264", rate=25); v.width, v.height, v.pix_fmt = 320, 240, "yuv420p"
+    a = out.add_stream("aac", rate=48000, layout="mono")
+    for i in range(50):
+        img = np.zeros((240, 320, 3), np.uint8); img[:, : 6 * i + 6] = (200, 120, 40)
+        for p in v.encode(av.VideoFrame.from_ndarray(img, format="rgb24")): out.mux(p)
+    for p in v.encode(): out.mux(p)
+    t = np.arange(48000 * 2) / 48000
+    tone = (0.2 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+    for i in range(0, tone.size, 1024):
+        f = av.AudioFrame.from_ndarray(tone[None, i:i + 1024].copy(), format="fltp", layout="mono")
+        f.sample_rate, f.pts = 48000, i
+        for p in a.encode(f): out.mux(p)
+    for p in a.encode(): out.mux(p)
+PY
+t=$(now)
+run_frozen 300 "${isolate[@]}" "$app" process "$clip" --effect blur --out "$scratch/out"
+process_s=$(elapsed "$t")
+out_clip=$(find "$scratch/out" -name "*.mp4" | head -1)
+[ -n "$out_clip" ] || { echo "ci_smoke: FAILED: the frozen process wrote no mp4" >&2; exit 1; }
+"$py" installer/check_bundle.py --clip "$out_clip" --source "$clip"
+
+echo "ci_smoke: build ${build_s}s, frozen self-test ${selftest_s}s, frozen GUI 60 frames ${gui_s}s, frozen process ${process_s}s, total $(elapsed "$t_all")s"
+# The closing line in the plain form CI reads (every failure above has already exited non-zero).
+echo "ci_smoke: 4 passed, 0 failed"

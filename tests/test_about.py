@@ -18,7 +18,9 @@ from desktop_app.ui.about import AboutDialog, about_text, load_license_index
 LICENSES = REPO / "assets" / "licenses"
 # What the frozen app bundles on every platform (see installer/locallens.spec): each needs an entry.
 EXPECTED = {"locallens", "python", "pyside6", "onnxruntime", "opencv", "ffmpeg", "numpy", "pillow", "pi-heif",
-            "libheif", "libde265", "platformdirs"}
+            "libheif", "libde265", "platformdirs", "av", "ffmpeg-av", "openh264", "av-libs", "pyvirtualcam"}
+# The one program allowed a GPL component: the separate virtual-camera helper (notes in docs/licensing.md).
+GPL_PROGRAM = "locallens-vcam"
 
 
 def _index() -> dict:
@@ -72,8 +74,13 @@ GPL_LIBRARY = re.compile(r"x264|x265|xvid|libpostproc|fdk-aac", re.I)
 
 
 def test_no_gpl_only_component_is_in_the_licence_index() -> None:
+    """...except pyvirtualcam, which only the separate locallens-vcam program contains."""
     index = _index()
+    gpl = [e["id"] for e in index["components"] if GPL_ID.search(e["license"])]
+    assert gpl == ["pyvirtualcam"]
     for entry in index["components"] + index["not_collected"]:
+        if entry.get("program") == GPL_PROGRAM:
+            continue
         assert not GPL_ID.search(entry["license"]), f"{entry['name']} is {entry['license']}"
         assert not GPL_LIBRARY.search(" ".join([entry["id"], entry["name"], entry.get("file", "")])), entry["name"]
     assert not any(GPL_LIBRARY.search(p.name) for p in LICENSES.iterdir())
@@ -155,3 +162,43 @@ def test_the_dialog_lets_the_user_read_each_licence(qtbot) -> None:
     assert "samples/astronaut.jpg" in dialog.browser.toPlainText()
     dialog.show_key("model:LICENSES/mediapipe-Apache-2.0.txt")
     assert "Apache License" in dialog.browser.toPlainText()
+
+
+def test_the_new_video_components_say_what_each_licence_asks() -> None:
+    """PyAV, its LGPL-3.0 FFmpeg, OpenH264 (with the patent caveat) and pyvirtualcam's GPL-2.0 obligations."""
+    entries = {e["id"]: e for e in _index()["components"]}
+
+    def text(component: str) -> str:
+        return (LICENSES / entries[component]["file"]).read_text(encoding="utf-8")
+
+    assert entries["av"]["license"] == "BSD-3-Clause" and "Redistribution and use" in text("av")
+    assert entries["av"]["version"] == metadata.version("av")
+    ffmpeg = entries["ffmpeg-av"]
+    assert ffmpeg["license"] == "LGPL-3.0-or-later" and "GNU LESSER GENERAL PUBLIC LICENSE" in text("ffmpeg-av")
+    for words in ("--enable-version3", "_internal/av.libs", "copying it over the file with the same name",
+                  "NOT shipped", "libx264", "ffmpeg.org", "libavcodec 62."):
+        assert words in ffmpeg["note"], words
+    openh264 = entries["openh264"]
+    assert openh264["license"] == "BSD-2-Clause" and "Redistribution and use" in text("openh264")
+    for words in ("only for the binaries Cisco itself distributes", "does NOT cover it", "cisco/openh264 (tag v"):
+        assert words in openh264["note"], words
+    libs = entries["av-libs"]["note"]
+    for lib in ("dav1d", "libvpx", "Opus", "Speex", "libdrm"):
+        assert f"{lib} (lib" in libs, lib
+    for stubbed in ("libx264", "libx265", "libaom", "libSvtAv1Enc", "libmp3lame", "libgnutls", "libavdevice",
+                    "libvorbis"):
+        assert f"({stubbed}.so" not in libs  # replaced by stubs: not shipped, so not listed as shipped
+    vcam = entries["pyvirtualcam"]
+    assert vcam["license"] == "GPL-2.0-only" and vcam["program"] == GPL_PROGRAM
+    assert "GNU GENERAL PUBLIC LICENSE" in text("pyvirtualcam") and "Version 2" in text("pyvirtualcam")
+    for words in ("letmaik/pyvirtualcam, tag v0.15.0", "no source package on PyPI", "Written offer",
+                  "separate helper program locallens-vcam"):
+        assert words in vcam["note"], words
+    assert [e["id"] for e in _index()["components"] if e.get("program")] == ["pyvirtualcam"]
+
+
+def test_about_says_the_gpl_helper_is_a_separate_program() -> None:
+    text = about_text(REPO / "models")
+    assert "pyvirtualcam 0.15.0 — GPL-2.0-only (only in locallens-vcam)" in text
+    assert "locallens-vcam is a separate program" in text and "written offer" in text
+    assert "GPL encoders (x264, x265) are not included" in text and "not this copy" in text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import json
 import os
@@ -86,7 +87,7 @@ def _steps(calls: list[Recorder], kind: str) -> list[Recorder]:
 
 def test_spec_bundles_models_and_assets_one_folder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     calls = run_spec(monkeypatch, "linux", tmp_path)
-    (analysis,) = _steps(calls, "Analysis")
+    analysis = _steps(calls, "Analysis")[0]  # the app's; [1] is locallens-vcam's
     datas = analysis.kwargs["datas"]
     dests = {dest for _, dest in datas}
     assert "models" in dests and "assets" in dests
@@ -100,7 +101,8 @@ def test_spec_bundles_models_and_assets_one_folder(monkeypatch: pytest.MonkeyPat
     assert {"tkinter", "unittest", "pydoc", "PySide6.QtWebEngineCore", "PySide6.QtQml"} <= excludes
     assert "desktop_app.cli" in analysis.kwargs["hiddenimports"]
     exes = _steps(calls, "EXE")
-    assert [e.kwargs["name"] for e in exes] == ["LocalLens"]
+    helper = ["locallens-vcam"] if (REPO / "desktop_app" / "vcam_helper" / "__main__.py").is_file() else []
+    assert [e.kwargs["name"] for e in exes] == ["LocalLens", *helper]
     for exe in exes:  # one-folder, never stripped (strip broke numpy), never UPX-packed
         assert exe.kwargs["exclude_binaries"] is True
         assert exe.kwargs["strip"] is False and exe.kwargs["upx"] is False
@@ -116,7 +118,7 @@ def test_spec_windows_has_windowed_and_console_exes_and_vc_runtime(monkeypatch: 
     assert exes["LocalLens"]["console"] is False
     assert exes["LocalLens-cli"]["console"] is True
     assert exes["LocalLens"]["icon"].endswith("locallens.ico")
-    (analysis,) = _steps(calls, "Analysis")
+    analysis = _steps(calls, "Analysis")[0]  # the app's; [1] is locallens-vcam's
     names = {Path(dest).name.lower() for dest, *_ in analysis.binaries}
     assert {"onnxruntime_providers_shared.dll", "directml.dll", "vcruntime140.dll", "msvcp140.dll"} <= names
 
@@ -249,7 +251,7 @@ def test_build_groups_dependencies() -> None:
 
 def test_spec_ships_every_licence_text(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     calls = run_spec(monkeypatch, "linux", tmp_path)
-    (analysis,) = _steps(calls, "Analysis")
+    analysis = _steps(calls, "Analysis")[0]  # the app's; [1] is locallens-vcam's
     index = json.loads((REPO / "assets" / "licenses" / "index.json").read_text(encoding="utf-8"))
     for entry in index["components"]:
         src = REPO / "assets" / "licenses" / entry["file"]
@@ -337,13 +339,195 @@ def _runtime_distributions() -> set[str]:
     return seen
 
 
-def test_no_runtime_dependency_installed_here_carries_a_gpl_only_library() -> None:
-    """What the freeze would collect: pillow-heif put libx265 in pillow_heif.libs; pi-heif must stay clean."""
+def _gpl_distributions(dists: set[str]) -> set[str]:
+    """Distributions whose metadata declares a GPL (not LGPL) licence."""
+    from importlib import metadata
+
+    found = set()
+    for name in dists:
+        meta = metadata.distribution(name).metadata
+        declared = " ".join([meta.get("License-Expression") or "", *(meta.get_all("Classifier") or [])])
+        if re.search(r"(?<![\w-])A?GPL-|(?<!Lesser )General Public License", declared):
+            found.add(name)
+    return found
+
+
+def test_nothing_gpl_reaches_the_main_program_of_the_bundle(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The runtime dependencies do carry GPL code: av's wheel has libx264/libx265 and pyvirtualcam is GPL-2.0.
+    Each GPL library file must be one the spec replaces by a code-free stub (tools/stub_libs.py), and the one GPL
+    distribution, pyvirtualcam, is kept out of the app's module graph and recorded as belonging to locallens-vcam."""
     from importlib import metadata
 
     build = _load_build()
+    stub_libs = build._stub_libs()
     dists = _runtime_distributions()
-    assert {"pi-heif", "pillow", "numpy", "pyside6-essentials"} <= dists and "pillow-heif" not in dists
-    bad = [f"{name}: {file}" for name in sorted(dists) for file in metadata.distribution(name).files or []
-           if build.GPL_ONLY_FILES.search(file.as_posix())]
-    assert bad == []
+    assert {"pi-heif", "pillow", "numpy", "pyside6-essentials", "av"} <= dists and "pillow-heif" not in dists
+    gpl_files = [(name, file.as_posix()) for name in sorted(dists) for file in metadata.distribution(name).files or []
+                 if build.GPL_ONLY_FILES.search(file.as_posix())]
+    assert {f for _, f in gpl_files} >= {f for _, f in gpl_files if "x264" in f} and gpl_files  # av brings them
+    rules = [re.compile(pattern) for pattern, _ in stub_libs.AV_STUBS]
+    unstubbed = [f"{name}: {file}" for name, file in gpl_files if not any(r.search(file) for r in rules)]
+    assert unstubbed == []
+
+    assert _gpl_distributions(dists) == {"pyvirtualcam"}
+    calls = run_spec(monkeypatch, "linux", tmp_path)
+    assert "pyvirtualcam" in _steps(calls, "Analysis")[0].kwargs["excludes"]
+    index = json.loads((REPO / "assets" / "licenses" / "index.json").read_text(encoding="utf-8"))
+    (vcam,) = [e for e in index["components"] if e["id"] == "pyvirtualcam"]
+    assert vcam["program"] == build.GPL_PROGRAM == "locallens-vcam"
+
+
+def test_spec_builds_locallens_vcam_from_its_own_analysis(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """With the helper's script present, a second Analysis (stdlib, numpy, pyvirtualcam only) and console EXE."""
+    script = REPO / "desktop_app" / "vcam_helper" / "__main__.py"
+    real_is_file = Path.is_file
+    monkeypatch.setattr(Path, "is_file", lambda self: self == script or real_is_file(self))
+    calls = run_spec(monkeypatch, "linux", tmp_path)
+    app, helper = _steps(calls, "Analysis")
+    assert app.args[0] == [str(REPO / "main.py")] and helper.args[0] == [str(script)]
+    assert "pyvirtualcam" in app.kwargs["excludes"] and "pyvirtualcam" in helper.kwargs["hiddenimports"]
+    assert not any(m.startswith("desktop_app.vcam_helper") for m in app.kwargs["hiddenimports"])
+    assert {"desktop_app", "PySide6", "cv2", "onnxruntime", "av"} <= set(helper.kwargs["excludes"])
+    assert "pyvirtualcam" not in helper.kwargs["excludes"]
+    exes = {e.kwargs["name"]: e for e in _steps(calls, "EXE")}
+    assert exes["locallens-vcam"].kwargs["console"] is True
+    assert exes["locallens-vcam"].args[0].args[0] is helper.pure  # its own PYZ, not the app's
+    assert exes["LocalLens"].args[0].args[0] is app.pure
+    (collect,) = _steps(calls, "COLLECT")
+    assert helper.binaries in collect.args and exes["locallens-vcam"] in collect.args
+
+
+def test_build_accepts_stubs_and_the_helpers_gpl_entry(tmp_path: Path) -> None:
+    """A file named libx264 passes only when it is a marked, code-free stub; a GPL index entry only for the helper."""
+    build = _load_build()
+    folder = tmp_path / "LocalLens"
+    licenses = folder / "_internal" / "assets" / "licenses"
+    shutil.copytree(REPO / "assets" / "licenses", licenses)
+    lib = folder / "_internal" / "av.libs" / "libx264-0b814221.so.165"
+    lib.parent.mkdir(parents=True)
+    lib.write_bytes(b"\x7fELF" + b"\0" * 100 + build._stub_libs().STUB_MARK)
+    assert build.license_problems(folder)[0] == []
+    lib.write_bytes(b"\x7fELF" + b"\0" * 100 + b"x264 - core 165")  # the real library: refused
+    assert build.license_problems(folder)[0] == [f"{lib.relative_to(folder).as_posix()} is a GPL-only library: "
+                                                 "it must not ship"]
+    lib.write_bytes(build._stub_libs().STUB_MARK + b"\0" * 300_000)  # marked but big: code came along
+    assert build.license_problems(folder)[0] != []
+    lib.unlink()
+    index = json.loads((licenses / "index.json").read_text(encoding="utf-8"))
+    (vcam,) = [e for e in index["components"] if e["id"] == "pyvirtualcam"]
+    del vcam["program"]
+    (licenses / "index.json").write_text(json.dumps(index), encoding="utf-8")
+    assert build.license_problems(folder)[0] == [f"{vcam['name']} is GPL-2.0-only: a GPL-only component must not ship"]
+
+
+@pytest.mark.parametrize("platform", ["win32", "darwin"])
+def test_build_refuses_a_windows_or_macos_bundle_with_pyavs_gpl_encoders(tmp_path: Path, platform: str,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """No stub step there yet: a folder with av.libs' libx264/libx265 is refused, saying why."""
+    build = _load_build()
+    folder = tmp_path / "LocalLens"
+    shutil.copytree(REPO / "assets" / "licenses", folder / "_internal" / "assets" / "licenses")
+    name = "libx264-164-0b814221.dll" if platform == "win32" else "libx265.215.dylib"
+    lib = folder / "_internal" / "av.libs" / name
+    lib.parent.mkdir(parents=True)
+    lib.write_bytes(b"MZ" + b"\0" * 64)
+    monkeypatch.setattr(sys, "platform", platform)
+    errors, _ = build.license_problems(folder)
+    assert errors[0] == f"_internal/av.libs/{name} is a GPL-only library: it must not ship"
+    assert errors[1].startswith(f"no stub step for {platform} yet") and len(errors) == 2
+
+
+def test_strip_reaches_pyavs_modules_only() -> None:
+    build = _load_build()
+    assert build.STRIP_ANYWAY.search("_internal/av/video/frame.cpython-311-x86_64-linux-gnu.so")
+    assert not build.STRIP_ANYWAY.search("_internal/av.libs/libavcodec-e57b519c.so.62.11.100")
+    assert not build.STRIP_ANYWAY.search("_internal/numpy/_core/_multiarray_umath.cpython-311-x86_64-linux-gnu.so")
+    assert build.group_of("_internal/av.libs/libavcodec-e57b519c.so.62.11.100") == "PyAV / FFmpeg"
+    assert build.group_of("_internal/av/video/frame.cpython-311-x86_64-linux-gnu.so") == "PyAV / FFmpeg"
+    assert build.group_of("locallens-vcam") == "pyvirtualcam"
+    assert build.group_of("_internal/pyvirtualcam/_native_linux_v4l2loopback.so") == "pyvirtualcam"
+
+
+def test_smoke_checks_the_bundle_and_a_clip_with_sound() -> None:
+    smoke = (INSTALLER / "ci_smoke.sh").read_text(encoding="utf-8")
+    assert "installer/check_bundle.py" in smoke and '--clip "$out_clip" --source "$clip"' in smoke
+    assert 'add_stream("aac"' in smoke and '"$app" process "$clip"' in smoke
+    check = (INSTALLER / "check_bundle.py").read_text(encoding="utf-8")
+    for words in ('!= "h264"', '"audio" not in got', "x264 - core", "locallens-vcam", "libopenh264"):
+        assert words in check, words
+
+
+def test_clip_check_is_strict_once_videoio_stops_using_cv2_writer(tmp_path: Path) -> None:
+    """The h264 + audio assertion is pending only while desktop_app/core/videoio.py writes with cv2.VideoWriter."""
+    spec = importlib.util.spec_from_file_location("check_bundle", INSTALLER / "check_bundle.py")
+    assert spec and spec.loader
+    check = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(check)
+    assert check.W21_PENDING.search("self._writer = cv2.VideoWriter(\n")
+    assert not check.W21_PENDING.search("stream = container.add_stream('libopenh264', rate=fps)")
+    import av
+    import numpy as np
+
+    def clip(path: Path, audio: bool) -> Path:
+        with av.open(str(path), "w") as out:
+            v = out.add_stream("libopenh264", rate=10)
+            v.width, v.height, v.pix_fmt = 32, 32, "yuv420p"
+            a = out.add_stream("aac", rate=8000) if audio else None
+            for _ in range(10):
+                for p in v.encode(av.VideoFrame.from_ndarray(np.zeros((32, 32, 3), np.uint8), format="rgb24")):
+                    out.mux(p)
+            for p in v.encode():
+                out.mux(p)
+            if a is not None:
+                for i in range(8):
+                    f = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
+                    f.sample_rate, f.pts = 8000, i * 1024
+                    for p in a.encode(f):
+                        out.mux(p)
+                for p in a.encode():
+                    out.mux(p)
+        return path
+
+    source, silent = clip(tmp_path / "src.mp4", True), clip(tmp_path / "silent.mp4", False)
+    check.W21_PENDING = re.compile("never matches (?!)")
+    check.check_clip(source, source)  # h264 + audio of the same length: passes
+    with pytest.raises(SystemExit):
+        check.check_clip(silent, source)  # the sound was dropped
+
+
+def test_vcam_excludes_leave_what_the_helper_imports(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """locallens-vcam's excluded stdlib packages: numpy, pyvirtualcam and PyInstaller's runtime hooks (pathlib,
+    zipfile, inspect) still import without them (excluding urllib, then ipaddress, broke the frozen helper)."""
+    calls = run_spec(monkeypatch, "linux", tmp_path)
+    if len(_steps(calls, "Analysis")) > 1:
+        spec_globals_excludes = _steps(calls, "Analysis")[1].kwargs["excludes"]
+    else:  # the helper is not in this tree yet: read the list from the spec's text
+        text = SPEC.read_text(encoding="utf-8")
+        block = text[text.index("VCAM_EXCLUDES ="):text.index("]", text.index('"asyncio"'))]
+        spec_globals_excludes = re.findall(r'"([\w.]+)"', block)
+    stdlib = sorted(m for m in spec_globals_excludes if m in sys.stdlib_module_names)
+    assert "asyncio" in stdlib
+    # ...and whatever the helper's own files import at top level (when the helper is in this tree)
+    helper_imports = set()
+    for py in (REPO / "desktop_app" / "vcam_helper").glob("*.py"):
+        for node in ast.walk(ast.parse(py.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                helper_imports |= {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                helper_imports.add(node.module.split(".")[0])
+    helper_imports -= {"desktop_app", "__future__"}
+    probe = (
+        "import sys\n"  # not importlib.abc: it imports pathlib (and so urllib, ipaddress) itself
+        f"blocked = {stdlib!r}\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] in blocked: raise ImportError(name)\n"
+        f"sys.path[:0] = {[str(Path(np_file).parent.parent) for np_file in [__import__('numpy').__file__]]!r}\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "import pathlib, zipfile, inspect, pkgutil, json, argparse, numpy, pyvirtualcam\n"
+        f"for name in {sorted(helper_imports)!r}: __import__(name)\n"
+        "numpy.zeros((2, 2, 3), numpy.uint8).tobytes()\n"
+    )
+    # -S: no site, so nothing (pathlib, urllib...) is imported before the blocker is in place
+    done = subprocess.run([sys.executable, "-S", "-c", probe], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-800:]

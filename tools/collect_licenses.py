@@ -40,6 +40,7 @@ class Component:
     note: str = ""
     platform: str | None = None  # "win32": bundled only in Windows builds
     extra: dict[str, str] = field(default_factory=dict)
+    program: str = "LocalLens"  # the executable that contains it; "locallens-vcam" for the GPL-2.0 helper
 
 
 QT_NOTE = (
@@ -51,6 +52,30 @@ QT_NOTE = (
     "version (modified or not): build Qt {version} and PySide6 {version} from their sources (Qt: qt.io; PySide6: "
     "the PySide6 source distribution on PyPI) and copy your libraries over the bundled ones with the same names. "
     "The licence texts below are the LGPL-3.0 and the GPL-3.0 it builds on."
+)
+
+# Standard text for the libraries of PyAV's wheel that ship (dav1d, libvpx, Opus, Speex: BSD; libdrm: MIT).
+AV_LIB_TEXTS = ["common:BSD"]
+# (file name prefix in av.libs, project, SPDX as used here). libx264/libx265/libaom/libSvtAv1Enc are stubbed.
+AV_LIBS: list[tuple[str, str, str]] = [
+    ("libdav1d", "dav1d", "BSD-2-Clause"), ("libvpx", "libvpx", "BSD-3-Clause"), ("libopus", "Opus", "BSD-3-Clause"),
+    ("libvorbis", "libvorbis", "BSD-3-Clause"), ("libvorbisenc", "libvorbisenc", "BSD-3-Clause"),
+    ("libogg", "libogg", "BSD-3-Clause"), ("libspeex", "Speex", "BSD-3-Clause"),
+    ("libwebp", "libwebp", "BSD-3-Clause"), ("libwebpmux", "libwebpmux", "BSD-3-Clause"),
+    ("libsharpyuv", "libsharpyuv", "BSD-3-Clause"), ("libmp3lame", "LAME", "LGPL-2.0-or-later"),
+    ("libopencore-amrnb", "opencore-amr (nb)", "Apache-2.0"), ("libopencore-amrwb", "opencore-amr (wb)", "Apache-2.0"),
+    ("libvpl", "oneVPL dispatcher", "MIT"), ("libdrm", "libdrm", "MIT"), ("libxcb", "libxcb", "MIT"),
+    ("libxcb-shape", "libxcb-shape", "MIT"), ("libxcb-shm", "libxcb-shm", "MIT"),
+    ("libxcb-xfixes", "libxcb-xfixes", "MIT"), ("libXau", "libXau", "MIT"), ("libasound", "ALSA", "LGPL-2.1-or-later"),
+    ("libgnutls", "GnuTLS", "LGPL-2.1-or-later"), ("libnettle", "Nettle", "LGPL-3.0-or-later"),
+    ("libhogweed", "Nettle (hogweed)", "LGPL-3.0-or-later"), ("libgmp", "GMP", "LGPL-3.0-or-later"),
+    ("libunistring", "libunistring", "LGPL-3.0-or-later"),
+]
+AV_STUBBED = (
+    "libx264", "libx265", "libaom", "libSvtAv1Enc", "libvorbis", "libvorbisenc", "libogg", "libmp3lame", "libwebp",
+    "libwebpmux", "libsharpyuv", "libopencore-amrnb", "libopencore-amrwb", "libgnutls", "libnettle", "libhogweed",
+    "libgmp", "libunistring", "libavdevice", "libvpl", "libasound", "libxcb", "libxcb-shape", "libxcb-shm",
+    "libxcb-xfixes", "libXau",
 )
 
 COMPONENTS: list[Component] = [
@@ -83,7 +108,8 @@ COMPONENTS: list[Component] = [
               "\"FFmpeg is redistributed within all opencv-python packages\" in the text); they are loaded "
               "unmodified from the app's opencv_python_headless.libs folder (Linux) or cv2 folder and can be "
               "replaced by your own build of the same versions. Sources: ffmpeg.org and the opencv-python "
-              "project."),
+              "project. Once LocalLens reads and writes every video file with PyAV, the build replaces these "
+              "libraries by code-free stubs (tools/stub_libs.py) and they no longer ship."),
     Component("numpy", "NumPy", "BSD-3-Clause AND 0BSD AND MIT AND Zlib AND CC0-1.0", ["dist:numpy:.*"],
               version_of="numpy", note="Arrays. LICENSE.txt includes the bundled OpenBLAS and GCC runtime licences."),
     Component("pillow", "Pillow", "MIT-CMU", ["dist:pillow:LICENSE"], version_of="pillow",
@@ -108,6 +134,42 @@ COMPONENTS: list[Component] = [
               "Source: github.com/strukturag/libde265 (tag v{version})."),
     Component("platformdirs", "platformdirs", "MIT", ["dist:platformdirs:LICENSE"], version_of="platformdirs",
               note="Finds the settings and log folders."),
+    Component("av", "PyAV", "BSD-3-Clause", ["dist:av:LICENSE\\.txt", "dist:av:AUTHORS\\.rst"], version_of="av",
+              note="Reads and writes video files with their sound (Python bindings to FFmpeg, listed next). "
+              "Source: github.com/PyAV-Org/PyAV (tag v{version})."),
+    Component("ffmpeg-av", "FFmpeg (bundled in PyAV)", "LGPL-3.0-or-later", ["common:LGPL-3", "common:GPL-3"],
+              note="FFmpeg {av_ffmpeg} as PyAV's wheel ships it{av_ffmpeg_libs}, built with --enable-version3, so "
+              "these libraries are under the LGPL-3.0-or-later (libavcodec reports \"LGPL version 3 or later\"). "
+              "They are unmodified shared libraries in the app's _internal/av.libs folder; you may replace each "
+              "with your own build of FFmpeg {av_ffmpeg}, modified or not, by copying it over the file with the same "
+              "name. The wheel also names libx264 and libx265 (GPL-2.0): they are NOT shipped; code-free stand-ins "
+              "of the same name take their place (tools/stub_libs.py), so the H.264 encoder is OpenH264. The AV1 "
+              "encoders libaom and SVT-AV1 are replaced the same way (never used). Source: ffmpeg.org (release "
+              "{av_ffmpeg}) and github.com/PyAV-Org/pyav-ffmpeg (the build scripts of PyAV's wheels)."),
+    Component("openh264", "OpenH264 (bundled in PyAV)", "BSD-2-Clause", AV_LIB_TEXTS,
+              note="Cisco's H.264 encoder and decoder {openh264}, the only H.264 encoder in the app "
+              "(_internal/av.libs). Source: github.com/cisco/openh264 (tag v{openh264}). H.264 is covered by "
+              "patents: Cisco pays the MPEG LA licence only for the binaries Cisco itself distributes from "
+              "ciscobinary.openh264.org. This copy comes from PyAV's wheel, not from Cisco, so that patent licence "
+              "does NOT cover it; see docs/licensing.md (a release decision)."),
+    Component("av-libs", "Other libraries bundled in PyAV", "BSD-2-Clause AND BSD-3-Clause AND MIT", AV_LIB_TEXTS,
+              note="Shared libraries PyAV's wheel ships in _internal/av.libs, unmodified: {av_libs}. The others in "
+              "the wheel (x264, x265, libaom, SVT-AV1, libvorbis, LAME, WebP, opencore-amr, GnuTLS with nettle, "
+              "hogweed, GMP and libunistring, libavdevice with ALSA and xcb, oneVPL) are replaced by code-free stubs "
+              "and not shipped. The texts below are the standard licences; the projects' own copyright lines are a "
+              "release TODO (docs/licensing.md)."),
+    Component("pyvirtualcam", "pyvirtualcam", "GPL-2.0-only", ["dist:pyvirtualcam:LICENSE"],
+              version_of="pyvirtualcam", program="locallens-vcam",
+              note="The virtual camera (OBS Virtual Camera / Unity Capture on Windows, OBS on macOS, v4l2loopback on "
+              "Linux). GPL-2.0 (it carries OBS code), so it lives only in the separate helper program "
+              "locallens-vcam next to the app, which talks to LocalLens through a pipe (two programs, not one "
+              "combined work). locallens-vcam as a whole is conveyed under the GPL-2.0: our helper code is "
+              "Apache-2.0 OR GPL-2.0-or-later. Source: pyvirtualcam has no source package on PyPI; its source is "
+              "github.com/letmaik/pyvirtualcam, tag v{version}, and the helper's source is desktop_app/vcam_helper "
+              "in LocalLens's source archive. Written offer: for three years after we distribute this version, "
+              "anyone may ask the LocalLens maintainers for the complete corresponding source code of "
+              "locallens-vcam (pyvirtualcam v{version}, the helper, and the build scripts) on a physical medium for "
+              "no more than the cost of copying it; each release should carry that source archive."),
     Component("pygrabber", "pygrabber", "MIT", ["dist:pygrabber:LICENSE.*"], version_of="pygrabber",
               platform="win32", note="Windows builds: camera names from DirectShow."),
 ]
@@ -192,6 +254,30 @@ def _bundled_versions() -> dict[str, str]:
             found["ffmpeg"] = next((f"libavcodec {v}" for n, v in libs if n == "avcodec"), "")
     except Missing:
         pass
+    try:
+        av = _dist("av")
+        lib = re.compile(r"(lib[\w-]+?)-[0-9a-f]{8}\.so\.?([\d.]*)")
+        shipped = {m[1]: m[2] for f in av.files or [] if f.parts[0] == "av.libs" and (m := lib.fullmatch(f.name))}
+        ff = ("avcodec", "avformat", "avutil", "avfilter", "swscale", "swresample")  # avdevice: stubbed
+        found["av_ffmpeg_libs"] = " (" + ", ".join(f"lib{n} {shipped[f'lib{n}']}" for n in ff
+                                                  if f"lib{n}" in shipped) + ")"
+        found["openh264"] = shipped.get("libopenh264", "")
+        kept = {spdx for prefix, _, spdx in AV_LIBS if prefix in shipped and prefix not in AV_STUBBED}
+        if not kept <= {"BSD-2-Clause", "BSD-3-Clause", "MIT"}:
+            raise SystemExit(f"av-libs: a shipped library is {kept}: update its licence expression and texts")
+        found["av_libs"] = "; ".join(f"{name} ({prefix}.so.{shipped[prefix]}, {spdx})" for prefix, name, spdx in AV_LIBS
+                                    if prefix in shipped and prefix not in AV_STUBBED)
+        unknown = sorted(set(shipped) - {p for p, _, _ in AV_LIBS} - set(AV_STUBBED) - {"libopenh264"}
+                         - {f"lib{n}" for n in ff} - {"libavdevice"})
+        if unknown:
+            raise SystemExit(f"PyAV's wheel ships libraries with no licence entry here: {unknown}: add them to AV_LIBS")
+        import av as _av
+
+        found["av_ffmpeg"] = str(_av.ffmpeg_version_info)
+        found["ffmpeg-av"] = found["av_ffmpeg"]
+        found["av-libs"] = f"as in PyAV {av.version}"
+    except (Missing, ImportError):
+        pass
     return found
 
 
@@ -237,11 +323,15 @@ def collect(out: Path = OUT) -> dict[str, object]:
             skipped.append({"id": comp.id, "name": comp.name, "license": comp.license,
                             "platform": comp.platform or "all", "reason": str(exc)})
             continue
-        entries.append({"id": comp.id, "name": comp.name, "version": version, "license": comp.license,
-                        "file": f"{users[key][0]}.txt",
-                        "note": comp.note.format(version=version, ffmpeg=versions.get("ffmpeg_libs", "")),
-                        "distribution": comp.version_of, "sources": comp.sources,
-                        "platform": comp.platform or "all"})
+        fields = {"ffmpeg": versions.get("ffmpeg_libs", ""), **{k: versions.get(k, "") for k in (
+            "av_ffmpeg", "av_ffmpeg_libs", "openh264", "av_libs")}}
+        entry: dict[str, object] = {
+            "id": comp.id, "name": comp.name, "version": version, "license": comp.license,
+            "file": f"{users[key][0]}.txt", "note": comp.note.format(version=version, **fields),
+            "distribution": comp.version_of, "sources": comp.sources, "platform": comp.platform or "all"}
+        if comp.program != "LocalLens":
+            entry["program"] = comp.program
+        entries.append(entry)
     names = {e["id"]: e["name"] for e in entries}
     for ids in users.values():
         file = f"{ids[0]}.txt"

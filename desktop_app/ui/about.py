@@ -42,6 +42,7 @@ class LicenseEntry:
     file: str
     note: str = ""
     platform: str = "all"
+    program: str = "LocalLens"  # "locallens-vcam": only in the separate virtual-camera helper
 
 
 def load_license_index(folder: Path) -> tuple[list[LicenseEntry], list[dict[str, Any]], str | None]:
@@ -49,7 +50,8 @@ def load_license_index(folder: Path) -> tuple[list[LicenseEntry], list[dict[str,
     try:
         data = json.loads((folder / "index.json").read_text(encoding="utf-8"))
         entries = [LicenseEntry(**{k: str(e.get(k, "")) for k in ("id", "name", "version", "license", "file",
-                                                                     "note")}, platform=str(e.get("platform", "all")))
+                                                                     "note")}, platform=str(e.get("platform", "all")),
+                                program=str(e.get("program", "LocalLens")))
                    for e in data["components"]]
         skipped = [s for s in data.get("not_collected", []) if isinstance(s, dict)]
         return entries, skipped, None
@@ -114,6 +116,8 @@ def about_text(models: Path, licenses: Path | None = None, assets: Path | None =
         lines.append(problem)
     for entry in components:
         where = "" if entry.platform == "all" else f" ({entry.platform} builds)"
+        if entry.program != "LocalLens":
+            where += f" (only in {entry.program})"
         lines.append(f"  {entry.name} {entry.version} — {entry.license}{where}")
     for item in skipped:
         lines.append(f"  {item.get('name')} — {item.get('license')} ({item.get('platform')} builds; its licence "
@@ -126,6 +130,15 @@ def about_text(models: Path, licenses: Path | None = None, assets: Path | None =
         if {"libheif", "libde265"} <= {e.id for e in lgpl}:
             lines.append("HEIC photos are read with libheif and libde265 under the LGPL-3.0, the same way as Qt; "
                          "the app ships no HEIC encoder.")
+    if any(e.id == "openh264" for e in components):
+        lines.append("Videos are written as H.264 with Cisco's OpenH264 (BSD-2-Clause) inside FFmpeg (LGPL-3.0 or "
+                     "later); GPL encoders (x264, x265) are not included. Cisco's H.264 patent licence covers only "
+                     "the binaries Cisco distributes, not this copy.")
+    for entry in components:
+        if entry.program != "LocalLens":
+            lines.append(f"{entry.program} is a separate program that ships beside {APP_NAME} and talks to it "
+                         f"through a pipe; it contains {entry.name.split(' (')[0]} under the {entry.license}. Its "
+                         "source: see that entry (a written offer of the complete source code of that program).")
     lines += ["", "Sample pictures, video and backgrounds: public domain or CC0 (see Assets).", ""]
     for name, text in model_texts:
         lines += [f"===== {name} =====", text, ""]

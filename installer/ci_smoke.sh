@@ -69,7 +69,7 @@ fi
 vcam="$root/dist/LocalLens/locallens-vcam"
 if [ -e desktop_app/vcam_helper/__main__.py ]; then
     [ -x "$vcam" ] || { echo "ci_smoke: FAILED: $vcam was not built" >&2; exit 1; }
-    vcam_out=$(head -c $((64 * 48 * 3 * 3)) /dev/zero | run_frozen 60 "$vcam" --width 64 --height 48 --fps 30 \
+    vcam_out=$(head -c $(((8 + 64 * 48 * 3) * 3)) /dev/zero | run_frozen 60 "$vcam" --width 64 --height 48 --fps 30 \
         --backend fake --record "$scratch/vcam.jsonl") || { echo "ci_smoke: FAILED: locallens-vcam: $vcam_out" >&2; exit 1; }
     echo "$vcam_out" | head -1 | grep -q '"ok": *true' || { echo "ci_smoke: FAILED: locallens-vcam said $vcam_out" >&2; exit 1; }
     [ "$(wc -l < "$scratch/vcam.jsonl")" -eq 3 ] || { echo "ci_smoke: FAILED: locallens-vcam recorded $(wc -l < "$scratch/vcam.jsonl") frames, not 3" >&2; exit 1; }

@@ -16,6 +16,7 @@ Protocol (binary, little-endian), spoken with desktop_app/core/virtualcam.py:
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import signal
 import struct
@@ -55,7 +56,11 @@ def classify(message: str) -> str:
 def open_camera(args: argparse.Namespace) -> Any:
     """The fake backend, or a pyvirtualcam.Camera in RGB (imported only here: the fake needs no driver)."""
     if args.backend in ("fake", "fake-none"):
-        from desktop_app.vcam_helper.fake import FakeCamera  # our own module: stdlib + numpy only
+        try:  # our own module: stdlib + numpy only
+            fake = importlib.import_module("desktop_app.vcam_helper.fake")
+        except ImportError:  # the frozen locallens-vcam carries it as the top-level module `fake` (the spec)
+            fake = importlib.import_module("fake")
+        FakeCamera = fake.FakeCamera
 
         return FakeCamera(args.width, args.height, args.fps, record=args.record, fail_after=args.fail_after,
                           missing=args.backend == "fake-none")

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from desktop_app import APP_NAME, __version__, paths
+from desktop_app.core import memory
 from desktop_app.core.params import EFFECTS, QUALITIES, EffectParams
 
 if TYPE_CHECKING:
@@ -100,6 +101,7 @@ def _device_arg(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    memory.configure_allocator()  # before any thread or frame exists: see desktop_app/core/memory.py
     args_list = list(sys.argv[1:] if argv is None else argv)
     if not args_list or (args_list[0].startswith("-") and args_list[0] not in ("-h", "--help", "--version")):
         args_list.insert(0, "gui")

@@ -16,7 +16,7 @@ Diagnostics (for finding where memory goes, not for the headline number): `--mal
 mallinfo2 (heap in use / free, mmapped) to each sample; `--tracemalloc` adds Python-traced memory and the top
 growing lines between the first-minute and the last sample; `--gc-types` adds the object counts by type that
 grew. Allocator experiments are environment variables (MALLOC_ARENA_MAX, MALLOC_MMAP_THRESHOLD_, ...) or
-`--no-malloc-config` (skip `desktop_app.core.memory.configure_allocator`, i.e. the behaviour before the fix).
+`--no-malloc-config` (skip `desktop_app.core.memory.configure_allocator`: the behaviour before the fix).
 """
 
 from __future__ import annotations
@@ -40,6 +40,12 @@ from typing import Any
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+
+ALLOCATOR: dict[str, int] = {}
+if "--no-malloc-config" not in sys.argv:  # as cli.main does it: before numpy, ORT or Qt start any thread
+    from desktop_app.core import memory
+
+    ALLOCATOR = memory.configure_allocator()
 
 import onnxruntime  # noqa: E402,F401  # before PySide6 (DLL order on Windows)
 
@@ -252,11 +258,7 @@ def main() -> int:
 
     os.environ.setdefault("LOCALLENS_CONFIG_DIR", f"/tmp/locallens-soak-{os.getpid()}/config")
     os.environ.setdefault("LOCALLENS_DATA_DIR", f"/tmp/locallens-soak-{os.getpid()}/data")
-    allocator: dict[str, Any] = {}
-    if not args.no_malloc_config:
-        from desktop_app.core import memory
-
-        allocator = memory.configure_allocator()
+    allocator = ALLOCATOR
     if args.tracemalloc:
         tracemalloc.start(10)
     if args.ort_arena == "off":

@@ -1,8 +1,8 @@
 """The allocator setting that keeps a long live session's memory flat (desktop_app/core/memory.py).
 
 RSS over an hour is a benchmark (bench/bench_soak.py), not a test; what is tested here is the mechanism: the
-setting is applied at startup, it keeps frame-sized blocks out of the heap even after one was freed (glibc's
-dynamic threshold would otherwise rise above the frame size), and a user's own MALLOC_* variable wins.
+setting is applied at startup, threads then share one arena (glibc would give each its own, each keeping its own
+freed frame-sized holes resident), and a user's own MALLOC_* variable wins.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import pytest
 from desktop_app.core import memory
 
 REPO = Path(__file__).resolve().parent.parent
-FRAME_720P = 1280 * 720 * 3
 
 
 class FakeLibc:
@@ -31,17 +30,16 @@ class FakeLibc:
         return self.result
 
 
-def test_a_fixed_mmap_threshold_below_every_live_frame_is_set() -> None:
+def test_one_arena_is_asked_for() -> None:
     libc = FakeLibc()
     applied = memory.configure_allocator(libc=libc, environ={})
-    assert libc.calls == [(memory.M_MMAP_THRESHOLD, memory.MMAP_THRESHOLD)]
-    assert applied == {"MALLOC_MMAP_THRESHOLD_": memory.MMAP_THRESHOLD}
-    assert memory.MMAP_THRESHOLD <= 640 * 480 * 3  # the smallest live frame still gets its own mapping
+    assert libc.calls == [(memory.M_ARENA_MAX, 1)]
+    assert applied == {"MALLOC_ARENA_MAX": 1}
 
 
 def test_the_users_malloc_variable_wins() -> None:
     libc = FakeLibc()
-    assert memory.configure_allocator(libc=libc, environ={"MALLOC_MMAP_THRESHOLD_": "4096"}) == {}
+    assert memory.configure_allocator(libc=libc, environ={"MALLOC_ARENA_MAX": "4"}) == {}
     assert libc.calls == []
 
 
@@ -55,38 +53,40 @@ def test_another_platform_or_c_library_is_left_alone(monkeypatch: pytest.MonkeyP
 
 
 _PROBE = textwrap.dedent("""
-    import ctypes, sys
+    import ctypes, os, sys, threading
     sys.path.insert(0, sys.argv[2])
     if sys.argv[1] == "configured":
         from desktop_app.core import memory
         assert memory.configure_allocator()
-    class Info(ctypes.Structure):
-        _fields_ = [(n, ctypes.c_size_t) for n in ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks",
-                                                    "fsmblks", "uordblks", "fordblks", "keepcost")]
     libc = ctypes.CDLL("libc.so.6")
-    libc.mallinfo2.restype = Info
     libc.malloc.restype = ctypes.c_void_p
     libc.malloc.argtypes = [ctypes.c_size_t]
     libc.free.argtypes = [ctypes.c_void_p]
-    libc.free(libc.malloc(4 * 1024 * 1024))  # the first large free: glibc raises its dynamic threshold here
-    before = libc.mallinfo2().hblks
-    block = libc.malloc(int(sys.argv[3]))
-    print(libc.mallinfo2().hblks - before)
-    libc.free(block)
+
+    def work():  # what a capture thread does with a frame: allocate it on its own thread
+        libc.free(libc.malloc(1280 * 720 * 3))
+
+    threads = [threading.Thread(target=work) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    os.dup2(1, 2)  # malloc_stats() writes one "Arena N:" block per arena to stderr
+    libc.malloc_stats()
 """)
 
 
-def _mapped_after_a_large_free(mode: str) -> int:
+def _arenas_after_three_threads(mode: str) -> int:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
-    out = subprocess.run([sys.executable, "-c", _PROBE, mode, str(REPO), str(FRAME_720P)], env=env,
+    out = subprocess.run([sys.executable, "-c", _PROBE, mode, str(REPO)], env=env,
                          capture_output=True, text=True, timeout=60, check=True)
-    return int(out.stdout.strip())
+    return sum(line.startswith("Arena ") for line in out.stdout.splitlines())
 
 
 @pytest.mark.skipif(memory._glibc() is None, reason="glibc's allocator only")
-def test_frame_sized_blocks_keep_their_own_mapping_after_a_large_free() -> None:
-    assert _mapped_after_a_large_free("default") == 0  # the behaviour being fixed: the frame comes from the heap
-    assert _mapped_after_a_large_free("configured") == 1  # its own mapping: given back to the system on free
+def test_threads_share_the_one_arena() -> None:
+    assert _arenas_after_three_threads("default") > 1  # the behaviour being fixed: an arena per thread
+    assert _arenas_after_three_threads("configured") == 1
 
 
 def test_the_entry_point_configures_the_allocator_first(monkeypatch: pytest.MonkeyPatch) -> None:

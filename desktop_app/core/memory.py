@@ -1,15 +1,16 @@
 """The C allocator's settings for a long live session (glibc on Linux), applied once at startup.
 
-Why: every live frame allocates and frees several 2.6-3.5 MB buffers (decoded frame, mirror, mask, effect output,
-display image) on the capture, processing and GUI threads. glibc serves a block that large with its own mmap
-only until the first such block is freed; then its *dynamic* mmap threshold rises above the frame size and from
-then on frames come from the per-thread heaps (arenas), where freed holes of slightly different sizes pile up:
-RSS creeps and steps up by a frame-sized chunk every few minutes (bench/bench_soak.py, docs/benchmarks.md
-"Hour-long call"). A fixed threshold below the frame size keeps every frame buffer in its own mapping, given back
-to the system on free, so RSS follows what is live. Setting it also turns the dynamic adjustment off.
+Why: every live frame allocates and frees about ten 0.7-3.7 MB buffers (decoded frame, mirror, masks, effect
+output, display image) on the capture, processing and GUI threads. glibc gives each thread its own arena (up to
+8 per core), serves blocks this large from them once its dynamic mmap threshold has risen above the frame size
+(after the first such free), and each arena keeps the holes its own peak left: the free space of all arenas
+together (37-50 MB in the window's live view) stays resident and ratchets up a frame-sized step at a time.
+One arena for the whole process shares one pool of holes between the threads (14-27 MB free) at no measured
+cost in CPU; a fixed mmap threshold below the frame size would leave no holes at all but costs 3400 page
+faults, +4-10 ms of CPU, per 720p frame (bench/bench_soak.py, docs/benchmarks.md "Hour-long call").
 
-Nothing is changed when the user set the matching `MALLOC_*_` environment variable (theirs wins), or on another
-C library (Windows' heap and macOS's malloc zones return large blocks on their own).
+Nothing is changed when the user set the matching `MALLOC_*` environment variable (theirs wins), or on another
+C library (Windows' heap and macOS's malloc zones work differently).
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ from typing import Any
 
 M_MMAP_THRESHOLD = -3  # mallopt parameters from glibc's malloc.h
 M_ARENA_MAX = -8
-MMAP_THRESHOLD = 512 * 1024  # bytes: below the smallest live frame (640x480 RGB, 0.9 MB) and every buffer of one
+ARENA_MAX = 1
 ENV = {M_MMAP_THRESHOLD: "MALLOC_MMAP_THRESHOLD_", M_ARENA_MAX: "MALLOC_ARENA_MAX"}
-SETTINGS: dict[int, int] = {M_MMAP_THRESHOLD: MMAP_THRESHOLD}
+SETTINGS: dict[int, int] = {M_ARENA_MAX: ARENA_MAX}
 
 _applied: dict[str, int] | None = None
 

@@ -54,11 +54,16 @@ SIZE = (1280, 720)
 BASELINE_S = 60.0
 
 
-def rss_mb() -> float:
+def rss_mb() -> dict[str, float]:
+    """VmRSS and its parts: RssAnon (the process's own memory) and RssFile (mapped libraries and the model,
+    which the kernel may drop and read back under memory pressure: a shared machine moves it by tens of MB)."""
+    found = {}
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024.0
-    return float("nan")
+        key, _, rest = line.partition(":")
+        if key in ("VmRSS", "RssAnon", "RssFile"):
+            found[key] = round(int(rest.split()[0]) / 1024.0, 1)
+    return {"rss_mb": found.get("VmRSS", float("nan")), "anon_mb": found.get("RssAnon", float("nan")),
+            "file_mb": found.get("RssFile", float("nan"))}
 
 
 class _MallInfo2(ctypes.Structure):
@@ -216,8 +221,9 @@ class QtLoop:
 # ---------------------------------------------------------------------------------------------- the soak
 
 
-def growth(samples: list[dict[str, Any]]) -> dict[str, float]:
-    """Baseline = mean RSS over the first minute's last samples; growth = after-minute max and trend."""
+def growth(samples: list[dict[str, Any]], key: str = "rss_mb") -> dict[str, float | None]:
+    """Baseline = the sample at one minute; growth = the max after it against it, and the trend after it."""
+    samples = [{"t": s["t"], "rss_mb": s[key]} for s in samples]
     first = [s["rss_mb"] for s in samples if s["t"] <= BASELINE_S + 1.0] or [samples[0]["rss_mb"]]
     base = first[-1]
     later = [s for s in samples if s["t"] > BASELINE_S + 1.0] or samples[-1:]
@@ -288,7 +294,7 @@ def main() -> int:
     next_trim = args.trim_every
     try:
         while (t := time.perf_counter() - started) < args.minutes * 60.0 + 1e-6:
-            sample: dict[str, Any] = {"t": round(t, 1), "rss_mb": round(rss_mb(), 1), "frames": loop.processed}
+            sample: dict[str, Any] = {"t": round(t, 1), **rss_mb(), "frames": loop.processed}
             if args.malloc_stats:
                 sample["malloc"] = malloc_stats()
             if args.tracemalloc:
@@ -318,6 +324,7 @@ def main() -> int:
     finally:
         loop.stop()
     summary = growth(samples)
+    anon = {f"anon_{k}": v for k, v in growth(samples, "anon_mb").items()}
     results = {
         "label": args.label,
         "machine": {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count(),
@@ -331,6 +338,7 @@ def main() -> int:
         "cpu_ms_per_frame": round(1000.0 * cpu / max(frames, 1), 1),
         "load_average_1min": round(os.getloadavg()[0], 2),
         **summary,
+        **anon,
         **diag,
         "samples": samples,
     }

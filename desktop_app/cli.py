@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from desktop_app import APP_NAME, __version__, paths
 from desktop_app.cli_live import add_live_parser, run_live
+from desktop_app.core import memory
 from desktop_app.core.params import EFFECTS, QUALITIES, EffectParams
 from desktop_app.core.progress import ProgressBar
 
@@ -105,6 +106,7 @@ def _device_arg(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    memory.configure_allocator()  # before any thread or frame exists: see desktop_app/core/memory.py
     args_list = list(sys.argv[1:] if argv is None else argv)
     if not args_list or (args_list[0].startswith("-") and args_list[0] not in ("-h", "--help", "--version")):
         args_list.insert(0, "gui")

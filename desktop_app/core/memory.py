@@ -4,9 +4,9 @@ Why: every live frame allocates and frees about ten 0.7-3.7 MB buffers (decoded 
 output, display image) on the capture, processing and GUI threads. glibc gives each thread its own arena (up to
 8 per core), serves blocks this large from them once its dynamic mmap threshold has risen above the frame size
 (after the first such free), and each arena keeps the holes its own peak left: the free space of all arenas
-together (37-50 MB in the window's live view) stays resident and ratchets up a frame-sized step at a time.
-One arena for the whole process shares one pool of holes between the threads (14-27 MB free) at no measured
-cost in CPU; a fixed mmap threshold below the frame size would leave no holes at all but costs 3400 page
+together (31-56 MB in the window's live view) stays resident and ratchets up a frame-sized step at a time.
+One arena for the whole process shares one pool of holes between the threads (4-28 MB free), with CPU per
+frame within noise; a fixed mmap threshold below the frame size would leave no holes at all but costs 3400 page
 faults, +4-10 ms of CPU, per 720p frame (bench/bench_soak.py, docs/benchmarks.md "Hour-long call").
 
 Nothing is changed when the user set the matching `MALLOC_*` environment variable (theirs wins), or on another

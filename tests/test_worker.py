@@ -136,3 +136,17 @@ def test_a_failed_sink_is_signalled_on_the_gui_thread(qtbot, workers) -> None:
     qtbot.waitUntil(lambda: got.removed == [sink], timeout=WAIT)
     assert got.threads == {threading.main_thread().name} and sink.closed == 1
     assert worker.is_running()
+
+
+def test_results_queued_to_the_view_carry_no_mask(qtbot, workers) -> None:
+    """The pipeline makes a full-size float mask per frame; the view never reads it, so what is queued to the GUI
+    thread (up to MAX_IN_FLIGHT, plus the one on screen) must not hold it: 3.7 MB each at 720p over an hour."""
+    seen: list[object] = []
+    worker = LiveWorker(halves, EffectParams(effect="blur"), demo_factory=None)
+    worker.session.events.result.connect(lambda r: seen.append(r.mask))
+    got = wire(worker, workers)
+    worker.set_segmenter(FakeSegmenter())
+    worker.start()
+    qtbot.waitUntil(lambda: len(got.results) >= 2, timeout=WAIT)
+    assert any(mask is not None for mask in seen)  # the session's own result has it
+    assert all(r.mask is None for r in got.results)

@@ -41,7 +41,8 @@ MAX_IN_FLIGHT = 2  # results queued to the GUI thread: bounds memory if it stall
 @dataclass(slots=True)
 class ShownResult(LiveResult):
     """A LiveResult as the preview shows it: `pixels` mirrored when the mirror is on (`frame` stays the captured
-    one), with its picture already converted for painting (done on the processing thread)."""
+    one), with its picture already converted for painting (done on the processing thread), and without the mask
+    (the view never reads it; not holding it keeps a long call's memory flat)."""
 
     image: QImage | None = None
 
@@ -170,7 +171,9 @@ class LiveWorker(QObject):
         pixels = result.pixels
         if self._demo_mirror if result.fallback else self._mirror:
             pixels = mirrored(pixels)
-        self.result_ready.emit(ShownResult(result.frame, pixels, result.mask, result.timings, result.processed,
+        # No mask: the view never reads it, and each result queued to the GUI thread (up to MAX_IN_FLIGHT, plus
+        # the one on screen) would hold a full-size float32 copy, 3.7 MB at 720p: the RSS swing of a long call.
+        self.result_ready.emit(ShownResult(result.frame, pixels, None, result.timings, result.processed,
                                            result.fallback, to_display_image(pixels)))
 
     def _reserve_delivery(self) -> bool:

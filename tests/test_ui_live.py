@@ -303,12 +303,12 @@ class CountingSegmenter(FakeSegmenter):
         return out
 
 
-def test_a_stalled_gui_thread_gets_at_most_two_queued_results(qtbot, make_worker) -> None:
+def test_a_stalled_gui_thread_gets_only_the_newest_result_queued(qtbot, make_worker) -> None:
     segmenter = CountingSegmenter(6)
     worker, got = make_worker(lambda: frames_source(fps=240.0), segmenter=segmenter)
     assert segmenter.reached.wait(10)  # the GUI thread is blocked here: nothing is delivered meanwhile
     assert got.count == 0
-    assert worker._in_flight == 2
-    assert worker.undelivered >= 3  # results 3, 4 and 5 were not queued
+    assert worker._in_flight == 1  # one result waits for the GUI thread; the others are dropped, never queued
+    assert worker.undelivered >= 4  # results 2 to 5 were not queued
     qtbot.waitUntil(lambda: got.count >= 4, timeout=5000)  # delivery resumes once the loop runs
     assert got.results[0].frame.index < got.results[2].frame.index

@@ -35,7 +35,7 @@ from desktop_app.ui.qimage import to_display_image
 
 __all__ = ["DemoFactory", "LiveStats", "LiveWorker", "ModelLoader", "ShownResult", "SourceFactory",
            "default_demo_source", "is_processed"]
-MAX_IN_FLIGHT = 2  # results queued to the GUI thread: bounds memory if it stalls (a dialog, a slow save)
+MAX_IN_FLIGHT = 1  # results queued to the GUI thread: the newest only (drop, never queue); bounds memory if it stalls
 
 
 @dataclass(slots=True)

@@ -289,7 +289,7 @@ def _process(args: argparse.Namespace, params: EffectParams, log_path: Path | No
     jobs, failures = plan(args.paths, args.out)
     if not jobs and not failures:
         raise UsageError("nothing to process: no images or videos in " + ", ".join(map(str, args.paths)))
-    if params.effect == "replace" and params.background is not None:  # validate() guarantees one for replace
+    if params.background is not None:  # set only for an effect that takes an image (params_from_args)
         from desktop_app.core.imageio import ImageReadError, read_image
 
         try:

@@ -1,4 +1,7 @@
-"""Background effects composed at full resolution: none, blur, replace, remove and mask.
+"""Background effects at full resolution: the shared `compose` entry and the primitives the effects use.
+
+Each effect (none, blur, replace, remove, mask) is declared with its compose step in its own module
+(`*_effect.py`, see `registry`); `compose` dispatches to it.
 
 All full-resolution work is uint8 with OpenCV primitives (measured in bench/bench_core.py); the only
 float work is at reduced resolution. The blur is computed at 1/d of the frame size and upsampled, and is

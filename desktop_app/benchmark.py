@@ -23,6 +23,7 @@ import numpy as np
 
 from desktop_app import paths
 from desktop_app.core.effects import background as bg
+from desktop_app.core.effects.registry import spec_for
 from desktop_app.core.frames import Frame
 from desktop_app.core.params import Effect, EffectParams
 from desktop_app.core.pipeline import STAGES, Pipeline
@@ -135,7 +136,8 @@ def measure(seg: Segmenter, n: int, log: Callable[[str], object] = print) -> lis
     for width, height in SIZES:
         frames = [bg.cover_fit(f, (width, height)) for f in base]
         for effect in EFFECTS:
-            params = EffectParams(effect=effect, strength=50, background=bg_path if effect == "replace" else None)
+            takes_image = spec_for(effect).takes("background")
+            params = EffectParams(effect=effect, strength=50, background=bg_path if takes_image else None)
             row = {"size": f"{width}x{height}", "effect": effect, **run_effect(seg, frames, params, n)}
             target = TARGETS_MS.get((width, height)) if effect == "blur" else None
             verdict = ""

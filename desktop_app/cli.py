@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from desktop_app import APP_NAME, __version__, paths
 from desktop_app.cli_live import add_live_parser, run_live
 from desktop_app.core import memory
-from desktop_app.core.params import EFFECTS, QUALITIES, EffectParams
+from desktop_app.core.params import QUALITIES, EffectParams
 from desktop_app.core.progress import ProgressBar
 
 if TYPE_CHECKING:
@@ -70,12 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     proc = sub.add_parser("process", help="apply an effect to images, folders or videos")
     proc.add_argument("paths", nargs="+", type=Path, metavar="PATH")
-    proc.add_argument("--effect", choices=[e for e in EFFECTS if e != "none"], default="blur")
-    names = ", ".join(builtin_backgrounds()) or "none bundled"
-    proc.add_argument("--background", metavar="IMG",
-                      help=f"background for replace: an image file, or a built-in one by name ({names})")
-    proc.add_argument("--strength", type=int, default=50, metavar="N", help="blur strength 1-100")
-    proc.add_argument("--color", metavar="RRGGBB", help="remove: solid colour instead of transparency")
+    add_effect_arguments(proc, live=False)
     proc.add_argument("--out", type=Path, default=Path("locallens-output"), metavar="DIR",
                       help="output folder (default: locallens-output); outputs are never read back in as input")
     proc.add_argument("--format", choices=("png", "jpg", "webp", "webm"), default=None,
@@ -213,10 +208,32 @@ def check_model_id(model_id: str) -> None:
         raise UsageError(f"unknown model {model_id!r}; known models: {', '.join([AUTO, *ids])}")
 
 
+def add_effect_arguments(parser: argparse.ArgumentParser, live: bool) -> None:
+    """`--effect` and each declared effect parameter's flag (`effects.registry`), for `process` and `live`."""
+    from desktop_app.core.effects.registry import cli_arguments
+
+    names = ", ".join(builtin_backgrounds()) or "none bundled"
+    for flag, kwargs in cli_arguments(live=live, backgrounds=names):
+        parser.add_argument(flag, **kwargs)
+
+
 def params_from_args(args: argparse.Namespace) -> EffectParams:
-    background = resolve_background(args.background) if args.effect == "replace" else None
-    params = EffectParams(effect=args.effect, strength=args.strength, background=background,
-                          color=parse_color(args.color), quality=args.quality)
+    """The declared parameters' flags as validated `EffectParams`; an image is resolved only for an effect that
+    takes it, a colour parsed (RRGGBB)."""
+    from desktop_app.core.effects.registry import declared_params, spec_for
+
+    spec = spec_for(args.effect)
+    values: dict[str, object] = {"effect": args.effect, "quality": args.quality}
+    for param in declared_params():
+        raw = getattr(args, param.field, None)
+        if param.kind == "image":
+            if spec.takes(param.field):
+                values[param.field] = resolve_background(raw)
+        elif param.kind == "color":
+            values[param.field] = parse_color(raw)
+        elif raw is not None:
+            values[param.field] = raw
+    params = EffectParams(**values)  # type: ignore[arg-type]
     try:
         params.validate()
     except ValueError as exc:
@@ -272,7 +289,7 @@ def _process(args: argparse.Namespace, params: EffectParams, log_path: Path | No
     jobs, failures = plan(args.paths, args.out)
     if not jobs and not failures:
         raise UsageError("nothing to process: no images or videos in " + ", ".join(map(str, args.paths)))
-    if params.effect == "replace" and params.background is not None:  # validate() guarantees one for replace
+    if params.background is not None:  # set only for an effect that takes an image (params_from_args)
         from desktop_app.core.imageio import ImageReadError, read_image
 
         try:

@@ -14,8 +14,6 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from desktop_app.core.params import EFFECTS
-
 if TYPE_CHECKING:
     from desktop_app.core.sinks import FrameSink
 
@@ -24,17 +22,16 @@ FPS = 30.0  # the camera rate asked for; the session follows the source's own ra
 
 
 def add_live_parser(sub: Any) -> None:
-    """The `live` command on the CLI's subparsers."""
+    """The `live` command on the CLI's subparsers (the effect options: `cli.add_effect_arguments`)."""
+    from desktop_app.cli import add_effect_arguments
+
     live = sub.add_parser("live", help="run the live effect without a window (--virtual-camera: for call apps)")
     live.add_argument("--virtual-camera", action="store_true",
                       help="send the processed picture to the virtual camera (OBS / Unity Capture / v4l2loopback)")
     live.add_argument("--camera", type=Path, metavar="FILE", help="play a video or image file as the camera")
     live.add_argument("--camera-name", metavar="NAME", help="the camera to use (default: the first one)")
     live.add_argument("--resolution", default="1280x720", metavar="WxH", help="camera size (default 1280x720)")
-    live.add_argument("--effect", choices=[e for e in EFFECTS if e != "none"], default="blur")
-    live.add_argument("--background", metavar="IMG", help="background for replace: an image or a built-in name")
-    live.add_argument("--strength", type=int, default=50, metavar="N", help="blur strength 1-100")
-    live.add_argument("--color", metavar="RRGGBB", help="remove: solid colour (default: green screen)")
+    add_effect_arguments(live, live=True)
     live.add_argument("--model", default="auto", help="bundled model id (see `models`)")
     live.add_argument("--device", choices=("auto", "cpu", "gpu"), default="auto",
                       help="where the model runs (auto: GPU if one works, else CPU)")

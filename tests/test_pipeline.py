@@ -283,7 +283,7 @@ def test_set_params_does_not_wait_for_the_background_to_load(monkeypatch: pytest
 
 
 def test_live_pipelines_take_the_one_pass_edge_estimate_and_stills_two(monkeypatch: pytest.MonkeyPatch) -> None:
-    from desktop_app.core.effects import background as bg_mod
+    from desktop_app.core.effects import remove_effect as bg_mod  # the remove effect's compose step
 
     seen: list[int] = []
     real = bg_mod.estimate_foreground

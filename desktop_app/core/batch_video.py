@@ -14,6 +14,7 @@ from typing import Any
 
 from desktop_app.core.batch import _CANCELLED, Batch, Job, Outcome, describe_error, printable
 from desktop_app.core.batch_overlap import ahead, behind
+from desktop_app.core.effects.registry import spec_for
 from desktop_app.core.frames import Frame
 from desktop_app.core.safe_write import fit_stem
 from desktop_app.core.sequence import SequenceWriteError, SequenceWriter
@@ -27,8 +28,9 @@ def process_video(batch: Batch, job: Job) -> Outcome:
     """The video as H.264/MP4 or VP9/WebM with the source's sound, or as a PNG sequence (full size, lossless:
     gray masks, RGBA cut-outs, RGB else). WebM keeps a cut-out's transparency; MP4 puts it on green screen."""
     params, notes = batch.params, []
+    spec = spec_for(params.effect)
     sequence = batch.video_format == "png"
-    if params.effect == "remove" and params.color is None and batch.video_format == "mp4":
+    if batch.video_format == "mp4" and not spec.mp4_can_carry(params) and spec.takes("color"):
         params = params.with_(color=GREEN_SCREEN)
         notes.append("MP4 has no transparency: the background was replaced by green screen")
     batch.processor.set_params(params)
@@ -41,7 +43,7 @@ def process_video(batch: Batch, job: Job) -> Outcome:
         # before any abort below.
         with VideoReader(job.source) as reader, contextlib.ExitStack() as helpers:
             width, height = reader.size
-            if not sequence and params.effect != "mask" and min(width, height) < 2:  # the output keeps its size
+            if not sequence and spec.output != "gray" and min(width, height) < 2:  # the output keeps its size
                 return Outcome(job.source, error=printable(
                     f"{job.source}: too small to save as {batch.video_format.upper()} ({width}x{height}; "
                     "needs at least 2x2)"))

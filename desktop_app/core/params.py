@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Literal
 
 Effect = Literal["none", "blur", "replace", "remove", "mask"]
+# The built-in effects, in the panel's order; each is declared (parameters, model, output, compose step) by its
+# module under desktop_app/core/effects (`effects.registry`), which `validate` asks.
 EFFECTS: tuple[Effect, ...] = ("none", "blur", "replace", "remove", "mask")
 Quality = Literal["fast", "best"]
 QUALITIES: tuple[Quality, ...] = ("fast", "best")
@@ -33,12 +35,14 @@ class EffectParams:
 
     def validate(self) -> None:
         """Raise ValueError with a message a user can act on."""
-        if self.effect not in EFFECTS:
-            raise ValueError(f"unknown effect {self.effect!r}; choose one of {', '.join(EFFECTS)}")
+        from desktop_app.core.effects.registry import spec_for  # the registry imports this module
+
+        spec = spec_for(self.effect)  # ValueError naming the choices
         if not 1 <= self.strength <= 100:
             raise ValueError(f"strength must be between 1 and 100, not {self.strength}")
-        if self.effect == "replace" and self.background is None:
-            raise ValueError("the replace effect needs a background image")
+        for param in spec.params:
+            if param.required and getattr(self, param.field) is None:
+                raise ValueError(param.missing)
         for name in ("threshold", "feather"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:

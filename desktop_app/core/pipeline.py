@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -12,6 +14,7 @@ import numpy as np
 from desktop_app.core import quality as still_quality
 from desktop_app.core.edges_full import refine_edges_full
 from desktop_app.core.effects.background import compose, load_background
+from desktop_app.core.effects.registry import PERSON_SEGMENTATION, EffectSpec, spec_for
 from desktop_app.core.frames import Frame, Result
 from desktop_app.core.masks import MaskRefiner, refine_edges, soft_threshold, upsample
 from desktop_app.core.params import EffectParams
@@ -124,10 +127,14 @@ class Pipeline:
     edge flicker. `full_edges` (an attribute, default False) snaps them at the frame's full resolution in colour
     instead (`edges_full.refine_edges_full`: flicker 0.45x on call-P002, about +3.5 ms CPU at 720p, so for video
     files, which the CLI and the window's exports turn it on for, not for live frames; docs/quality.md).
+
+    Stages: `process` runs `self.stages` in order, the `BackgroundStage` first (the above), then any given as
+    `stages` (e.g. faces), each on the output of the one before (docs/architecture.md, "Effects as stages").
     """
 
     def __init__(
-        self, segmenter: SegmenterLike, params: EffectParams, temporal: bool = True, live: bool | None = None
+        self, segmenter: SegmenterLike, params: EffectParams, temporal: bool = True, live: bool | None = None,
+        stages: Sequence[Stage] = (),
     ) -> None:
         self.segmenter = segmenter
         self.temporal = temporal
@@ -140,6 +147,8 @@ class Pipeline:
         self._reset_pending = False
         self._refiner = MaskRefiner()
         self._source_key: tuple[str, tuple[int, int]] | None = None
+        # The background stage, then `stages` in order (the faces stage will go there).
+        self.stages: list[Stage] = [BackgroundStage(self), *stages]
         self._start_load(params)
 
     @property
@@ -169,25 +178,43 @@ class Pipeline:
             return self._params, self._load, reset
 
     def process(self, frame: Frame, still: bool | None = None) -> Result:
-        """`still` (default: `not temporal`) marks a photo: see the class docstring for what quality does."""
+        """`still` (default: `not temporal`) marks a photo: see the class docstring for what quality does.
+
+        Runs `stages` in order on one `StageState`; each reads the frame and the output so far and may replace it.
+        """
         params, load, reset = self._snapshot()
         rgb = frame.pixels
         key = (frame.source_id, (rgb.shape[1], rgb.shape[0]))
-        if reset or key != self._source_key or params.effect == "none":
-            self._refiner.reset()
+        if reset or key != self._source_key:
+            for stage in self.stages:
+                stage.reset()
         self._source_key = key
-        if params.effect == "none":
-            return Result(frame, rgb, None, dict.fromkeys(STAGES, 0.0))
-        background = load.result() if params.effect == "replace" and load is not None else None
-        if params.quality == "best" and (not self.temporal if still is None else still):
-            return self._best_still(frame, params, background)
+        state = StageState(frame, params, not self.temporal if still is None else still, rgb, None, {}, load)
+        for stage in self.stages:
+            stage.run(state)
+        return Result(frame, state.pixels, state.mask, state.timings)
+
+    def _background(self, state: StageState) -> None:
+        """The background stage: segment, refine, compose `params.effect` (see the class docstring)."""
+        params, frame, load = state.params, state.frame, state.background_load
+        rgb = frame.pixels
+        spec = spec_for(params.effect)
+        if spec.compose is None:
+            self._refiner.reset()  # no history while nothing is segmented
+            state.timings.update(dict.fromkeys(STAGES, 0.0))
+            return
+        background = load.result() if load is not None and spec.takes("background") else None
+        if params.quality == "best" and state.still:
+            state.pixels, state.mask, timings = self._best_still(rgb, params, spec, background)
+            state.timings.update(timings)
+            return
 
         mask_small, seg_timings = self.segmenter.predict(rgb)
         start = time.perf_counter()
         refiner = self._refiner
         refiner.threshold, refiner.feather = params.threshold, params.feather
         refiner.smoothing = params.smoothing if self.temporal else 0.0
-        if params.effect == "mask":
+        if spec.uses_probability:
             # The person probability itself (smoothed across video frames, never thresholded), upsampled
             # to the frame's full size: the output is that probability as an 8-bit (H, W) image.
             mask = upsample(refiner.smooth(mask_small), rgb.shape[:2])
@@ -200,13 +227,12 @@ class Pipeline:
             masked = time.perf_counter()
             pixels = compose(rgb, mask, params, background, mask_small=refined, live=self.live)
         done = time.perf_counter()
-        timings = {
-            "resize": float(seg_timings.get("resize", 0.0)),
-            "inference": float(seg_timings.get("inference", 0.0)),
-            "mask": (masked - start) * 1000.0,
-            "compose": (done - masked) * 1000.0,
-        }
-        return Result(frame, pixels, mask, timings)
+        state.pixels, state.mask = pixels, mask
+        timings = state.timings
+        timings["resize"] = float(seg_timings.get("resize", 0.0))
+        timings["inference"] = float(seg_timings.get("inference", 0.0))
+        timings["mask"] = (masked - start) * 1000.0
+        timings["compose"] = (done - masked) * 1000.0
 
     def _edges(self, rgb: np.ndarray, refined: np.ndarray) -> np.ndarray:
         """The refined mask's edges snapped to the frame's: at full resolution in colour (`full_edges`) or at the
@@ -218,15 +244,15 @@ class Pipeline:
                                                          smoothing=refiner.smoothing))
         return refiner.steady(refine_edges(rgb, refined, grey_filter=refiner.steady_guide))
 
-    def _best_still(self, frame: Frame, params: EffectParams, background: np.ndarray | None) -> Result:
+    def _best_still(self, rgb: np.ndarray, params: EffectParams, spec: EffectSpec,
+                    background: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
         """The best-quality still path: the full-resolution probability from `quality.segment_still`, refined
         (threshold, feather; never smoothed across frames) at up to STILL_REFINE_LONG_SIDE, composed as usual."""
-        rgb = frame.pixels
         height, width = rgb.shape[:2]
         start = time.perf_counter()
         prob = still_quality.segment_still(self.segmenter, rgb)
         segmented = time.perf_counter()
-        if params.effect == "mask":
+        if spec.uses_probability:
             mask, small = prob, None
         else:
             work = fit_long_side(prob, STILL_REFINE_LONG_SIDE)
@@ -238,5 +264,45 @@ class Pipeline:
         done = time.perf_counter()
         timings = {"resize": 0.0, "inference": (segmented - start) * 1000.0, "mask": (masked - segmented) * 1000.0,
                    "compose": (done - masked) * 1000.0}
-        return Result(frame, pixels, mask, timings)
+        return pixels, mask, timings
 
+
+@dataclass(slots=True)
+class StageState:
+    """One frame on its way through the stages: the input frame, what was chosen, and the output so far."""
+
+    frame: Frame
+    params: EffectParams
+    still: bool  # a photo (the best-quality path, no temporal history)
+    pixels: np.ndarray  # the output so far: the frame itself until a stage composes
+    mask: np.ndarray | None  # the person mask at the frame's size, once the background stage made one
+    timings: dict[str, float]  # ms per step; the background stage fills STAGES, later stages add their own
+    background_load: _BackgroundLoad | None = None
+
+
+class Stage(Protocol):
+    """A step of `Pipeline.stages`: `run` reads the state and may replace its pixels (and add its timings);
+    `reset` forgets history across frames (a new source, a new size, `Pipeline.reset`)."""
+
+    name: str
+
+    def run(self, state: StageState) -> None: ...
+
+    def reset(self) -> None: ...
+
+
+class BackgroundStage:
+    """The first stage: the chosen background effect (`params.effect`) on the person mask; its state (the mask
+    refiner, the edge options) lives on the pipeline, which tests and callers tune."""
+
+    name = "background"
+    model_kind = PERSON_SEGMENTATION
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self._pipeline = pipeline
+
+    def run(self, state: StageState) -> None:
+        self._pipeline._background(state)
+
+    def reset(self) -> None:
+        self._pipeline._refiner.reset()

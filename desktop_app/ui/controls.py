@@ -29,12 +29,11 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app.core.batch import GREEN_SCREEN
+from desktop_app.core.effects.registry import Param, panel_params, spec_for, specs
 from desktop_app.core.imageio import SUPPORTED_IMAGE_EXTENSIONS
 from desktop_app.core.params import EffectParams
 from desktop_app.core.settings import Settings
 
-EFFECT_LABELS = {"none": "None", "blur": "Blur background", "replace": "Replace background",
-                 "remove": "Remove background", "mask": "Mask only"}
 REMOVE_MODES = {"transparent": "Transparent", "color": "Solid colour", "green": "Green screen"}
 QUALITY_LABELS = {"best": "Best (photos)", "fast": "Fast"}
 QUALITY_TIP = ("Photos, opened folders and Export all: Best looks closer at each person and follows the photo's "
@@ -104,13 +103,104 @@ class EffectsPanel(QWidget):
     # ------------------------------------------------------------------------------------------ layout
 
     def _build(self, params: EffectParams) -> None:
+        declared = specs()
         self.effect_combo = QComboBox()
-        for key, label in EFFECT_LABELS.items():
-            self.effect_combo.addItem(label, key)
+        for spec in declared:  # the declared effects, by title (effects.registry)
+            self.effect_combo.addItem(spec.title, spec.name)
         self.effect_combo.setAccessibleName("Effect")
 
-        self.strength_slider = _slider(1, 100, params.strength, "Blur strength")
+        self._build_pickers()
+        # One row per effect with panel parameters, shown while it is chosen: a slider per number, a combo per
+        # choice, the background picker for an image, the remove mode and colour for a colour.
+        self.param_controls: dict[tuple[str, str], QSlider | QComboBox] = {}
+        self.effect_rows: dict[str, QWidget] = {}
+        for spec in declared:
+            shown = panel_params(spec)
+            if shown:
+                self.effect_rows[spec.name] = self._param_row(spec.name, shown, params)
+        self.strength_slider = self.param_controls[("blur", "strength")]
+        assert isinstance(self.strength_slider, QSlider)
+        self.strength_slider.setAccessibleName("Blur strength")
 
+        self.threshold_slider = _slider(0, 100, round(params.threshold * 100), "Mask threshold")
+        self.feather_slider = _slider(0, 100, round(params.feather * 100), "Edge feather")
+        self.smoothing_slider = _slider(0, 95, round(params.smoothing * 100), "Temporal smoothing")
+        self.quality_combo = QComboBox()
+        for key, label in QUALITY_LABELS.items():
+            self.quality_combo.addItem(label, key)
+        self.quality_combo.setAccessibleName("Photo quality")
+        self.quality_combo.setToolTip(QUALITY_TIP)
+        self.hint = QLabel()
+        self.hint.setWordWrap(True)
+
+        form = QFormLayout()
+        form.addRow("Effect", self.effect_combo)
+        for row in self.effect_rows.values():
+            form.addRow(row)
+        form.addRow("Threshold", self.threshold_slider)
+        form.addRow("Feather", self.feather_slider)
+        form.addRow("Smoothing", self.smoothing_slider)
+        form.addRow("Quality", self.quality_combo)
+        layout = QVBoxLayout(self)
+        self.setMinimumWidth(250)  # room for two background thumbnails; the width stays put across effects
+        layout.addLayout(form)
+        layout.addWidget(self.hint)
+        layout.addStretch(1)
+
+        self._show(params)
+        self.effect_combo.currentIndexChanged.connect(self._changed)
+        for slider in (self.threshold_slider, self.feather_slider, self.smoothing_slider):
+            slider.valueChanged.connect(self._changed)
+        for control in self.param_controls.values():
+            signal = control.valueChanged if isinstance(control, QSlider) else control.currentIndexChanged
+            signal.connect(self._changed)
+        self.background_list.currentItemChanged.connect(self._changed)
+        self.remove_combo.currentIndexChanged.connect(self._changed)
+        self.quality_combo.currentIndexChanged.connect(self._changed)
+        self.choose_background_button.clicked.connect(self.choose_background)
+        self.color_button.clicked.connect(self.choose_color)
+
+    @property
+    def blur_row(self) -> QWidget:
+        return self.effect_rows["blur"]
+
+    @property
+    def replace_row(self) -> QWidget:
+        return self.effect_rows["replace"]
+
+    @property
+    def remove_row(self) -> QWidget:
+        return self.effect_rows["remove"]
+
+    def _param_row(self, effect: str, shown: list[Param], params: EffectParams) -> QWidget:
+        row = QWidget()
+        form = QFormLayout(row)
+        form.setContentsMargins(0, 0, 0, 0)
+        for param in shown:
+            if param.kind == "image":
+                form.addRow(self._image_picker)
+            elif param.kind == "color":
+                form.addRow(self._color_picker)
+            elif param.kind == "choice":
+                combo = QComboBox()
+                for choice in param.choices:
+                    combo.addItem(choice, choice)
+                combo.setAccessibleName(param.title)
+                self.param_controls[(effect, param.field)] = combo
+                form.addRow(param.title, combo)
+            else:
+                scale = 1 if param.kind == "int" else 100
+                assert param.low is not None and param.high is not None  # registry.check
+                slider = _slider(round(param.low * scale), round(param.high * scale),
+                                 round(getattr(params, param.field) * scale), param.title)
+                slider.setToolTip(param.help)
+                self.param_controls[(effect, param.field)] = slider
+                form.addRow(param.title, slider)
+        return row
+
+    def _build_pickers(self) -> None:
+        """The background image picker and the removed background's mode + colour (one each, for the image and
+        colour parameters)."""
         self.background_list = QListWidget()
         self.background_list.setViewMode(QListView.ViewMode.IconMode)
         self.background_list.setIconSize(THUMB)
@@ -131,58 +221,17 @@ class EffectsPanel(QWidget):
         self.color_button = QPushButton("Colour…")
         self.color_button.setAccessibleName("Background colour")
 
-        self.threshold_slider = _slider(0, 100, round(params.threshold * 100), "Mask threshold")
-        self.feather_slider = _slider(0, 100, round(params.feather * 100), "Edge feather")
-        self.smoothing_slider = _slider(0, 95, round(params.smoothing * 100), "Temporal smoothing")
-        self.quality_combo = QComboBox()
-        for key, label in QUALITY_LABELS.items():
-            self.quality_combo.addItem(label, key)
-        self.quality_combo.setAccessibleName("Photo quality")
-        self.quality_combo.setToolTip(QUALITY_TIP)
-        self.hint = QLabel()
-        self.hint.setWordWrap(True)
-
-        self.blur_row = QWidget()
-        blur_layout = QFormLayout(self.blur_row)
-        blur_layout.setContentsMargins(0, 0, 0, 0)
-        blur_layout.addRow("Strength", self.strength_slider)
-
-        self.replace_row = QWidget()
-        replace_layout = QVBoxLayout(self.replace_row)
+        self._image_picker = QWidget()
+        replace_layout = QVBoxLayout(self._image_picker)
         replace_layout.setContentsMargins(0, 0, 0, 0)
         replace_layout.addWidget(self.background_list)
         replace_layout.addWidget(self.choose_background_button, 0, Qt.AlignmentFlag.AlignLeft)
 
-        self.remove_row = QWidget()
-        remove_layout = QHBoxLayout(self.remove_row)
+        self._color_picker = QWidget()
+        remove_layout = QHBoxLayout(self._color_picker)
         remove_layout.setContentsMargins(0, 0, 0, 0)
         remove_layout.addWidget(self.remove_combo, 1)
         remove_layout.addWidget(self.color_button)
-
-        form = QFormLayout()
-        form.addRow("Effect", self.effect_combo)
-        form.addRow(self.blur_row)
-        form.addRow(self.replace_row)
-        form.addRow(self.remove_row)
-        form.addRow("Threshold", self.threshold_slider)
-        form.addRow("Feather", self.feather_slider)
-        form.addRow("Smoothing", self.smoothing_slider)
-        form.addRow("Quality", self.quality_combo)
-        layout = QVBoxLayout(self)
-        self.setMinimumWidth(250)  # room for two background thumbnails; the width stays put across effects
-        layout.addLayout(form)
-        layout.addWidget(self.hint)
-        layout.addStretch(1)
-
-        self._show(params)
-        self.effect_combo.currentIndexChanged.connect(self._changed)
-        for slider in (self.strength_slider, self.threshold_slider, self.feather_slider, self.smoothing_slider):
-            slider.valueChanged.connect(self._changed)
-        self.background_list.currentItemChanged.connect(self._changed)
-        self.remove_combo.currentIndexChanged.connect(self._changed)
-        self.quality_combo.currentIndexChanged.connect(self._changed)
-        self.choose_background_button.clicked.connect(self.choose_background)
-        self.color_button.clicked.connect(self.choose_color)
 
     def builtin_backgrounds(self) -> list[Path]:
         if not self._backgrounds_dir.is_dir():
@@ -207,7 +256,12 @@ class EffectsPanel(QWidget):
         self._updating = True
         try:
             self.effect_combo.setCurrentIndex(max(0, self.effect_combo.findData(params.effect)))
-            self.strength_slider.setValue(params.strength)
+            for (_effect, name), control in self.param_controls.items():
+                value = getattr(params, name)
+                if isinstance(control, QSlider):
+                    control.setValue(round(value * (1 if isinstance(value, int) else 100)))
+                else:
+                    control.setCurrentIndex(max(0, control.findData(value)))
             background = params.background
             if background is None or not Path(background).is_file():
                 background = next(iter(self.builtin_backgrounds()), None)
@@ -227,12 +281,11 @@ class EffectsPanel(QWidget):
 
     def _sync_visibility(self) -> None:
         effect = self.effect_combo.currentData()
-        self.blur_row.setVisible(effect == "blur")
-        self.replace_row.setVisible(effect == "replace")
-        self.remove_row.setVisible(effect == "remove")
+        for name, row in self.effect_rows.items():
+            row.setVisible(effect == name)
         self.color_button.setEnabled(self.remove_combo.currentData() == "color")
         self.color_button.setIcon(self._swatch(self._solid))
-        refine = effect != "none"
+        refine = spec_for(effect).needs_model  # the mask controls matter only where a model runs
         for control in (self.threshold_slider, self.feather_slider, self.smoothing_slider, self.quality_combo):
             control.setEnabled(refine)
 
@@ -247,9 +300,9 @@ class EffectsPanel(QWidget):
         item = self.background_list.currentItem()
         mode = self.remove_combo.currentData()
         color = None if mode == "transparent" else GREEN_SCREEN if mode == "green" else self._solid
-        return EffectParams(
-            effect=self.effect_combo.currentData(),
-            strength=self.strength_slider.value(),
+        effect = self.effect_combo.currentData()
+        params = EffectParams(
+            effect=effect,
             background=Path(item.data(BACKGROUND_ROLE)) if item is not None else None,
             color=color,
             threshold=self.threshold_slider.value() / 100,
@@ -257,6 +310,19 @@ class EffectsPanel(QWidget):
             smoothing=self.smoothing_slider.value() / 100,
             quality=self.quality_combo.currentData(),
         )
+        # Each declared parameter from the chosen effect's control, else the first effect's that shows it (the
+        # blur strength stays what it was while replace is chosen).
+        values: dict[str, object] = {}
+        for (owner, name), control in self.param_controls.items():
+            if owner == effect or name not in values:
+                values[name] = self._value(control, getattr(params, name))
+        return params.with_(**values)
+
+    @staticmethod
+    def _value(control: QSlider | QComboBox, current: object) -> object:
+        if isinstance(control, QComboBox):
+            return control.currentData()
+        return control.value() if isinstance(current, int) else control.value() / 100
 
     def params(self) -> EffectParams:
         """The last valid parameters (what was last emitted)."""

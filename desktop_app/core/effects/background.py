@@ -1,4 +1,7 @@
-"""Background effects composed at full resolution: none, blur, replace, remove and mask.
+"""Background effects at full resolution: the shared `compose` entry and the primitives the effects use.
+
+Each effect (none, blur, replace, remove, mask) is declared with its compose step in its own module
+(`*_effect.py`, see `registry`); `compose` dispatches to it.
 
 All full-resolution work is uint8 with OpenCV primitives (measured in bench/bench_core.py); the only
 float work is at reduced resolution. The blur is computed at 1/d of the frame size and upsampled, and is
@@ -19,10 +22,9 @@ import numpy as np
 from desktop_app.core.effects.foreground import (
     SoftEdge,
     blend_soft,
-    estimate_foreground,
     pixels_at,
-    soft_foreground,
 )
+from desktop_app.core.effects.registry import spec_for
 from desktop_app.core.imageio import read_image
 from desktop_app.core.params import EffectParams
 
@@ -247,7 +249,7 @@ def fitted_background(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 _split: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
 
 
-def _planes(fitted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def planes(fitted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """A fitted RGBA background as contiguous (RGB, alpha), split once per fitted image (last one kept)."""
     with _fitted._lock:
         hit = _split.get("last")
@@ -259,7 +261,7 @@ def _planes(fitted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return planes
 
 
-def _solid_image(color: tuple[int, int, int], size: tuple[int, int]) -> np.ndarray:
+def solid_image(color: tuple[int, int, int], size: tuple[int, int]) -> np.ndarray:
     key = (int(color[0]), int(color[1]), int(color[2]))
     swatch = _colours.get(key)
     if swatch is None:
@@ -280,7 +282,9 @@ def compose(
     mask_small: np.ndarray | None = None,
     live: bool = False,
 ) -> np.ndarray:
-    """Apply `params.effect` to an (H, W, 3) uint8 frame with its (H, W) float32 person mask (any H, W >= 1).
+    """Apply `params.effect` (its declared compose step) to an (H, W, 3) uint8 frame with its (H, W) float32 mask.
+
+    Any H, W >= 1; the steps live in the effects' modules (`registry.spec_for`).
 
     - `none`: `rgb` itself (not copied).
     - `blur`: the background blurred (see `blurred_background`); person pixels unchanged; soft edges take
@@ -295,46 +299,15 @@ def compose(
     `mask_small` is the refined mask at model resolution: the blur leaves the person out of its average.
     `live` (video at frame rate) takes the cheaper one-pass edge colour estimate, for `remove` only.
     """
-    effect = params.effect
-    if effect == "none":
+    spec = spec_for(params.effect)
+    if spec.compose is None:
         return rgb
-    height, width = rgb.shape[:2]
-    if min(height, width) < MIN_COMPOSE_SIDE:
+    if min(rgb.shape[0], rgb.shape[1]) < MIN_COMPOSE_SIDE:
         return _compose_tiny(rgb, mask, params, background, mask_small, live)
-    alpha = to_alpha(mask)
-    if effect == "mask":
-        return alpha if alpha is not mask else alpha.copy()
-    passes = 1 if live else 2
-    if effect == "blur":
-        # Stills (and replace below) also blend the person's estimated edge colour (measured: a third of the
-        # naive edge halo); live video keeps the plain frame there: the estimate would add 2.5-5 ms at 720p
-        # (bench_core: 720p replace compose 2.4-3.0 -> 6.8-7.7 ms), a third of the blur frame time.
-        back = blurred_background(rgb, params.strength, mask_small)
-        edge = None if live else soft_foreground(rgb, alpha, passes)
-        return _blend_person(rgb, back, alpha, edge)
-    if effect == "replace":
-        if background is None:
-            raise ValueError("the replace effect needs a background image")
-        fitted = fitted_background(background, (width, height))
-        if fitted.shape[2] == 4:
-            front, opacity = _planes(fitted)
-            back = blend_edges(front, blurred_background(rgb, params.strength, mask_small), opacity)
-        else:
-            back = fitted.copy()
-        return _blend_person(rgb, back, alpha, None if live else soft_foreground(rgb, alpha, passes))
-    if effect == "remove":
-        if params.color is None:
-            person = cv2.copyTo(rgb, alpha, np.zeros_like(rgb))  # black where transparent (3x bitwise_and's speed)
-            estimate_foreground(rgb, alpha, out=person, passes=passes)
-            rgba = cv2.cvtColor(person, cv2.COLOR_RGB2RGBA)
-            rgba[..., 3] = alpha
-            return rgba
-        solid = _solid_image(params.color, (width, height)).copy()
-        return _blend_person(rgb, solid, alpha, soft_foreground(rgb, alpha, passes))
-    raise ValueError(f"unknown effect {effect!r}")
+    return spec.compose(rgb, mask, to_alpha(mask), params, background, mask_small, live)
 
 
-def _blend_person(rgb: np.ndarray, back: np.ndarray, alpha: np.ndarray, edge: SoftEdge | None) -> np.ndarray:
+def blend_person(rgb: np.ndarray, back: np.ndarray, alpha: np.ndarray, edge: SoftEdge | None) -> np.ndarray:
     """`blend_edges(rgb, back, alpha)` (in `back`), then the soft pixels re-blended with the edge colour.
 
     No full-frame copy of the frame with the edge colour in it: `back` is read at the soft pixels first.

@@ -1,0 +1,8 @@
+"""The `none` effect: the frame as it came (no model runs, nothing is composed)."""
+
+from __future__ import annotations
+
+from desktop_app.core.effects.registry import EffectSpec, register
+
+SPEC = register(EffectSpec(name="none", title="None", params=(), model_kind=None, output="rgb", compose=None,
+                           cli=False))

@@ -50,7 +50,9 @@ HELPER_NAME = "locallens-vcam"
 START_TIMEOUT_S = 10.0
 CLOSE_TIMEOUT_S = 5.0
 NEW_FRAME_GAP = 0.75  # new frames go out at most once per this many frame periods
-REPEAT_GRACE = 1.1  # after a new frame, repeat it only if the next is this many periods late
+# after a new frame, repeat it once the next is a frame period late. 1.1 periods gave a p99 gap of 39-46 ms under
+# load, 1.0 gives 37-38 ms (and more repeats: ~40 writes/s into a 30 fps camera then; docs/benchmarks.md)
+REPEAT_GRACE = 1.0
 CATCH_UP = 3  # repeats the pacing thread may owe after it was held up (then it restarts the grid)
 BACKEND_ENV = "LOCALLENS_VCAM_BACKEND"  # tests and diagnostics: e.g. "fake" (see VirtualCamera.from_environment)
 RECORD_ENV = "LOCALLENS_VCAM_RECORD"

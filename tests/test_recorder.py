@@ -5,7 +5,6 @@ from __future__ import annotations
 import errno
 import io
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -17,6 +16,7 @@ import av
 import numpy as np
 import pytest
 from corpus import file_hashes
+from tiny_disk import mount_tiny_tmpfs
 
 from desktop_app.core import recorder as recorder_mod
 from desktop_app.core.recorder import CODEC, Recorder, create_new_file, fit_frame
@@ -268,17 +268,9 @@ def test_a_disk_full_before_the_first_fragment_saves_nothing(tmp_path: Path) -> 
     assert list(tmp_path.iterdir()) == [] and rec.stats.path is None
 
 
-def _mount_tiny_tmpfs(folder: Path, size: str) -> bool:
-    folder.mkdir()
-    if sys.platform != "linux" or shutil.which("mount") is None:
-        return False
-    return subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)],
-                          capture_output=True).returncode == 0
-
-
 def test_a_real_full_disk_gives_a_one_line_error_and_a_playable_file(tmp_path: Path) -> None:
     disk = tmp_path / "disk"
-    if not _mount_tiny_tmpfs(disk, "64k"):
+    if not mount_tiny_tmpfs(disk, "64k"):
         pytest.skip("mounting a tmpfs is not permitted here")
     try:
         rec = Recorder(disk, now=lambda: WHEN)

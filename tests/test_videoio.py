@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from fractions import Fraction
@@ -17,6 +16,7 @@ import numpy as np
 import pytest
 from av_clips import clip
 from corpus import VIDEO_COLORS, corrupt_video, empty_video, file_hashes, short_video, unwritable_dir
+from tiny_disk import mount_tiny_tmpfs
 
 from desktop_app.core import video_read, video_write
 from desktop_app.core.videoio import (
@@ -318,22 +318,13 @@ def test_a_broken_write_on_a_full_disk_says_so(tmp_path: Path, monkeypatch: pyte
 
 
 def shutil_usage(free: int) -> object:
-    import shutil
 
     return shutil._ntuple_diskusage(1 << 30, (1 << 30) - free, free)  # type: ignore[attr-defined]
 
 
-def _mount_tiny_tmpfs(folder: Path, size: str) -> bool:
-    folder.mkdir()
-    if sys.platform != "linux" or shutil.which("mount") is None:
-        return False
-    return subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)],
-                          capture_output=True).returncode == 0
-
-
 def test_a_real_full_disk_gives_a_clear_error_and_no_file(tmp_path: Path) -> None:
     disk = tmp_path / "disk"
-    if not _mount_tiny_tmpfs(disk, "96k"):
+    if not mount_tiny_tmpfs(disk, "96k"):
         pytest.skip("mounting a tmpfs is not permitted here")
     try:
         noise = np.random.default_rng(0).integers(0, 256, (200, 48, 64, 3), np.uint8)  # ~ 400 kB as H.264

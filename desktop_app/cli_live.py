@@ -104,22 +104,22 @@ def _run(args: argparse.Namespace, params: Any, segmenter: Any, size: tuple[int,
     session.set_segmenter(segmenter)
     session.add_sink(cam)
     session.start()
-    source = args.camera.name if args.camera else (args.camera_name or "the first camera")
-    print(printable(f"Virtual camera on: {cam.opened_device} ({cam.opened_backend}), {size[0]}x{size[1]} at "
-                    f"{FPS:g} fps, {params.effect} on {source}. Pick it in your call app; Ctrl+C stops."),
-          flush=True)
-    try:
+    try:  # from start() on: whatever ends the run (Ctrl+C even before the loop), the session's threads are joined
+        source = args.camera.name if args.camera else (args.camera_name or "the first camera")
+        print(printable(f"Virtual camera on: {cam.opened_device} ({cam.opened_backend}), {size[0]}x{size[1]} at "
+                        f"{FPS:g} fps, {params.effect} on {source}. Pick it in your call app; Ctrl+C stops."),
+              flush=True)
         while not stopped.wait(0.5):  # a short wait keeps Ctrl+C responsive everywhere
             pass
     except KeyboardInterrupt as exc:
         from desktop_app.cli import Terminated
 
-        session.stop()
-        session.remove_sink(cam)
         if isinstance(exc, Terminated):
             raise
         return EXIT_OK
-    session.stop()
+    finally:
+        session.stop()
+        session.remove_sink(cam)
     print(printable(f"error: Virtual camera stopped: {cam.failure or 'unknown reason.'}"), file=sys.stderr)
     return EXIT_FAILED
 

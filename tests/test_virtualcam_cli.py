@@ -69,3 +69,26 @@ def test_no_backend_is_one_error_line_and_exit_1(tmp_path: Path) -> None:
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 1 and out == ""
     assert err.strip() == f"error: {virtualcam.no_backend_message()}"
+
+
+def test_ctrl_c_before_the_wait_loop_still_joins_the_session(tmp_path: Path, monkeypatch) -> None:
+    """Under load Ctrl+C can land while the status line is printed, before the loop: the session's threads
+    must still be stopped (they are not daemons: left running, the process would never exit)."""
+    import threading
+
+    from ui_fakes import FakeSegmenter
+
+    from desktop_app import cli, cli_live
+
+    picture = tmp_path / "me.png"
+    cv2.imwrite(str(picture), np.full((90, 160, 3), 128, np.uint8))
+    monkeypatch.setenv(virtualcam.BACKEND_ENV, "fake")
+    args = cli.build_parser().parse_args(["live", "--virtual-camera", "--camera", str(picture),
+                                          "--resolution", "320x180", "--device", "cpu"])
+
+    def interrupted(*_a: object, **_k: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli_live, "print", interrupted, raising=False)
+    assert cli_live._run(args, cli_live._params(args), FakeSegmenter(), (320, 180)) == 0
+    assert not [t for t in threading.enumerate() if t.name.startswith("locallens-")]

@@ -18,6 +18,7 @@ from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
 from desktop_app.core.batch import Outcome, Processor, Report, record_output
+from desktop_app.core.effects.registry import spec_for
 from desktop_app.core.imageio import output_stem
 from desktop_app.core.params import EffectParams
 from desktop_app.core.pipeline import Pipeline, SegmenterLike
@@ -133,7 +134,7 @@ class ExportBar(QWidget):
     def video_format(self, job: ExportJob, params: EffectParams) -> str:
         """WebM for Export all of a cut-out with "Transparent videos" ticked; MP4 otherwise (the Save of one
         video is named `.mp4` in its dialog)."""
-        webm = self.webm_check.isChecked() and params.effect == "remove" and params.color is None
+        webm = self.webm_check.isChecked() and spec_for(params.effect).output_has_alpha(params)
         return "webm" if webm and job.save_as is None else "mp4"
 
     def cancel(self) -> None:

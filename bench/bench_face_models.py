@@ -136,7 +136,7 @@ def main() -> None:
     photos = people_photos(HELD_OUT, 1280)
     frame = cv2.resize(photos["P006-amateur_selfie"], (1280, 720))
     apps = {"centerface-int8@1280": App("face-centerface", 1280), "centerface-int8@640": App("face-centerface", 640),
-            "centerface-fp32gpu-variant@640": App("face-centerface", 640, precision=cf.variants[0].precision)}
+            f"centerface-{cf.variants[0].precision}@640": App("face-centerface", 640, cf.variants[0].precision)}
     apps.update({f"{k}": App(k) for k in mp})
     times: dict[str, list[float]] = {k: [] for k in apps}
     for _ in range(3):

@@ -113,7 +113,7 @@ def webcam_frames(portraits: dict[str, tuple[np.ndarray, tuple[float, float, flo
                   heights: tuple[float, ...] = (0.06, 0.1, 0.15, 0.25, 0.4, 0.6)
                   ) -> list[tuple[str, np.ndarray, tuple[float, float, float, float]]]:
     """1280x720 frames: each (photo, face box in its pixels) scaled so the face is `height` x 720 tall, the
-    face centred a little above the middle, over a blurred copy of the photo; with the face box in the frame.
+    face centred a little above the middle, grey where the photo does not reach; with the face box in the frame.
 
     0.6 is a face at ~40 cm from a laptop webcam, 0.1 at ~2.5 m (a 60 degree lens)."""
     frames = []
@@ -124,7 +124,7 @@ def webcam_frames(portraits: dict[str, tuple[np.ndarray, tuple[float, float, flo
             cx, cy = (x0 + x1) / 2 * s, (y0 + y1) / 2 * s
             dx, dy = 640 - cx, 330 - cy
             m = np.float32([[1, 0, dx], [0, 1, dy]])
-            frame = cv2.warpAffine(img, m, (1280, 720), borderMode=cv2.BORDER_REFLECT)
+            frame = cv2.warpAffine(img, m, (1280, 720), borderMode=cv2.BORDER_CONSTANT, borderValue=(118, 118, 118))
             box = (x0 * s + dx, y0 * s + dy, x1 * s + dx, y1 * s + dy)
             frames.append((f"{name}-{share:.2f}", frame, box))
     return frames

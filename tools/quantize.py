@@ -334,6 +334,8 @@ def retime(runs: int) -> None:
     """Re-measure cpu_ms of every listed variant, side by side per model, without rebuilding anything."""
     data = json.loads(MANIFEST.read_text())
     for entry in data["models"]:
+        if entry.get("kind") == "face-detection":
+            continue  # NCHW / dynamic inputs: tools/build_face_models.py and bench/bench_face_models.py time them
         _, h, w, _ = entry["input"]["shape"]
         paths = {v["precision"]: MODELS_DIR / v["file"] for v in entry["variants"]}
         ms = interleaved_latency_ms(paths, (h, w), runs=runs)

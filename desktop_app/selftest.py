@@ -54,6 +54,15 @@ def _check_detections(people: list) -> str:
     return f"{len(people)} person(s), score {best.score:.2f}"
 
 
+def _check_faces(faces: list) -> str:
+    """A face detector's rule: it finds the astronaut's face, once, in the upper middle of the sample."""
+    _expect(len(faces) == 1, f"{len(faces)} faces found on the sample, not the astronaut's one")
+    x0, y0, x1, y1 = faces[0].box
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    _expect(faces[0].score >= 0.5 and 0.3 < cx < 0.6 and 0.1 < cy < 0.4, f"not the astronaut's face: {faces[0]}")
+    return f"1 face, score {faces[0].score:.2f}"
+
+
 def run_self_test(device: Device = "auto") -> int:
     check = Check()
     try:
@@ -104,6 +113,8 @@ def _run_checks(check: Check, device: Device) -> None:
                 out = adapter.postprocess(engine.run(adapter.preprocess(rgb)))
                 if spec.kind == models.DETECTION:
                     return f"{engine.provider}, {_check_detections(out)}"
+                if spec.kind == models.FACE_DETECTION:
+                    return f"{engine.provider}, {_check_faces(out)}"
                 _expect(out.shape == (spec.input.size[1], spec.input.size[0]), f"mask shape {out.shape}")
                 _expect(bool(np.isfinite(out).all()) and out.min() >= 0.0 and out.max() <= 1.0, "mask range")
                 person = float((out > 0.5).mean())

@@ -18,6 +18,7 @@ from desktop_app.core.adapters import (
     adapter_for,
 )
 from desktop_app.core.engine import InferenceEngine, TensorMeta
+from desktop_app.core.faces.adapter import FaceDetectionAdapter
 from desktop_app.core.resize import resize_corner_aligned
 
 
@@ -32,7 +33,8 @@ def _gradient(height: int, width: int) -> np.ndarray:
 
 
 def test_registry_maps_kind_to_adapter() -> None:
-    assert {"person-segmentation": PersonSegmentationAdapter, "person-detection": PersonDetectionAdapter} == ADAPTERS
+    assert {"person-segmentation": PersonSegmentationAdapter, "person-detection": PersonDetectionAdapter,
+            "face-detection": FaceDetectionAdapter} == ADAPTERS
 
 
 def test_unknown_kind_is_a_clear_error(tmp_path: Path) -> None:

@@ -172,13 +172,14 @@ def test_space_takes_a_snapshot_on_the_live_tab(qtbot, open_app, camera_png, tmp
     qtbot.waitUntil(lambda: processed_result(parts) is not None, timeout=10000)
     window.activateWindow()
     qtbot.waitUntil(window.isActiveWindow, timeout=5000)
+    shots: list[Path] = []  # written off the GUI thread (atomically: a temporary file exists meanwhile)
+    window.snapshot_saved.connect(shots.append)
     qtbot.keyClick(window, Qt.Key.Key_Space)
-    qtbot.waitUntil(lambda: (tmp_path / "shots").is_dir() and len(list((tmp_path / "shots").iterdir())) == 1,
-                    timeout=5000)
+    qtbot.waitUntil(lambda: len(shots) == 1, timeout=5000)
     window.tabs.setCurrentWidget(window.photos)
     assert not window.snapshot_action.isEnabled()  # Space reaches the Photos tab's widgets
     qtbot.keyClick(window, Qt.Key.Key_Space)
-    assert len(list((tmp_path / "shots").iterdir())) == 1  # Space on the Photos tab saves nothing
+    assert list((tmp_path / "shots").iterdir()) == shots  # Space on the Photos tab saves nothing
 
 
 def _drop(widget, paths: list[Path]) -> None:  # type: ignore[no-untyped-def]

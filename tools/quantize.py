@@ -122,7 +122,10 @@ def make_qdq(
     weight: QuantType = QuantType.QInt8,
     method: CalibrationMethod = CalibrationMethod.MinMax,
     exclude: list[str] | None = None,
+    reader: CalibrationDataReader | None = None,
 ) -> None:
+    """Static QDQ, per-channel weights. `calib`: NHWC uint8 images fed as RGB / 255 (the selfie models);
+    `reader` (instead): ready feeds for a model that takes another input (tools/build_face_models.py)."""
     pre = preprocessed(src)
     if not pre.exists():
         quant_pre_process(str(src), str(pre), skip_symbolic_shape=True)
@@ -135,7 +138,7 @@ def make_qdq(
     quantize_static(
         str(pre),
         str(dst),
-        Reader(calib, input_name),
+        reader if reader is not None else Reader(calib, input_name),
         quant_format=QuantFormat.QDQ,
         activation_type=activation,
         weight_type=weight,
@@ -331,6 +334,8 @@ def retime(runs: int) -> None:
     """Re-measure cpu_ms of every listed variant, side by side per model, without rebuilding anything."""
     data = json.loads(MANIFEST.read_text())
     for entry in data["models"]:
+        if entry.get("kind") == "face-detection":
+            continue  # NCHW / dynamic inputs: tools/build_face_models.py and bench/bench_face_models.py time them
         _, h, w, _ = entry["input"]["shape"]
         paths = {v["precision"]: MODELS_DIR / v["file"] for v in entry["variants"]}
         ms = interleaved_latency_ms(paths, (h, w), runs=runs)

@@ -129,9 +129,12 @@ class PersonDetectionAdapter:
         return detection.unletterbox(people, self._pad)
 
 
+from desktop_app.core.faces.adapter import FaceDetectionAdapter  # noqa: E402  (it needs nothing from here)
+
 ADAPTERS: dict[str, type] = {
     PersonSegmentationAdapter.kind: PersonSegmentationAdapter,
     PersonDetectionAdapter.kind: PersonDetectionAdapter,
+    FaceDetectionAdapter.kind: FaceDetectionAdapter,
 }
 
 

@@ -16,6 +16,9 @@ class Frame:
     timestamp: float  # time.perf_counter() seconds when captured
     index: int = 0
     source_id: str = ""
+    # Faces a person reviewed (the Photos tab's review step): normalized (xmin, ymin, xmax, ymax) boxes the faces
+    # stage hides instead of detecting its own; None = detect.
+    faces: tuple[tuple[float, float, float, float], ...] | None = None
 
     @property
     def size(self) -> tuple[int, int]:
@@ -24,7 +27,8 @@ class Frame:
 
     def mirrored(self) -> Frame:
         """The same frame flipped left-right (the selfie view users expect from a webcam)."""
-        return Frame(cv2.flip(self.pixels, 1), self.timestamp, self.index, self.source_id)
+        faces = None if self.faces is None else tuple((1.0 - x1, y0, 1.0 - x0, y1) for x0, y0, x1, y1 in self.faces)
+        return Frame(cv2.flip(self.pixels, 1), self.timestamp, self.index, self.source_id, faces)
 
 
 @dataclass(slots=True)

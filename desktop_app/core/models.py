@@ -10,20 +10,23 @@ from pathlib import Path
 from typing import Any
 
 from desktop_app import paths
+from desktop_app.core import manifest_schema as schema
+from desktop_app.core.manifest_schema import (  # re-exported: callers import them from here
+    DETECTION_OUTPUTS,
+    LAYOUTS,
+    DecoderSpec,
+    ManifestError,
+    OutputSpec,
+)
+
+__all__ = ["DETECTION_OUTPUTS", "LAYOUTS", "DecoderSpec", "ManifestError", "OutputSpec"]  # and the names below
 
 SCHEMA_VERSION = 1
 MANIFEST_NAME = "manifest.json"
-LAYOUTS = ("NHWC", "NCHW")
 OUTPUT_KINDS = ("probability", "logits")
 DEVICES = ("cpu", "gpu")
-SEGMENTATION, DETECTION = "person-segmentation", "person-detection"
-KINDS = (SEGMENTATION, DETECTION)
-# A person detector (SSD) has two outputs instead of one mask: per anchor the raw box + keypoints, and a score logit.
-DETECTION_OUTPUTS = ("ssd-boxes", "logits")
-
-
-class ManifestError(ValueError):
-    """The manifest is missing, not JSON, or does not follow the schema; the message names the problem."""
+SEGMENTATION, DETECTION, FACE_DETECTION = "person-segmentation", "person-detection", "face-detection"
+KINDS = (SEGMENTATION, DETECTION, FACE_DETECTION)
 
 
 class UnknownModelError(LookupError):
@@ -43,19 +46,12 @@ class InputSpec:
     range: tuple[float, float]
     color: str
     resize: str
+    size_multiple: int = 0  # > 0: the model takes any size that is a multiple of it (shape is the default)
 
     @property
     def size(self) -> tuple[int, int]:
         """(width, height) of the image the model takes."""
         return _image_size(self.shape, self.layout)
-
-
-@dataclass(frozen=True, slots=True)
-class OutputSpec:
-    name: str
-    shape: tuple[int, ...]
-    layout: str  # "" for a detector's (N, anchors, values) outputs
-    kind: str  # segmentation: "probability" | "logits"; detection: "ssd-boxes" | "logits"
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +67,7 @@ class Variant:
     cpu_ms: float | None = None
     iou_mean: float | None = None
     iou_worst: float | None = None
+    f1: float | None = None  # a quantized face detector's detection F1 vs its FP32 model (the gate)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +81,8 @@ class ModelSpec:
     license: str = ""
     license_file: str = ""
     source: tuple[tuple[str, str], ...] = ()  # (key, value) pairs, e.g. ("package", "mediapipe")
-    outputs: tuple[OutputSpec, ...] = ()  # detection only: (boxes, scores), in that order
+    outputs: tuple[OutputSpec, ...] = ()  # detection: (boxes, scores); face detection: what `decoder` reads
+    decoder: DecoderSpec | None = None  # face detection only
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,7 +158,9 @@ def _parse_model(raw: Any, index: int, directory: Path) -> ModelSpec:
     kind = _str(obj, "kind", where)
     if kind not in KINDS:
         raise ManifestError(f"{where}: 'kind' must be one of {', '.join(KINDS)}, not {kind!r}")
+    model_input = _parse_input(obj.get("input"), f"{where} input")
     outputs: tuple[OutputSpec, ...] = ()
+    decoder: DecoderSpec | None = None
     if kind == SEGMENTATION:
         if "outputs" in obj:
             raise ManifestError(f"{where}: a {kind} model has one 'output' (its mask), not 'outputs'")
@@ -168,15 +168,21 @@ def _parse_model(raw: Any, index: int, directory: Path) -> ModelSpec:
     else:
         if "output" in obj:
             raise ManifestError(f"{where}: a {kind} model has 'outputs' (boxes and scores), not one 'output'")
-        outputs = _parse_detection_outputs(obj.get("outputs"), f"{where} outputs")
-        output = outputs[1]
+        if kind == DETECTION:
+            outputs = schema.detection_outputs(obj.get("outputs"), f"{where} outputs")
+            output = outputs[1]
+        else:
+            outputs, decoder = schema.face_detection(obj, model_input.size, model_input.layout,
+                                                     model_input.size_multiple, where)
+            output = outputs[1] if decoder.type == "ssd" else outputs[0]
     return ModelSpec(
         id=model_id,
         kind=kind,
         title=_str(obj, "title", where),
-        input=_parse_input(obj.get("input"), f"{where} input"),
+        input=model_input,
         output=output,
         outputs=outputs,
+        decoder=decoder,
         variants=variants,
         license=str(obj.get("license", "")),
         license_file=str(obj.get("license_file", "")),
@@ -196,6 +202,9 @@ def _parse_input(raw: Any, where: str) -> InputSpec:
         or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value_range)
     ):
         raise ManifestError(f"{where}: 'range' must be two numbers")
+    multiple = obj.get("size_multiple", 0)
+    if multiple != 0:
+        multiple = schema.positive_int(obj, "size_multiple", where)
     return InputSpec(
         name=_str(obj, "name", where),
         shape=shape,
@@ -204,6 +213,7 @@ def _parse_input(raw: Any, where: str) -> InputSpec:
         range=(float(value_range[0]), float(value_range[1])),
         color=str(obj.get("color", "RGB")),
         resize=str(obj.get("resize", "corner-aligned-bilinear")),
+        size_multiple=multiple,
     )
 
 
@@ -215,26 +225,6 @@ def _parse_output(raw: Any, where: str) -> OutputSpec:
         layout=_choice(obj, "layout", LAYOUTS, where),
         kind=_choice(obj, "kind", OUTPUT_KINDS, where),
     )
-
-
-def _parse_detection_outputs(raw: Any, where: str) -> tuple[OutputSpec, ...]:
-    """Exactly two outputs of one batch and the same anchor count: kind 'ssd-boxes' (>= 4 values per anchor:
-    box, then keypoints) and kind 'logits' (one score per anchor); returned as (boxes, scores)."""
-    if not isinstance(raw, list) or len(raw) != 2:
-        raise ManifestError(f"{where} must be a list of two outputs: {', '.join(DETECTION_OUTPUTS)}")
-    found: dict[str, OutputSpec] = {}
-    for i, item in enumerate(raw):
-        obj = _require_dict(item, f"{where}[{i}]")
-        kind = _choice(obj, "kind", DETECTION_OUTPUTS, f"{where}[{i}]")
-        shape = _shape(obj, f"{where}[{i}]", ndim=3)
-        found[kind] = OutputSpec(name=_str(obj, "name", f"{where}[{i}]"), shape=shape, layout="", kind=kind)
-    if len(found) != 2:
-        raise ManifestError(f"{where}: needs one output of each kind: {', '.join(DETECTION_OUTPUTS)}")
-    boxes, scores = found["ssd-boxes"], found["logits"]
-    if boxes.shape[:2] != scores.shape[:2] or scores.shape[2] != 1 or boxes.shape[2] < 4:
-        raise ManifestError(f"{where}: boxes {list(boxes.shape)} and scores {list(scores.shape)} do not match "
-                            "(same batch and anchors; >= 4 box values and 1 score per anchor)")
-    return boxes, scores
 
 
 def _parse_variant(raw: Any, where: str, directory: Path) -> Variant:
@@ -261,48 +251,12 @@ def _parse_variant(raw: Any, where: str, directory: Path) -> Variant:
         cpu_ms=_optional_number(obj, "cpu_ms", where),
         iou_mean=_optional_number(obj, "iou_mean", where),
         iou_worst=_optional_number(obj, "iou_worst", where),
+        f1=_optional_number(obj, "f1", where),
     )
 
 
-def _require_dict(raw: Any, where: str) -> dict[str, Any]:
-    if not isinstance(raw, dict):
-        raise ManifestError(f"{where} must be a JSON object")
-    return raw
-
-
-def _str(obj: dict[str, Any], key: str, where: str) -> str:
-    value = obj.get(key)
-    if not isinstance(value, str) or not value:
-        raise ManifestError(f"{where}: {key!r} must be a non-empty string")
-    return value
-
-
-def _choice(obj: dict[str, Any], key: str, choices: tuple[str, ...], where: str) -> str:
-    value = obj.get(key)
-    if value not in choices:
-        raise ManifestError(f"{where}: {key!r} must be one of {', '.join(choices)}, not {value!r}")
-    return value
-
-
-def _shape(obj: dict[str, Any], where: str, ndim: int = 4) -> tuple[int, ...]:
-    shape = obj.get("shape")
-    if (
-        not isinstance(shape, list)
-        or len(shape) != ndim
-        or not all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in shape)
-    ):
-        words = {3: "three", 4: "four"}.get(ndim, str(ndim))
-        raise ManifestError(f"{where}: 'shape' must be {words} positive integers, not {shape!r}")
-    return tuple(shape)
-
-
-def _optional_number(obj: dict[str, Any], key: str, where: str) -> float | None:
-    value = obj.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, (int, float)) or isinstance(value, bool):
-        raise ManifestError(f"{where}: {key!r} must be a number")
-    return float(value)
+_require_dict, _str, _choice = schema.require_dict, schema.string, schema.choice
+_shape, _optional_number = schema.shape_of, schema.optional_number
 
 
 def _image_size(shape: tuple[int, ...], layout: str, where: str = "input") -> tuple[int, int]:

@@ -12,6 +12,11 @@ Effect = Literal["none", "blur", "replace", "remove", "mask"]
 EFFECTS: tuple[Effect, ...] = ("none", "blur", "replace", "remove", "mask")
 Quality = Literal["fast", "best"]
 QUALITIES: tuple[Quality, ...] = ("fast", "best")
+# The faces stage (after the background effect): how every detected face is hidden, and its shape.
+FaceStyle = Literal["blur", "pixelate", "box"]
+FACE_STYLES: tuple[FaceStyle, ...] = ("blur", "pixelate", "box")
+FaceShape = Literal["ellipse", "rect"]
+FACE_SHAPES: tuple[FaceShape, ...] = ("ellipse", "rect")
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +34,12 @@ class EffectParams:
     # still path (`desktop_app.core.quality.segment_still`), "fast" the per-frame one. Live and video frames
     # always take the fast per-frame path (with temporal smoothing), whatever this says.
     quality: Quality = "best"
+    # Face anonymization, combinable with every effect: None = off. `face_threshold` is the detector's score a
+    # face needs (0..1); `face_padding` grows each face's box by that fraction of its size on every side (0..1).
+    faces: FaceStyle | None = None
+    face_shape: FaceShape = "ellipse"
+    face_threshold: float = 0.5
+    face_padding: float = 0.2
 
     def with_(self, **changes: object) -> EffectParams:
         return replace(self, **changes)  # type: ignore[arg-type]

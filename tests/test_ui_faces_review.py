@@ -301,3 +301,15 @@ def test_a_video_has_no_review_and_says_so(qtbot, make_view, tmp_path: Path) -> 
     qtbot.waitUntil(lambda: view.shown() is not None and view.shown().pixels is not None, timeout=WAIT)
     assert view.faces_bar.label.text() == VIDEO_NOTE and view.faces_bar.overlay.review() is None
     assert not finder.threads
+
+
+def test_the_review_detects_at_the_photos_own_size_so_small_faces_are_outlined() -> None:
+    from desktop_app.ui.photo_worker import photo_face_finder
+
+    rgb = read_image(paths.sample_image()).rgb
+    scene = np.full((1024, 1536, 3), 118, np.uint8)
+    scene[400:528, 700:828] = rgb[::4, ::4]  # a ~22 px face: lost at the detector's default 640 px input
+    faces = photo_face_finder(0.5).detect(scene)
+    assert len(faces) == 1
+    x0, y0, x1, y1 = faces[0].box
+    assert 700 / 1536 < (x0 + x1) / 2 < 828 / 1536 and 400 / 1024 < (y0 + y1) / 2 < 528 / 1024

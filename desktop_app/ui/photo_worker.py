@@ -9,6 +9,7 @@ the preview hides exactly the boxes it is given (`Frame.faces`): what a save wri
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -30,6 +31,7 @@ from desktop_app.ui.display import display_image, stretch
 
 THUMB = QSize(64, 48)
 Box = tuple[float, float, float, float]  # normalized (xmin, ymin, xmax, ymax) in the original photo
+MAX_REVIEW_SIDE = 4096  # the review detects at full size up to this longer side (a 12 MP photo: ~5 s on one core)
 
 
 class FaceFinder(Protocol):
@@ -41,12 +43,29 @@ class FaceFinder(Protocol):
 FinderFactory = Callable[[float], FaceFinder]  # the face threshold -> a detector using it
 
 
-def photo_face_finder(threshold: float) -> FaceFinder:
-    """The photos' detector (CenterFace at full size) at `threshold`: the one place the review step's detections
-    come from, so it can follow the faces stage's own photo detection (tiling) once that lands."""
-    from desktop_app.core.faces.detector import PHOTO_MODEL, FaceDetector
+class _PhotoFaceFinder:
+    """CenterFace at the photo's own size (up to MAX_REVIEW_SIDE): small faces in big photos are found."""
 
-    return FaceDetector(PHOTO_MODEL, min_score=threshold)
+    def __init__(self, threshold: float) -> None:
+        self.threshold = threshold
+        self._detector: tuple[int, Any] | None = None
+
+    def detect(self, rgb: np.ndarray) -> list[Detection]:
+        from desktop_app.core.faces.detector import PHOTO_MODEL, FaceDetector
+
+        side = min(max(rgb.shape[:2]), MAX_REVIEW_SIDE)
+        if self._detector is None or self._detector[0] != side:
+            threads = max(1, min(4, os.cpu_count() or 1))
+            self._detector = (side, FaceDetector(PHOTO_MODEL, threads=threads, min_score=self.threshold,
+                                                 max_side=side))
+        found: list[Detection] = self._detector[1].detect(rgb)
+        return found
+
+
+def photo_face_finder(threshold: float) -> FaceFinder:
+    """The photos' detector at `threshold`: the one place the review step's detections come from, so it can
+    follow the faces stage's own photo detection (tiling) once that lands."""
+    return _PhotoFaceFinder(threshold)
 
 
 @dataclass(slots=True)

@@ -313,3 +313,12 @@ def test_the_review_detects_at_the_photos_own_size_so_small_faces_are_outlined()
     assert len(faces) == 1
     x0, y0, x1, y1 = faces[0].box
     assert 700 / 1536 < (x0 + x1) / 2 < 828 / 1536 and 400 / 1024 < (y0 + y1) / 2 < 528 / 1024
+
+
+def test_a_face_at_the_edge_is_clipped_once_and_rendered_once(qtbot, make_view, astronaut: Path,  # type: ignore[no-untyped-def]
+                                                              frames_seen) -> None:
+    view = make_view(face_finder=lambda threshold: FixedFinder([(-0.05, 0.2, 0.2, 0.4)]))
+    view.add_paths([astronaut])
+    review = reviewed(qtbot, view, astronaut)
+    assert review.hidden() == ((0.0, 0.2, 0.2, 0.4),)
+    assert [f.faces for f in frames_seen] == [((0.0, 0.2, 0.2, 0.4),)]  # no second render to fix the boxes up

@@ -246,7 +246,10 @@ class PhotoThread(QThread):
         finder = self._finder
         if finder is None or finder[0] != threshold:
             finder = self._finder = (threshold, self._finder_factory(threshold))
-        boxes = tuple((float(x0), float(y0), float(x1), float(y1)) for x0, y0, x1, y1 in
+        def inside(v: float) -> float:  # the review keeps boxes within the photo
+            return min(1.0, max(0.0, float(v)))
+
+        boxes = tuple((inside(x0), inside(y0), inside(x1), inside(y1)) for x0, y0, x1, y1 in
                       (face.box for face in finder[1].detect(rgb)))
         self._found = (path, threshold, boxes)
         return boxes

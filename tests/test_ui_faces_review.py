@@ -322,3 +322,28 @@ def test_a_face_at_the_edge_is_clipped_once_and_rendered_once(qtbot, make_view, 
     review = reviewed(qtbot, view, astronaut)
     assert review.hidden() == ((0.0, 0.2, 0.2, 0.4),)
     assert [f.faces for f in frames_seen] == [((0.0, 0.2, 0.2, 0.4),)]  # no second render to fix the boxes up
+
+
+def test_a_new_threshold_redetects_on_screen_and_the_edits_survive(qtbot, make_view, astronaut: Path) -> None:  # type: ignore[no-untyped-def]
+    boxes = [(0.1, 0.1, 0.3, 0.3), (0.6, 0.5, 0.8, 0.7)]
+    asked: list[float] = []
+
+    def finder(threshold: float) -> FixedFinder:
+        asked.append(threshold)
+        return FixedFinder(boxes if threshold >= 0.5 else [*boxes, (0.4, 0.8, 0.5, 0.9)])
+
+    view = make_view(face_finder=finder)
+    view.add_paths([astronaut])
+    review = reviewed(qtbot, view, astronaut)
+    click(qtbot, view, centre(boxes[0], view.compare.image_rect()))
+    view.on_params_changed(FACES_ON.with_(face_threshold=0.3))
+    qtbot.waitUntil(lambda: (r := view.faces_bar.review(astronaut)) is not None and r.threshold == 0.3
+                    and view.shown().generation == view._generation and view.shown().faces == r.hidden(),
+                    timeout=WAIT)
+    again = view.faces_bar.review(astronaut)
+    assert again is not None and again is not review and asked == [0.5, 0.3]
+    assert again.hidden() == (boxes[1], (0.4, 0.8, 0.5, 0.9))  # the removed face stays removed
+    view.on_params_changed(FACES_ON.with_(face_threshold=0.3, face_padding=0.5, faces="box"))
+    qtbot.waitUntil(lambda: view.shown().params.faces == "box" and view.shown().generation == view._generation,
+                    timeout=WAIT)
+    assert asked == [0.5, 0.3] and view.shown().faces == again.hidden()  # style and padding never re-detect

@@ -62,6 +62,11 @@ class _PhotoFaceFinder:
         return found
 
 
+def _inside(v: float) -> float:
+    """A normalized coordinate clipped to the photo (the review keeps its boxes within it)."""
+    return min(1.0, max(0.0, float(v)))
+
+
 def photo_face_finder(threshold: float) -> FaceFinder:
     """The photos' detector at `threshold`: the one place the review step's detections come from, so it can
     follow the faces stage's own photo detection (tiling) once that lands."""
@@ -246,10 +251,7 @@ class PhotoThread(QThread):
         finder = self._finder
         if finder is None or finder[0] != threshold:
             finder = self._finder = (threshold, self._finder_factory(threshold))
-        def inside(v: float) -> float:  # the review keeps boxes within the photo
-            return min(1.0, max(0.0, float(v)))
-
-        boxes = tuple((inside(x0), inside(y0), inside(x1), inside(y1)) for x0, y0, x1, y1 in
+        boxes = tuple((_inside(x0), _inside(y0), _inside(x1), _inside(y1)) for x0, y0, x1, y1 in
                       (face.box for face in finder[1].detect(rgb)))
         self._found = (path, threshold, boxes)
         return boxes

@@ -22,10 +22,16 @@ def detailed(seed: int = 1) -> np.ndarray:
     return (board[..., None] + noise).astype(np.uint8)
 
 
-def high_frequency(rgb: np.ndarray, inside: np.ndarray) -> float:
-    """Energy of the detail finer than a couple of pixels (image minus its blur), over `inside`."""
+def features(seed: int = 2) -> np.ndarray:
+    """Smooth blobs 8-16 px across: the scale of a face's features (eyes, mouth) at this size."""
+    rng = np.random.default_rng(seed)
+    return cv2.resize(rng.integers(0, 256, (H // 8, W // 8, 3), np.uint8), (W, H), interpolation=cv2.INTER_CUBIC)
+
+
+def high_frequency(rgb: np.ndarray, inside: np.ndarray, sigma: float = 8.0) -> float:
+    """Energy of the detail finer than `sigma` px (image minus its blur; 8 = a tenth of the face), over `inside`."""
     image = rgb.astype(np.float32)
-    detail = image - cv2.GaussianBlur(image, (0, 0), 2.0)
+    detail = image - cv2.GaussianBlur(image, (0, 0), sigma)
     return float((detail[inside] ** 2).sum())
 
 
@@ -44,6 +50,11 @@ def test_a_blurred_face_keeps_under_5_percent_of_its_detail_and_nothing_outside_
     inner = np.zeros_like(inside)
     inner[75:165, 90:150] = True  # well inside the face (the blur's own edge is the ellipse's, not detail)
     assert high_frequency(out, inner & inside) < 0.05 * high_frequency(rgb, inner & inside)
+    for weak in (3.0, 6.0):  # the measure tells a weak blur: a Gaussian of sigma 6 px keeps more than 5%
+        blurred = cv2.GaussianBlur(features(), (0, 0), weak)
+        assert high_frequency(blurred, inner & inside) > 0.05 * high_frequency(features(), inner & inside)
+    hidden = hide_faces(features(), [FACE], "blur", "ellipse", padding=0.0)
+    assert high_frequency(hidden, inner & inside) < 0.05 * high_frequency(features(), inner & inside)
     changed = (out != rgb).any(axis=2)
     assert changed[inside].mean() > 0.9
     outside = np.ones((H, W), bool)
@@ -58,7 +69,7 @@ def test_the_blur_scales_with_the_face_so_a_large_face_is_as_unrecognisable() ->
     out = hide_faces(big, [FACE], "blur", "rect", padding=0.0)
     region = np.zeros(big.shape[:2], bool)
     region[300:660, 360:600] = True
-    assert high_frequency(out, region) < 0.05 * high_frequency(big, region)
+    assert high_frequency(out, region, 32.0) < 0.05 * high_frequency(big, region, 32.0)
 
 
 def test_pixelate_makes_a_tenth_of_the_face_blocks_never_under_two_pixels() -> None:

@@ -4,8 +4,8 @@ manifest input; 1280) against `faces.tiles.detect_tiled`, and the cost of each.
 Faces: the held-out openpeople photos (P006-P010: studio portrait and amateur selfie; tools/faceimages.py's
 sources), each face found by CenterFace on the photo at 1280 px, cut out with its surroundings, scaled so the face
 is N px tall and pasted 30 to a picture (6 x 5, jittered, so some lie across the tiles' seams) on the bundled
-coffee background (assets/backgrounds). A face counts as found when one detection's centre lies in its box and the heights agree within 2x;
-detections matching no face, or a face already matched, are counted as extra.
+coffee background (assets/backgrounds). A face counts as found when one detection's centre lies in its box and the
+heights agree within 2x; detections matching no face, or a face already matched, are counted as extra.
 
     PYTHONPATH=<openpeople dir>:tools .venv/bin/python tools/measure_face_tiles.py [--sizes 16,20,24,...]
 """
@@ -62,8 +62,8 @@ def grid(people: list, size: int, seed: int) -> tuple[np.ndarray, list[tuple[flo
         fw, fh = (x1 - x0) * s, size
         cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
         half = max(x1 - x0, y1 - y0)  # the face with one face-size of surroundings on every side
-        crop = rgb[max(0, int(cy - 1.5 * half)) : int(cy + 1.5 * half), max(0, int(cx - 1.5 * half)) : int(cx + 1.5 * half)]
         ox, oy = max(0, int(cx - 1.5 * half)), max(0, int(cy - 1.5 * half))
+        crop = rgb[oy : int(cy + 1.5 * half), ox : int(cx + 1.5 * half)]
         small = cv2.resize(crop, None, fx=s, fy=s, interpolation=cv2.INTER_AREA)
         col, row = i % 6, i // 6
         px = int((col + 0.5) * W / 6 + rng.uniform(-0.25, 0.25) * W / 6 - small.shape[1] / 2)

@@ -189,3 +189,12 @@ def test_validation_refuses_faces_on_the_mask_and_out_of_range_values() -> None:
                             ({"face_threshold": float("nan")}, "face threshold")):
         with pytest.raises(ValueError, match=message):
             EffectParams(faces="blur").with_(**change).validate()
+
+
+def test_the_clis_and_the_windows_video_pipelines_say_they_are_video_files() -> None:
+    from desktop_app.ui.exports import pipeline_for_batch
+
+    exported = pipeline_for_batch(FakeSegmenter(), EffectParams(faces="blur"))
+    assert isinstance(exported, Pipeline) and exported.video and exported.full_edges
+    assert exported.faces.model_for(still=False) == PHOTO_MODEL
+    assert Pipeline(FakeSegmenter(), EffectParams()).faces.model_for(still=False) == LIVE_MODEL  # a live camera

@@ -198,3 +198,15 @@ def test_the_clis_and_the_windows_video_pipelines_say_they_are_video_files() -> 
     assert isinstance(exported, Pipeline) and exported.video and exported.full_edges
     assert exported.faces.model_for(still=False) == PHOTO_MODEL
     assert Pipeline(FakeSegmenter(), EffectParams()).faces.model_for(still=False) == LIVE_MODEL  # a live camera
+
+
+def test_turning_faces_off_forgets_the_tracks() -> None:
+    pipeline = pipeline_with(Factory(), EffectParams(effect="none", faces="blur"))
+    tracker = CountingTracker()
+    pipeline.faces.tracker = tracker  # type: ignore[assignment]
+    pipeline.process(frame())
+    resets = tracker.resets
+    pipeline.set_params(EffectParams(effect="none"))
+    pipeline.process(frame())
+    pipeline.process(frame())
+    assert tracker.resets == resets + 1  # once, when it went off

@@ -60,6 +60,7 @@ class FaceStage:
         self._lock = threading.Lock()
         self.tracker = FaceTracker()
         self.last_ms = {"detect": 0.0, "hide": 0.0}
+        self._active = False
 
     def model_for(self, still: bool) -> str:
         """PHOTO_MODEL for photos and video files, LIVE_MODEL for a live camera's frames."""
@@ -78,7 +79,11 @@ class FaceStage:
     def run(self, state: StageState) -> None:
         params = state.params
         if params.faces is None:
+            if self._active:  # turned off: tracks held from before must not come back when it is turned on again
+                self.tracker.reset()
+                self._active = False
             return
+        self._active = True
         start = time.perf_counter()
         reviewed = state.frame.faces  # a person's review replaces detection
         boxes = [tuple(b) for b in reviewed] if reviewed is not None else [f.box for f in self._detect(state)]

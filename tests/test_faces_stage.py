@@ -12,6 +12,7 @@ import pytest
 
 from desktop_app.core.detection import Detection
 from desktop_app.core.engine import DEFAULT_THREADS
+from desktop_app.core.faces.anonymize import hide_faces
 from desktop_app.core.faces.detector import LIVE_MODEL, PHOTO_MODEL
 from desktop_app.core.faces.stage import FaceStage
 from desktop_app.core.frames import Frame
@@ -210,3 +211,15 @@ def test_turning_faces_off_forgets_the_tracks() -> None:
     pipeline.process(frame())
     pipeline.process(frame())
     assert tracker.resets == resets + 1  # once, when it went off
+
+
+def test_find_gives_what_the_stage_would_hide_for_a_review_step() -> None:
+    factory = Factory(FakeDetector([(0.1, 0.1, 0.3, 0.3), (0.6, 0.6, 0.8, 0.9)]))
+    pipeline = pipeline_with(factory, EffectParams(effect="none", faces="blur"), temporal=False)
+    f = frame()
+    found = pipeline.faces.find(f.pixels, 0.4)
+    assert sorted(d.box for d in found) == [(0.1, 0.1, 0.3, 0.3), (0.6, 0.6, 0.8, 0.9)]
+    assert factory.made[0][0] == PHOTO_MODEL and factory.detector.calls[0][1] == 0.4
+    reviewed = Frame(f.pixels, 0.0, 0, "photo", faces=tuple(d.box for d in found[:1]))  # the person kept one
+    out = pipeline.process(reviewed).pixels  # hides exactly that one, padded like a detected one
+    np.testing.assert_array_equal(out, hide_faces(f.pixels, [found[0].box], "blur", "ellipse", 0.2))

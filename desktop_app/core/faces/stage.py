@@ -10,7 +10,9 @@ output) with `params.face_threshold` as the lowest score:
 - a still photo: PHOTO_MODEL over tiles at full size for large photos (`tiles.detect_tiled`: faces from 20 px).
 The detectors are made on first use on the segmenter's device and thread count. A detector that fails raises: a
 frame never goes out with a face exposed because detection failed (live shows its "not working" frame).
-`timings["faces"]` is the stage's time; `last_ms` splits it into detection and hiding.
+`timings["faces"]` is the stage's time; `last_ms` splits it into detection and hiding. `find` gives the faces it
+would hide in a photo (for a review step to outline; `Frame.faces` then carries the reviewed boxes, which are
+padded like detected ones).
 """
 
 from __future__ import annotations
@@ -20,6 +22,9 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
+from desktop_app.core.detection import Detection
 from desktop_app.core.effects.registry import FACE_DETECTION
 from desktop_app.core.engine import DEFAULT_THREADS, Device
 from desktop_app.core.faces.anonymize import hide_faces
@@ -94,20 +99,22 @@ class FaceStage:
         self.last_ms = {"detect": (detected - start) * 1000.0, "hide": (done - detected) * 1000.0}
         state.timings[self.name] = (done - start) * 1000.0
 
-    def _detect(self, state: StageState) -> list[Any]:
-        rgb = state.frame.pixels
-        threshold = state.params.face_threshold
-        model = self.model_for(state.still)
-        detector = self.detector(model)
-        if model == LIVE_MODEL:
-            faces = detector.detect(rgb, min_score=threshold)
-        elif state.still:
-            return detect_tiled(detector, rgb, threshold)
-        else:
-            faces = detector.detect(rgb, min_score=threshold, max_side=min(max(rgb.shape[:2]), FULL_PASS_SIDE))
-        if self._pipeline.temporal:
+    def _detect(self, state: StageState) -> list[Detection]:
+        faces = self.find(state.frame.pixels, state.params.face_threshold, state.still)
+        if self._pipeline.temporal and not state.still:
             faces = self.tracker.update(faces)
         return faces
+
+    def find(self, rgb: np.ndarray, threshold: float, still: bool = True) -> list[Detection]:
+        """The faces this stage would hide in `rgb` (a photo by default: what a review step outlines), before any
+        tracking; loads the detector on first use and raises if it fails."""
+        model = self.model_for(still)
+        detector = self.detector(model)
+        if model == LIVE_MODEL:
+            return detector.detect(rgb, min_score=threshold)
+        if still:
+            return detect_tiled(detector, rgb, threshold)
+        return detector.detect(rgb, min_score=threshold, max_side=min(max(rgb.shape[:2]), FULL_PASS_SIDE))
 
     def reset(self) -> None:
         self.tracker.reset()

@@ -1,8 +1,8 @@
 """The effects panel's Faces control: off / blur / pixelate / box, and (under "More") shape, padding, threshold.
 
 It combines with every background effect except `mask` (whose output is the mask, not a picture): while `mask`
-is chosen it is disabled, says why in its tooltip, and reads as faces off. The choices come from one function,
-`face_choices`, so the faces stage's declaration can become their source without touching the widgets.
+is chosen it is disabled, says why in its tooltip, and reads as faces off. The choices come from the faces
+stage's declaration (`registry.stage_params("faces")`), through `face_choices`.
 """
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QFormLayout, QHBoxLayout, QSlider, QToolButton, QWidget
 
-from desktop_app.core.params import FACE_SHAPES, FACE_STYLES, EffectParams
+from desktop_app.core.effects.registry import FACES_STAGE, stage_params
+from desktop_app.core.params import EffectParams
 
 OFF = "off"  # the combo's data for faces off (EffectParams.faces None)
 SHAPE_LABELS = {"ellipse": "Ellipse", "rect": "Rectangle"}
@@ -23,9 +24,11 @@ NO_FACES_EFFECTS = ("mask",)  # the faces stage refuses these (FACES.md)
 def face_choices() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """(label, value) pairs for the style combo (with Off first) and the shape combo.
 
-    From `params.FACE_STYLES` / `FACE_SHAPES`; point this at the faces stage's declaration once it exists."""
-    styles = [("Off", OFF)] + [(style.capitalize(), style) for style in FACE_STYLES]
-    shapes: list[tuple[str, str]] = [(SHAPE_LABELS.get(shape, shape.capitalize()), shape) for shape in FACE_SHAPES]
+    From the faces stage's declared `faces` and `face_shape` parameters."""
+    declared = {param.field: param for param in stage_params(FACES_STAGE)}
+    style, shape = declared["faces"], declared["face_shape"]
+    styles = [(style.off or "Off", OFF)] + [(value.capitalize(), value) for value in style.choices]
+    shapes: list[tuple[str, str]] = [(SHAPE_LABELS.get(value, value.capitalize()), value) for value in shape.choices]
     return styles, shapes
 
 

@@ -31,7 +31,6 @@ from desktop_app.ui.display import display_image, stretch
 
 THUMB = QSize(64, 48)
 Box = tuple[float, float, float, float]  # normalized (xmin, ymin, xmax, ymax) in the original photo
-MAX_REVIEW_SIDE = 4096  # the review detects at full size up to this longer side (a 12 MP photo: ~5 s on one core)
 
 
 class FaceFinder(Protocol):
@@ -44,22 +43,21 @@ FinderFactory = Callable[[float], FaceFinder]  # the face threshold -> a detecto
 
 
 class _PhotoFaceFinder:
-    """CenterFace at the photo's own size (up to MAX_REVIEW_SIDE): small faces in big photos are found."""
+    """The faces stage's own photo detection (`faces.tiles.detect_tiled`: CenterFace at full size, tiled above
+    1920 px, faces from 20 px), so the review outlines exactly what saving without a review would hide."""
 
     def __init__(self, threshold: float) -> None:
         self.threshold = threshold
-        self._detector: tuple[int, Any] | None = None
+        self._detector: Any = None
 
     def detect(self, rgb: np.ndarray) -> list[Detection]:
         from desktop_app.core.faces.detector import PHOTO_MODEL, FaceDetector
+        from desktop_app.core.faces.tiles import detect_tiled
 
-        side = min(max(rgb.shape[:2]), MAX_REVIEW_SIDE)
-        if self._detector is None or self._detector[0] != side:
+        if self._detector is None:
             threads = max(1, min(4, os.cpu_count() or 1))
-            self._detector = (side, FaceDetector(PHOTO_MODEL, threads=threads, min_score=self.threshold,
-                                                 max_side=side))
-        found: list[Detection] = self._detector[1].detect(rgb)
-        return found
+            self._detector = FaceDetector(PHOTO_MODEL, threads=threads, min_score=self.threshold)
+        return detect_tiled(self._detector, rgb, self.threshold)
 
 
 def _inside(v: float) -> float:
@@ -68,8 +66,7 @@ def _inside(v: float) -> float:
 
 
 def photo_face_finder(threshold: float) -> FaceFinder:
-    """The photos' detector at `threshold`: the one place the review step's detections come from, so it can
-    follow the faces stage's own photo detection (tiling) once that lands."""
+    """The photos' detector at `threshold`: the one place the review step's detections come from."""
     return _PhotoFaceFinder(threshold)
 
 

@@ -33,6 +33,13 @@ class FaceDetector:
         self.variant = models.choose_variant(spec, gpu=device == "gpu")
         models.verify(self.variant)
         self.engine = InferenceEngine(self.variant.path, device, threads)
+        self.fallback_reason = self.engine.fallback_reason
+        cpu_variant = models.choose_variant(spec, gpu=False)
+        if not self.engine.is_gpu and self.variant != cpu_variant:
+            # The GPU failed (the engine fell back to the CPU and says why): run the CPU's variant (INT8 for
+            # CenterFace), not the GPU's FP16 file on the CPU.
+            models.verify(cpu_variant)
+            self.variant, self.engine = cpu_variant, InferenceEngine(cpu_variant.path, "cpu", threads)
         self.adapter = FaceDetectionAdapter(spec, self.engine.input_meta, min_score=min_score, max_side=max_side)
         self._lock = threading.Lock()
 

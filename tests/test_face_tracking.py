@@ -138,6 +138,34 @@ def test_the_held_box_grows_with_every_missed_frame() -> None:
 # ---------------------------------------------------------------------------------------------- false positives
 
 
+def test_a_face_leaving_through_the_edge_stays_covered_while_the_detector_has_lost_it() -> None:
+    """The detector loses a face once a quarter of it is outside the frame; what is still in view stays hidden."""
+    tracker = FaceTracker()
+    for i in range(100):
+        cx = 200 - 3 * i
+        truth = box_px(cx, 360, 110)
+        out = tracker.update([det(truth)] if cx - 55 > -27 else [])
+        in_view = (max(truth[0], 0.0), truth[1], truth[2], truth[3])
+        if (in_view[2] - in_view[0]) / (truth[2] - truth[0]) >= 0.4:
+            assert covered(in_view, out) >= 0.9, i
+    assert tracker.track_count == 0  # dropped once its predicted box has left
+
+
+def test_a_small_face_passing_a_large_held_one_does_not_take_its_track() -> None:
+    """A large face, not detected while a small face passes in front of it (detected only there), keeps its
+    cover: the small face's detection does not continue the large face's track (sizes differ by more than 1.5x)."""
+    tracker = FaceTracker()
+    big = box_px(800, 300, 250)
+    for i in range(30):
+        cx = 300 + 30 * i
+        small = box_px(cx, 380, 110)
+        passing = abs(cx - 800) < 130  # 9 frames
+        out = tracker.update([det(small)] if passing else [det(big)])
+        assert covered(big, out) >= 0.9, i
+        if passing:
+            assert covered(small, out) >= 0.9, i
+
+
 def test_a_false_single_frame_detection_costs_at_most_the_hold() -> None:
     tracker = FaceTracker(hold=10)
     shown = [len(tracker.update([det(box_px(500, 300, 60))] if i == 0 else [])) for i in range(30)]

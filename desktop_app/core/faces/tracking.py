@@ -7,7 +7,8 @@ matched to the track whose expected region overlaps it most (IoU, or its centre 
 size), greedily, best pair first. A track that misses is HELD for `hold` frames: its region is everything from
 where the face was last seen to where its velocity carries it (so a face that keeps moving and one that stops are
 both covered), grown by `grow` x its size on every side per missed frame; it is dropped after that, or as soon
-as its velocity has carried it out of the frame. An unmatched
+as its velocity has carried it out of the frame; a face leaving through the frame's edge (which the detector
+loses while it is partly out) is held until its predicted box has left, up to `exit_hold` frames. An unmatched
 detection starts a new track and is returned on that very frame (a new face is never delayed).
 
 Why hold = 10 frames (1/3 s at 30 fps): the detectors' misses on the test video (bench/bench_face_tracking.py)
@@ -56,18 +57,24 @@ class FaceTracker:
     smooth: at most this much of the expected box is blended into a matched detection, and only while the two
         differ by less than `jitter` x the face's size (detector noise); a real move is taken as detected.
     velocity_decay: weight of the old velocity in its exponential mean (0 = the last displacement only).
-    min_iou: the least overlap with a track's expected region for a detection to continue that track (a
-        detection whose centre lies inside the region at a size within 2x also continues it).
+    min_iou: the least overlap with where a track should be for a detection to continue it (a detection whose
+        centre lies inside the track's expected region also does); max_scale: the most a face's size may change
+        from one detection to the next within a track.
+    exit_hold: the hold for a face leaving through the frame's edge (its predicted box crosses the edge, moving
+        out): the detector loses a face that is partly out of the frame, so it is held until its predicted box
+        has left the frame, at most this many frames (default 3 x hold: a face 110 px wide leaving at 6 px/frame).
     """
 
     def __init__(self, hold: int = 10, grow: float = 0.03, smooth: float = 0.5, jitter: float = 0.08,
-                 velocity_decay: float = 0.5, min_iou: float = 0.1) -> None:
+                 velocity_decay: float = 0.5, min_iou: float = 0.2, max_scale: float = 1.5,
+                 exit_hold: int | None = None) -> None:
         if hold < 0:
             raise ValueError(f"hold must be >= 0 frames, got {hold}")
         if not 0.0 <= smooth < 1.0 or not 0.0 <= velocity_decay < 1.0:
             raise ValueError("smooth and velocity_decay must be in [0, 1)")
         self.hold, self.grow, self.smooth, self.jitter = hold, grow, smooth, jitter
-        self.velocity_decay, self.min_iou = velocity_decay, min_iou
+        self.velocity_decay, self.min_iou, self.max_scale = velocity_decay, min_iou, max_scale
+        self.exit_hold = 3 * hold if exit_hold is None else max(exit_hold, hold)
         self._tracks: list[_Track] = []
         self._next_id = 0
         self.ids: list[int] = []  # the track of each face the last `update` returned (same order)
@@ -106,19 +113,25 @@ class FaceTracker:
     # ------------------------------------------------------------------ matching
 
     def _match(self, faces: list[Detection]) -> dict[int, int]:
-        """Detection index -> track index, greedy on overlap with each track's expected region."""
+        """Detection index -> track index, greedy, best pair first. A pair needs a similar size (within
+        `max_scale` x: a face does not change size that fast; without this a large held face takes a small
+        passing face's detection and loses its cover) and either an overlap of `min_iou` with where the track
+        should be now or its centre inside the track's expected (swept, grown) region."""
         pairs: list[tuple[float, int, int]] = []
         for ti, t in enumerate(self._tracks):
+            n = t.missed + 1
+            ahead: Box = tuple(b + v * n for b, v in zip(t.box, t.velocity, strict=True))  # type: ignore[assignment]
             region = self._expected(t)
             rw, rh = _size(region)
             tw, th = _size(t.box)
             for di, f in enumerate(faces):
-                overlap = iou(region, f.box)
+                fw, fh = _size(f.box)
+                if not 1.0 / self.max_scale <= (fw * fh / (tw * th)) ** 0.5 <= self.max_scale:
+                    continue
+                overlap = iou(ahead, f.box)
                 cx, cy = (f.box[0] + f.box[2]) / 2, (f.box[1] + f.box[3]) / 2
                 inside = region[0] <= cx <= region[2] and region[1] <= cy <= region[3]
-                fw, fh = _size(f.box)
-                similar = 0.5 <= (fw * fh / (tw * th)) ** 0.5 <= 2.0
-                if overlap >= self.min_iou or (inside and similar):
+                if overlap >= self.min_iou or inside:
                     # the overlap first; a centre-only match ranks by how near the region's centre it lies
                     near = 1.0 - min(1.0, abs(cx - (region[0] + region[2]) / 2) / rw
                                      + abs(cy - (region[1] + region[3]) / 2) / rh)
@@ -160,11 +173,14 @@ class FaceTracker:
         for ti, t in enumerate(self._tracks):
             if ti not in seen:
                 t.missed += 1
-                if t.missed > self.hold:
-                    continue
                 ahead = [b + v * t.missed for b, v in zip(t.box, t.velocity, strict=True)]
                 if ahead[2] <= 0.0 or ahead[3] <= 0.0 or ahead[0] >= 1.0 or ahead[1] >= 1.0:
                     continue  # its velocity has carried it out of the frame
+                vx, vy = (t.velocity[0] + t.velocity[2]) / 2, (t.velocity[1] + t.velocity[3]) / 2
+                leaving = ((ahead[0] < 0.0 and vx < 0) or (ahead[2] > 1.0 and vx > 0)
+                           or (ahead[1] < 0.0 and vy < 0) or (ahead[3] > 1.0 and vy > 0))
+                if t.missed > (self.exit_hold if leaving else self.hold):
+                    continue
             survivors.append(t)
         for di, f in enumerate(faces):
             if di not in matched:

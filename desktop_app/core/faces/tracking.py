@@ -11,9 +11,11 @@ as its velocity has carried it out of the frame; a face leaving through the fram
 loses while it is partly out) is held until its predicted box has left, up to `exit_hold` frames. An unmatched
 detection starts a new track and is returned on that very frame (a new face is never delayed).
 
-Why hold = 10 frames (1/3 s at 30 fps): the detectors' misses on the test video (bench/bench_face_tracking.py)
-are short runs, mostly 1-5 frames during fast motion, motion blur and turns; 10 bridges them with room to spare,
-while a false detection, or a face that has really left, costs at most 1/3 s of one extra hidden patch.
+Why hold = 10 frames (1/3 s at 30 fps), measured on the test video (bench/bench_face_tracking.py, docs/quality.md
+"Faces over time"): the detectors' misses are short runs, MediaPipe's mostly 1-6 frames (motion blur, crossing
+faces) and two of 10 (head turns), CenterFace's 1-4; holding 5 frames left 27 face-frames exposed, 10 left 12
+(only a face entering the frame, never detected yet), 15 or 20 no fewer while hiding more of the frame. And a
+false detection, or a face that has really gone, costs at most 1/3 s of one extra hidden patch.
 """
 
 from __future__ import annotations

@@ -2,11 +2,11 @@
 
 The test video (tools/make_face_video.py, into .cache/face_video/): 1280x720, 30 fps, 10 s, three people whose
 face boxes are known on every frame. Each frame goes through the real detector (desktop_app.core.faces.detector
-FaceDetector, LIVE_MODEL and PHOTO_MODEL, min score 0.5 = the default face_threshold, 1 thread), then the hidden
-region is modelled as the faces effect draws it: each box grown by the default face_padding 0.2 on every side,
-the ellipse inscribed in it (desktop_app/core/faces/coverage.py). A visible face (>= 40% of its box in view) is
-EXPOSED on a frame when under 90% of its visible box pixels lie in the hidden region. Before: the frame's raw
-detections; after: `FaceTracker().update(detections)` (defaults), frame by frame.
+FaceDetector: LIVE_MODEL; PHOTO_MODEL at full size as video files use it, and at 640 px; min score 0.5 = the
+default face_threshold, 1 thread), then the hidden region is modelled as the faces effect draws it: each box
+grown by the default face_padding 0.2 on every side, the ellipse inscribed in it (core/faces/coverage.py). A
+visible face (>= 40% of its box in view) is EXPOSED on a frame when under 90% of its visible box pixels lie in
+the hidden region. Before: the frame's raw detections; after: `FaceTracker().update(detections)` (defaults).
 
 Also: detector recall (a detection whose centre is in the truth box at a height within 2x), the runs of exposed
 frames before tracking (how long the detector's blinks are: why the hold is 10), a sweep of the hold, the share of
@@ -40,6 +40,10 @@ from desktop_app.core.faces.tracking import FaceTracker  # noqa: E402
 VIDEO_DIR = REPO / ".cache" / "face_video"
 PADDING, SHAPE, NEEDED = 0.2, "ellipse", 0.9
 HOLDS = (0, 3, 5, 10, 15, 20)
+# (name, model, max_side): live; video files as the faces stage runs them (CenterFace at full size, up to 1920 px:
+# core/faces/tiles.py FULL_PASS_SIDE); and CenterFace at the detector's default 640 px (cheaper, fewer small faces)
+RUNS = ((LIVE_MODEL, LIVE_MODEL, None), (f"{PHOTO_MODEL}@1280", PHOTO_MODEL, 1280),
+        (f"{PHOTO_MODEL}@640", PHOTO_MODEL, 640))
 
 
 def visible_points(face: dict, size: tuple[int, int], stride: int = 2) -> tuple[np.ndarray, np.ndarray]:
@@ -76,11 +80,11 @@ def found(face: dict, dets: list[Detection], size: tuple[int, int]) -> bool:
     return False
 
 
-def detect_video(model: str, meta: dict) -> tuple[list[list[Detection]], list[float]]:
+def detect_video(model: str, max_side: int | None, meta: dict) -> tuple[list[list[Detection]], list[float]]:
     """Every frame of the video through FaceDetector(model): detections per frame and ms per frame."""
     import av
 
-    detector = FaceDetector(model, "cpu", threads=1, min_score=0.5)
+    detector = FaceDetector(model, "cpu", threads=1, min_score=0.5, max_side=max_side)
     out, ms = [], []
     with av.open(str(VIDEO_DIR / meta["video"])) as container:
         for frame in container.decode(video=0):
@@ -143,14 +147,14 @@ def track(dets: list[list[Detection]], hold: int = 10) -> tuple[list[list[tuple[
     return out, us
 
 
-def bench_model(model: str, meta: dict, points: dict, reuse: bool) -> dict:
-    cache = VIDEO_DIR / f"detections-{model}.json"
+def bench_model(name: str, model: str, max_side: int | None, meta: dict, points: dict, reuse: bool) -> dict:
+    cache = VIDEO_DIR / f"detections-{name}.json"
     if reuse and cache.exists():
         saved = json.loads(cache.read_text())
         dets = [[Detection(s, tuple(b), ()) for s, b in frame] for frame in saved["dets"]]  # type: ignore[arg-type]
         ms = saved["ms"]
     else:
-        dets, ms = detect_video(model, meta)
+        dets, ms = detect_video(model, max_side, meta)
         cache.write_text(json.dumps({"dets": [[(d.score, d.box) for d in f] for f in dets], "ms": ms}))
     size = tuple(meta["size"])
     visible = [(t["frame"], f) for t in meta["truth"] for f in t["faces"] if f["visible"]]
@@ -167,7 +171,8 @@ def bench_model(model: str, meta: dict, points: dict, reuse: bool) -> dict:
         sweep[str(hold)] = {"exposed": r["exposed"], "hidden_frame_share": r["hidden_frame_share"]}
     false_frames = sum(1 for i, frame in enumerate(dets) for d in frame
                        if not any(found(f, [d], size) for f in meta["truth"][i]["faces"]))  # type: ignore[arg-type]
-    return {"model": model, "face_frames_visible": len(visible), "detector_recall": round(recall, 4),
+    return {"model": model, "max_side": max_side, "face_frames_visible": len(visible),
+            "detector_recall": round(recall, 4),
             "detector_ms_median": round(statistics.median(ms), 2), "false_detections": false_frames,
             "before": before, "after": after,
             "tracker_us_per_frame": {"median_of_7_means": round(statistics.median(costs), 1),
@@ -193,10 +198,10 @@ def main(argv: list[str] | None = None) -> int:
                "rule": f"exposed = under {NEEDED:.0%} of a visible face's box in the hidden region "
                        f"(padding {PADDING}, {SHAPE})",
                "models": {}}
-    for model in (LIVE_MODEL, PHOTO_MODEL):
-        r = bench_model(model, meta, points, args.reuse)
-        results["models"][model] = r
-        print(f"{model}: {r['face_frames_visible']} visible face-frames, recall {r['detector_recall']:.3f}; "
+    for name, model, max_side in RUNS:
+        r = bench_model(name, model, max_side, meta, points, args.reuse)
+        results["models"][name] = r
+        print(f"{name}: {r['face_frames_visible']} visible face-frames, recall {r['detector_recall']:.3f}; "
               f"exposed before {r['before']['exposed']} -> after {r['after']['exposed']}; "
               f"tracker {r['tracker_us_per_frame']['median_of_7_means']} us/frame; "
               f"hold sweep {r['hold_sweep']}")

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from desktop_app.core.detection import Detection
 
 Box = tuple[float, float, float, float]
@@ -119,25 +121,32 @@ class FaceTracker:
         `max_scale` x: a face does not change size that fast; without this a large held face takes a small
         passing face's detection and loses its cover) and either an overlap of `min_iou` with where the track
         should be now or its centre inside the track's expected (swept, grown) region."""
-        pairs: list[tuple[float, int, int]] = []
-        for ti, t in enumerate(self._tracks):
-            n = t.missed + 1
-            ahead: Box = tuple(b + v * n for b, v in zip(t.box, t.velocity, strict=True))  # type: ignore[assignment]
-            region = self._expected(t)
-            rw, rh = _size(region)
-            tw, th = _size(t.box)
-            for di, f in enumerate(faces):
-                fw, fh = _size(f.box)
-                if not 1.0 / self.max_scale <= (fw * fh / (tw * th)) ** 0.5 <= self.max_scale:
-                    continue
-                overlap = iou(ahead, f.box)
-                cx, cy = (f.box[0] + f.box[2]) / 2, (f.box[1] + f.box[3]) / 2
-                inside = region[0] <= cx <= region[2] and region[1] <= cy <= region[3]
-                if overlap >= self.min_iou or inside:
-                    # the overlap first; a centre-only match ranks by how near the region's centre it lies
-                    near = 1.0 - min(1.0, abs(cx - (region[0] + region[2]) / 2) / rw
-                                     + abs(cy - (region[1] + region[3]) / 2) / rh)
-                    pairs.append((overlap + 0.01 * near, ti, di))
+        if not self._tracks or not faces:
+            return {}
+        ahead = np.array([[b + v * (t.missed + 1) for b, v in zip(t.box, t.velocity, strict=True)]
+                          for t in self._tracks])  # (T, 4)
+        region = np.array([self._expected(t) for t in self._tracks])  # (T, 4)
+        last = np.array([t.box for t in self._tracks])
+        dets = np.array([f.box for f in faces], np.float64)  # (D, 4)
+        area = lambda b: np.maximum(b[:, 2] - b[:, 0], 1e-12) * np.maximum(b[:, 3] - b[:, 1], 1e-12)  # noqa: E731
+        scale = np.sqrt(area(dets)[None, :] / area(last)[:, None])
+        ix = np.clip(np.minimum(ahead[:, None, 2], dets[None, :, 2]) - np.maximum(ahead[:, None, 0], dets[None, :, 0]),
+                     0, None)
+        iy = np.clip(np.minimum(ahead[:, None, 3], dets[None, :, 3]) - np.maximum(ahead[:, None, 1], dets[None, :, 1]),
+                     0, None)
+        inter = ix * iy
+        overlap = inter / np.maximum(area(ahead)[:, None] + area(dets)[None, :] - inter, 1e-12)
+        cx, cy = (dets[:, 0] + dets[:, 2]) / 2, (dets[:, 1] + dets[:, 3]) / 2
+        inside = ((region[:, None, 0] <= cx) & (cx <= region[:, None, 2])
+                  & (region[:, None, 1] <= cy) & (cy <= region[:, None, 3]))
+        ok = (scale >= 1.0 / self.max_scale) & (scale <= self.max_scale) & ((overlap >= self.min_iou) | inside)
+        # the overlap first; a centre-only match ranks by how near the region's centre it lies
+        rw = np.maximum(region[:, 2] - region[:, 0], 1e-12)[:, None]
+        rh = np.maximum(region[:, 3] - region[:, 1], 1e-12)[:, None]
+        off = (np.abs(cx - (region[:, None, 0] + region[:, None, 2]) / 2) / rw
+               + np.abs(cy - (region[:, None, 1] + region[:, None, 3]) / 2) / rh)
+        rank = overlap + 0.01 * (1.0 - np.minimum(off, 1.0))
+        pairs = [(float(rank[ti, di]), int(ti), int(di)) for ti, di in zip(*np.nonzero(ok), strict=True)]
         pairs.sort(reverse=True)
         taken_t: set[int] = set()
         out: dict[int, int] = {}

@@ -22,8 +22,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
 from desktop_app.core.detection import Detection
 
 Box = tuple[float, float, float, float]
@@ -121,32 +119,32 @@ class FaceTracker:
         `max_scale` x: a face does not change size that fast; without this a large held face takes a small
         passing face's detection and loses its cover) and either an overlap of `min_iou` with where the track
         should be now or its centre inside the track's expected (swept, grown) region."""
-        if not self._tracks or not faces:
-            return {}
-        ahead = np.array([[b + v * (t.missed + 1) for b, v in zip(t.box, t.velocity, strict=True)]
-                          for t in self._tracks])  # (T, 4)
-        region = np.array([self._expected(t) for t in self._tracks])  # (T, 4)
-        last = np.array([t.box for t in self._tracks])
-        dets = np.array([f.box for f in faces], np.float64)  # (D, 4)
-        area = lambda b: np.maximum(b[:, 2] - b[:, 0], 1e-12) * np.maximum(b[:, 3] - b[:, 1], 1e-12)  # noqa: E731
-        scale = np.sqrt(area(dets)[None, :] / area(last)[:, None])
-        ix = np.clip(np.minimum(ahead[:, None, 2], dets[None, :, 2]) - np.maximum(ahead[:, None, 0], dets[None, :, 0]),
-                     0, None)
-        iy = np.clip(np.minimum(ahead[:, None, 3], dets[None, :, 3]) - np.maximum(ahead[:, None, 1], dets[None, :, 1]),
-                     0, None)
-        inter = ix * iy
-        overlap = inter / np.maximum(area(ahead)[:, None] + area(dets)[None, :] - inter, 1e-12)
-        cx, cy = (dets[:, 0] + dets[:, 2]) / 2, (dets[:, 1] + dets[:, 3]) / 2
-        inside = ((region[:, None, 0] <= cx) & (cx <= region[:, None, 2])
-                  & (region[:, None, 1] <= cy) & (cy <= region[:, None, 3]))
-        ok = (scale >= 1.0 / self.max_scale) & (scale <= self.max_scale) & ((overlap >= self.min_iou) | inside)
-        # the overlap first; a centre-only match ranks by how near the region's centre it lies
-        rw = np.maximum(region[:, 2] - region[:, 0], 1e-12)[:, None]
-        rh = np.maximum(region[:, 3] - region[:, 1], 1e-12)[:, None]
-        off = (np.abs(cx - (region[:, None, 0] + region[:, None, 2]) / 2) / rw
-               + np.abs(cy - (region[:, None, 1] + region[:, None, 3]) / 2) / rh)
-        rank = overlap + 0.01 * (1.0 - np.minimum(off, 1.0))
-        pairs = [(float(rank[ti, di]), int(ti), int(di)) for ti, di in zip(*np.nonzero(ok), strict=True)]
+        dets = []
+        for f in faces:
+            d0, d1, d2, d3 = f.box
+            dets.append((d0, d1, d2, d3, (d0 + d2) / 2, (d1 + d3) / 2, max(d2 - d0, 1e-12) * max(d3 - d1, 1e-12)))
+        pairs: list[tuple[float, int, int]] = []
+        lo, hi = 1.0 / self.max_scale**2, self.max_scale**2  # on areas
+        for ti, t in enumerate(self._tracks):
+            n = t.missed + 1
+            a0, a1, a2, a3 = (b + v * n for b, v in zip(t.box, t.velocity, strict=True))
+            r0, r1, r2, r3 = self._expected(t)
+            rw, rh = max(r2 - r0, 1e-12), max(r3 - r1, 1e-12)
+            t_area = max(t.box[2] - t.box[0], 1e-12) * max(t.box[3] - t.box[1], 1e-12)
+            a_area = max(a2 - a0, 0.0) * max(a3 - a1, 0.0)
+            for di, (d0, d1, d2, d3, cx, cy, d_area) in enumerate(dets):
+                touches = d0 < a2 and d2 > a0 and d1 < a3 and d3 > a1
+                inside = r0 <= cx <= r2 and r1 <= cy <= r3
+                if not (touches or inside) or not lo <= d_area / t_area <= hi:
+                    continue
+                overlap = 0.0
+                if touches:
+                    inter = (min(a2, d2) - max(a0, d0)) * (min(a3, d3) - max(a1, d1))
+                    overlap = inter / (a_area + d_area - inter)
+                if overlap >= self.min_iou or inside:
+                    # the overlap first; a centre-only match ranks by how near the region's centre it lies
+                    off = abs(cx - (r0 + r2) / 2) / rw + abs(cy - (r1 + r3) / 2) / rh
+                    pairs.append((overlap + 0.01 * (1.0 - min(off, 1.0)), ti, di))
         pairs.sort(reverse=True)
         taken_t: set[int] = set()
         out: dict[int, int] = {}

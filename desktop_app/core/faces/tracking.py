@@ -1,22 +1,23 @@
-"""FaceTracker: face boxes stabilised across video frames, so no face is exposed for a frame when the detector
-blinks. Pure (no model): the faces stage calls `update(this frame's detections)` once per frame.
+"""FaceTracker: face boxes stabilised across video frames, so no face is exposed for a frame when the detector blinks.
+Pure (no model): the faces stage calls `update(this frame's detections)` once per frame.
 
 Per track: the last box (lightly smoothed: only jitter, never motion), a velocity (box coordinates per frame, an
-exponential mean of the matched frames' displacements) and the frames since its last detection. A detection is
-matched to the track whose expected region overlaps it most (IoU, or its centre inside that region at a similar
-size), greedily, best pair first. A track that misses is HELD for `hold` frames: its region is everything from
-where the face was last seen to where its velocity carries it (so a face that keeps moving and one that stops are
-both covered), grown by `grow` x its size on every side per missed frame; it is dropped after that, or as soon
-as its velocity has carried it out of the frame; a face leaving through the frame's edge (which the detector
-loses while it is partly out) is held until its predicted box has left, up to `exit_hold` frames. An unmatched
-detection starts a new track and is returned on that very frame (a new face is never delayed).
+exponential mean of the matched frames' displacements) and the frames since its last detection. A detection
+continues a track when it has a similar size (within 1.5x) and overlaps where the track should be now (IoU >= 0.2)
+or has its centre inside the track's expected region; pairs are taken greedily, the best overlap first. A track
+that misses is HELD for `hold` frames: its region is everything from where the face was last seen to where its
+velocity carries it (so a face that keeps moving and one that stops are both covered), grown by `grow` x its size
+on every side per missed frame; it is dropped after that, or as soon as its velocity has carried it out of the
+frame; a face leaving through the frame's edge (which the detector loses while it is partly out) is held until its
+predicted box has left, up to `exit_hold` frames. An unmatched detection starts a new track and is returned on that
+very frame (a new face is never delayed).
 
 Why hold = 10 frames (1/3 s at 30 fps), measured on the test video (bench/bench_face_tracking.py, docs/quality.md
 "Faces over time"): the detectors' misses are short runs, MediaPipe's mostly 1-6 frames (motion blur, crossing
-faces) and two of 10 (head turns), CenterFace's 1-4; holding 5 frames left 27 face-frames exposed, 10 left 12
-(only a face entering the frame, never detected yet), 15 or 20 no fewer while hiding more of the frame. And a
-false detection, or a face that has really gone, costs at most 1/3 s of one extra hidden patch.
-"""
+faces) and two of 10 (head turns), CenterFace's 1-4 at 640 px and up to 7 at full size; holding 5 frames left 27
+face-frames exposed, 10 left 12 (only a face entering the frame, never detected yet), 15 or 20 no fewer while
+hiding more of the frame. And a false detection, or a face that has really gone, costs at most 1/3 s of one extra
+hidden patch."""
 
 from __future__ import annotations
 
@@ -40,15 +41,6 @@ class _Track:
 
 def _size(box: Box) -> tuple[float, float]:
     return max(box[2] - box[0], 1e-6), max(box[3] - box[1], 1e-6)
-
-
-def iou(a: Box, b: Box) -> float:
-    """Intersection over union of two (xmin, ymin, xmax, ymax) boxes; 0 when either is empty."""
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 class FaceTracker:

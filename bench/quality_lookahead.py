@@ -50,6 +50,41 @@ def mean3(prev: np.ndarray, cur: np.ndarray, nxt: np.ndarray) -> np.ndarray:
     return ((prev + cur + nxt) / np.float32(3.0)).astype(np.float32)
 
 
+class FlowLookahead(Lookahead):
+    """The lookahead with t-1's and t+1's outputs warped onto t by optical flow (DIS, ultrafast, at the model's
+    grid in grey) before they are combined: motion-compensated, so averaging no longer blurs a moving edge."""
+
+    def __init__(self, segmenter: object, combine: Combine) -> None:
+        super().__init__(segmenter, combine)
+        self._dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
+        self._prev_rgb: np.ndarray | None = None
+
+    def _grey(self, rgb: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+        return cv2.resize(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), (shape[1], shape[0]), interpolation=cv2.INTER_AREA)
+
+    def _warp(self, mask: np.ndarray, here: np.ndarray, there: np.ndarray) -> np.ndarray:
+        flow = self._dis.calc(here, there, None)  # here(x) ~ there(x + flow)
+        h, w = mask.shape
+        grid = np.mgrid[0:h, 0:w].astype(np.float32)
+        return cv2.remap(mask, grid[1] + flow[..., 0], grid[0] + flow[..., 1], cv2.INTER_LINEAR,
+                         borderMode=cv2.BORDER_REPLICATE)
+
+    def predict(self, rgb: np.ndarray) -> tuple[np.ndarray, dict[str, float]]:
+        ahead, prev_rgb = self._ahead, self._prev_rgb
+        self._prev_rgb = rgb
+        timings: dict[str, float] = {}
+        cur = self._run(rgb, timings)
+        self._ahead = None
+        nxt = self._run(ahead, timings) if ahead is not None and ahead is not rgb else None
+        prev, self._prev = self._prev, cur
+        if prev is None or nxt is None or prev_rgb is None or ahead is None:
+            return cur, timings
+        here = self._grey(rgb, cur.shape)
+        prev = self._warp(prev, here, self._grey(prev_rgb, cur.shape))
+        nxt = self._warp(nxt, here, self._grey(ahead, cur.shape))
+        return self.combine(prev, cur, nxt), timings
+
+
 VARIANTS: dict[str, dict] = {
     "no lookahead (before W36)": {"combine": None},
     "median of three (now)": {},
@@ -60,18 +95,22 @@ VARIANTS: dict[str, dict] = {
     "centred mean, gated 0.3, 1/3 each": {"combine": lambda p, c, n: centred_mean(p, c, n, 0.3, 1 / 3)},
     "blip fill 0.3": {"combine": blip_fill},
     "blip fill 0.1": {"combine": lambda p, c, n: blip_fill(p, c, n, 0.1)},
+    "median of three, smoothing 0.7": {"smoothing": 0.7},
+    "flow-warped median of three": {"flow": True},
+    "flow-warped mean of three": {"flow": True, "combine": mean3},
+    "flow-warped mean of three, smoothing 0.3": {"flow": True, "combine": mean3, "smoothing": 0.3},
 }
 
 
 def run(segmenter: object, frames: list[np.ndarray], combine: Combine | None = median3,
-        smoothing: float = 0.5) -> list[np.ndarray]:
+        smoothing: float = 0.5, flow: bool = False) -> list[np.ndarray]:
     """The clip through the video-file blur pipeline (full-resolution edges), the lookahead in front of the model
     fed as core.batch_video feeds it (`combine` None: no lookahead)."""
     pipeline = Pipeline(segmenter, EffectParams(effect="blur", smoothing=smoothing), temporal=True)  # type: ignore[arg-type]
     pipeline.full_edges = True
     feed: object = frames
     if combine is not None:
-        look = Lookahead(segmenter, combine)
+        look = (FlowLookahead if flow else Lookahead)(segmenter, combine)
         pipeline.segmenter = look
         feed = look.feed(frames)
     return [pipeline.process(Frame(f, i / 30.0, i, "clip")).mask >= 0.5  # type: ignore[operator]
@@ -82,11 +121,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--set", type=Path, default=REPO / ".cache" / "evalset")
     parser.add_argument("--clips", default="call-P002,call-P002-noisy")
-    parser.add_argument("--variants", help="comma-separated names (default: all)")
+    parser.add_argument("--variants", help="names separated by ; (default: all)")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "quality_clips_lookahead_tune.json")
     args = parser.parse_args()
     cv2.setNumThreads(1)
-    names = args.variants.split(",") if args.variants else list(VARIANTS)
+    names = args.variants.split(";") if args.variants else list(VARIANTS)
     segmenter = bq.Ours().segmenter
     result: dict[str, dict] = {}
     for clip in args.clips.split(","):

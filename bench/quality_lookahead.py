@@ -4,8 +4,9 @@ of the combinations and causal-smoothing settings tried, on the tune clips (call
 
 The model runs once per clip; its outputs are replayed for every variant (the same frames, the same order).
 
-    .venv/bin/python bench/quality_lookahead.py [--clips call-P002,call-P002-noisy] [--variants NAME,...]
+    .venv/bin/python bench/quality_lookahead.py [--clips call-P002,call-P002-noisy] [--variants "NAME;..."]
     -> bench/results/quality_clips_lookahead_tune.json
+    .venv/bin/python bench/quality_lookahead.py --cost --out bench/results/quality_clips_lookahead_cost.json
 """
 
 from __future__ import annotations
@@ -44,6 +45,18 @@ def blip_fill(prev: np.ndarray, cur: np.ndarray, nxt: np.ndarray, margin: float 
     low, high = np.minimum(prev, nxt), np.maximum(prev, nxt)
     blip = (cur < low - margin) | (cur > high + margin)
     return np.where(blip, (prev + nxt) * np.float32(0.5), cur).astype(np.float32)
+
+
+def gated_neighbours(prev: np.ndarray, cur: np.ndarray, nxt: np.ndarray, width: float = 0.5,
+                     weight: float = 1 / 3, first: Combine | None = None) -> np.ndarray:
+    """Each neighbour pulls t toward it by `weight` where it nearly agrees with t, not at all where it departs by
+    `width` or more (the causal change gate's rule, both ways); `first` (e.g. the median) makes t first."""
+    base = first(prev, cur, nxt) if first is not None else cur
+    out = base.copy()
+    for other in (prev, nxt):
+        diff = other - base
+        out += np.clip(1.0 - np.abs(diff) / width, 0.0, 1.0) * np.float32(weight) * diff
+    return out.astype(np.float32)
 
 
 def mean3(prev: np.ndarray, cur: np.ndarray, nxt: np.ndarray) -> np.ndarray:
@@ -96,6 +109,10 @@ VARIANTS: dict[str, dict] = {
     "blip fill 0.3": {"combine": blip_fill},
     "blip fill 0.1": {"combine": lambda p, c, n: blip_fill(p, c, n, 0.1)},
     "median of three, smoothing 0.7": {"smoothing": 0.7},
+    "median of three, smoothing 0.6": {"smoothing": 0.6},
+    "no lookahead, smoothing 0.7": {"combine": None, "smoothing": 0.7},
+    "gated neighbours 1/3": {"combine": gated_neighbours},
+    "median, then gated neighbours 1/3": {"combine": lambda p, c, n: gated_neighbours(p, c, n, first=median3)},
     "flow-warped median of three": {"flow": True},
     "flow-warped mean of three": {"flow": True, "combine": mean3},
     "flow-warped mean of three, smoothing 0.3": {"flow": True, "combine": mean3, "smoothing": 0.3},
@@ -117,14 +134,54 @@ def run(segmenter: object, frames: list[np.ndarray], combine: Combine | None = m
             for i, f in enumerate(feed)]  # type: ignore[call-overload]
 
 
+def cost(segmenter: object, frames: list[np.ndarray], blocks: int = 6) -> dict[str, float]:
+    """The lookahead's extra cost per frame: the video-file pipeline with and without it on the same frames, in
+    alternating blocks (per-frame wall and CPU ms, medians over all frames), and the wrapper's own work alone
+    (a model output's median of three at the grid; timeit, median of 7 runs of 1000)."""
+    import time
+    import timeit
+
+    times: dict[str, list[float]] = {"without": [], "with": [], "without_cpu": [], "with_cpu": []}
+    for block in range(2 * blocks):
+        name = "with" if block % 2 else "without"
+        pipeline = Pipeline(segmenter, EffectParams(effect="blur"), temporal=True)  # type: ignore[arg-type]
+        pipeline.full_edges = True
+        look = Lookahead(segmenter)
+        if name == "with":
+            pipeline.segmenter = look
+        feed = look.feed(frames) if name == "with" else iter(frames)
+        for i, rgb in enumerate(feed):
+            wall, cpu = time.perf_counter(), time.process_time()
+            pipeline.process(Frame(rgb, i / 30.0, i, "clip"))
+            times[name].append((time.perf_counter() - wall) * 1e3)
+            times[f"{name}_cpu"].append((time.process_time() - cpu) * 1e3)
+    small = segmenter.predict(frames[0])[0]  # type: ignore[attr-defined]
+    grid = [small, np.clip(small + 0.1, 0, 1), np.clip(small - 0.1, 0, 1)]
+    combine_us = float(np.median(timeit.repeat(lambda: median3(*grid), number=1000, repeat=7))) * 1e3
+    out = {k: round(float(np.median(v)), 2) for k, v in times.items()}
+    return out | {"difference_ms": round(out["with"] - out["without"], 2),
+                  "difference_cpu_ms": round(out["with_cpu"] - out["without_cpu"], 2),
+                  "median3_us_at_grid": round(combine_us, 1), "grid": list(small.shape),
+                  "frame": list(frames[0].shape[:2]), "frames_per_block": len(frames), "blocks_each": blocks}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--set", type=Path, default=REPO / ".cache" / "evalset")
     parser.add_argument("--clips", default="call-P002,call-P002-noisy")
     parser.add_argument("--variants", help="names separated by ; (default: all)")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "quality_clips_lookahead_tune.json")
+    parser.add_argument("--cost", action="store_true", help="only the extra cost per frame (real model, 1 thread)")
     args = parser.parse_args()
     cv2.setNumThreads(1)
+    if args.cost:
+        folder = args.set / "video" / args.clips.split(",")[0]
+        clip_frames = [bq.read_rgb(folder / f"{t:03d}.png") for t in range(40)]
+        measured = cost(bq.Ours().segmenter, clip_frames)
+        print(json.dumps(measured, indent=1))
+        args.out.write_text(json.dumps({"cost": measured, "command": " ".join(sys.argv[1:])}, indent=1) + "\n")
+        print(f"wrote {args.out}")
+        return 0
     names = args.variants.split(";") if args.variants else list(VARIANTS)
     segmenter = bq.Ours().segmenter
     result: dict[str, dict] = {}

@@ -29,8 +29,9 @@ Combine = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]  # (t-1, t,
 
 def median3(prev: np.ndarray, cur: np.ndarray, nxt: np.ndarray) -> np.ndarray:
     """The per-pixel median of three arrays of one shape (float32)."""
-    low, high = np.minimum(prev, cur), np.maximum(prev, cur)
-    return np.maximum(low, np.minimum(high, nxt), dtype=np.float32)
+    low, high = np.minimum(prev, cur, dtype=np.float32), np.maximum(prev, cur, dtype=np.float32)
+    np.minimum(high, nxt, out=high)
+    return np.maximum(low, high, out=low)
 
 
 class Lookahead:
@@ -98,7 +99,7 @@ class Lookahead:
         nxt = self._run(ahead, timings) if ahead is not None and ahead is not rgb else None
         prev, self._prev = self._prev, cur
         if prev is None or nxt is None or not prev.shape == cur.shape == nxt.shape:
-            return cur, timings
+            return cur.copy(), timings  # a copy: `cur` is kept for the next frame's median
         return self.combine(prev, cur, nxt), timings
 
 

@@ -7,6 +7,7 @@ The model runs once per clip; its outputs are replayed for every variant (the sa
     .venv/bin/python bench/quality_lookahead.py [--clips call-P002,call-P002-noisy] [--variants "NAME;..."]
     -> bench/results/quality_clips_lookahead_tune.json
     .venv/bin/python bench/quality_lookahead.py --cost --out bench/results/quality_clips_lookahead_cost.json
+    .venv/bin/python bench/quality_lookahead.py --pictures --clips call-P002,call-P008   # -> docs/img/lookahead-*.png
 """
 
 from __future__ import annotations
@@ -165,12 +166,28 @@ def cost(segmenter: object, frames: list[np.ndarray], blocks: int = 6) -> dict[s
                   "frame": list(frames[0].shape[:2]), "frames_per_block": len(frames), "blocks_each": blocks}
 
 
+def picture(segmenter: object, clip: str, frames: list[np.ndarray], truths: list[np.ndarray]) -> str:
+    """docs/img/lookahead-<clip>-<t>.png: the frame where the lookahead changes the mask most, without it | with it
+    (bench_quality's error pictures: missed person pixels blue, false ones red)."""
+    cached = Cached(segmenter, frames)
+    before = run(cached, frames, combine=None)
+    cached.index = 0
+    after = run(cached, frames)
+    t = max(range(len(frames)), key=lambda i: int(np.count_nonzero(before[i] != after[i])))
+    tiles = [bq.error_picture(frames[t], p[t], truths[t], height=270) for p in (before, after)]
+    sheet = np.hstack([np.pad(tile, ((0, 0), (0, 4), (0, 0)), constant_values=255) for tile in tiles])
+    path = REPO / "docs" / "img" / f"lookahead-{clip}-{t:03d}.png"
+    cv2.imwrite(str(path), sheet[..., ::-1], [cv2.IMWRITE_PNG_COMPRESSION, 9])
+    return str(path.relative_to(REPO))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--set", type=Path, default=REPO / ".cache" / "evalset")
     parser.add_argument("--clips", default="call-P002,call-P002-noisy")
     parser.add_argument("--variants", help="names separated by ; (default: all)")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "quality_clips_lookahead_tune.json")
+    parser.add_argument("--pictures", action="store_true", help="only the before/after pictures (docs/img/)")
     parser.add_argument("--cost", action="store_true", help="only the extra cost per frame (real model, 1 thread)")
     args = parser.parse_args()
     cv2.setNumThreads(1)
@@ -190,6 +207,9 @@ def main() -> int:
         count = len(list(folder.glob("*.truth.png")))
         frames = [bq.read_rgb(folder / f"{t:03d}.png") for t in range(count)]
         truths = [bq.read_mask(folder / f"{t:03d}.truth.png") > 0 for t in range(count)]
+        if args.pictures:
+            print(picture(segmenter, clip, frames, truths))
+            continue
         cached = Cached(segmenter, frames)
         result[clip] = {}
         for name in names:
@@ -198,6 +218,8 @@ def main() -> int:
             result[clip][name] = s
             print(f"{clip:16} {name:36} flicker {s['flicker']:.4f} still {s['still_flicker']:.5f} "
                   f"moving {s['moving_iou']:.3f} bF {s['boundary_f']:.3f} lag {s['lag']}", flush=True)
+    if args.pictures:
+        return 0
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"clips": result, "command": " ".join(sys.argv[1:])}, indent=1) + "\n")
     print(f"wrote {args.out}")

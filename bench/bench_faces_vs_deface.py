@@ -128,8 +128,11 @@ def totals(rows: dict, names: list[str]) -> dict:
 
 
 def folder_rounds(photos: list[Path], threshold: float, mode: str, rounds: int, work: Path) -> dict:
-    """Each CLI on the whole folder once per round (deface on a fresh copy: it writes next to its inputs)."""
-    src = photos[0].parent
+    """Each CLI on a folder of the photos once per round (deface on a fresh copy: it writes next to its inputs)."""
+    src = work / "folder-src"
+    src.mkdir()
+    for photo in photos:
+        shutil.copy2(photo, src / photo.name)
     walls: dict[str, list[float]] = {"ours": [], "deface": []}
     cpus: dict[str, list[float]] = {"ours": [], "deface": []}
     for rnd in range(rounds):
@@ -161,12 +164,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--ours", choices=("auto", "cli", "core"), default="auto")
     parser.add_argument("--stride", type=int, default=5, help="video frames compared: every N-th")
+    parser.add_argument("--video-seconds", type=float, default=10.0, help="the clip's length (30 fps)")
+    parser.add_argument("--photos", default="", help="only the photos whose names contain one of these "
+                        "comma-separated words (a quick check); default all")
     parser.add_argument("--json", type=Path, default=REPO / "bench" / "results" / "faces_vs_deface.json")
     args = parser.parse_args(argv)
     if not (DEFACE_VENV / "bin" / "deface").is_file():
         raise SystemExit("no .venvs/deface: run bash tools/make_deface_venv.sh")
     mode = args.ours if args.ours != "auto" else ("cli" if cli_has_faces() else "core")
-    photos, video = faces_inputs.ensure()
+    photos, video = faces_inputs.ensure(frames=round(args.video_seconds * faces_inputs.VIDEO_FPS))
+    if args.photos:
+        photos = [p for p in photos if any(w in p.name for w in args.photos.split(","))]
     load_start = os.getloadavg()
     print(f"ours: {mode}; threshold {args.threshold}; {len(photos)} photos + {video.name}; load {load_start[0]:.2f}")
     with tempfile.TemporaryDirectory(prefix="faces-vs-deface-") as tmp:
@@ -198,7 +206,8 @@ def main(argv: list[str] | None = None) -> int:
                          "(LocalLens's default)",
         "repeats": args.repeats, "rounds": args.rounds, "target_ratio": TARGET_RATIO,
         "inputs": {"photos": {p.name: faces_profile.image_size(p) for p in photos}, "video": video.name,
-                   "video_frames": faces_inputs.VIDEO_FRAMES, "video_size": list(faces_inputs.VIDEO_SIZE)},
+                   "video_frames": round(args.video_seconds * faces_inputs.VIDEO_FPS),
+                   "video_size": list(faces_inputs.VIDEO_SIZE)},
         "deface": {k: deface_side[k] for k in ("deface", "backend", "providers", "printed", "import_s",
                                                 "model_load_s")},
         "summary": summary, "per_input": per["rows"], "cli_output_tail": per["printed_tail"],

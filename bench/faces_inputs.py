@@ -153,8 +153,8 @@ def video_parts() -> tuple[np.ndarray, list[np.ndarray]]:
     return background, sprites
 
 
-def make_video(path: Path) -> Path:
-    """The test clip as H.264 MP4 at `path` (PyAV)."""
+def make_video(path: Path, frames: int = VIDEO_FRAMES) -> Path:
+    """The test clip's first `frames` frames as H.264 MP4 at `path` (PyAV)."""
     import av
 
     background, sprites = video_parts()
@@ -165,7 +165,7 @@ def make_video(path: Path) -> Path:
         stream.width, stream.height = VIDEO_SIZE
         stream.pix_fmt = "yuv420p"
         stream.options = {"crf": "18", "preset": "medium"}
-        for i in range(VIDEO_FRAMES):
+        for i in range(frames):
             frame = av.VideoFrame.from_ndarray(video_frame(i, background, sprites), format="rgb24")
             container.mux(stream.encode(frame))
         container.mux(stream.encode(None))
@@ -173,18 +173,19 @@ def make_video(path: Path) -> Path:
     return path
 
 
-def ensure(cache: Path = CACHE) -> tuple[list[Path], Path]:
-    """(photo paths, video path), made once into `cache` (remade when VERSION changes)."""
+def ensure(cache: Path = CACHE, frames: int = VIDEO_FRAMES) -> tuple[list[Path], Path]:
+    """(photo paths, the clip of `frames` frames), made once into `cache` (remade when VERSION changes)."""
     stamp = cache / "version.json"
-    photos_dir, video = cache / "photos", cache / "video" / "faces-720p-10s.mp4"
-    if stamp.is_file() and json.loads(stamp.read_text()).get("version") == VERSION and video.is_file():
-        return sorted(photos_dir.glob("*.jpg")), video
-    for old in photos_dir.glob("*"):
-        old.unlink()
-    photos = make_photos(photos_dir)
-    make_video(video)
-    stamp.write_text(json.dumps({"version": VERSION}) + "\n")
-    return photos, video
+    photos_dir = cache / "photos"
+    video = cache / "video" / f"faces-720p-{frames / VIDEO_FPS:g}s.mp4"
+    if not (stamp.is_file() and json.loads(stamp.read_text()).get("version") == VERSION):
+        for old in [*photos_dir.glob("*"), *(cache / "video").glob("*")]:
+            old.unlink()
+        make_photos(photos_dir)
+        stamp.write_text(json.dumps({"version": VERSION}) + "\n")
+    if not video.is_file():
+        make_video(video, frames)
+    return sorted(photos_dir.glob("*.jpg")), video
 
 
 if __name__ == "__main__":

@@ -157,6 +157,44 @@ def folder_rounds(photos: list[Path], threshold: float, mode: str, rounds: int, 
             "ours_cpu_s": median(cpus["ours"]), "deface_cpu_s": median(cpus["deface"]), "walls": walls}
 
 
+def markdown(result: dict) -> str:
+    """The docs/benchmarks.md tables for one run's JSON."""
+    rows = result["per_input"]
+    sizes = result["inputs"]["photos"]
+    lines = ["| input | size | ours s (CPU s) | deface s (CPU s) | deface / ours |", "| --- | --- | --- | --- | --- |"]
+    for name, r in rows.items():
+        size = "x".join(map(str, sizes[name])) if name in sizes else "x".join(map(str, result["inputs"]["video_size"]))
+        lines.append(f"| {name} | {size} | {r['ours_wall_s']:.2f} ({r['ours_cpu_s']:.2f}) "
+                     f"| {r['deface_wall_s']:.2f} ({r['deface_cpu_s']:.2f}) | {r['ratio']:.2f}x |")
+    lines += ["", "| throughput | ours s | deface s | ours / deface | >= 3x |", "| --- | --- | --- | --- | --- |"]
+    labels = {"photos_one_process_each": "photos, one process each (sum of medians)",
+              "photo_folder": "photo folder, one process", "video": "video (one process)"}
+    for key, s in result["summary"].items():
+        lines.append(f"| {labels[key]} | {s['ours_s']:.2f} | {s['deface_s']:.2f} | **{s['ratio']:.2f}x** "
+                     f"| {'yes' if s['meets_3x'] else 'no'} |")
+    lines += ["", "| agreement (F1 at IoU 0.5, ours vs deface) | F1 | both | ours only | deface only |",
+              "| --- | --- | --- | --- | --- |"]
+    for key, a in result["agreement"].items():
+        lines.append(f"| {key} ({a['images']} images or frames) | {a['f1']:.3f} | {a['tp']} | {a['fp']} "
+                     f"| {a['fn']} |")
+    prof = result["profile"]
+    d, o = prof["deface"], prof["ours"]
+    loads = o["segmenter_load_verify_s"] + o["face_detector_load_s"]
+    lines += ["", "| where the time goes (in process) | ours | deface |", "| --- | --- | --- |",
+              f"| process start + imports (`--version`) | {o['process_start_s']:.2f} s "
+              f"| {d['process_start_s']:.2f} s |",
+              f"| model load (ours: segmenter + checks, face detector) | {loads:.2f} s | {d['model_load_s']:.2f} s |"]
+    for step in ("read", "detect", "write"):
+        lines.append(f"| photos: {step}, sum over all (ms) | {sum(p[step] for p in o['photos_ms'].values()):.0f} "
+                     f"| {sum(p[step] for p in d['photos_ms'].values()):.0f} |")
+    lines.append(f"| photos: blur (ms, sum) | {sum(p['blur_stage'] for p in o['photos_ms'].values()):.0f} "
+                 f"| {sum(p['anonymize'] for p in d['photos_ms'].values()):.0f} |")
+    for step, dstep in (("read", "read"), ("detect", "detect"), ("blur_stage", "anonymize"), ("write", "write")):
+        lines.append(f"| video: {step} per frame (ms, median) | {o['video']['ms_median'][step]:.1f} "
+                     f"| {d['video']['ms_median'][dstep]:.1f} |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threshold", type=float, default=0.2)
@@ -221,6 +259,7 @@ def main(argv: list[str] | None = None) -> int:
     for key, s in summary.items():
         print(f"  {key}: ours {s['ours_s']:.2f} s, deface {s['deface_s']:.2f} s, ratio {s['ratio']:.2f}x "
               f"({'meets' if s['meets_3x'] else 'MISSES'} {TARGET_RATIO:.0f}x)")
+    print("\n" + markdown(result) + "\n")
     print(f"wrote {args.json}; load average at the end {os.getloadavg()[0]:.2f}")
     return 0
 

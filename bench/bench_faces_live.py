@@ -82,7 +82,9 @@ def main(argv: list[str] | None = None) -> int:
     def combined(frame: Frame) -> dict[str, float]:
         """(b): the pipeline's own faces stage, or blur + detector + box blur; its timings."""
         if staged:
-            return dict(with_faces.process(frame).timings)
+            timings = dict(with_faces.process(frame).timings)
+            split = with_faces.faces.last_ms  # type: ignore[attr-defined]
+            return {**timings, "faces_detect": split["detect"], "faces_blur": split["hide"]}
         result = with_faces.process(frame)
         t0 = time.perf_counter()
         faces = detector.detect(frame.pixels)
@@ -127,6 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         "faces_cost_ms": round(total - wall["blur"]["median"], 3),
         "detector_share": round(det / total, 3), "detector_share_cpu": round(
             cpu["detector"]["median"] / cpu["blur+faces"]["median"], 3),
+        "detector_share_in_stage": round(statistics.median(stage_ms["faces_detect"]) / total, 3),
         "stage_ms_median": {k: round(statistics.median(v), 3) for k, v in stage_ms.items()},
         "faces_per_frame": {"median": statistics.median(counts), "min": min(counts), "max": max(counts)},
         "load_average": list(os.getloadavg()),
@@ -136,7 +139,8 @@ def main(argv: list[str] | None = None) -> int:
     for k in walls:
         print(f"  {k:>11}: wall {wall[k]['median']:6.2f} ms (p90 {wall[k]['p90']:6.2f}), cpu {cpu[k]['median']:6.2f}")
     print(f"  blur + faces {total:.2f} ms vs target {TARGET_MS:.0f}: {'ok' if result['meets_target'] else 'MISSED'}"
-          f" (cpu {'ok' if result['meets_target_cpu'] else 'MISSED'}); detector share {result['detector_share']:.0%}")
+          f" (cpu {'ok' if result['meets_target_cpu'] else 'MISSED'}); detector share {result['detector_share']:.0%} "
+          f"(inside the stage {result['detector_share_in_stage']:.0%})")
     print(f"  stages: {result['stage_ms_median']}; load {os.getloadavg()[0]:.2f}")
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(result, indent=1) + "\n")

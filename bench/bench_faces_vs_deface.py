@@ -179,17 +179,17 @@ def markdown(result: dict) -> str:
                      f"| {a['fn']} |")
     prof = result["profile"]
     d, o = prof["deface"], prof["ours"]
-    loads = o["segmenter_load_verify_s"] + o["face_detector_load_s"]
+    loads = o["model_load_s"]
     lines += ["", "| where the time goes (in process) | ours | deface |", "| --- | --- | --- |",
               f"| process start + imports (`--version`) | {o['process_start_s']:.2f} s "
               f"| {d['process_start_s']:.2f} s |",
-              f"| model load (ours: segmenter + checks, face detector) | {loads:.2f} s | {d['model_load_s']:.2f} s |"]
+              f"| model load and checks | {loads:.2f} s | {d['model_load_s']:.2f} s |"]
     for step in ("read", "detect", "write"):
         lines.append(f"| photos: {step}, sum over all (ms) | {sum(p[step] for p in o['photos_ms'].values()):.0f} "
                      f"| {sum(p[step] for p in d['photos_ms'].values()):.0f} |")
-    lines.append(f"| photos: blur (ms, sum) | {sum(p['blur_stage'] for p in o['photos_ms'].values()):.0f} "
+    lines.append(f"| photos: blur (ms, sum) | {sum(p['blur'] for p in o['photos_ms'].values()):.0f} "
                  f"| {sum(p['anonymize'] for p in d['photos_ms'].values()):.0f} |")
-    for step, dstep in (("read", "read"), ("detect", "detect"), ("blur_stage", "anonymize"), ("write", "write")):
+    for step, dstep in (("read", "read"), ("detect", "detect"), ("blur", "anonymize"), ("write", "write")):
         lines.append(f"| video: {step} per frame (ms, median) | {o['video']['ms_median'][step]:.1f} "
                      f"| {d['video']['ms_median'][dstep]:.1f} |")
     return "\n".join(lines)

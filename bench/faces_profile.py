@@ -58,75 +58,90 @@ def deface_steps(photos: list[Path], video: Path, threshold: float, stride: int)
     return result
 
 
-def _faces_pipeline(threshold: float):
-    """A Pipeline with the faces stage (effect none, faces blur), or None while the core has no faces stage."""
-    from desktop_app.core.params import EffectParams
-    from desktop_app.core.pipeline import Pipeline
-    from desktop_app.core.segmenter import Segmenter
+class Ours:
+    """Our side, one frame at a time: `detect` (the boxes the CLI would hide, before tracking) and `process`
+    (detection + blur, timed inside). With the faces stage (the CLI's own path): `Pipeline(NoSegmenter,
+    effect none + faces blur, video=True)`, photos as stills (tiled CenterFace for large photos), video frames through
+    the tracker; `process` is the pipeline's and `last_ms` its detect / hide split. Before the stage exists:
+    FaceDetector(PHOTO_MODEL) at full size and the stand-in's box blur."""
 
-    try:
-        params = EffectParams(effect="none", faces="blur", face_threshold=threshold)
-        pipe = Pipeline(Segmenter("auto", device="cpu"), params, temporal=True, live=False)
-    except (TypeError, ValueError):
-        return None
-    return pipe if len(pipe.stages) > 1 else None
+    def __init__(self, threshold: float) -> None:
+        from desktop_app.core.faces.detector import PHOTO_MODEL, FaceDetector
+        from desktop_app.core.params import EffectParams
+        from desktop_app.core.pipeline import Pipeline
 
+        self.threshold = threshold
+        self.pipe = None
+        t0 = time.perf_counter()
+        try:
+            from desktop_app.cli import NoSegmenter, verify_face_models
 
-def _blur(pipe, rgb: np.ndarray, faces: list, threshold: float) -> tuple[np.ndarray, dict]:
-    """(blurred frame, the stage timings) by the faces stage, or the stand-in's box blur."""
-    if pipe is None:
-        from faces_core_cli import blur_boxes
+            params = EffectParams(effect="none", faces="blur", face_threshold=threshold)
+            verify_face_models(params, "cpu")
+            self.pipe = Pipeline(NoSegmenter("cpu"), params, temporal=True, video=True)
+            self.pipe.faces.detector(PHOTO_MODEL)  # load now (the stage loads on first use)
+            self.by = "the faces stage (Pipeline with NoSegmenter, as `locallens process --effect none --faces`)"
+        except (ImportError, AttributeError, TypeError, ValueError):
+            from desktop_app.core.segmenter import Segmenter
 
-        return blur_boxes(rgb.copy(), faces, 0.2), {}
-    from desktop_app.core.frames import Frame
+            Segmenter("auto", device="auto").verify_all(detector=True)  # what `process` loaded and checked
+            self.detector = FaceDetector(PHOTO_MODEL, min_score=threshold)
+            self.by = "FaceDetector + the stand-in's box blur (no faces stage in the core yet)"
+        self.load_s = time.perf_counter() - t0
+        self.last_ms: dict[str, float] = {}
 
-    result = pipe.process(Frame(rgb, time.perf_counter(), 0, "bench"), still=False)
-    return result.pixels, dict(result.timings)
+    def detect(self, rgb: np.ndarray, still: bool) -> list:
+        if self.pipe is not None:
+            return self.pipe.faces.find(rgb, self.threshold, still)
+        self.detector.adapter.max_side = max(rgb.shape[:2])
+        return self.detector.detect(rgb)
+
+    def process(self, rgb: np.ndarray, still: bool, index: int) -> np.ndarray:
+        if self.pipe is None:
+            from faces_core_cli import blur_boxes
+
+            t0 = time.perf_counter()
+            faces = self.detect(rgb, still)
+            t1 = time.perf_counter()
+            out = blur_boxes(np.array(rgb), faces, 0.2)
+            self.last_ms = {"detect": (t1 - t0) * 1e3, "hide": (time.perf_counter() - t1) * 1e3}
+            return out
+        from desktop_app.core.frames import Frame
+
+        if still:
+            self.pipe.reset()
+        result = self.pipe.process(Frame(rgb, time.perf_counter(), index, "photo" if still else "video"), still=still)
+        self.last_ms = dict(self.pipe.faces.last_ms)
+        return result.pixels
 
 
 def ours_steps(photos: list[Path], video: Path, threshold: float, stride: int) -> dict:
     import cv2
 
-    from desktop_app.core.faces.detector import PHOTO_MODEL, FaceDetector
     from desktop_app.core.imageio import read_image, write_image
-    from desktop_app.core.segmenter import Segmenter
     from desktop_app.core.video_read import VideoReader
     from desktop_app.core.video_write import VideoWriter
 
     cv2.setNumThreads(1)
     result: dict = {"process_start_s": start_s([str(LOCALLENS), "--version"])}
-    t0 = time.perf_counter()
-    Segmenter("auto", device="auto").verify_all(detector=True)  # what `process` loads and checks up front
-    t1 = time.perf_counter()
-    detector = FaceDetector(PHOTO_MODEL, min_score=threshold)
-    t2 = time.perf_counter()
-    pipe = _faces_pipeline(threshold)
-    result.update({"segmenter_load_verify_s": round(t1 - t0, 3), "face_detector_load_s": round(t2 - t1, 3),
-                   "blur_by": "faces stage (Pipeline)" if pipe else "stand-in box blur (no faces stage yet)",
-                   "photos": {}})
+    ours = Ours(threshold)
+    result.update({"model_load_s": round(ours.load_s, 3), "by": ours.by, "photos": {}})
     with tempfile.TemporaryDirectory(prefix="ours-profile-") as tmp:
         for path in photos:
             ta = time.perf_counter()
             rgb = read_image(path).rgb
             tb = time.perf_counter()
-            detector.adapter.max_side = max(rgb.shape[:2])
-            faces = detector.detect(rgb)
+            pixels = ours.process(rgb, True, 0)
             tc = time.perf_counter()
-            if pipe is not None:
-                pipe.reset()
-            pixels, stage = _blur(pipe, rgb, faces, threshold)
-            td = time.perf_counter()
             write_image(pixels, tmp, path.stem, "jpg")
-            te = time.perf_counter()
-            ms = {"read": tb - ta, "detect": tc - tb, "blur_stage": td - tc, "write": te - td}
+            td = time.perf_counter()
             result["photos"][path.name] = {
-                "boxes": [[*f.box, f.score] for f in faces],
-                "ms": {**{k: round(v * 1e3, 2) for k, v in ms.items()},
-                       **{f"stage_{k}": round(v, 2) for k, v in stage.items()}}}
-        parts: dict[str, list[float]] = {"read": [], "detect": [], "blur_stage": [], "write": []}
+                "boxes": [[*f.box, f.score] for f in ours.detect(rgb, True)],
+                "ms": {"read": round((tb - ta) * 1e3, 2), "detect": round(ours.last_ms["detect"], 2),
+                       "blur": round(ours.last_ms["hide"], 2), "faces_total": round((tc - tb) * 1e3, 2),
+                       "write": round((td - tc) * 1e3, 2)}}
+        parts: dict[str, list[float]] = {"read": [], "detect": [], "blur": [], "faces_total": [], "write": []}
         boxes: dict[str, list] = {}
-        if pipe is not None:
-            pipe.reset()
         with VideoReader(video) as reader, VideoWriter(tmp, "profile", reader.fps) as writer:
             it = iter(reader)
             i = 0
@@ -136,17 +151,16 @@ def ours_steps(photos: list[Path], video: Path, threshold: float, stride: int) -
                 if rgb is None:
                     break
                 tb = time.perf_counter()
-                detector.adapter.max_side = max(rgb.shape[:2])
-                faces = detector.detect(rgb)
+                pixels = ours.process(rgb, False, i)
                 tc = time.perf_counter()
-                pixels, _ = _blur(pipe, rgb, faces, threshold)
-                td = time.perf_counter()
                 writer.write(pixels)
-                te = time.perf_counter()
+                td = time.perf_counter()
                 if i % stride == 0:
-                    boxes[str(i)] = [[*f.box, f.score] for f in faces]
-                for k, v in zip(parts, (tb - ta, tc - tb, td - tc, te - td), strict=True):
+                    boxes[str(i)] = [[*f.box, f.score] for f in ours.detect(rgb, False)]
+                for k, v in (("read", tb - ta), ("faces_total", tc - tb), ("write", td - tc)):
                     parts[k].append(v * 1e3)
+                parts["detect"].append(ours.last_ms["detect"])
+                parts["blur"].append(ours.last_ms["hide"])
                 i += 1
     result["video"] = {"frames_read": i, "boxes": boxes,
                        "ms_median": {k: round(statistics.median(v), 2) for k, v in parts.items()},

@@ -30,9 +30,10 @@ def test_match_is_one_to_one_and_greedy_by_iou() -> None:
     ref = [(0, 0, 10, 10)]
     ours = [(0, 0, 10, 10), (0, 0, 10, 9)]  # two boxes on one face: one matches, the other is a false positive
     assert fa.match(ref, ours) == fa.Counts(1, 1, 0)
-    # the best pair is taken first: ours[1] is the better match for ref[0], so ref[1] still gets ours[0]
-    ref2 = [(0, 0, 10, 10), (3, 0, 13, 10)]
-    ours2 = [(2, 0, 12, 10), (0, 0, 10, 10)]
+    # the best pair is taken first: ref[0] takes ours[1] (IoU 0.9), not ours[0] (0.54, listed first), which is
+    # the only match for ref[1] (0.67); taking pairs in list order would leave ref[1] unmatched
+    ref2 = [(0, 0, 10, 10), (5, 0, 15, 10)]
+    ours2 = [(3, 0, 13, 10), (0, 0, 10, 9)]
     assert fa.match(ref2, ours2) == fa.Counts(2, 0, 0)
 
 
@@ -73,3 +74,28 @@ def test_stand_in_blur_covers_the_padded_box_only() -> None:
     assert ys.min() >= 12 and ys.max() <= 68 and xs.min() >= 40 and xs.max() <= 110
     assert changed[12:68, 40:110].mean() > 0.9  # the face region is blurred
     assert out[20:60, 50:100].std() < rgb[20:60, 50:100].std() / 3
+
+
+def test_totals_sum_the_medians_and_judge_the_3x_target() -> None:
+    import bench_faces_vs_deface as bench
+
+    rows = {"a": {"ours_wall_s": 1.0, "deface_wall_s": 4.0, "ours_cpu_s": 0.5, "deface_cpu_s": 3.0},
+            "b": {"ours_wall_s": 3.0, "deface_wall_s": 6.0, "ours_cpu_s": 1.5, "deface_cpu_s": 3.0}}
+    both = bench.totals(rows, ["a", "b"])
+    assert (both["ours_s"], both["deface_s"], both["ratio"], both["meets_3x"]) == (4.0, 10.0, 2.5, False)
+    assert both["ratio_cpu"] == 3.0
+    only_a = bench.totals(rows, ["a"])
+    assert only_a["ratio"] == 4.0 and only_a["meets_3x"]
+
+
+def test_commands_are_each_sides_cli_with_the_same_threshold(tmp_path: Path) -> None:
+    import bench_faces_vs_deface as bench
+
+    photo, out = tmp_path / "p.jpg", tmp_path / "out"
+    ours = bench.ours_command(photo, out, 0.2, "cli", photo=True)
+    assert ours[1:] == ["process", str(photo), "--effect", "none", "--faces", "blur", "--face-threshold", "0.2",
+                        "--out", str(out), "--format", "jpg"]
+    assert "--format" not in bench.ours_command(tmp_path / "v.mp4", out, 0.2, "cli", photo=False)
+    deface = bench.deface_command(photo, out / "p.jpg", 0.2)
+    assert deface[1:] == [str(photo), "-o", str(out / "p.jpg"), "--thresh", "0.2"]
+    assert "-o" not in bench.deface_command(tmp_path, None, 0.2)  # a folder: deface writes next to its inputs

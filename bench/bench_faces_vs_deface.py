@@ -205,6 +205,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--video-seconds", type=float, default=10.0, help="the clip's length (30 fps)")
     parser.add_argument("--photos", default="", help="only the photos whose names contain one of these "
                         "comma-separated words (a quick check); default all")
+    parser.add_argument("--reuse-deface", action="store_true", help="deface's in-process boxes and steps from "
+                        "the last run with --reuse-deface on the same inputs (.cache/faces_bench), if there")
     parser.add_argument("--json", type=Path, default=REPO / "bench" / "results" / "faces_vs_deface.json")
     args = parser.parse_args(argv)
     if not (DEFACE_VENV / "bin" / "deface").is_file():
@@ -225,7 +227,9 @@ def main(argv: list[str] | None = None) -> int:
     summary = {"photos_one_process_each": totals(per["rows"], names),
                "video": totals(per["rows"], [video.name]), "photo_folder": folder}
     print("3. agreement and 4. profile:")
-    deface_side = faces_profile.deface_steps(photos, video, min(args.threshold, 0.5), args.stride)
+    kept = faces_inputs.CACHE / f"deface_worker-{min(args.threshold, 0.5)}-{video.stem}-{args.stride}.json"
+    deface_side = faces_profile.deface_steps(photos, video, min(args.threshold, 0.5), args.stride,
+                                             kept if args.reuse_deface else None)
     ours_side = faces_profile.ours_steps(photos, video, min(args.threshold, 0.5), args.stride)
     reference = {**{n: p["boxes"] for n, p in deface_side["photos"].items()},
                  **{f"video#{i}": b for i, b in deface_side["video"]["boxes"].items()}}

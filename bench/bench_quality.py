@@ -1,9 +1,11 @@
 """Person-mask quality on the evaluation set (issue #9): ours against MediaPipe's own runtime, same frames.
 
 (a) ours: the app's per-frame pipeline, `Pipeline(Segmenter("auto"), EffectParams(effect="blur"))`: stills with
-    quality="fast" and temporal=False (the photo path before the stills path), clips with temporal=True and the
-    app's default smoothing, frames in order; person = the refined full-resolution mask (Result.mask) >= 0.5, as
-    the app uses it.
+    quality="fast" and temporal=False (the photo path before the stills path), clips as a video file gets them
+    from `locallens process` and Export all (temporal=True, the app's default smoothing, full-resolution edges,
+    the one-frame lookahead fed as core.batch_video feeds it), frames in order; person = the refined
+    full-resolution mask (Result.mask) >= 0.5, as the app uses it. `--no-lookahead` adds the clips without the
+    lookahead (video files before W36) side by side.
 (b) theirs: mediapipe==0.10.14 `solutions.selfie_segmentation`, BOTH models (general and landscape) on every
     picture, person = probability >= 0.5, in .venvs/mediapipe (bench/quality_mp_worker.py).
 (c) optional (--still-path): ours through `desktop_app.core.quality.segment_still` (phase 2), alpha >= 0.5:
@@ -47,6 +49,7 @@ import quality_metrics as qm  # noqa: E402
 from quality_still_picture import write_still_picture  # noqa: E402
 
 from desktop_app.core.frames import Frame  # noqa: E402
+from desktop_app.core.lookahead import video_lookahead  # noqa: E402
 from desktop_app.core.masks import MaskRefiner, soft_threshold  # noqa: E402
 from desktop_app.core.params import EffectParams  # noqa: E402
 from desktop_app.core.pipeline import Pipeline  # noqa: E402
@@ -86,15 +89,27 @@ class Ours:
         assert mask is not None
         return mask >= 0.5
 
+    lookahead = True
+
     def clip(self, frames: list[np.ndarray]) -> list[np.ndarray]:
+        """The app's video-file path: the pipeline as cli.py and ui/exports.py make it for `process` and Export
+        all (full-resolution edges), fed as core.batch_video feeds it (the one-frame lookahead, W36)."""
         pipeline = Pipeline(self.segmenter, EffectParams(effect="blur"), temporal=True)
-        pipeline.full_edges = True  # the app's video-file path (cli.py, ui/exports.py)
+        pipeline.full_edges = True
         out = []
-        for i, rgb in enumerate(frames):
-            mask = pipeline.process(Frame(rgb, i / 30.0, i, "clip")).mask
-            assert mask is not None
-            out.append(mask >= 0.5)
+        with video_lookahead(pipeline) as look:
+            for i, rgb in enumerate(look.feed(frames) if self.lookahead else frames):
+                mask = pipeline.process(Frame(rgb, i / 30.0, i, "clip")).mask
+                assert mask is not None
+                out.append(mask >= 0.5)
         return out
+
+
+class OursNoLookahead(Ours):
+    """Video files as before W36: the same pipeline without the one-frame lookahead (--no-lookahead)."""
+
+    name = "ours-no-lookahead"
+    lookahead = False
 
 
 class LegacyEMA(MaskRefiner):
@@ -366,6 +381,8 @@ def main() -> int:
                         help="only the clips (seconds), reusing MediaPipe's masks from an earlier full run")
     parser.add_argument("--before", action="store_true",
                         help="clips also through the old plain moving average, side by side")
+    parser.add_argument("--no-lookahead", action="store_true",
+                        help="clips also without the one-frame lookahead (video files before W36), side by side")
     parser.add_argument("--clips", type=lambda v: [c for c in v.split(",") if c],
                         help="comma-separated clip names to score (default: every clip in the set)")
     args = parser.parse_args()
@@ -381,6 +398,9 @@ def main() -> int:
     if args.before:
         clip_methods.insert(0, OursBefore())
         clip_methods[0].segmenter = ours[0].segmenter
+    if args.no_lookahead:
+        clip_methods.insert(len(clip_methods) - 1, OursNoLookahead())
+        clip_methods[-2].segmenter = ours[0].segmenter
     result = evaluate(args.set, ours, REPO / "docs" / "img" if args.pictures else None, args.clips_only, clip_methods,
                       args.clips)
     result["environment"] = {"python": platform.python_version(), "machine": platform.machine(),

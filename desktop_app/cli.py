@@ -26,6 +26,8 @@ from desktop_app.core.params import QUALITIES, EffectParams
 from desktop_app.core.progress import ProgressBar
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from desktop_app.core.engine import Device
     from desktop_app.core.segmenter import Segmenter
 
@@ -218,13 +220,16 @@ def add_effect_arguments(parser: argparse.ArgumentParser, live: bool) -> None:
 
 
 def params_from_args(args: argparse.Namespace) -> EffectParams:
-    """The declared parameters' flags as validated `EffectParams`; an image is resolved only for an effect that
-    takes it, a colour parsed (RRGGBB)."""
+    """The declared parameters' flags (the effects' and the faces stage's) as validated `EffectParams`; an image
+    is resolved only for an effect that takes it, a colour parsed (RRGGBB)."""
     from desktop_app.core.effects.registry import declared_params, spec_for
 
     spec = spec_for(args.effect)
+    if not spec.needs_model and getattr(args, "faces", None) is None:
+        raise UsageError(f"--effect {args.effect} changes nothing by itself: add --faces blur|pixelate|box "
+                         "(or choose another effect)")
     values: dict[str, object] = {"effect": args.effect, "quality": args.quality}
-    for param in declared_params():
+    for param in declared_params(stages=True):
         raw = getattr(args, param.field, None)
         if param.kind == "image":
             if spec.takes(param.field):
@@ -296,10 +301,11 @@ def _process(args: argparse.Namespace, params: EffectParams, log_path: Path | No
             read_image(params.background)
         except ImageReadError as exc:
             raise UsageError(f"background image cannot be used: {exc}") from exc
-    segmenter = _segmenter_or_exit(args.model, args.device, log_path, detector=params.quality == "best")
+    segmenter = _segmenter_or_exit(args.model, args.device, log_path, detector=params.quality == "best",
+                                   params=params)
     if segmenter is None:
         return EXIT_FAILED
-    pipeline = Pipeline(segmenter, params, temporal=True)
+    pipeline = Pipeline(segmenter, params, temporal=True, video=True)  # video files: the photo face detector
     pipeline.full_edges = True  # video files are not live: edges at full resolution (docs/quality.md)
     bar = ProgressBar(sys.stderr)
     started = time.perf_counter()
@@ -323,7 +329,8 @@ def _process(args: argparse.Namespace, params: EffectParams, log_path: Path | No
                 note += " (--format webm keeps it)"
             print(printable(f"note: {outcome.source.name}: {note}"), file=sys.stderr)
     total = len(report.outcomes)
-    print(printable(f"{len(report.succeeded)} of {total} inputs processed ({params.effect}, "
+    faces = f" + faces {params.faces}" if params.faces else ""
+    print(printable(f"{len(report.succeeded)} of {total} inputs processed ({params.effect}{faces}, "
                     f"{params.quality} quality for photos, {segmenter.provider.removesuffix('ExecutionProvider')}) in "
                     f"{time.perf_counter() - started:.1f} s; {len(report.failed)} failed. Outputs: {args.out}"))
     if segmenter.fallback_reason:
@@ -333,21 +340,69 @@ def _process(args: argparse.Namespace, params: EffectParams, log_path: Path | No
     return EXIT_FAILED if report.failed else EXIT_OK
 
 
+class NoSegmenter:
+    """Stands in for the segmenter when the effect needs no person mask (`--effect none --faces blur`): no
+    segmentation model is loaded or run; the faces stage's detector runs on the device asked for."""
+
+    spec = None
+    fallback_reason: str | None = None
+
+    def __init__(self, device: Device) -> None:
+        from types import SimpleNamespace
+
+        from desktop_app.core.engine import CPU, DEFAULT_THREADS, available_providers, choose_providers
+
+        self.provider = choose_providers(device, available_providers(), sys.platform)[0]
+        self.is_gpu = self.provider != CPU
+        self.engine = SimpleNamespace(threads=DEFAULT_THREADS)
+
+    def predict(self, rgb: np.ndarray) -> tuple[np.ndarray, dict[str, float]]:
+        raise RuntimeError("no person segmentation is loaded for an effect that needs none")
+
+    def verify_all(self, detector: bool = False) -> None:
+        """Nothing to check: no segmentation model is used."""
+
+
+def verify_face_models(params: EffectParams, device: Device, live: bool = False) -> None:
+    """With faces on, check now the face detector a later frame will load (the photo one for files; the live one
+    too for the `live` command), as `Segmenter.verify_all` does. Raises models.ModelIntegrityError."""
+    from desktop_app.core import models
+    from desktop_app.core.faces.detector import LIVE_MODEL, PHOTO_MODEL
+
+    if params.faces is None:
+        return
+    manifest = models.load_manifest()
+    for model_id in ((LIVE_MODEL, PHOTO_MODEL) if live else (PHOTO_MODEL,)):
+        variant = models.choose_variant(manifest.get(model_id), gpu=device == "gpu")
+        try:
+            models.verify(variant)
+        except models.ModelIntegrityError as exc:
+            raise models.ModelIntegrityError(f"{exc} (model {model_id})") from exc
+
+
 def _segmenter_or_exit(model_id: str, device: Device, log_path: Path | None = None, *,
-                       detector: bool = False) -> Segmenter | None:
+                       detector: bool = False, params: EffectParams | None = None,
+                       live: bool = False) -> Segmenter | NoSegmenter | None:
     """The segmenter with every model file it may need verified up front, or None after one error line.
 
     A damaged second model (`auto` loads the landscape one on the first wide input) fails the whole run
     before anything is processed: it means the installation was modified, the fix (reinstall) is the same
     for every input, and a batch that dies or half-succeeds midway is worse than a clear refusal up front.
-    `detector`: best-quality photos also need the person detector; it is checked the same way.
+    `detector`: best-quality photos also need the person detector; it is checked the same way. `params`: an
+    effect that needs no mask gets a `NoSegmenter` (nothing loaded), and with faces on the face detector is
+    checked too (`live`: the live one as well).
     """
+    from desktop_app.core.effects.registry import spec_for
     from desktop_app.core.notify import log
     from desktop_app.core.segmenter import Segmenter
 
     try:
+        if params is not None:
+            verify_face_models(params, device, live)
+        if params is not None and not spec_for(params.effect).needs_model:
+            return NoSegmenter(device)
         segmenter = Segmenter(model_id, device=device)
-        segmenter.verify_all(detector=detector)
+        segmenter.verify_all(detector=detector and (params is None or spec_for(params.effect).needs_model))
         return segmenter
     except Exception as exc:  # a tampered or missing model: one clear line
         from desktop_app.core.batch import printable

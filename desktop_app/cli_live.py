@@ -62,7 +62,7 @@ def run_live(args: argparse.Namespace) -> int:
     handler, log_path = _open_log()
     unsubscribe = notifier.subscribe(lambda n: print(printable(f"{n.severity.value}: {n.message}"), file=sys.stderr))
     try:
-        segmenter = _segmenter_or_exit(args.model, args.device, log_path)
+        segmenter = _segmenter_or_exit(args.model, args.device, log_path, params=params, live=True)
         if segmenter is None:
             return EXIT_FAILED
         try:
@@ -106,8 +106,9 @@ def _run(args: argparse.Namespace, params: Any, segmenter: Any, size: tuple[int,
     session.start()
     try:  # from start() on: whatever ends the run (Ctrl+C even before the loop), the session's threads are joined
         source = args.camera.name if args.camera else (args.camera_name or "the first camera")
+        faces = f" + faces {params.faces}" if params.faces else ""
         print(printable(f"Virtual camera on: {cam.opened_device} ({cam.opened_backend}), {size[0]}x{size[1]} at "
-                        f"{FPS:g} fps, {params.effect} on {source}. Pick it in your call app; Ctrl+C stops."),
+                        f"{FPS:g} fps, {params.effect}{faces} on {source}. Pick it in your call app; Ctrl+C stops."),
               flush=True)
         while not stopped.wait(0.5):  # a short wait keeps Ctrl+C responsive everywhere
             pass

@@ -181,3 +181,13 @@ def _run_checks(check: Check, device: Device) -> None:
     check("effect remove (colour)", effect(EffectParams("remove", color=(0, 177, 64)), solid))
     check("effect mask", effect(EffectParams("mask"), mask_only))
     check("effect none", effect(EffectParams("none"), lambda out, _m: _expect(out is rgb, "unchanged")))
+
+    def faces_hidden(out: np.ndarray, _mask: np.ndarray) -> None:
+        _expect(out.shape == rgb.shape, "faces output shape")
+        changed = (out != rgb).any(axis=2)
+        _expect(0.01 < changed.mean() < 0.2, f"the face hidden, the rest kept ({changed.mean():.1%} changed)")
+        ys, xs = np.nonzero(changed)
+        centre = ((xs.min() + xs.max()) / 2 / rgb.shape[1], (ys.min() + ys.max()) / 2 / rgb.shape[0])
+        _expect(0.3 < centre[0] < 0.6 and 0.1 < centre[1] < 0.4, f"what changed is the face (centre {centre})")
+
+    check("faces blur (effect none)", effect(EffectParams("none", faces="blur"), faces_hidden))

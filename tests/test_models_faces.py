@@ -154,3 +154,23 @@ def test_face_detector_loads_by_id_refuses_other_kinds_and_finds_the_small_face_
     assert len(FaceDetector(max_side=1536).detect(scene)) == 1
     assert FaceDetector(max_side=384).detect(scene) == []  # shrunk 4x more, the face is gone: why photos run big
     assert len(FaceDetector(LIVE_MODEL).detect(rgb)) == 1
+
+
+def test_a_face_detector_whose_gpu_fails_runs_the_cpu_variant_and_says_why(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from desktop_app.core.engine import InferenceEngine
+    from desktop_app.core.faces import detector as detector_module
+
+    opened: list[tuple[str, str]] = []
+
+    class GpuFails(InferenceEngine):
+        def __init__(self, path, device="auto", threads=1, **kwargs):  # type: ignore[no-untyped-def]
+            super().__init__(path, "cpu", threads)  # the GPU provider failed: the session runs on the CPU
+            opened.append((str(path), device))
+            if device == "gpu":
+                self.fallback_reason = "GPU failed: test"
+
+    monkeypatch.setattr(detector_module, "InferenceEngine", GpuFails)
+    found = detector_module.FaceDetector(detector_module.PHOTO_MODEL, device="gpu")
+    assert [device for _, device in opened] == ["gpu", "cpu"]
+    assert opened[0][0].endswith("centerface_fp16.onnx") and opened[1][0].endswith("centerface_int8.onnx")
+    assert found.variant.precision == "int8" and found.fallback_reason == "GPU failed: test"

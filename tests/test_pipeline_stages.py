@@ -41,7 +41,8 @@ def test_a_stage_after_the_background_runs_on_its_output_in_order() -> None:
     boxes, tag = Boxes(log), Tag(log)
     f = frame()
     pipeline = Pipeline(FakeSegmenter(), SHARP, stages=[boxes, tag])
-    assert isinstance(pipeline.stages[0], BackgroundStage) and pipeline.stages[1:] == [boxes, tag]
+    assert isinstance(pipeline.stages[0], BackgroundStage) and pipeline.stages[2:] == [boxes, tag]
+    assert pipeline.stages[1] is pipeline.faces and pipeline.faces.name == "faces"  # the faces stage, by default
     alone = Pipeline(FakeSegmenter(), SHARP).process(f)
     result = pipeline.process(f)
     assert log == ["boxes", "tag"]

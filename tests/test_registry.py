@@ -26,7 +26,7 @@ def test_every_builtin_effect_is_declared_once_in_the_panels_order_and_valid() -
 
 def test_the_declarations_say_what_the_callers_used_to_test_by_name() -> None:
     none, blur, replace, remove, mask = (spec_for(n) for n in EFFECTS)
-    assert not none.needs_model and none.compose is None and not none.cli
+    assert not none.needs_model and none.compose is None and none.cli  # on the CLI with --faces
     assert all(s.model_kind == PERSON_SEGMENTATION for s in (blur, replace, remove, mask))
     assert [s.title for s in (none, blur, replace, remove, mask)] == [
         "None", "Blur background", "Replace background", "Remove background", "Mask only"]

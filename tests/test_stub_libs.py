@@ -104,3 +104,45 @@ def test_opencv_ffmpeg_stays_while_desktop_app_reads_video_files_with_cv2(tmp_pa
                  'cv2.VideoCapture("walk.mp4")'):
         (pkg / "video.py").write_text(line + "\n")
         assert stub_libs.cv2_file_video_users(pkg) == ["desktop_app/video.py"], line
+
+
+BLAS = """
+void cblas_sgemm(int order, int ta, int tb, int m, int n, int k, float alpha, const float *a, int lda,
+                 const float *b, int ldb, float beta, float *c, int ldc) { c[0] = alpha * a[0] * b[0]; }
+"""
+BLAS_USER = """
+void cblas_sgemm(int, int, int, int, int, int, float, const float *, int, const float *, int, float, float *, int);
+float product(void) { float a = 2, b = 3, c = 0; cblas_sgemm(0, 0, 0, 1, 1, 1, 1.0f, &a, 1, &b, 1, 0.0f, &c, 1);
+                      return c; }
+"""
+
+
+def test_a_blas_stub_aborts_with_a_message_instead_of_returning_a_wrong_product(tmp_path: Path) -> None:
+    orig_dir = tmp_path / "orig"
+    orig_dir.mkdir()
+    name = f"libopenblasp-r0-{os.getpid():08x}.so"
+    original = _lib(orig_dir, name[:-3], BLAS, f"-Wl,-soname,{name}")
+    importer = _lib(tmp_path, "libcv", BLAS_USER, f"-L{orig_dir}", f"-l:{name[:-3]}.so")
+    stub = tmp_path / "stubs" / name
+    stub_libs.build(original, stub, [importer])
+    assert stub_libs.is_stub(stub)
+    script = (f"import ctypes; ctypes.CDLL({str(stub)!r}); lib = ctypes.CDLL({str(importer)!r}); "
+              "lib.product.restype = ctypes.c_float; print(lib.product())")
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert run.returncode != 0 and "6.0" not in run.stdout and "0.0" not in run.stdout  # no value came back
+    assert f"LocalLens: cblas_sgemm was called, but this build left {name} out" in run.stderr
+
+
+def test_opencv_blas_stays_once_desktop_app_calls_a_cv2_function_not_reviewed_as_blas_free(tmp_path: Path) -> None:
+    pkg = tmp_path / "desktop_app"
+    pkg.mkdir()
+    (pkg / "filters.py").write_text("out = cv2.resize(img, size)\nblur = cv2.GaussianBlur(out, (5, 5), 0)\n")
+    assert stub_libs.cv2_blas_users(pkg) == {}
+    (pkg / "solve.py").write_text("x = cv2.solve(a, b)\ny = cv2.gemm(a, b, 1, None, 0)\n")
+    assert stub_libs.cv2_blas_users(pkg) == {"solve": ["desktop_app/solve.py"], "gemm": ["desktop_app/solve.py"]}
+
+
+def test_the_app_calls_only_cv2_functions_reviewed_as_blas_free_so_the_bundle_leaves_opencvs_blas_out() -> None:
+    # A new cv2 call fails here first: check in OpenCV's source that it reaches no BLAS/LAPACK (then add it to
+    # CV2_BLAS_FREE), or accept the 39 MB back in the installer (the spec keeps the library by itself).
+    assert stub_libs.cv2_blas_users(REPO / "desktop_app") == {}

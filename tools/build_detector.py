@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import zipfile
@@ -37,7 +36,6 @@ from pathlib import Path
 
 TOOLS = Path(__file__).resolve().parent
 ROOT = TOOLS.parent
-TOOLS_VENV = ROOT / ".venvs" / "tools"
 MEDIAPIPE_SITE = ROOT / ".venvs" / "mediapipe" / "lib" / "python3.11" / "site-packages"
 TFLITE = "mediapipe/modules/pose_detection/pose_detection.tflite"
 TFLITE_SHA256 = "9ba9dd3d42efaaba86b4ff0122b06f29c4122e756b329d89dca1e297fd8f866c"
@@ -47,21 +45,10 @@ FILE = "pose_detection_fp32.onnx"
 MAX_ABS_DIFF = {"boxes": 5e-3, "scores": 1e-3}
 
 
-def ensure_tools_venv() -> None:
-    """Re-exec inside .venvs/tools (creating it first if needed), unless this Python has the tools already."""
-    import importlib.util
-
-    if Path(sys.prefix).resolve() == TOOLS_VENV.resolve() or importlib.util.find_spec("tf2onnx") is not None:
-        return
-    py = TOOLS_VENV / "bin" / "python"
-    if not py.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(TOOLS_VENV)], check=True)
-        subprocess.run([str(py), "-m", "pip", "install", "-q", "-r", str(TOOLS / "requirements-tools.txt")], check=True)
-    os.execv(str(py), [str(py), __file__, *sys.argv[1:]])
-
+from toolsvenv import ensure_tools_venv  # noqa: E402
 
 if __name__ == "__main__":
-    ensure_tools_venv()
+    ensure_tools_venv(__file__, "tf2onnx")
 
 import numpy as np  # noqa: E402
 

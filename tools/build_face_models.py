@@ -33,7 +33,6 @@ import argparse
 import contextlib
 import io
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -42,24 +41,12 @@ from pathlib import Path
 
 TOOLS = Path(__file__).resolve().parent
 ROOT = TOOLS.parent
-TOOLS_VENV = ROOT / ".venvs" / "tools"
 
 
-def ensure_tools_venv() -> None:
-    """Re-exec inside .venvs/tools (creating it first if needed), unless this Python has the tools already."""
-    import importlib.util
-
-    if Path(sys.prefix).resolve() == TOOLS_VENV.resolve() or importlib.util.find_spec("tf2onnx") is not None:
-        return
-    py = TOOLS_VENV / "bin" / "python"
-    if not py.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(TOOLS_VENV)], check=True)
-        subprocess.run([str(py), "-m", "pip", "install", "-q", "-r", str(TOOLS / "requirements-tools.txt")], check=True)
-    os.execv(str(py), [str(py), __file__, *sys.argv[1:]])
-
+from toolsvenv import ensure_tools_venv  # noqa: E402
 
 if __name__ == "__main__":
-    ensure_tools_venv()
+    ensure_tools_venv(__file__, "tf2onnx")
 
 import numpy as np  # noqa: E402
 

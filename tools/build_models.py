@@ -32,7 +32,6 @@ Options: --skip-verify (no MediaPipe venv), --no-manifest (leave models/manifest
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import subprocess
 import sys
@@ -41,23 +40,13 @@ from pathlib import Path
 
 TOOLS = Path(__file__).resolve().parent
 ROOT = TOOLS.parent
-TOOLS_VENV = ROOT / ".venvs" / "tools"
 MEDIAPIPE_PY = ROOT / ".venvs" / "mediapipe" / "bin" / "python"
 MAX_ABS_DIFF = 5e-4  # MediaPipe runs XNNPACK kernels; measured 8e-5 / 9.6e-5
 
 
-def ensure_tools_venv() -> None:
-    """Re-exec inside .venvs/tools, creating it first if it does not exist."""
-    if Path(sys.prefix).resolve() == TOOLS_VENV.resolve():
-        return
-    py = TOOLS_VENV / "bin" / "python"
-    if not py.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(TOOLS_VENV)], check=True)
-        subprocess.run([str(py), "-m", "pip", "install", "-q", "-r", str(TOOLS / "requirements-tools.txt")], check=True)
-    os.execv(str(py), [str(py), __file__, *sys.argv[1:]])
+from toolsvenv import ensure_tools_venv  # noqa: E402
 
-
-ensure_tools_venv()
+ensure_tools_venv(__file__)
 
 import numpy as np  # noqa: E402
 import onnx  # noqa: E402

@@ -16,6 +16,7 @@ from desktop_app.core.batch import _CANCELLED, Batch, Job, Outcome, describe_err
 from desktop_app.core.batch_overlap import ahead, behind
 from desktop_app.core.effects.registry import spec_for
 from desktop_app.core.frames import Frame
+from desktop_app.core.lookahead import video_lookahead
 from desktop_app.core.safe_write import fit_stem
 from desktop_app.core.sequence import SequenceWriteError, SequenceWriter
 from desktop_app.core.sinks import GREEN_SCREEN, to_rgb
@@ -26,7 +27,9 @@ VIDEO_AHEAD, VIDEO_BEHIND = 2, 2  # video frames decoded ahead of / waiting to b
 
 def process_video(batch: Batch, job: Job) -> Outcome:
     """The video as H.264/MP4 or VP9/WebM with the source's sound, or as a PNG sequence (full size, lossless:
-    gray masks, RGBA cut-outs, RGB else). WebM keeps a cut-out's transparency; MP4 puts it on green screen."""
+    gray masks, RGBA cut-outs, RGB else). WebM keeps a cut-out's transparency; MP4 puts it on green screen.
+    Each frame's mask is centred on it: the model's outputs for the frames before and after it are combined with
+    its own (`core.lookahead`; the next frame is peeked from the decoder, which already holds it)."""
     params, notes = batch.params, []
     spec = spec_for(params.effect)
     sequence = batch.video_format == "png"
@@ -41,7 +44,8 @@ def process_video(batch: Batch, job: Job) -> Outcome:
         # VideoReader checks first: a FIFO is "not a regular file". With overlap, frames are decoded ahead
         # and encoded behind on bounded helper threads; `helpers` stops both before the reader closes and
         # before any abort below.
-        with VideoReader(job.source) as reader, contextlib.ExitStack() as helpers:
+        with VideoReader(job.source) as reader, contextlib.ExitStack() as helpers, \
+                video_lookahead(batch.processor) as look:
             width, height = reader.size
             if not sequence and spec.output != "gray" and min(width, height) < 2:  # the output keeps its size
                 return Outcome(job.source, error=printable(
@@ -53,7 +57,7 @@ def process_video(batch: Batch, job: Job) -> Outcome:
                 notes.append(f"only the first of its {len(reader.audio)} audio tracks was kept")
             total = reader.frame_count
             decoded = helpers.enter_context(ahead(reader, VIDEO_AHEAD)) if batch.overlap else reader
-            for rgb in decoded:
+            for rgb in look.feed(decoded):
                 if batch.cancel.is_set():
                     helpers.close()
                     if writer is not None:

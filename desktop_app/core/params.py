@@ -62,3 +62,17 @@ class EffectParams:
             raise ValueError(f"unknown quality {self.quality!r}; choose one of {', '.join(QUALITIES)}")
         if not 0.0 <= self.smoothing < 1.0:
             raise ValueError(f"smoothing must be between 0 and 1 (exclusive), not {self.smoothing}")
+        self._validate_faces(spec.output_for(self) == "gray")
+
+    def _validate_faces(self, gray_output: bool) -> None:
+        if self.faces is not None and self.faces not in FACE_STYLES:
+            raise ValueError(f"unknown face style {self.faces!r}; choose one of {', '.join(FACE_STYLES)}")
+        if self.face_shape not in FACE_SHAPES:
+            raise ValueError(f"unknown face shape {self.face_shape!r}; choose one of {', '.join(FACE_SHAPES)}")
+        for name in ("face_threshold", "face_padding"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"{name.replace('_', ' ')} must be between 0 and 1, not {value}")
+        if self.faces is not None and gray_output:
+            raise ValueError(f"the {self.effect} effect outputs the person mask, not a picture: faces cannot be "
+                             "hidden in it (choose another effect, or no faces)")

@@ -15,6 +15,7 @@ from desktop_app.core import quality as still_quality
 from desktop_app.core.edges_full import refine_edges_full
 from desktop_app.core.effects.background import compose, load_background
 from desktop_app.core.effects.registry import PERSON_SEGMENTATION, EffectSpec, spec_for
+from desktop_app.core.faces.stage import FaceStage
 from desktop_app.core.frames import Frame, Result
 from desktop_app.core.masks import MaskRefiner, refine_edges, soft_threshold, upsample
 from desktop_app.core.params import EffectParams
@@ -128,17 +129,21 @@ class Pipeline:
     instead (`edges_full.refine_edges_full`: flicker 0.45x on call-P002, about +3.5 ms CPU at 720p, so for video
     files, which the CLI and the window's exports turn it on for, not for live frames; docs/quality.md).
 
-    Stages: `process` runs `self.stages` in order, the `BackgroundStage` first (the above), then any given as
-    `stages` (e.g. faces), each on the output of the one before (docs/architecture.md, "Effects as stages").
+    Stages: `process` runs `self.stages` in order, the `BackgroundStage` first (the above), then the `FaceStage`
+    (`core.faces.stage`: hides every face while `params.faces` is set, a no-op otherwise), then any given as
+    `stages`, each on the output of the one before (docs/architecture.md, "Effects as stages"). `video` (an
+    argument and attribute, default False) says a temporal pipeline's frames come from a video file, not a live
+    camera: the faces stage then takes the photo detector (CenterFace at full size) instead of the live one.
     """
 
     def __init__(
         self, segmenter: SegmenterLike, params: EffectParams, temporal: bool = True, live: bool | None = None,
-        stages: Sequence[Stage] = (),
+        stages: Sequence[Stage] = (), video: bool = False,
     ) -> None:
         self.segmenter = segmenter
         self.temporal = temporal
         self.live = temporal if live is None else live
+        self.video = video
         self.edges = temporal
         self.full_edges = False
         self._lock = threading.Lock()
@@ -147,8 +152,9 @@ class Pipeline:
         self._reset_pending = False
         self._refiner = MaskRefiner()
         self._source_key: tuple[str, tuple[int, int]] | None = None
-        # The background stage, then `stages` in order (the faces stage will go there).
-        self.stages: list[Stage] = [BackgroundStage(self), *stages]
+        # The background stage, the faces stage, then `stages` in order.
+        self.faces = FaceStage(self)
+        self.stages: list[Stage] = [BackgroundStage(self), self.faces, *stages]
         self._start_load(params)
 
     @property

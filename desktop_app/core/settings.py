@@ -20,7 +20,7 @@ from typing import Any
 from platformdirs import user_config_dir, user_data_dir
 
 from desktop_app import APP_NAME
-from desktop_app.core.params import EFFECTS, QUALITIES, EffectParams
+from desktop_app.core.params import EFFECTS, FACE_SHAPES, FACE_STYLES, QUALITIES, EffectParams
 
 SCHEMA_VERSION = 1
 MAX_FILE_BYTES = 1_000_000  # a settings file is a few hundred bytes; anything this big is not ours
@@ -177,6 +177,7 @@ def _effect_from_json(data: Any) -> EffectParams:
     for name in ("threshold", "feather", "smoothing"):
         if name in data:
             values[name] = _number(name, data[name])
+    values.update(_faces_from_json(data))
     background = data.get("background")
     if background is not None and background != "":
         values["background"] = Path(_text("background", background))
@@ -193,8 +194,27 @@ def _effect_from_json(data: Any) -> EffectParams:
     return params
 
 
+def _faces_from_json(data: dict[str, Any]) -> dict[str, Any]:
+    """The faces stage's fields (new in schema 1: a file without them has faces off); null `faces` is off."""
+    values: dict[str, Any] = {}
+    if data.get("faces") is not None:
+        values["faces"] = _choice(FACE_STYLES)("faces", data["faces"])
+    if "face_shape" in data:
+        values["face_shape"] = _choice(FACE_SHAPES)("face_shape", data["face_shape"])
+    for name in ("face_threshold", "face_padding"):
+        if name in data:
+            value = values[name] = _number(name, data[name])
+            if not 0.0 <= value <= 1.0:  # checked here too: the effect's own check may not cover it
+                raise ValueError(f"{name} must be between 0 and 1, not {_kind(data[name])}")
+    return values
+
+
 def migrate(data: dict[str, Any]) -> dict[str, Any]:
-    """Bring older schema versions up to SCHEMA_VERSION (there is only version 1 so far)."""
+    """Bring older schema versions up to SCHEMA_VERSION (there is only version 1 so far).
+
+    New keys that have a safe default are added without a new version (an older file lacks them and gets the
+    default: `recording_dir`, the faces fields with faces off), so an older LocalLens still reads a newer file;
+    a new version is for a change an older reader would misread."""
     version = data.get("schema_version", 1)
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
         raise ValueError(f"schema_version should be a positive whole number, not {_kind(version)}")

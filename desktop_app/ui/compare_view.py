@@ -3,6 +3,8 @@
 Both images are drawn into the same aspect-fitted rectangle (a mask at model resolution is stretched to the
 photo's size); an RGBA result is drawn over a checkerboard so transparency is visible. Drag with the mouse
 or use the arrow keys (Shift: fine steps, Home/End: the ends). Scaling is Qt's, done once per size.
+An overlay (`set_overlay`: the faces review) is drawn over the picture and, while it is active, gets the
+mouse everywhere but on the divider (within `GRAB_PX` of it), which still drags.
 """
 
 from __future__ import annotations
@@ -12,9 +14,11 @@ from PySide6.QtCore import QPointF, QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QBrush, QImage, QKeyEvent, QMouseEvent, QPainter, QPaintEvent, QPalette, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from desktop_app.ui.face_review import ReviewOverlay
 from desktop_app.ui.qimage import checkerboard, to_qimage
 
 STEP, FINE_STEP = 0.05, 0.01
+GRAB_PX = 8  # with an overlay active, a press this close to the divider drags it
 
 
 class CompareView(QWidget):
@@ -37,6 +41,13 @@ class CompareView(QWidget):
         self._scaled: tuple[QSize, QImage | None, QImage | None] | None = None
         self._board = QBrush(checkerboard())
         self._dragging = False
+        self._overlay: ReviewOverlay | None = None
+        self._overlay_mouse = False  # the overlay has the current press
+
+    def set_overlay(self, overlay: ReviewOverlay | None) -> None:
+        """Draw `overlay` over the picture and give it the mouse while it is active."""
+        self._overlay = overlay
+        self.update()
 
     # ------------------------------------------------------------------------------------------ API
 
@@ -91,7 +102,13 @@ class CompareView(QWidget):
     # ------------------------------------------------------------------------------------------ input
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
-        if event.button() == Qt.MouseButton.LeftButton and not self.image_rect().isEmpty():
+        overlay = self._overlay
+        if (event.button() == Qt.MouseButton.LeftButton and overlay is not None and overlay.active()
+                and not (self.has_result() and abs(event.position().x() - self.divider_x()) <= GRAB_PX)
+                and overlay.press(event.position(), self.image_rect())):
+            self._overlay_mouse = True
+            event.accept()
+        elif event.button() == Qt.MouseButton.LeftButton and not self.image_rect().isEmpty():
             self._dragging = True
             self._move_to(event.position())
             event.accept()
@@ -99,14 +116,22 @@ class CompareView(QWidget):
             super().mousePressEvent(event)
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
-        if self._dragging:
+        if self._overlay_mouse and self._overlay is not None:
+            self._overlay.move(event.position())
+            event.accept()
+        elif self._dragging:
             self._move_to(event.position())
             event.accept()
         else:
             super().mouseMoveEvent(event)
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
-        if self._dragging and event.button() == Qt.MouseButton.LeftButton:
+        if self._overlay_mouse and event.button() == Qt.MouseButton.LeftButton:
+            self._overlay_mouse = False
+            if self._overlay is not None:
+                self._overlay.release(event.position(), self.image_rect())
+            event.accept()
+        elif self._dragging and event.button() == Qt.MouseButton.LeftButton:
             self._dragging = False
             event.accept()
         else:
@@ -183,6 +208,8 @@ class CompareView(QWidget):
                 handle = QRectF(split - 6, rect.center().y() - 14, 12, 28)
                 painter.setBrush(palette.color(QPalette.ColorRole.Highlight))
                 painter.drawRoundedRect(handle, 4, 4)
+            if self._overlay is not None:
+                self._overlay.paint(painter, rect)
         if self._note:
             painter.setPen(palette.color(QPalette.ColorRole.HighlightedText))
             metrics = painter.fontMetrics()

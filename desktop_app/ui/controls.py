@@ -33,6 +33,7 @@ from desktop_app.core.effects.registry import Param, panel_params, spec_for, spe
 from desktop_app.core.imageio import SUPPORTED_IMAGE_EXTENSIONS
 from desktop_app.core.params import EffectParams
 from desktop_app.core.settings import Settings
+from desktop_app.ui.faces_control import FacesControl
 
 REMOVE_MODES = {"transparent": "Transparent", "color": "Solid colour", "green": "Green screen"}
 QUALITY_LABELS = {"best": "Best (photos)", "fast": "Fast"}
@@ -78,7 +79,8 @@ def _slider(low: int, high: int, value: int, name: str) -> QSlider:
 
 
 class EffectsPanel(QWidget):
-    """Effect, blur strength, background, remove mode, threshold, feather, smoothing and (photos') quality."""
+    """Effect, blur strength, background, remove mode, threshold, feather, smoothing, (photos') quality and
+    Faces (`faces_control`: combines with every effect but mask)."""
 
     params_changed = Signal(object)  # EffectParams, validated
 
@@ -130,6 +132,7 @@ class EffectsPanel(QWidget):
             self.quality_combo.addItem(label, key)
         self.quality_combo.setAccessibleName("Photo quality")
         self.quality_combo.setToolTip(QUALITY_TIP)
+        self.faces_control = FacesControl(params)
         self.hint = QLabel()
         self.hint.setWordWrap(True)
 
@@ -141,6 +144,7 @@ class EffectsPanel(QWidget):
         form.addRow("Feather", self.feather_slider)
         form.addRow("Smoothing", self.smoothing_slider)
         form.addRow("Quality", self.quality_combo)
+        form.addRow(self.faces_control)
         layout = QVBoxLayout(self)
         self.setMinimumWidth(250)  # room for two background thumbnails; the width stays put across effects
         layout.addLayout(form)
@@ -157,6 +161,7 @@ class EffectsPanel(QWidget):
         self.background_list.currentItemChanged.connect(self._changed)
         self.remove_combo.currentIndexChanged.connect(self._changed)
         self.quality_combo.currentIndexChanged.connect(self._changed)
+        self.faces_control.changed.connect(self._changed)
         self.choose_background_button.clicked.connect(self.choose_background)
         self.color_button.clicked.connect(self.choose_color)
 
@@ -275,6 +280,7 @@ class EffectsPanel(QWidget):
             self.feather_slider.setValue(round(params.feather * 100))
             self.smoothing_slider.setValue(round(params.smoothing * 100))
             self.quality_combo.setCurrentIndex(max(0, self.quality_combo.findData(params.quality)))
+            self.faces_control.show_params(params)
         finally:
             self._updating = False
         self._sync_visibility()
@@ -288,6 +294,7 @@ class EffectsPanel(QWidget):
         refine = spec_for(effect).needs_model  # the mask controls matter only where a model runs
         for control in (self.threshold_slider, self.feather_slider, self.smoothing_slider, self.quality_combo):
             control.setEnabled(refine)
+        self.faces_control.set_effect(effect)
 
     @staticmethod
     def _swatch(color: tuple[int, int, int]) -> QIcon:
@@ -316,7 +323,7 @@ class EffectsPanel(QWidget):
         for (owner, name), control in self.param_controls.items():
             if owner == effect or name not in values:
                 values[name] = self._value(control, getattr(params, name))
-        return params.with_(**values)
+        return params.with_(**values, **self.faces_control.fields())
 
     @staticmethod
     def _value(control: QSlider | QComboBox, current: object) -> object:

@@ -31,7 +31,7 @@ FRAME_STEPS = 1000  # the progress bar's steps per item: a video's frames move i
 
 
 def pipeline_for_batch(segmenter: SegmenterLike, params: EffectParams) -> Processor:
-    pipeline = Pipeline(segmenter, params, temporal=True)  # videos keep smoothing; batch resets per photo
+    pipeline = Pipeline(segmenter, params, temporal=True, video=True)  # videos keep smoothing; batch resets per photo
     pipeline.full_edges = True  # video files are not live: edges at full resolution (docs/quality.md)
     return pipeline
 

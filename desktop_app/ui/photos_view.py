@@ -4,7 +4,8 @@ Nothing heavy runs on the GUI thread: `photo_worker.PhotoThread` reads files, ma
 saved photos; exports (and saving a video, which is an export of that one item) run through `BatchWorker`
 (`core.batch`). Save asks where (a Save As dialog), Export all asks for a folder; both remember the answer
 in the settings. The model arrives once, through `set_segmenter`. Call `shutdown()` before the window goes
-away: it joins both threads.
+away: it joins both threads. With faces on, a photo's faces are outlined for review (`face_review.FacesBar`):
+its preview, its save and Export all hide exactly the reviewed boxes.
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ from desktop_app.core.videoio import is_video
 from desktop_app.ui.compare_view import CompareView
 from desktop_app.ui.display import display_size
 from desktop_app.ui.exports import ExportBar, ExportJob, ProcessorFactory, pipeline_for_batch, saved_text
+from desktop_app.ui.face_review import FacesBar
 from desktop_app.ui.opened_items import OpenedItems, local_paths
-from desktop_app.ui.photo_worker import PhotoThread, Preview, PreviewRequest, SaveRequest
+from desktop_app.ui.photo_worker import FinderFactory, PhotoThread, Preview, PreviewRequest, SaveRequest
 from desktop_app.ui.pickers import (
     FilesPicker,
     FolderPicker,
@@ -67,7 +69,8 @@ class PhotosView(QWidget):
     def __init__(self, params_provider: Callable[[], EffectParams], settings: Settings,
                  parent: QWidget | None = None, *, segmenter: SegmenterLike | None = None,
                  processor_factory: ProcessorFactory = pipeline_for_batch, folder_picker: FolderPicker = ask_folder,
-                 files_picker: FilesPicker = ask_files, save_picker: SavePicker = ask_save_path) -> None:
+                 files_picker: FilesPicker = ask_files, save_picker: SavePicker = ask_save_path,
+                 face_finder: FinderFactory | None = None) -> None:
         super().__init__(parent)
         self._settings, self._processor_factory = settings, processor_factory
         self._pick_folder, self._pick_files, self._pick_save = folder_picker, files_picker, save_picker
@@ -82,7 +85,7 @@ class PhotosView(QWidget):
 
         self.setAcceptDrops(True)
         self._build()
-        self._thread = PhotoThread(self)
+        self._thread = PhotoThread(self, face_finder)
         self._thread.thumbnail.connect(self.opened.set_thumbnail)
         self._thread.unreadable.connect(self._on_unreadable)
         self._thread.processed.connect(self._on_processed)
@@ -121,14 +124,22 @@ class PhotosView(QWidget):
 
         self.compare = CompareView()
         self.compare.set_note(EMPTY_NOTE)
+        self.faces_bar = FacesBar(self.compare.update)
+        self.faces_bar.changed.connect(self._request_preview)
+        self.compare.set_overlay(self.faces_bar.overlay)
+        right = QWidget()
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(0, 0, 0, 0)
+        right_layout.addWidget(self.faces_bar)
+        right_layout.addWidget(self.compare, 1)
         splitter = QSplitter()
         splitter.addWidget(left)
-        splitter.addWidget(self.compare)
+        splitter.addWidget(right)
         splitter.setStretchFactor(1, 1)
         splitter.setSizes([260, 700])
 
         self.exports = ExportBar(lambda: self._params, lambda: self._settings.output_format,
-                                 self._processor_factory, self)
+                                 lambda s, p: self.faces_bar.wrap(self._processor_factory(s, p), p), self)
         self.exports.saved.connect(self.saved)
         self.exports.item_failed.connect(self.opened.add_error)
         self.exports.finished.connect(self.export_finished)
@@ -193,6 +204,7 @@ class PhotosView(QWidget):
         self._generation += 1
         self._shown = None
         self._pending_save = None
+        self.faces_bar.clear()
         self.compare.clear()
         self.compare.set_note(EMPTY_NOTE)
         self.status_label.clear()
@@ -271,8 +283,9 @@ class PhotosView(QWidget):
         self._waiting_preview = self._segmenter is None
         if self._shown is None or self._shown.path != path:
             self.compare.set_note("Opening…")
+        faces, review = self.faces_bar.request_for(path, self._params)
         self._thread.request_preview(PreviewRequest(self._generation, path, self._params, self._segmenter,
-                                                    display_size(self.compare)))
+                                                    display_size(self.compare), faces, review))
 
     @Slot(object)
     def _on_processed(self, preview: Preview) -> None:
@@ -281,6 +294,8 @@ class PhotosView(QWidget):
         self._shown = preview
         self.compare.set_qimages(preview.before, preview.after)
         self.compare.set_note(LOADING_NOTE if preview.after is None else "")
+        if self.faces_bar.show_preview(preview, self._params):
+            self._request_preview()  # it hid other boxes than the review's (edits kept across a re-detection)
         self.preview_shown.emit(preview)
         self._write_pending_save()
 
@@ -328,11 +343,11 @@ class PhotosView(QWidget):
         """Hand the pending save to the photo thread if the current result is on screen."""
         pending, shown = self._pending_save, self._shown
         if (pending is None or shown is None or shown.path != pending.source or shown.pixels is None
-                or shown.generation != self._generation):
+                or shown.generation != self._generation or not self.faces_bar.matches(shown, self._params)):
             return False
         self._pending_save = None
         self._thread.request_save(SaveRequest(shown.pixels, pending.folder, pending.stem, pending.fmt,
-                                              pending.source))
+                                              pending.source, shown.faces))
         return True
 
     def _save_video(self, path: Path) -> bool:

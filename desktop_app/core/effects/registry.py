@@ -2,8 +2,10 @@
 the kind of model it needs, what it outputs and its compose step); the CLI, the panel, the pipeline and the
 video writers ask the spec instead of comparing effect names.
 
-A spec belongs to a stage (`stage`): today every effect is a "background" effect (the pipeline's first stage,
-one chosen by `EffectParams.effect`); a later stage (faces) declares its own specs and runs after it.
+A spec belongs to a stage (`stage`): every effect is a "background" effect (the pipeline's first stage, one chosen
+by `EffectParams.effect`). A later stage that is switched on by its own field rather than chosen among effects (the
+faces stage: `EffectParams.faces`) declares a `StageSpec` (its parameters and model kind, `register_stage`); the
+CLI adds its flags after the effects' (`cli_arguments`) and the panel can build its control from `stage_params`.
 """
 
 from __future__ import annotations
@@ -22,8 +24,10 @@ ParamKind = Literal["int", "float", "choice", "image", "color"]
 PERSON_SEGMENTATION = "person-segmentation"
 FACE_DETECTION = "face-detection"
 BACKGROUND_STAGE = "background"
+FACES_STAGE = "faces"
 # The built-in effects' modules, imported on first use (they import the shared primitives of `background`).
 _BUILTIN_MODULES = {name: f"desktop_app.core.effects.{name}_effect" for name in EFFECTS}
+_STAGE_MODULES = {FACES_STAGE: "desktop_app.core.effects.faces_effect"}
 
 
 class ComposeFn(Protocol):
@@ -40,6 +44,7 @@ class Param:
     kind: int/float (a slider over low..high), choice (a combo over `choices`), image (the background picker),
     color (the removed background's mode and colour). `panel=False` keeps it off the panel (CLI only).
     `required` (with `missing`, the message) makes `EffectParams.validate` refuse None for this effect.
+    `off` (a choice only): the label of None, a valid value meaning "off" (the faces stage's style).
     """
 
     field: str
@@ -56,6 +61,7 @@ class Param:
     required: bool = False
     missing: str = ""
     live_help: str | None = None  # the `live` command's help where it differs
+    off: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,8 +99,51 @@ class EffectSpec:
         return any(p.field == field_name for p in self.params)
 
 
+@dataclass(frozen=True, slots=True)
+class StageSpec:
+    """A declared later stage (after the background effect): its parameters, the kind of model it needs and the
+    `EffectParams` field that switches it on (None there = the stage does nothing)."""
+
+    name: str
+    title: str
+    params: tuple[Param, ...]
+    model_kind: str | None
+    switch: str
+
+    def active(self, params: EffectParams) -> bool:
+        return getattr(params, self.switch) is not None
+
+
 _REGISTRY: dict[str, EffectSpec] = {}
+_STAGES: dict[str, StageSpec] = {}
 _loaded = False
+
+
+def register_stage(spec: StageSpec) -> StageSpec:
+    """Declare a later stage (its module calls this at import); a name may be declared once."""
+    existing = _STAGES.get(spec.name)
+    if existing is not None and existing is not spec:
+        raise ValueError(f"stage {spec.name!r} is declared twice")
+    _STAGES[spec.name] = spec
+    return spec
+
+
+def stage_specs() -> list[StageSpec]:
+    """The declared later stages, in the order they run."""
+    for module in _STAGE_MODULES.values():
+        importlib.import_module(module)
+    return list(_STAGES.values())
+
+
+def stage_spec(name: str) -> StageSpec:
+    """The declared later stage `name` (KeyError if none)."""
+    stage_specs()  # the built-in stages' modules, on first use
+    return _STAGES[name]
+
+
+def stage_params(name: str) -> list[Param]:
+    """The parameters the later stage `name` declares, in declaration order (for the panel and the CLI)."""
+    return list(stage_spec(name).params)
 
 
 def register(spec: EffectSpec) -> EffectSpec:
@@ -145,12 +194,13 @@ def effect_names(stage: str = BACKGROUND_STAGE) -> tuple[str, ...]:
 
 def cli_arguments(live: bool = False, **help_values: str) -> Iterator[tuple[str, dict[str, Any]]]:
     """(flag, argparse keyword arguments) for `--effect` and every declared parameter's flag, each flag once,
-    in declaration order; `help_values` fill `{name}` fields of the help texts."""
+    in declaration order (the effects', then the later stages'); `help_values` fill `{name}` fields of the help
+    texts."""
     declared = specs()
     yield "--effect", {"choices": [s.name for s in declared if s.cli], "default": "blur"}
     seen: set[str] = set()
-    for spec in declared:
-        for param in spec.params:
+    for params in [*(spec.params for spec in declared), *(stage.params for stage in stage_specs())]:
+        for param in params:
             if param.flag in seen:
                 continue
             seen.add(param.flag)
@@ -167,11 +217,15 @@ def cli_arguments(live: bool = False, **help_values: str) -> Iterator[tuple[str,
             yield param.flag, kwargs
 
 
-def declared_params() -> list[Param]:
-    """Every declared parameter once per field (its first declaration), in declaration order."""
+def declared_params(stages: bool = False) -> list[Param]:
+    """Every declared effect parameter once per field (its first declaration), in declaration order; with `stages`,
+    the later stages' parameters after them."""
     seen: dict[str, Param] = {}
     for spec in specs():
         for param in spec.params:
+            seen.setdefault(param.field, param)
+    for stage in stage_specs() if stages else []:
+        for param in stage.params:
             seen.setdefault(param.field, param)
     return list(seen.values())
 
@@ -181,13 +235,15 @@ def panel_params(spec: EffectSpec) -> list[Param]:
     return [p for p in spec.params if p.panel]
 
 
-def check(spec: EffectSpec) -> list[str]:
+def check(spec: EffectSpec | StageSpec) -> list[str]:
     """What is wrong with a declaration (empty when valid)."""
     problems = []
     if not spec.name or not spec.title:
         problems.append("a name and a title")
-    if (spec.compose is None) != (spec.model_kind is None):
+    if isinstance(spec, EffectSpec) and (spec.compose is None) != (spec.model_kind is None):
         problems.append("a compose step exactly when it needs a model")
+    if isinstance(spec, StageSpec) and not hasattr(EffectParams(), spec.switch):
+        problems.append(f"{spec.switch}: the switch is not an EffectParams field")
     for p in spec.params:
         if not hasattr(EffectParams(), p.field):
             problems.append(f"{p.field}: not an EffectParams field")
@@ -196,7 +252,7 @@ def check(spec: EffectSpec) -> list[str]:
         if p.kind in ("int", "float") and not (p.low is not None and p.high is not None and p.low <= p.default
                                                <= p.high):
             problems.append(f"{p.field}: a range holding its default")
-        if p.kind == "choice" and p.default not in p.choices:
+        if p.kind == "choice" and p.default not in p.choices and not (p.default is None and p.off):
             problems.append(f"{p.field}: a default among its choices")
         if p.required and not p.missing:
             problems.append(f"{p.field}: a message when missing")

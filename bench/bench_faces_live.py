@@ -1,8 +1,8 @@
 """Live 720p blur + faces per frame on one core (issue #11: target <= 16 ms), side by side with blur alone.
 
-On every frame of bench/faces_inputs.py's moving clip (1280 x 720, five faces, 300 frames; `--passes` times through
-it), in one loop, alternating which goes first: (a) the live blur pipeline alone, (b) the live blur + faces
-pipeline (`Pipeline(..., live=True)` with `params.faces="blur"`: the faces stage, LIVE_MODEL = MediaPipe full
+On every frame of tools/make_face_video.py's clip (1280 x 720, three people moving, 300 frames; `--passes` times
+through it; `--clip own`: bench/faces_inputs.py's, five faces), in one loop, alternating which goes first: (a) the
+live blur pipeline alone, (b) the live blur + faces pipeline (`Pipeline(..., live=True)` with `params.faces="blur"`: the faces stage, LIVE_MODEL = MediaPipe full
 range), (c) the live face detector alone (`FaceDetector(LIVE_MODEL)`), for the detector's share. While the core has
 no faces stage yet, (b) is the blur pipeline followed by the detector and a box blur of its boxes, timed as one.
 One onnxruntime thread and one OpenCV thread (as bench/bench_core.py measures blur); wall and thread-CPU medians.
@@ -69,10 +69,12 @@ def faces_pipeline(seg: Segmenter, strength: int) -> tuple[Pipeline, bool]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--passes", type=int, default=1, help="times through the 300-frame clip")
+    parser.add_argument("--clip", choices=("f2", "own"), default="f2", help="tools/make_face_video.py's clip "
+                        "(default) or bench/faces_inputs.py's own")
     parser.add_argument("--json", type=Path, default=REPO / "bench" / "results" / "faces_live.json")
     args = parser.parse_args(argv)
     cv2.setNumThreads(1)
-    _, video = faces_inputs.ensure()
+    _, video = faces_inputs.ensure(clip=args.clip)
     seg = Segmenter(device="cpu", threads=1)
     blur_only = Pipeline(seg, EffectParams(effect="blur", strength=50), temporal=True, live=True)
     with_faces, staged = faces_pipeline(seg, 50)

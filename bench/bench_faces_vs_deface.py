@@ -203,6 +203,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ours", choices=("auto", "cli", "core"), default="auto")
     parser.add_argument("--stride", type=int, default=5, help="video frames compared: every N-th")
     parser.add_argument("--video-seconds", type=float, default=10.0, help="the clip's length (30 fps)")
+    parser.add_argument("--clip", choices=("f2", "own"), default="f2", help="the video: tools/make_face_video.py's "
+                        "(default) or bench/faces_inputs.py's own")
     parser.add_argument("--photos", default="", help="only the photos whose names contain one of these "
                         "comma-separated words (a quick check); default all")
     parser.add_argument("--reuse-deface", action="store_true", help="deface's in-process boxes and steps from "
@@ -212,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     if not (DEFACE_VENV / "bin" / "deface").is_file():
         raise SystemExit("no .venvs/deface: run bash tools/make_deface_venv.sh")
     mode = args.ours if args.ours != "auto" else ("cli" if cli_has_faces() else "core")
-    photos, video = faces_inputs.ensure(frames=round(args.video_seconds * faces_inputs.VIDEO_FPS))
+    photos, video = faces_inputs.ensure(frames=round(args.video_seconds * faces_inputs.VIDEO_FPS), clip=args.clip)
     if args.photos:
         photos = [p for p in photos if any(w in p.name for w in args.photos.split(","))]
     load_start = os.getloadavg()

@@ -5,8 +5,11 @@ reproducibly into .cache/faces_bench/ (never committed): freely licensed sources
   photos each, at native size (~4 MP), 1920, 1280 or 640 px on the longer side), scikit-image's astronaut (public
   domain, 512 x 512) and a 12 MP (4000 x 3000) group composite: 28 head-and-shoulders crops of all ten people's
   portraits and selfies, faces of ~25-260 px, on scikit-image's coffee photo.
-- Video: 1280 x 720, 30 fps, 300 frames (10 s), H.264 (PyAV, crf 18): five face crops moving (bouncing,
-  growing and shrinking, one crossing another) over a slowly panning scikit-image photo; no audio.
+- Video (`f2_clip`, the default): tools/make_face_video.py's face-tracking clip (1280 x 720, 30 fps, 300 frames:
+  three keyed-in people coming closer, turning, tilting, crossing, leaving, with motion blur, over a panning
+  photo), made once into .cache/face_video/ and cut to its first N frames when a shorter one is asked for
+  (re-encoded, crf 16). Or (`make_video`, `own`): five face crops moving (bouncing, growing and shrinking, one
+  crossing another) over a slowly panning scikit-image photo, H.264 crf 18. No audio in either.
 Needs `openpeople==0.1.2` and `scikit-image` in the venv that makes them (the app's .venv:
 `.venv/bin/pip install openpeople==0.1.2 scikit-image`).
 """
@@ -173,8 +176,41 @@ def make_video(path: Path, frames: int = VIDEO_FRAMES) -> Path:
     return path
 
 
-def ensure(cache: Path = CACHE, frames: int = VIDEO_FRAMES) -> tuple[list[Path], Path]:
-    """(photo paths, the clip of `frames` frames), made once into `cache` (remade when VERSION changes)."""
+def f2_clip(frames: int = VIDEO_FRAMES, cache: Path = CACHE) -> Path:
+    """tools/make_face_video.py's clip (made once into .cache/face_video), its first `frames` frames."""
+    import subprocess
+    import sys
+
+    full = REPO / ".cache" / "face_video" / "faces.mp4"
+    if not full.is_file():
+        subprocess.run([sys.executable, str(REPO / "tools" / "make_face_video.py"), "--out", str(full.parent),
+                        "--frames", str(VIDEO_FRAMES)], check=True)
+    if frames >= VIDEO_FRAMES:
+        return full
+    cut = cache / "video" / f"f2-faces-{frames}.mp4"
+    if cut.is_file():
+        return cut
+    import av
+
+    cut.parent.mkdir(parents=True, exist_ok=True)
+    tmp = cut.with_suffix(".part.mp4")
+    with av.open(str(full)) as src, av.open(str(tmp), mode="w") as dst:
+        stream = dst.add_stream("libx264", rate=VIDEO_FPS)
+        stream.width, stream.height = VIDEO_SIZE
+        stream.pix_fmt = "yuv420p"
+        stream.options = {"crf": "16", "preset": "medium"}
+        for i, frame in enumerate(src.decode(video=0)):
+            if i >= frames:
+                break
+            dst.mux(stream.encode(av.VideoFrame.from_ndarray(frame.to_ndarray(format="rgb24"), format="rgb24")))
+        dst.mux(stream.encode(None))
+    tmp.replace(cut)
+    return cut
+
+
+def ensure(cache: Path = CACHE, frames: int = VIDEO_FRAMES, clip: str = "f2") -> tuple[list[Path], Path]:
+    """(photo paths, the clip of `frames` frames: `f2` (tools/make_face_video.py's) or `own`), made once into
+    `cache` (remade when VERSION changes)."""
     stamp = cache / "version.json"
     photos_dir = cache / "photos"
     video = cache / "video" / f"faces-720p-{frames / VIDEO_FPS:g}s.mp4"
@@ -183,7 +219,9 @@ def ensure(cache: Path = CACHE, frames: int = VIDEO_FRAMES) -> tuple[list[Path],
             old.unlink()
         make_photos(photos_dir)
         stamp.write_text(json.dumps({"version": VERSION}) + "\n")
-    if not video.is_file():
+    if clip == "f2":
+        video = f2_clip(frames, cache)
+    elif not video.is_file():
         make_video(video, frames)
     return sorted(photos_dir.glob("*.jpg")), video
 

@@ -1,11 +1,12 @@
 """Live 720p blur + faces per frame on one core (issue #11: target <= 16 ms), side by side with blur alone.
 
 On every frame of tools/make_face_video.py's clip (1280 x 720, three people moving, 300 frames; `--passes` times
-through it; `--clip own`: bench/faces_inputs.py's, five faces), in one loop, alternating which goes first: (a) the
-live blur pipeline alone, (b) the live blur + faces pipeline (`Pipeline(..., live=True)` with `params.faces="blur"`: the faces stage, LIVE_MODEL = MediaPipe full
-range), (c) the live face detector alone (`FaceDetector(LIVE_MODEL)`), for the detector's share. While the core has
-no faces stage yet, (b) is the blur pipeline followed by the detector and a box blur of its boxes, timed as one.
-One onnxruntime thread and one OpenCV thread (as bench/bench_core.py measures blur); wall and thread-CPU medians.
+through it; `--clip own`: bench/faces_inputs.py's, five faces), in one loop, alternating which goes first:
+(a) the live blur pipeline alone, (b) the live blur + faces pipeline (`Pipeline(..., live=True)` with
+`params.faces="blur"`: the faces stage, LIVE_MODEL = MediaPipe full range, through the tracker), (c) the live face
+detector alone (`FaceDetector(LIVE_MODEL)`), for the detector's share. While the core has no faces stage, (b) is
+the blur pipeline followed by the detector and a box blur of its boxes, timed as one. One onnxruntime thread and
+one OpenCV thread (as bench/bench_core.py measures blur); wall and thread-CPU medians.
 Writes bench/results/faces_live.json.
 
     .venv/bin/python bench/bench_faces_live.py [--passes 1] [--json bench/results/faces_live.json]

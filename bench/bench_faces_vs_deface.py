@@ -12,9 +12,10 @@ deface's default, so deface runs exactly as its users run it).
    time so machine noise hits both alike; wall-clock medians (process start and model load included: what a user
    waits for) and the children's CPU seconds.
 2. Folder: each CLI once on the whole photo folder per round (`--rounds`): photos/s with the start paid once.
-3. Agreement: deface's boxes (bench/deface_worker.py: its own CenterFace code at its own scale) vs ours
-   (FaceDetector, CenterFace INT8 at the photo's full size) on every photo and every 5th video frame: F1 at box
-   IoU 0.5, at the run's threshold and at 0.5.
+3. Agreement: deface's boxes (bench/deface_worker.py: its own CenterFace code at its own scale) vs ours (the faces
+   stage's `find`: what the CLI hides, tiled for photos over 1920 px, before tracking; FaceDetector at full size
+   where the core has no faces stage) on every photo and every 5th video frame: F1 at box IoU 0.5, at the run's
+   threshold and at 0.5.
 4. Profile: each side's steps timed in process (start, imports, model load, decode, detect, blur, encode).
 Writes bench/results/faces_vs_deface.json.
 

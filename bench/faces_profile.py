@@ -1,10 +1,10 @@
 """Where each side's time goes (bench/bench_faces_vs_deface.py), and each side's boxes for the agreement.
 
 deface: bench/deface_worker.py in .venvs/deface (its own functions, timed one by one). Ours, in this process: the
-process start (`locallens --version`), the CLI's model loads (segmenter + verification of every model file it may
-need, the face detector), and per photo / video frame: decode, detect (FaceDetector: CenterFace INT8 at the
-photo's full size), blur (the faces stage when the pipeline has one, else bench/faces_core_cli.py's box blur),
-encode (JPEG for photos, H.264 for the video). Medians in ms.
+process start (`locallens --version`), the CLI's model loads (the face model's sha256 check and session; the
+segmenter as well before the faces stage existed), and per photo / video frame: decode, detect and blur (the
+faces stage's own split, as the CLI runs it; before the stage existed: FaceDetector + bench/faces_core_cli.py's
+box blur), encode (JPEG for photos, H.264 for the video). Medians in ms.
 """
 
 from __future__ import annotations

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from desktop_app.core.resize import shrink_area
+
 
 @dataclass(frozen=True, slots=True)
 class AnchorOptions:
@@ -152,8 +154,7 @@ def letterbox(rgb: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, Lette
     tw, th = size
     scale = min(tw / w, th / h)
     nw, nh = min(max(round(w * scale), 1), tw), min(max(round(h * scale), 1), th)
-    interp = cv2.INTER_AREA if scale < 1.0 else cv2.INTER_LINEAR
-    small = cv2.resize(rgb, (nw, nh), interpolation=interp)
+    small = shrink_area(rgb, (nw, nh)) if scale < 1.0 else cv2.resize(rgb, (nw, nh), interpolation=cv2.INTER_LINEAR)
     x0, y0 = (tw - nw) // 2, (th - nh) // 2
     out = np.zeros((th, tw, 3), np.uint8)
     out[y0 : y0 + nh, x0 : x0 + nw] = small

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from conftest import REPO
 
-from desktop_app.core import virtualcam
+from desktop_app.core import vcam_ring, virtualcam
 from desktop_app.core.sinks import FrameSink, SinkError, SinkFrame
 from desktop_app.core.virtualcam import NO_BACKEND, VirtualCamera, no_backend_message
 
@@ -87,10 +87,10 @@ def test_the_sink_fits_the_protocol_and_its_constants_match_the_helper() -> None
     from desktop_app.vcam_helper import __main__ as helper
 
     assert isinstance(VirtualCamera(), FrameSink)
-    assert helper.MESSAGE.format == virtualcam.MESSAGE.format and helper.MESSAGE.size == 16
-    assert (helper.RING_HEADER, helper.PAGE, helper.FREE, helper.FULL) == (virtualcam.RING_HEADER, virtualcam.PAGE,
-                                                                           virtualcam.FREE, virtualcam.FULL)
-    ring = virtualcam.FrameRing(33, 7, slots=3)
+    assert helper.MESSAGE.format == vcam_ring.MESSAGE.format and helper.MESSAGE.size == 16
+    assert (helper.RING_HEADER, helper.PAGE, helper.FREE, helper.FULL) == (vcam_ring.RING_HEADER, vcam_ring.PAGE,
+                                                                           vcam_ring.FREE, vcam_ring.FULL)
+    ring = vcam_ring.FrameRing(33, 7, slots=3)
     try:
         assert ring.nbytes == helper.ring_bytes(33, 7, 3)
     finally:
@@ -305,14 +305,14 @@ def test_the_helper_protocol_by_hand(tmp_path: Path, record: Path) -> None:
     import subprocess
 
     rgb = asymmetric(4, 2)
-    ring = virtualcam.FrameRing(4, 2, slots=2)
+    ring = vcam_ring.FrameRing(4, 2, slots=2)
     try:
         ring.frames[1][:] = rgb
-        ring.flags[1] = virtualcam.FULL
+        ring.flags[1] = vcam_ring.FULL
         proc = subprocess.run(
             [sys.executable, "-m", "desktop_app.vcam_helper", "--width", "4", "--height", "2", "--fps", "30",
              *ring.helper_args, "--backend", "fake", "--record", str(record)],
-            input=virtualcam.MESSAGE.pack(1, 123) + b"\0" * 10, capture_output=True, timeout=30, check=False,
+            input=vcam_ring.MESSAGE.pack(1, 123) + b"\0" * 10, capture_output=True, timeout=30, check=False,
             pass_fds=ring.pass_fds)
     finally:
         ring.close()
@@ -409,13 +409,13 @@ def test_slots_the_helper_holds_are_never_overwritten(tmp_path: Path) -> None:
     cam = VirtualCamera(command=stalled)
     cam.open((16, 8), 30.0)
     try:
-        frames = [asymmetric(16, 8, seed=s) for s in range(virtualcam.SLOTS + 2)]
+        frames = [asymmetric(16, 8, seed=s) for s in range(vcam_ring.SLOTS + 2)]
         for i, rgb in enumerate(frames):
             cam.send(frame(rgb, index=i))
         assert cam.stats.dropped == 2
         assert cam._ring is not None
-        held = sorted(crc(cam._ring.frames[k]) for k in range(virtualcam.SLOTS))
-        assert held == sorted(crc(rgb) for rgb in frames[: virtualcam.SLOTS])
+        held = sorted(crc(cam._ring.frames[k]) for k in range(vcam_ring.SLOTS))
+        assert held == sorted(crc(rgb) for rgb in frames[: vcam_ring.SLOTS])
     finally:
         cam.close()
 

@@ -108,7 +108,7 @@ class NullSink:
 
 
 def _fake_vcam() -> Any:
-    """The virtual-camera sink (helper process and pacing thread) on the helper's fake backend."""
+    """The virtual-camera sink (helper process, frames through shared memory, paced there) on its fake backend."""
     from desktop_app.core import virtualcam
 
     return virtualcam.fake_sink()

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from conftest import REPO
 
-from desktop_app.core import virtualcam
+from desktop_app.core import vcam_ring, virtualcam
 from desktop_app.core.sinks import FrameSink, SinkError, SinkFrame
 from desktop_app.core.virtualcam import NO_BACKEND, VirtualCamera, no_backend_message
 
@@ -73,7 +73,7 @@ def open_fake(record: Path) -> Iterator[Callable[..., VirtualCamera]]:
     cams: list[VirtualCamera] = []
 
     def make(size: tuple[int, int] = (64, 48), fps: float = 60.0, *extra: str) -> VirtualCamera:
-        cam = VirtualCamera(backend="fake", extra_args=("--record", str(record), *extra))
+        cam = VirtualCamera(backend="fake", extra_args=("--record", str(record), "--stats-every", "0.05", *extra))
         cams.append(cam)
         cam.open(size, fps)
         return cam
@@ -83,11 +83,18 @@ def open_fake(record: Path) -> Iterator[Callable[..., VirtualCamera]]:
         cam.close()
 
 
-def test_the_sink_fits_the_protocol_and_its_header_matches_the_helper() -> None:
-    from desktop_app.vcam_helper.__main__ import HEADER
+def test_the_sink_fits_the_protocol_and_its_constants_match_the_helper() -> None:
+    from desktop_app.vcam_helper import __main__ as helper
 
     assert isinstance(VirtualCamera(), FrameSink)
-    assert HEADER.format == virtualcam.HEADER.format and HEADER.size == 8
+    assert helper.MESSAGE.format == vcam_ring.MESSAGE.format and helper.MESSAGE.size == 16
+    assert (helper.RING_HEADER, helper.PAGE, helper.FREE, helper.FULL) == (vcam_ring.RING_HEADER, vcam_ring.PAGE,
+                                                                           vcam_ring.FREE, vcam_ring.FULL)
+    ring = vcam_ring.FrameRing(33, 7, slots=3)
+    try:
+        assert ring.nbytes == helper.ring_bytes(33, 7, 3)
+    finally:
+        ring.close()
 
 
 def test_frames_arrive_at_the_camera_size_and_rate(open_fake: Callable[..., VirtualCamera], record: Path) -> None:
@@ -118,7 +125,7 @@ def test_the_last_frame_repeats_when_nothing_new_comes(open_fake: Callable[..., 
     wait_until(lambda: len(records(record)) >= 10)
     assert {(r["row"], r["col"]) for r in records(record)} == {(crc(one[0]), crc(one[:, 0]))}
     assert len({r["cap"] for r in records(record)}) == 1  # the same frame, sent again
-    assert cam.stats.repeated >= 9
+    wait_until(lambda: cam.stats.repeated >= 9)  # the helper's next stats line
     cam.send(frame(two, index=2))
     wait_until(lambda: records(record)[-1]["row"] == crc(two[0]))
     cam.close()
@@ -136,7 +143,7 @@ def test_send_only_keeps_the_newest_frame(open_fake: Callable[..., VirtualCamera
     wait_until(lambda: any(r["row"] == crc(frames[-1][0]) for r in records(record)))
     rows = [r["row"] for r in records(record)]
     assert rows[0] == crc(frames[0][0]) and crc(frames[1][0]) not in rows and crc(frames[2][0]) not in rows
-    assert cam.stats.dropped == 2
+    wait_until(lambda: cam.stats.dropped == 2)
 
 
 def test_a_frame_of_another_size_is_resized_to_the_camera(open_fake: Callable[..., VirtualCamera],
@@ -293,19 +300,124 @@ def test_the_helper_imports_only_the_standard_library_numpy_and_pyvirtualcam() -
 
 
 def test_the_helper_protocol_by_hand(tmp_path: Path, record: Path) -> None:
-    """Header + frame in, one record line out; EOF in the middle of a frame is a clean exit."""
+    """A frame in a slot of the ring + its 16-byte message in, one record line out; EOF in the middle of a
+    message is a clean exit that reports the final counts."""
     import subprocess
 
     rgb = asymmetric(4, 2)
-    proc = subprocess.run(
-        [sys.executable, "-m", "desktop_app.vcam_helper", "--width", "4", "--height", "2", "--fps", "30",
-         "--backend", "fake", "--record", str(record)],
-        input=virtualcam.HEADER.pack(123) + rgb.tobytes() + b"\0" * 10, capture_output=True, timeout=30, check=False)
+    ring = vcam_ring.FrameRing(4, 2, slots=2)
+    try:
+        ring.frames[1][:] = rgb
+        ring.flags[1] = vcam_ring.FULL
+        proc = subprocess.run(
+            [sys.executable, "-m", "desktop_app.vcam_helper", "--width", "4", "--height", "2", "--fps", "30",
+             *ring.helper_args, "--backend", "fake", "--record", str(record)],
+            input=vcam_ring.MESSAGE.pack(1, 123) + b"\0" * 10, capture_output=True, timeout=30, check=False,
+            pass_fds=ring.pass_fds)
+    finally:
+        ring.close()
     assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout.decode().splitlines()[0]) == {"ok": True, "device": "fake virtual camera",
-                                                                "backend": "fake"}
-    (line,) = records(record)
+    lines = [json.loads(line) for line in proc.stdout.decode().splitlines()]
+    assert lines[0] == {"ok": True, "device": "fake virtual camera", "backend": "fake"}
+    assert lines[-1]["stats"]["sent"] == len(records(record)) >= 1
+    line = records(record)[0]
     assert (line["cap"], line["w"], line["h"], line["row"]) == (123, 4, 2, crc(rgb[0]))
+
+
+def _shm_entries() -> set[str]:
+    shm = Path("/dev/shm")
+    return {p.name for p in shm.iterdir()} if shm.is_dir() else set()
+
+
+def _ring_mapped(pid: int | str = "self") -> bool:
+    return "memfd:locallens-vcam" in Path(f"/proc/{pid}/maps").read_text()
+
+
+linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="memfd and /proc are Linux's")
+
+
+@linux_only
+def test_frames_go_through_shared_memory_the_helper_maps(open_fake: Callable[..., VirtualCamera],
+                                                         record: Path) -> None:
+    before = _shm_entries()
+    cam = open_fake((640, 360), 30.0)
+    assert cam.helper_pid is not None and _ring_mapped(cam.helper_pid) and _ring_mapped()
+    rgb = asymmetric(640, 360)
+    cam.send(frame(rgb))
+    wait_until(lambda: len(records(record)) >= 1)
+    assert records(record)[0]["row"] == crc(rgb[0])
+    assert _shm_entries() == before  # an anonymous memfd: no name anywhere
+
+
+def test_the_app_runs_no_pacing_thread(open_fake: Callable[..., VirtualCamera]) -> None:
+    """The helper paces in its own process; the app keeps only the readers of the helper's output."""
+    cam = open_fake()
+    cam.send(frame(asymmetric()))
+    wait_until(lambda: cam.stats.sent >= 3)
+    assert sorted(t.name for t in threading.enumerate() if t.name.startswith("vcam-")) == ["vcam-stderr",
+                                                                                           "vcam-stdout"]
+
+
+@linux_only
+def test_no_shared_memory_is_left_when_the_helper_dies_and_the_sink_closes(
+        open_fake: Callable[..., VirtualCamera]) -> None:
+    before, fds = _shm_entries(), len(os.listdir("/proc/self/fd"))
+    cam = open_fake()
+    cam.send(frame(asymmetric()))
+    assert cam.helper_pid is not None
+    os.kill(cam.helper_pid, signal.SIGKILL)
+    wait_until(lambda: cam.failure is not None)
+    cam.close()
+    assert not _ring_mapped() and _shm_entries() == before
+    assert len(os.listdir("/proc/self/fd")) == fds  # the memfd and the pipes are closed
+
+
+def _dead(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return True
+    return state in ("Z", "X")
+
+
+@linux_only
+def test_when_the_app_dies_the_helper_ends_and_leaves_nothing(tmp_path: Path) -> None:
+    import subprocess
+
+    before = _shm_entries()
+    script = ("import sys; from desktop_app.core.virtualcam import VirtualCamera; cam = VirtualCamera('fake'); "
+              "cam.open((64, 48), 30.0); print(cam.helper_pid, flush=True); sys.stdin.read()")
+    app = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert app.stdout is not None
+        helper = int(app.stdout.readline())
+        assert _ring_mapped(helper)
+        app.kill()  # SIGKILL: no close(), no clean-up code runs in the app
+        app.wait(timeout=30)
+        wait_until(lambda: _dead(helper))  # its stdin reached EOF
+    finally:
+        if app.poll() is None:
+            app.kill()
+        app.communicate()
+    assert _shm_entries() == before
+
+
+def test_slots_the_helper_holds_are_never_overwritten(tmp_path: Path) -> None:
+    """A helper that takes the messages but frees no slot (stalled in the driver): the app fills the free slots,
+    then drops frames instead of writing over one the helper may still be sending."""
+    stalled = [sys.executable, "-c", "import sys; print('{\"ok\": true}', flush=True); sys.stdin.buffer.read()"]
+    cam = VirtualCamera(command=stalled)
+    cam.open((16, 8), 30.0)
+    try:
+        frames = [asymmetric(16, 8, seed=s) for s in range(vcam_ring.SLOTS + 2)]
+        for i, rgb in enumerate(frames):
+            cam.send(frame(rgb, index=i))
+        assert cam.stats.dropped == 2
+        assert cam._ring is not None
+        held = sorted(crc(cam._ring.frames[k]) for k in range(vcam_ring.SLOTS))
+        assert held == sorted(crc(rgb) for rgb in frames[: vcam_ring.SLOTS])
+    finally:
+        cam.close()
 
 
 def _loopback_device() -> str | None:
@@ -345,16 +457,6 @@ def test_open_again_is_a_no_op_at_the_same_size_and_restarts_at_another(
     assert not cam.is_open
     cam.open((64, 48), 60.0)  # the session stops (closes its sinks) and starts again
     assert cam.is_open and cam.stats.sent == 0
-
-
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="F_SETPIPE_SZ is Linux-only")
-def test_the_pipe_is_widened_towards_a_whole_frame(open_fake: Callable[..., VirtualCamera]) -> None:
-    import fcntl
-
-    cam = open_fake((640, 360), 30.0)
-    assert cam._proc is not None and cam._proc.stdin is not None
-    limit = int(Path("/proc/sys/fs/pipe-max-size").read_text())
-    assert fcntl.fcntl(cam._proc.stdin.fileno(), fcntl.F_GETPIPE_SZ) >= min(640 * 360 * 3, limit)
 
 
 def test_a_lost_camera_still_feeds_the_call_the_message_frame(record: Path) -> None:

@@ -9,13 +9,16 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 from PySide6.QtCore import QObject, Slot
+from PySide6.QtGui import QImage
 from sink_fakes import FakeSink
 from ui_fakes import FakeSegmenter, frames_source, missing_camera
 
+from desktop_app.core.buffers import BufferPool
 from desktop_app.core.live import LOST_TEXT, LiveSession
 from desktop_app.core.params import EffectParams
 from desktop_app.core.sources import GeneratedSource
-from desktop_app.ui.worker import LiveWorker, ShownResult
+from desktop_app.ui.qimage import to_display_image
+from desktop_app.ui.worker import LiveWorker, ShownResult, display_image
 
 NONE = EffectParams(effect="none")
 WAIT = 10000
@@ -150,3 +153,58 @@ def test_results_queued_to_the_view_carry_no_mask(qtbot, workers) -> None:
     qtbot.waitUntil(lambda: len(got.results) >= 2, timeout=WAIT)
     assert any(mask is not None for mask in seen)  # the session's own result has it
     assert all(r.mask is None for r in got.results)
+
+
+class Holder(QObject):
+    """Keeps the first result for good (as a snapshot being written would) and only the newest after it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.first: ShownResult | None = None
+        self.latest: ShownResult | None = None
+        self.count = 0
+
+    @Slot(object)
+    def on_result(self, result: ShownResult) -> None:
+        if self.first is None:
+            self.first = result
+        else:
+            self.latest = result
+        self.count += 1
+
+
+def test_the_preview_reuses_its_buffers_but_never_one_still_held(qtbot, workers) -> None:
+    """The mirror and the display image go into pooled buffers: a result someone keeps (the view, a snapshot)
+    is never written over while later frames go through, and the others' buffers are reused."""
+    def frame(n: int) -> np.ndarray:
+        pixels = np.full((40, 60, 3), n % 200, np.uint8)
+        pixels[:, :10] = 255  # a white band on the left: on the right once mirrored
+        return pixels
+
+    worker = LiveWorker(lambda: GeneratedSource(frame, name="counting", fps=120.0), NONE, demo_factory=None,
+                        mirror=True)
+    holder = Holder()
+    worker.result_ready.connect(holder.on_result)
+    worker._test_receiver = holder  # type: ignore[attr-defined]
+    workers.append(worker)
+    worker.set_segmenter(FakeSegmenter())
+    worker.start()
+    qtbot.waitUntil(lambda: holder.count >= 25, timeout=WAIT)
+    worker.stop()
+    first = holder.first
+    assert first is not None and first.image is not None
+    expected = first.frame.pixels[:, ::-1]
+    assert np.array_equal(first.pixels, expected)  # still the mirror of its own frame
+    assert first.image == to_display_image(expected)
+    assert holder.latest is not None and np.array_equal(holder.latest.pixels, holder.latest.frame.pixels[:, ::-1])
+    assert worker._mirror_pool.allocated <= 5 and worker._display_pool.allocated <= 5  # reused, not per frame
+
+
+def test_the_pooled_display_image_is_the_one_qt_converts() -> None:
+    rng = np.random.default_rng(3)
+    pixels = rng.integers(0, 256, (7, 9, 3), dtype=np.uint8)
+    pool = BufferPool()
+    image = display_image(pixels, pool)
+    assert image.format() == QImage.Format.Format_RGB32 and image == to_display_image(pixels)
+    rgba = rng.integers(0, 256, (7, 9, 4), dtype=np.uint8)
+    assert display_image(rgba, pool) == to_display_image(rgba) and pool.allocated == 1  # RGBA: Qt's conversion

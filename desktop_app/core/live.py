@@ -80,9 +80,10 @@ def is_processed(result: Result) -> bool:
     return result.processed
 
 
-def mirrored(pixels: np.ndarray) -> np.ndarray:
-    """`pixels` (RGB, RGBA or gray) flipped left-right: what a mirrored preview shows."""
-    return cv2.flip(pixels, 1)
+def mirrored(pixels: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """`pixels` (RGB, RGBA or gray) flipped left-right: what a mirrored preview shows (written into `out`, an
+    array of the same shape and dtype, when given)."""
+    return cv2.flip(pixels, 1, dst=out) if out is not None else cv2.flip(pixels, 1)
 
 
 class _Processor(threading.Thread):

@@ -186,7 +186,8 @@ class VideoFileSource(_PacedSource):
             reader = VideoReader(self.path)
         except (VideoReadError, OSError) as exc:
             raise SourceError(f"{self.path.name}: cannot be played (missing, corrupt or not a video).") from exc
-        self._reader, self._frames = reader, iter(reader)
+        # Looping: seek back at the end rather than reopen (the decoder's buffers would churn RSS every loop)
+        self._reader, self._frames = reader, reader.looping() if self.loop else iter(reader)
         self.fps = reader.fps if 1.0 <= reader.fps <= 240.0 else 30.0
 
     def _next(self) -> np.ndarray | None:

@@ -166,35 +166,66 @@ class VideoReader:
         if self._closed:
             raise VideoReadError(self.path, "the video was already closed")
         try:
-            while True:
-                item: tuple[np.ndarray, float] | None
-                if self._first is not None:
-                    item, self._first = self._first, None
-                else:
-                    item = next(self._frames, None)
-                if item is None:
-                    break
-                rgb, seconds = item
-                if (rgb.shape[1], rgb.shape[0]) != self.size:
-                    raise VideoReadError(
-                        self.path, f"the frame size changed mid-video at frame {self.frames_read + 1}",
-                        self.frames_read,
-                    )
-                self.frames_read += 1
-                self.timestamps.append(seconds)
-                yield rgb
-            if self.frame_count is None and self._broken:
-                raise VideoReadError(self.path, f"the video is truncated or corrupt: it stopped after "
-                                     f"{self.frames_read} frames", self.frames_read)
-            if self.frame_count is not None and self.frames_read < self.frame_count - tolerance(self.frame_count):
-                raise VideoReadError(
-                    self.path,
-                    f"the video is truncated or corrupt: it stopped after {self.frames_read} "
-                    f"of {self.frame_count} frames",
-                    self.frames_read,
-                )
+            yield from self._checked()
         finally:
             self.close()
+
+    def looping(self) -> Iterator[np.ndarray]:
+        """Yield the frames again and again (a file played as a camera), seeking back to the start at the end
+        instead of reopening the file: reopening frees and reallocates the decoder's buffers every loop, 5-14 MB
+        of RSS up and down (bench/bench_soak.py). Ends like `__iter__`, closing the reader, at a decoding error
+        or when the file cannot seek back."""
+        if self._closed:
+            raise VideoReadError(self.path, "the video was already closed")
+        try:
+            while True:
+                before = self.frames_read
+                yield from self._checked()
+                if self.frames_read == before or not self._rewind():
+                    break
+        finally:
+            self.close()
+
+    def _rewind(self) -> bool:
+        """Back to the first frame on the same open file and decoder; False if it cannot seek."""
+        try:
+            self._container.seek(0)
+        except (av.FFmpegError, OSError, ValueError):
+            return False
+        self._frames = self._decode()
+        self._first, self._broken = None, False
+        self.frames_read, self.timestamps = 0, []
+        return True
+
+    def _checked(self) -> Iterator[np.ndarray]:
+        """The frames to the end, with the checks `__iter__` promises (size changes, truncation)."""
+        while True:
+            item: tuple[np.ndarray, float] | None
+            if self._first is not None:
+                item, self._first = self._first, None
+            else:
+                item = next(self._frames, None)
+            if item is None:
+                break
+            rgb, seconds = item
+            if (rgb.shape[1], rgb.shape[0]) != self.size:
+                raise VideoReadError(
+                    self.path, f"the frame size changed mid-video at frame {self.frames_read + 1}",
+                    self.frames_read,
+                )
+            self.frames_read += 1
+            self.timestamps.append(seconds)
+            yield rgb
+        if self.frame_count is None and self._broken:
+            raise VideoReadError(self.path, f"the video is truncated or corrupt: it stopped after "
+                                 f"{self.frames_read} frames", self.frames_read)
+        if self.frame_count is not None and self.frames_read < self.frame_count - tolerance(self.frame_count):
+            raise VideoReadError(
+                self.path,
+                f"the video is truncated or corrupt: it stopped after {self.frames_read} "
+                f"of {self.frame_count} frames",
+                self.frames_read,
+            )
 
     def close(self) -> None:
         if not getattr(self, "_closed", True):

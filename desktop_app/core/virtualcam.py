@@ -1,19 +1,23 @@
 """The virtual camera sink: processed live frames for call apps, through the separate `locallens-vcam` helper.
 
 pyvirtualcam (GPL-2.0) never runs in this process: `VirtualCamera` starts the helper program
-(desktop_app/vcam_helper, shipped beside the app as its own executable) and streams frames to its stdin.
-Protocol (binary, little-endian; the helper's docstring is the other half):
-- argv `--width W --height H --fps F [--backend NAME] [--device DEV]`;
+(desktop_app/vcam_helper, shipped beside the app as its own executable) and hands it frames through shared
+memory. Protocol (little-endian; the helper's docstring is the other half):
+- argv `--width W --height H --fps F (--shm-fd FD | --shm-name NAME) --slots K [--backend NAME] [--device DEV]`;
+- the frame ring: RING_HEADER bytes of slot flags (FREE 0 / FULL 1), then K page-aligned slots of one RGB frame.
+  POSIX: a descriptor the helper inherits, with no name to leave behind whoever dies (Linux: a memfd; macOS: a
+  POSIX segment unlinked right after it was made); Windows: a named mapping, freed with its last handle;
 - the helper answers ONE JSON line on stdout: `{"ok": true, "device", "backend"}` or `{"ok": false, "error",
   "kind": "no-backend" | "other"}` (exit 3);
-- each frame is an 8-byte header (int64 capture time in time.time_ns(), 0 = unknown) + W*H*3 bytes of RGB;
+- per frame the app copies it ONCE into a FREE slot, marks it FULL and writes a 16-byte MESSAGE (slot, capture
+  time in time.time_ns()) to the helper's stdin; the helper frees the slot when done with it;
+- the helper paces (new frames as they arrive, the last one again when none came in time: call apps never
+  freeze) and reports `{"stats": {"sent", "repeated", "dropped"}}` lines about every second and at exit;
 - closing stdin ends it (exit 0); a failure mid-stream is one JSON error line and exit 4.
 
-Threads: `send` (the session's processing thread) only swaps the newest frame into a slot, never queues. The
-pacing thread writes a new frame as soon as it arrives (at most one per 0.75 frame periods, newer frames replace
-older ones: counted as dropped) and, when none arrived for a frame period, REPEATS the last one, so the camera
-keeps its rate and call apps never freeze while processing stalls. A reader thread takes the helper's stdout
-lines and another its stderr (for the log). A dead helper makes the next `send` raise SinkError.
+Threads: `send` (the session's processing thread) does one memcpy and one small pipe write, never waits for the
+helper (no FREE slot, or a full pipe: the frame is dropped). A reader thread takes the helper's stdout lines and
+another its stderr (for the log). A dead helper makes the next `send` raise SinkError.
 """
 
 from __future__ import annotations
@@ -23,7 +27,6 @@ import json
 import logging
 import os
 import queue
-import struct
 import subprocess
 import sys
 import threading
@@ -36,24 +39,14 @@ from typing import IO, Any
 import cv2
 import numpy as np
 
-try:
-    import fcntl
-except ImportError:  # Windows
-    fcntl = None  # type: ignore[assignment]
-
 from desktop_app.core.sinks import SinkError, SinkFrame
+from desktop_app.core.vcam_ring import FREE, FULL, MESSAGE, FrameRing
 
 log = logging.getLogger("locallens")
 
-HEADER = struct.Struct("<q")  # must match desktop_app/vcam_helper/__main__.py (a test checks)
 HELPER_NAME = "locallens-vcam"
 START_TIMEOUT_S = 10.0
 CLOSE_TIMEOUT_S = 5.0
-NEW_FRAME_GAP = 0.75  # new frames go out at most once per this many frame periods
-# after a new frame, repeat it once the next is a frame period late. 1.1 periods gave a p99 gap of 39-46 ms under
-# load, 1.0 gives 37-38 ms (and more repeats: ~40 writes/s into a 30 fps camera then; docs/benchmarks.md)
-REPEAT_GRACE = 1.0
-CATCH_UP = 3  # repeats the pacing thread may owe after it was held up (then it restarts the grid)
 BACKEND_ENV = "LOCALLENS_VCAM_BACKEND"  # tests and diagnostics: e.g. "fake" (see VirtualCamera.from_environment)
 RECORD_ENV = "LOCALLENS_VCAM_RECORD"
 
@@ -89,7 +82,7 @@ def fake_sink(record: str | None = None) -> VirtualCamera:
 class VirtualCameraStats:
     sent: int  # frames written to the camera, repeats included
     repeated: int  # writes of a frame that was already sent (nothing new arrived in time)
-    dropped: int  # frames from the session replaced by a newer one before they could be sent
+    dropped: int  # frames from the session replaced by a newer one (or not taken) before they could be sent
 
 
 class VirtualCamera:
@@ -103,7 +96,7 @@ class VirtualCamera:
         self._extra_args, self._command, self._start_timeout = extra_args, command, start_timeout
         self.size: tuple[int, int] = (0, 0)
         self.fps = 0.0
-        self._cond = threading.Condition()
+        self._lock = threading.Lock()
         self._reset()
 
     def _reset(self) -> None:
@@ -111,14 +104,15 @@ class VirtualCamera:
         self.opened_device = ""
         self.opened_backend = ""
         self._proc: subprocess.Popen[bytes] | None = None
+        self._ring: FrameRing | None = None
         self._lines: queue.Queue[dict[str, Any] | None] = queue.Queue()
         self._stderr: deque[str] = deque(maxlen=20)
         self._threads: list[threading.Thread] = []
-        self._pending: tuple[np.ndarray, int] | None = None
         self._stopping = False
         self._streaming = False  # set once the helper said ok: from then on its exit is a failure
         self._failure: str | None = None
-        self._sent = self._repeated = self._dropped = 0
+        self._helper_stats = VirtualCameraStats(0, 0, 0)
+        self._dropped_here = 0  # no FREE slot or a full pipe: the helper was not keeping up
         self._clock_offset_ns = 0
 
     @classmethod
@@ -141,24 +135,31 @@ class VirtualCamera:
             raise SinkError(f"Virtual camera cannot open at {width}x{height}, {fps} fps.")
         if self.is_open and (width, height) == self.size and float(fps) == self.fps:
             return
-        if self._proc is not None:
+        if self._proc is not None or self._ring is not None:
             self.close()
         self._reset()
         self.size, self.fps = (width, height), float(fps)
+        try:
+            self._ring = FrameRing(width, height)
+        except OSError as exc:
+            raise SinkError(f"Virtual camera could not start: no shared memory for its frames ({exc}).") from exc
         argv = [*(self._command or helper_command()), "--width", str(width), "--height", str(height),
-                "--fps", f"{fps:g}"]
+                "--fps", f"{fps:g}", *self._ring.helper_args]
         argv += ["--backend", self.backend] if self.backend else []
         argv += ["--device", self.device] if self.device else []
         argv += list(self._extra_args)
         try:
             self._proc = subprocess.Popen(  # our own helper, no shell
                 argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0,
-                creationflags=getattr(subprocess, "CREATE_NO_WINDOW", 0))
+                pass_fds=self._ring.pass_fds, creationflags=getattr(subprocess, "CREATE_NO_WINDOW", 0))
         except OSError as exc:
+            self._ring.close()
+            self._ring = None
             raise SinkError(f"Virtual camera could not start: {argv[0]} cannot run ({exc.strerror or exc}); "
                             "reinstall LocalLens.") from exc
-        assert self._proc.stdout is not None and self._proc.stderr is not None
-        _widen_pipe(self._proc.stdin, width * height * 3 + HEADER.size)
+        assert self._proc.stdin is not None and self._proc.stdout is not None and self._proc.stderr is not None
+        with contextlib.suppress(OSError, ValueError):  # a hung helper must never block the processing thread
+            os.set_blocking(self._proc.stdin.fileno(), False)
         self._start_thread("vcam-stdout", self._read_stdout, self._proc.stdout)
         self._start_thread("vcam-stderr", self._read_stderr, self._proc.stderr)
         try:
@@ -166,41 +167,53 @@ class VirtualCamera:
         except queue.Empty:
             waited = f"{self._start_timeout:g} s"
             answer = {"ok": False, "error": f"the virtual camera helper did not answer within {waited}"}
+        self._ring.attached()
         if not answer or not answer.get("ok"):
             self._stop_helper()
             raise SinkError(self._open_error(answer))
         self.opened_device, self.opened_backend = str(answer.get("device", "")), str(answer.get("backend", ""))
         self._clock_offset_ns = time.time_ns() - time.perf_counter_ns()
         self._streaming = True
-        self._start_thread("vcam-pacing", self._pace)
         log.info("virtual camera on: %s (%s) at %dx%d, %g fps", self.opened_device, self.opened_backend,
                  width, height, fps)
 
     def send(self, frame: SinkFrame) -> None:
-        """Swap in the newest frame (resized to the camera size if the live size changed); never blocks on the
-        helper. Raises SinkError once the helper has died."""
+        """Copy the frame into a free slot of the ring (resized to the camera size if the live size changed) and
+        tell the helper; never blocks on it. Raises SinkError once the helper has died."""
         if self._failure is not None:
             raise SinkError(self._failure)
-        if self._proc is None or self._stopping:
-            raise SinkError("Virtual camera is not open.")
-        rgb = frame.rgb
-        if (rgb.shape[1], rgb.shape[0]) != self.size:
-            shrink = rgb.shape[1] > self.size[0]
-            rgb = cv2.resize(rgb, self.size, interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
-        else:
-            rgb = rgb.copy()  # the session may reuse its buffer for the next frame
-        captured_ns = int(frame.captured_at * 1e9) + self._clock_offset_ns if frame.captured_at > 0 else 0
-        with self._cond:
-            if self._pending is not None:
-                self._dropped += 1
-            self._pending = (np.ascontiguousarray(rgb), captured_ns)
-            self._cond.notify()
+        with self._lock:
+            ring, proc = self._ring, self._proc
+            if ring is None or proc is None or proc.stdin is None or self._stopping:
+                raise SinkError("Virtual camera is not open.")
+            slot = ring.claim()
+            if slot is None:
+                self._dropped_here += 1
+                return
+            rgb, target = frame.rgb, ring.frames[slot]
+            if (rgb.shape[1], rgb.shape[0]) != self.size:
+                shrink = rgb.shape[1] > self.size[0]
+                cv2.resize(rgb, self.size, dst=target, interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+            else:
+                np.copyto(target, rgb)  # the one copy: the session may reuse its buffer for the next frame
+            captured_ns = int(frame.captured_at * 1e9) + self._clock_offset_ns if frame.captured_at > 0 else 0
+            ring.flags[slot] = FULL
+            try:
+                os.write(proc.stdin.fileno(), MESSAGE.pack(slot, captured_ns))  # atomic: far below PIPE_BUF
+                return
+            except BlockingIOError:  # the helper is not reading: drop this frame, never wait
+                ring.flags[slot] = FREE
+                self._dropped_here += 1
+                return
+            except (OSError, ValueError):  # broken pipe: the helper died (its stdout reader tells why)
+                ring.flags[slot] = FREE
+        self._fail(self._exit_reason())
+        raise SinkError(self._failure or "the virtual camera helper stopped.")
 
     def close(self) -> None:
-        """Stop pacing, close the helper's stdin, wait for it (kill after a timeout), join every thread."""
-        with self._cond:
+        """Close the helper's stdin, wait for it (kill after a timeout), join every thread, unmap the ring."""
+        with self._lock:
             self._stopping = True
-            self._cond.notify()
         self._stop_helper()
 
     # -- state ---------------------------------------------------------------------------------------------------
@@ -212,8 +225,9 @@ class VirtualCamera:
 
     @property
     def stats(self) -> VirtualCameraStats:
-        with self._cond:
-            return VirtualCameraStats(self._sent, self._repeated, self._dropped)
+        """The helper's last report (about every second, and its final one at close), plus frames dropped here."""
+        helper = self._helper_stats
+        return VirtualCameraStats(helper.sent, helper.repeated, helper.dropped + self._dropped_here)
 
     @property
     def failure(self) -> str | None:
@@ -260,10 +274,16 @@ class VirtualCamera:
             except ValueError:
                 log.info("vcam helper: %s", raw.decode("utf-8", "replace").rstrip())
                 continue
-            if isinstance(message, dict):
-                if not message.get("ok") and self._opened():
-                    self._fail(_sentence(str(message.get("error", "the virtual camera failed"))))
-                self._lines.put(message)
+            if not isinstance(message, dict):
+                continue
+            if isinstance(message.get("stats"), dict):
+                counts = message["stats"]
+                self._helper_stats = VirtualCameraStats(int(counts.get("sent", 0)), int(counts.get("repeated", 0)),
+                                                        int(counts.get("dropped", 0)))
+                continue
+            if not message.get("ok") and self._opened():
+                self._fail(_sentence(str(message.get("error", "the virtual camera failed"))))
+            self._lines.put(message)
         self._lines.put(None)
         if self._opened():
             self._fail(self._exit_reason())
@@ -279,77 +299,12 @@ class VirtualCamera:
         return self._streaming and not self._stopping
 
     def _fail(self, reason: str) -> None:
-        with self._cond:
-            if self._failure is None:
-                self._failure = reason
-                log.warning("%s", reason)
-            self._cond.notify()
-
-    def _pace(self) -> None:
-        """Write new frames as they come, repeat the last one when none came for a frame period."""
-        period = 1.0 / self.fps
-        last: tuple[np.ndarray, int] | None = None
-        last_new = -1e9  # when the last new frame went out
-        due = float("inf")  # when the next repeat is due
-        while True:
-            with self._cond:
-                while True:
-                    if self._stopping or self._failure is not None:
-                        return
-                    now = time.perf_counter()
-                    new_ok = self._pending is not None and now >= last_new + NEW_FRAME_GAP * period
-                    if new_ok or now >= due:
-                        break
-                    wake = due if self._pending is None else min(due, last_new + NEW_FRAME_GAP * period)
-                    self._cond.wait(None if wake == float("inf") else max(wake - now, 0.0))
-                if new_ok:
-                    assert self._pending is not None
-                    item, self._pending = self._pending, None
-                    last_new, due = now, now + REPEAT_GRACE * period
-                else:
-                    assert last is not None
-                    item = last
-                    self._repeated += 1
-                    # Stay on the frame grid (the camera's rate holds on a busy machine) but after a long stall
-                    # catch up at most CATCH_UP periods instead of a burst of repeats.
-                    due = max(due + period, now - CATCH_UP * period)
-                self._sent += 1
-            last = item
-            if not self._write(item):
-                return
-
-    def _write(self, item: tuple[np.ndarray, int]) -> bool:
-        assert self._proc is not None and self._proc.stdin is not None
-        rgb, captured_ns = item
-        try:
-            _write_all(self._proc.stdin, HEADER.pack(captured_ns))
-            _write_all(self._proc.stdin, rgb.reshape(-1).data)
-        except (OSError, ValueError):  # broken pipe: the helper died (its stdout reader tells why)
-            if not self._stopping:
-                self._lines_reason_or_exit()
-            return False
-        return True
-
-    def _lines_reason_or_exit(self) -> None:
-        """After a failed write: the helper's own error line if it sent one, else its exit code."""
-        assert self._proc is not None
-        try:
-            self._proc.wait(timeout=CLOSE_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            self._proc.kill()
-        for thread in self._threads:
-            if thread.name == "vcam-stdout":
-                thread.join(timeout=CLOSE_TIMEOUT_S)
-        self._fail(self._exit_reason())
+        if self._failure is None:
+            self._failure = reason
+            log.warning("%s", reason)
 
     def _stop_helper(self) -> None:
         proc = self._proc
-        pacing = [t for t in self._threads if t.name == "vcam-pacing"]
-        for thread in pacing:
-            thread.join(timeout=CLOSE_TIMEOUT_S)
-            if thread.is_alive() and proc is not None:  # stuck writing to a hung helper
-                proc.kill()
-                thread.join()
         if proc is not None:
             if proc.stdin is not None:
                 with contextlib.suppress(OSError):
@@ -365,29 +320,10 @@ class VirtualCamera:
         for stream in (proc.stdout, proc.stderr) if proc is not None else ():
             if stream is not None:
                 stream.close()
-
-
-def _widen_pipe(stream: IO[bytes] | None, frame_bytes: int) -> None:
-    """Linux: grow the pipe towards one whole frame (up to the system's limit, 1 MiB by default), so a frame
-    crosses in a few writes instead of ~40 of 64 KiB, each waiting for the helper to read."""
-    set_size = getattr(fcntl, "F_SETPIPE_SZ", None) if fcntl is not None else None
-    if stream is None or set_size is None:
-        return
-    try:
-        limit = int(Path("/proc/sys/fs/pipe-max-size").read_text())
-    except (OSError, ValueError):
-        limit = 1 << 20
-    with contextlib.suppress(OSError):
-        fcntl.fcntl(stream.fileno(), set_size, min(frame_bytes, limit))
-
-
-def _write_all(stream: IO[bytes], data: bytes | memoryview) -> None:
-    view = memoryview(data).cast("B")
-    while view:
-        written = stream.write(view)
-        if not written:
-            raise OSError("the virtual camera helper stopped reading")
-        view = view[written:]
+        with self._lock:
+            if self._ring is not None:
+                self._ring.close()
+                self._ring = None
 
 
 def _sentence(text: str) -> str:

@@ -14,9 +14,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtGui import QImage
 
+from desktop_app.core.buffers import BufferPool, rgb32
 from desktop_app.core.live import (
     DemoFactory,
     LiveResult,
@@ -80,6 +82,8 @@ class LiveWorker(QObject):
         self._demo_mirror = demo_mirror  # the sample played instead: its text would read backwards
         self._lock = threading.Lock()
         self._in_flight = 0
+        # The preview's mirror and display image, reused once the GUI (and any snapshot) let go of them.
+        self._mirror_pool, self._display_pool = BufferPool(), BufferPool()
         self.undelivered = 0  # results not sent because the GUI thread was MAX_IN_FLIGHT behind
         self.result_ready.connect(self._delivered)
         events = self.session.events
@@ -170,11 +174,11 @@ class LiveWorker(QObject):
             return
         pixels = result.pixels
         if self._demo_mirror if result.fallback else self._mirror:
-            pixels = mirrored(pixels)
+            pixels = mirrored(pixels, self._mirror_pool.take(pixels.shape, pixels.dtype))
         # No mask: the view never reads it, and each result queued to the GUI thread (up to MAX_IN_FLIGHT, plus
         # the one on screen) would hold a full-size float32 copy, 3.7 MB at 720p: the RSS swing of a long call.
         self.result_ready.emit(ShownResult(result.frame, pixels, None, result.timings, result.processed,
-                                           result.fallback, to_display_image(pixels)))
+                                           result.fallback, display_image(pixels, self._display_pool)))
 
     def _reserve_delivery(self) -> bool:
         """At most MAX_IN_FLIGHT results queued to a busy GUI thread; beyond that a result is not sent."""
@@ -189,6 +193,17 @@ class LiveWorker(QObject):
     def _delivered(self, _result: object) -> None:
         with self._lock:  # runs on the GUI thread when it handles the queued result
             self._in_flight = max(0, self._in_flight - 1)
+
+
+def display_image(pixels: np.ndarray, pool: BufferPool) -> QImage:
+    """`to_display_image(pixels)`, for RGB written into a pooled buffer the QImage wraps instead of one Qt
+    allocates per frame (the QImage keeps the buffer referenced, so the pool reuses it only once every copy of
+    the image is gone)."""
+    native = rgb32(pixels, pool)
+    if native is None:
+        return to_display_image(pixels)
+    height, width = native.shape[:2]
+    return QImage(native.data, width, height, width * 4, QImage.Format.Format_RGB32)
 
 
 class ModelLoader(QObject):

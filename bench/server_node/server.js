@@ -1,0 +1,280 @@
+'use strict';
+// bench/bench_server.py's Node server: the bundled segmentation model on onnxruntime-node, a JS port of the app's
+// blur compose (desktop_app/core: adapters.preprocess, masks.soft_threshold, masks.upsample,
+// effects/background.blurred_background with the person left out, blend), JPEGs through sharp (libvips).
+// POST /compose: a JPEG frame in, the composed frame out as a JPEG (quality 90, 4:2:0).
+// What differs from the app (docs/benchmarks.md): no temporal smoothing or hysteresis across frames, no edge
+// snapping (masks.refine_edges); the blend is over the whole frame (the app's blend_edges gives the same pixels).
+// Binds only to 127.0.0.1 on an ephemeral port, prints "PORT <n>", stops by itself after --timeout seconds
+// or when its parent process is gone.
+//   node server.js [--timeout 600]
+
+const http = require('http');
+const path = require('path');
+const ort = require('onnxruntime-node');
+const sharp = require('sharp');
+
+sharp.concurrency(1);
+const MODELS = path.resolve(__dirname, '..', '..', 'models');
+const QUALITY = 90;
+const STRENGTH = 50;
+const THRESHOLD = 0.5;
+const FEATHER = 0.3;
+
+function arg(name, fallback) {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : fallback;
+}
+
+// ---------------------------------------------------------------------------------------- pre/post processing
+
+function preprocess(rgb, width, height, mw, mh) {
+  // Corner-aligned bilinear (pixel 0 -> 0, scale src/dst) then * 1/255, NHWC float32: adapters.preprocess.
+  const out = new Float32Array(mw * mh * 3);
+  const sx = width / mw;
+  const sy = height / mh;
+  for (let y = 0; y < mh; y++) {
+    const fy = y * sy;
+    const y0 = Math.min(Math.floor(fy), height - 1);
+    const y1 = Math.min(y0 + 1, height - 1);
+    const wy = fy - y0;
+    for (let x = 0; x < mw; x++) {
+      const fx = x * sx;
+      const x0 = Math.min(Math.floor(fx), width - 1);
+      const x1 = Math.min(x0 + 1, width - 1);
+      const wx = fx - x0;
+      const a = (y0 * width + x0) * 3;
+      const b = (y0 * width + x1) * 3;
+      const c = (y1 * width + x0) * 3;
+      const d = (y1 * width + x1) * 3;
+      const o = (y * mw + x) * 3;
+      for (let k = 0; k < 3; k++) {
+        const top = rgb[a + k] + (rgb[b + k] - rgb[a + k]) * wx;
+        const bottom = rgb[c + k] + (rgb[d + k] - rgb[c + k]) * wx;
+        out[o + k] = (top + (bottom - top) * wy) / 255;
+      }
+    }
+  }
+  return out;
+}
+
+function gaussianKernel(sigma) {
+  const size = (Math.round(sigma * 4 * 2 + 1)) | 1; // OpenCV's size for float images
+  const half = (size - 1) / 2;
+  const k = new Float32Array(size);
+  let sum = 0;
+  for (let i = 0; i < size; i++) { k[i] = Math.exp(-((i - half) ** 2) / (2 * sigma * sigma)); sum += k[i]; }
+  return k.map((v) => v / sum);
+}
+
+function separable(src, w, h, channels, kernel) {
+  // Two 1-D passes, borders replicated (cv2.sepFilter2D / GaussianBlur with BORDER_REPLICATE).
+  const half = (kernel.length - 1) / 2;
+  const tmp = new Float32Array(src.length);
+  const out = new Float32Array(src.length);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      for (let c = 0; c < channels; c++) {
+        let s = 0;
+        for (let i = 0; i < kernel.length; i++) {
+          const xx = Math.min(w - 1, Math.max(0, x + i - half));
+          s += kernel[i] * src[(y * w + xx) * channels + c];
+        }
+        tmp[(y * w + x) * channels + c] = s;
+      }
+    }
+  }
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      for (let c = 0; c < channels; c++) {
+        let s = 0;
+        for (let i = 0; i < kernel.length; i++) {
+          const yy = Math.min(h - 1, Math.max(0, y + i - half));
+          s += kernel[i] * tmp[(yy * w + x) * channels + c];
+        }
+        out[(y * w + x) * channels + c] = s;
+      }
+    }
+  }
+  return out;
+}
+
+function softThreshold(prob, mw, mh) {
+  // masks.soft_threshold: smoothstep over threshold +- feather/2, then a Gaussian of sigma feather*0.01*max side.
+  const half = FEATHER * 0.5;
+  const low = Math.max(THRESHOLD - half, 0);
+  const high = Math.min(THRESHOLD + half, 1);
+  const alpha = new Float32Array(prob.length);
+  for (let i = 0; i < prob.length; i++) {
+    const x = Math.min(1, Math.max(0, (prob[i] - low) / (high - low)));
+    alpha[i] = x * x * (3 - 2 * x);
+  }
+  const sigma = FEATHER * 0.01 * Math.max(mw, mh);
+  return sigma >= 0.3 ? separable(alpha, mw, mh, 1, gaussianKernel(sigma)) : alpha;
+}
+
+function taps(src, dst) {
+  // For each output index on one axis: the two source indices and the weight of the second (half-pixel centres).
+  const i0 = new Int32Array(dst);
+  const i1 = new Int32Array(dst);
+  const wt = new Float32Array(dst);
+  const scale = src / dst;
+  for (let x = 0; x < dst; x++) {
+    const f = Math.max(0, (x + 0.5) * scale - 0.5);
+    i0[x] = Math.min(Math.floor(f), src - 1);
+    i1[x] = Math.min(i0[x] + 1, src - 1);
+    wt[x] = f - i0[x];
+  }
+  return [i0, i1, wt];
+}
+
+function resizeHalfPixel(src, w, h, channels, W, H, out = new Float32Array(W * H * channels)) {
+  // Bilinear with half-pixel centres (cv2.resize INTER_LINEAR, masks.upsample); `out` may be a Uint8ClampedArray.
+  const [x0s, x1s, wxs] = taps(w, W);
+  const [y0s, y1s, wys] = taps(h, H);
+  const rowA = new Float32Array(W * channels);
+  const rowB = new Float32Array(W * channels);
+  for (let y = 0; y < H; y++) {
+    const a0 = y0s[y] * w * channels;
+    const b0 = y1s[y] * w * channels;
+    for (let x = 0; x < W; x++) {
+      const p0 = x0s[x] * channels;
+      const p1 = x1s[x] * channels;
+      const wx = wxs[x];
+      for (let c = 0; c < channels; c++) {
+        rowA[x * channels + c] = src[a0 + p0 + c] + (src[a0 + p1 + c] - src[a0 + p0 + c]) * wx;
+        rowB[x * channels + c] = src[b0 + p0 + c] + (src[b0 + p1 + c] - src[b0 + p0 + c]) * wx;
+      }
+    }
+    const wy = wys[y];
+    const o = y * W * channels;
+    for (let i = 0; i < W * channels; i++) out[o + i] = rowA[i] + (rowB[i] - rowA[i]) * wy;
+  }
+  return out;
+}
+
+function halve(src, w, h) {
+  // 2x2 average (bilinear at exactly 1/2), uint8 RGB: background._halve.
+  const W = Math.max(1, w >> 1);
+  const H = Math.max(1, h >> 1);
+  const out = new Uint8Array(W * H * 3);
+  for (let y = 0; y < H; y++) {
+    for (let x = 0; x < W; x++) {
+      for (let c = 0; c < 3; c++) {
+        const i = ((2 * y) * w + 2 * x) * 3 + c;
+        out[(y * W + x) * 3 + c] = (src[i] + src[i + 3] + src[i + w * 3] + src[i + w * 3 + 3] + 2) >> 2;
+      }
+    }
+  }
+  return [out, W, H];
+}
+
+function blurredBackground(rgb, width, height, refined, mw, mh) {
+  // background.blurred_background: at 1/d resolution, a normalised tent blur with weight 1 - (grown mask).
+  const radius = Math.max(1, Math.round(STRENGTH * Math.max(width, height) / 2000));
+  let d = 1;
+  while (d * 2 <= 8 && Math.floor(radius / (d * 2)) >= 4) d *= 2;
+  let small = rgb; let w = width; let h = height;
+  for (let t = d; t > 1; t >>= 1) [small, w, h] = halve(small, w, h);
+  const r = Math.max(1, Math.round(radius / d));
+  const m = resizeHalfPixel(refined, mw, mh, 1, w, h);
+  const grown = new Float32Array(w * h);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) { // 3x3 cross dilation
+      let v = m[y * w + x];
+      if (x > 0) v = Math.max(v, m[y * w + x - 1]);
+      if (x < w - 1) v = Math.max(v, m[y * w + x + 1]);
+      if (y > 0) v = Math.max(v, m[(y - 1) * w + x]);
+      if (y < h - 1) v = Math.max(v, m[(y + 1) * w + x]);
+      grown[y * w + x] = v;
+    }
+  }
+  const four = new Float32Array(w * h * 4);
+  for (let i = 0; i < w * h; i++) {
+    const wt = 1 - grown[i];
+    four[i * 4] = small[i * 3] * wt; four[i * 4 + 1] = small[i * 3 + 1] * wt; four[i * 4 + 2] = small[i * 3 + 2] * wt;
+    four[i * 4 + 3] = wt;
+  }
+  const tent = new Float32Array(2 * r + 1);
+  for (let i = 0; i <= 2 * r; i++) tent[i] = r + 1 - Math.abs(i - r);
+  const total = tent.reduce((a, b) => a + b, 0);
+  const blurred = separable(four, w, h, 4, tent.map((v) => v / total));
+  const outSmall = new Float32Array(w * h * 3);
+  for (let i = 0; i < w * h; i++) {
+    const den = blurred[i * 4 + 3];
+    for (let c = 0; c < 3; c++) {
+      const v = den <= 1e-3 ? small[i * 3 + c] : blurred[i * 4 + c] / den;
+      outSmall[i * 3 + c] = Math.min(255, Math.max(0, Math.round(v)));
+    }
+  }
+  if (d === 1) return Uint8ClampedArray.from(outSmall);
+  return resizeHalfPixel(outSmall, w, h, 3, width, height, new Uint8ClampedArray(width * height * 3));
+}
+
+// ---------------------------------------------------------------------------------------- the pipeline
+
+const sessions = {};
+
+async function session(name) {
+  if (!sessions[name]) {
+    sessions[name] = await ort.InferenceSession.create(path.join(MODELS, `${name}.onnx`),
+      { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' });
+  }
+  return sessions[name];
+}
+
+async function compose(jpeg) {
+  const { data: rgb, info } = await sharp(jpeg).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  const { width, height } = info;
+  const landscape = width >= 1.5 * height; // segmenter.model_for_frame
+  const [mw, mh] = landscape ? [256, 144] : [256, 256];
+  const s = await session(landscape ? 'selfie_landscape_fp32' : 'selfie_general_fp32');
+  const input = new ort.Tensor('float32', preprocess(rgb, width, height, mw, mh), [1, mh, mw, 3]);
+  const output = await s.run({ [s.inputNames[0]]: input });
+  const refined = softThreshold(output[s.outputNames[0]].data, mw, mh);
+  // upsample then to_alpha (round, saturate): the upsample is linear, so it can run on the mask scaled by 255
+  const alpha = resizeHalfPixel(refined.map((v) => v * 255), mw, mh, 1, width, height,
+    new Uint8ClampedArray(width * height));
+  const back = blurredBackground(rgb, width, height, refined, mw, mh);
+  const out = Buffer.alloc(width * height * 3);
+  for (let i = 0, j = 0; i < width * height; i++, j += 3) {
+    const a = alpha[i];
+    if (a === 0) { out[j] = back[j]; out[j + 1] = back[j + 1]; out[j + 2] = back[j + 2]; continue; }
+    if (a === 255) { out[j] = rgb[j]; out[j + 1] = rgb[j + 1]; out[j + 2] = rgb[j + 2]; continue; }
+    for (let c = 0; c < 3; c++) out[j + c] = Math.round((rgb[j + c] * a + back[j + c] * (255 - a)) / 255);
+  }
+  return sharp(out, { raw: { width, height, channels: 3 } }).jpeg({ quality: QUALITY, chromaSubsampling: '4:2:0' })
+    .toBuffer();
+}
+
+// ---------------------------------------------------------------------------------------- the server
+
+const server = http.createServer((req, res) => {
+  if (req.method === 'GET' && req.url === '/stats') {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ batch_calls: 0, mean_batch: 1.0 }));
+    return;
+  }
+  if (req.method !== 'POST' || req.url !== '/compose') { res.writeHead(404); res.end(); return; }
+  const chunks = [];
+  req.on('data', (c) => chunks.push(c));
+  req.on('end', () => {
+    compose(Buffer.concat(chunks)).then((jpeg) => {
+      res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': jpeg.length });
+      res.end(jpeg);
+    }, (err) => { res.writeHead(500); res.end(String(err)); });
+  });
+});
+server.keepAliveTimeout = 30000;
+server.on('connection', (sock) => sock.setNoDelay(true));
+
+const timeoutS = Number(arg('--timeout', '600'));
+const parent = process.ppid;
+const stop = () => { server.close(); process.exit(0); };
+setTimeout(stop, timeoutS * 1000).unref();
+setInterval(() => { if (process.ppid !== parent) stop(); }, 500).unref();
+process.on('SIGTERM', stop);
+
+Promise.all([session('selfie_general_fp32'), session('selfie_landscape_fp32')]).then(() => {
+  server.listen(0, '127.0.0.1', 511, () => console.log(`PORT ${server.address().port}`));
+});

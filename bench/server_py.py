@@ -160,7 +160,9 @@ def main(argv: list[str] | None = None) -> int:
 
     def stop() -> None:
         server.should_exit = True
-        threading.Timer(10.0, lambda: os._exit(3)).start()  # in case a request never ends
+        hard = threading.Timer(10.0, lambda: os._exit(3))  # in case a request never ends
+        hard.daemon = True
+        hard.start()
 
     parent = os.getppid()
     threading.Thread(target=watchdog, args=(time.monotonic() + args.timeout, parent, stop), daemon=True).start()

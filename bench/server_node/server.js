@@ -271,10 +271,12 @@ server.on('connection', (sock) => sock.setNoDelay(true));
 const timeoutS = Number(arg('--timeout', '600'));
 const parent = process.ppid;
 const stop = () => { server.close(); process.exit(0); };
-setTimeout(stop, timeoutS * 1000).unref();
 setInterval(() => { if (process.ppid !== parent) stop(); }, 500).unref();
 process.on('SIGTERM', stop);
 
 Promise.all([session('selfie_general_fp32'), session('selfie_landscape_fp32')]).then(() => {
-  server.listen(0, '127.0.0.1', 511, () => console.log(`PORT ${server.address().port}`));
+  server.listen(0, '127.0.0.1', 511, () => {
+    setTimeout(stop, timeoutS * 1000); // from the moment it listens, as the Python server's watchdog
+    console.log(`PORT ${server.address().port}`);
+  });
 });

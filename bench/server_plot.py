@@ -70,6 +70,54 @@ def plot(result: dict, png: Path) -> None:
     plt.close(fig)
 
 
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def tables(result: dict) -> str:
+    """The docs/benchmarks.md tables for one run."""
+    lines = ["| size | way | one client: median / p99 ms | one client fps | most fps, N clients | most fps, batch N "
+             "(mean batch) | RSS idle / peak MB |", "| --- | --- | --- | --- | --- | --- | --- |"]
+    for key, res in result["sizes"].items():
+        local = res["in_process"]
+        lines.append(f"| {key} | in-process (app) | {_ms(local['median_ms'])} / {_ms(local['p99_ms'])} "
+                     f"| {local['fps']:.1f} | - | - | {local['rss_mb']:.0f} (peak, the app's core alone) |")
+        for kind in ("python", "node"):
+            r = res.get(kind)
+            if not r:
+                continue
+            live, best = r["live"], max(r["clients"], key=lambda row: row["fps"])
+            batch = "-"
+            rss = r["rss"]
+            if kind == "python" and res.get("python_batching"):
+                b = max(res["python_batching"]["batching"], key=lambda row: row["fps"])
+                batch = f"{b['fps']:.1f} at {b['batch']} ({b['mean_batch']:.1f})"
+                brss = res["python_batching"]["rss"]
+                rss = {"idle_mb": rss["idle_mb"], "peak_mb": max(rss["peak_mb"], brss["peak_mb"])}
+            lines.append(f"| {key} | {kind} server | {_ms(live['median_ms'])} / {_ms(live['p99_ms'])} | "
+                         f"{live['fps']:.1f} | {best['fps']:.1f} at {best['clients']} | {batch} "
+                         f"| {rss['idle_mb']:.0f} / {rss['peak_mb']:.0f} |")
+    lines += ["", "| size | server | one-way delay ms | one at a time: fps, median / p99 ms "
+              "| pipelined: in flight, fps, median / p99 ms |", "| --- | --- | --- | --- | --- |"]
+    for key, res in result["sizes"].items():
+        for kind in ("python", "node"):
+            rows = res.get(kind, {}).get("delay", [])
+            for plain, piped in zip(rows[::2], rows[1::2], strict=True):
+                lines.append(f"| {key} | {kind} | {plain['delay_ms']:.0f} | {plain['fps']:.1f}, "
+                             f"{_ms(plain['median_ms'])} / {_ms(plain['p99_ms'])} | {piped['depth']}, "
+                             f"{piped['fps']:.1f}, {_ms(piped['median_ms'])} / {_ms(piped['p99_ms'])} |")
+    lines += ["", "| size | way | fps at 1, 2, 4, 8, 16, 32, 64 clients (or batch) |", "| --- | --- | --- |"]
+    for key, res in result["sizes"].items():
+        for kind, rows in (("python", res.get("python", {}).get("clients", [])),
+                           ("python, micro-batched", res.get("python_batching", {}).get("batching", [])),
+                           ("node", res.get("node", {}).get("clients", []))):
+            if rows:
+                lines.append(f"| {key} | {kind} | " + ", ".join(f"{r['fps']:.1f}" for r in rows) + " |")
+    return "\n".join(lines)
+
+
 if __name__ == "__main__":
     path = Path(sys.argv[1] if len(sys.argv) > 1 else Path(__file__).parent / "results" / "server.json")
-    plot(json.loads(path.read_text()), path.with_suffix(".png"))
+    data = json.loads(path.read_text())
+    plot(data, path.with_suffix(".png"))
+    print(tables(data))

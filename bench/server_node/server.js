@@ -130,25 +130,33 @@ function taps(src, dst) {
 
 function resizeHalfPixel(src, w, h, channels, W, H, out = new Float32Array(W * H * channels)) {
   // Bilinear with half-pixel centres (cv2.resize INTER_LINEAR, masks.upsample); `out` may be a Uint8ClampedArray.
+  // Each source row is resampled horizontally once (an upscale reads the same two rows for several output rows).
   const [x0s, x1s, wxs] = taps(w, W);
   const [y0s, y1s, wys] = taps(h, H);
-  const rowA = new Float32Array(W * channels);
-  const rowB = new Float32Array(W * channels);
-  for (let y = 0; y < H; y++) {
-    const a0 = y0s[y] * w * channels;
-    const b0 = y1s[y] * w * channels;
+  const n = W * channels;
+  const rows = [new Float32Array(n), new Float32Array(n)];
+  const rowOf = [-1, -1];
+  const horizontal = (sy, keep) => { // source row sy, resampled; never evicts row `keep`
+    const slot = rowOf[0] === sy ? 0 : rowOf[1] === sy ? 1 : -1;
+    if (slot >= 0) return rows[slot];
+    const use = rowOf[0] === keep ? 1 : 0;
+    const row = rows[use];
+    rowOf[use] = sy;
+    const base = sy * w * channels;
     for (let x = 0; x < W; x++) {
-      const p0 = x0s[x] * channels;
-      const p1 = x1s[x] * channels;
+      const p0 = base + x0s[x] * channels;
+      const p1 = base + x1s[x] * channels;
       const wx = wxs[x];
-      for (let c = 0; c < channels; c++) {
-        rowA[x * channels + c] = src[a0 + p0 + c] + (src[a0 + p1 + c] - src[a0 + p0 + c]) * wx;
-        rowB[x * channels + c] = src[b0 + p0 + c] + (src[b0 + p1 + c] - src[b0 + p0 + c]) * wx;
-      }
+      for (let c = 0; c < channels; c++) row[x * channels + c] = src[p0 + c] + (src[p1 + c] - src[p0 + c]) * wx;
     }
+    return row;
+  };
+  for (let y = 0; y < H; y++) {
+    const a = horizontal(y0s[y], y1s[y]);
+    const b = horizontal(y1s[y], y0s[y]);
     const wy = wys[y];
-    const o = y * W * channels;
-    for (let i = 0; i < W * channels; i++) out[o + i] = rowA[i] + (rowB[i] - rowA[i]) * wy;
+    const o = y * n;
+    for (let i = 0; i < n; i++) out[o + i] = a[i] + (b[i] - a[i]) * wy;
   }
   return out;
 }

@@ -23,21 +23,19 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import cv2
 import httpx
 import numpy as np
-import psutil
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
 from server_clients import LiveRun, closed_loop, encode, in_process  # noqa: E402
-from server_lib import ServerProcess, max_one_way_delay_ms, pipeline_depth  # noqa: E402
+from server_lib import ServerProcess, max_one_way_delay_ms, memory_mb, pipeline_depth  # noqa: E402
 from server_plot import plot, tables  # noqa: E402
 
 from desktop_app.benchmark import describe, machine, sample_frames  # noqa: E402
@@ -51,34 +49,6 @@ FRAME_BUDGET = 1000.0 / 30.0
 NODE_DIR = REPO / "bench" / "server_node"
 
 
-class RssSampler:
-    """Peak resident memory of a process (and its children), sampled every `interval_s` on a daemon thread."""
-
-    def __init__(self, pid: int, interval_s: float = 0.2) -> None:
-        self._proc = psutil.Process(pid)
-        self.idle_mb = self._rss()
-        self.peak_mb = self.idle_mb
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, args=(interval_s,), daemon=True)
-        self._thread.start()
-
-    def _rss(self) -> float:
-        try:
-            procs = [self._proc, *self._proc.children(recursive=True)]
-            return sum(p.memory_info().rss for p in procs) / 2**20
-        except psutil.Error:
-            return 0.0
-
-    def _loop(self, interval_s: float) -> None:
-        while not self._stop.wait(interval_s):
-            self.peak_mb = max(self.peak_mb, self._rss())
-
-    def stop(self) -> dict:
-        self._stop.set()
-        self._thread.join(timeout=5)
-        return {"idle_mb": round(self.idle_mb, 1), "peak_mb": round(self.peak_mb, 1)}
-
-
 RSS_CHILD = """
 import resource, sys, time
 import numpy as np
@@ -88,9 +58,10 @@ from desktop_app.core.params import EffectParams
 from desktop_app.core.pipeline import Pipeline
 from desktop_app.core.segmenter import Segmenter
 pipeline = Pipeline(Segmenter(device="cpu"), EffectParams(effect="blur"), temporal=True)
-for i, rgb in enumerate(np.load({frames!r})):
-    pipeline.process(Frame(np.ascontiguousarray(rgb), time.perf_counter(), i, "camera"))
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+frames = np.load({frames!r})
+for i in range(30):
+    pipeline.process(Frame(np.ascontiguousarray(frames[i % len(frames)]), time.perf_counter(), i, "camera"))
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - frames.nbytes / 2**20)  # less its own input
 """
 
 
@@ -99,7 +70,7 @@ def in_process_rss(frames: list) -> float:
     decoder is loaded): what the app's pipeline costs, without this benchmark's HTTP client and plotting."""
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "frames.npy"
-        np.save(path, np.stack(frames[:30]))
+        np.save(path, np.stack(frames[:5]))
         code = RSS_CHILD.format(repo=str(REPO), frames=str(path))
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True)
     return round(float(out.stdout.split()[-1]), 1)
@@ -118,9 +89,10 @@ def run_server(kind: str, frames: list, jpegs: list[bytes], args: argparse.Names
     out: dict = {}
     with ServerProcess(cmd, cwd=cwd) as server:
         out["listening"] = f"127.0.0.1:{server.port}"
-        rss = RssSampler(server.proc.pid)  # type: ignore[union-attr]
         url = server.url
         warm_up(url, jpegs)
+        pid = server.proc.pid  # type: ignore[union-attr]
+        idle = memory_mb(pid)["rss_mb"]  # models loaded, warm, before any load
         if batching:
             out["batching"] = []
             for n in args.levels:
@@ -140,7 +112,7 @@ def run_server(kind: str, frames: list, jpegs: list[bytes], args: argparse.Names
                 print(f"    {n:>2} clients: {row['fps']:6.1f} fps, median {row['median_ms']:7.1f} ms, "
                       f"p99 {row['p99_ms']:7.1f} ms", flush=True)
             out["delay"] = delay_runs(url, frames, args)
-        out["rss"] = rss.stop()
+        out["rss"] = {"idle_mb": idle, "peak_mb": memory_mb(pid)["peak_mb"]}
         print(f"    server RSS: {out['rss']}", flush=True)
     assert server.proc is not None and server.proc.poll() is not None, "the server outlived its run"
     return out

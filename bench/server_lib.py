@@ -144,6 +144,16 @@ def pipeline_depth(service_ms: float, one_way_delay_ms: float, budget_ms: float 
 
 # ------------------------------------------------------------------------------------------ servers
 
+def memory_mb(pid: int) -> dict[str, float]:
+    """A process's resident memory now and its peak so far (Linux: VmRSS and VmHWM of /proc/<pid>/status), MB."""
+    fields = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        name, _, value = line.partition(":")
+        if name in ("VmRSS", "VmHWM"):
+            fields[name] = round(int(value.split()[0]) / 1024, 1)
+    return {"rss_mb": fields["VmRSS"], "peak_mb": fields["VmHWM"]}
+
+
 def listening_addresses(pid: int) -> list[tuple[str, int]]:
     """(address, port) of every TCP socket process `pid` listens on (Linux: /proc), IPv4 and IPv6."""
     inodes = set()

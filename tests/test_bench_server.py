@@ -138,6 +138,14 @@ def test_listening_addresses_sees_a_loopback_listener() -> None:
     assert ("127.0.0.1", port) not in sl.listening_addresses(os.getpid())
 
 
+def test_memory_mb_reads_this_process() -> None:
+    before = sl.memory_mb(os.getpid())
+    block = np.ones(32 * 2**20, np.uint8)  # 32 MB, touched
+    after = sl.memory_mb(os.getpid())
+    assert after["peak_mb"] >= before["rss_mb"] + 28 and after["peak_mb"] >= after["rss_mb"] > 0
+    del block
+
+
 def test_only_loopback() -> None:
     assert sl.only_loopback([("127.0.0.1", 80)])
     assert not sl.only_loopback([("127.0.0.1", 80), ("0.0.0.0", 81)])

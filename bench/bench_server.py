@@ -50,9 +50,11 @@ NODE_DIR = REPO / "bench" / "server_node"
 
 
 RSS_CHILD = """
-import resource, sys, time
+import os, sys, time
 import numpy as np
 sys.path.insert(0, {repo!r})
+sys.path.insert(0, {bench!r})
+from server_lib import memory_mb
 from desktop_app.core.frames import Frame
 from desktop_app.core.params import EffectParams
 from desktop_app.core.pipeline import Pipeline
@@ -61,7 +63,7 @@ pipeline = Pipeline(Segmenter(device="cpu"), EffectParams(effect="blur"), tempor
 frames = np.load({frames!r})
 for i in range(30):
     pipeline.process(Frame(np.ascontiguousarray(frames[i % len(frames)]), time.perf_counter(), i, "camera"))
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - frames.nbytes / 2**20)  # less its own input
+print(memory_mb(os.getpid())["peak_mb"] - frames.nbytes / 2**20)  # VmHWM (ru_maxrss counts the parent's), less input
 """
 
 
@@ -71,7 +73,7 @@ def in_process_rss(frames: list) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "frames.npy"
         np.save(path, np.stack(frames[:5]))
-        code = RSS_CHILD.format(repo=str(REPO), frames=str(path))
+        code = RSS_CHILD.format(repo=str(REPO), bench=str(REPO / "bench"), frames=str(path))
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True)
     return round(float(out.stdout.split()[-1]), 1)
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import httpx
 import numpy as np
 import simplejpeg
-from server_lib import LOOPBACK, summarize
+from server_lib import LOOPBACK, parse_timing, percentile, summarize
 
 from desktop_app.core.frames import Frame
 from desktop_app.core.params import EffectParams
@@ -59,6 +59,7 @@ class LiveRun:
     async def run(self) -> dict:
         _check_loopback(self.url)
         latencies: list[float] = []
+        timings: dict[str, list[float]] = {}
         state = {"next": 0}
         start = time.perf_counter()
         end = start + self.warmup_s + self.seconds
@@ -89,12 +90,15 @@ class LiveRun:
                 done = time.perf_counter()
                 if captured >= start + self.warmup_s:
                     latencies.append((done - captured) * 1000.0)
+                    for part, value in parse_timing(reply.headers.get("x-timing", "")).items():
+                        timings.setdefault(part, []).append(value)
 
         async with client(self.depth) as http:
             await asyncio.gather(*(slot(http, "live") for _ in range(self.depth)))
         elapsed = time.perf_counter() - start - self.warmup_s
         return {"delay_ms": self.delay_ms, "depth": self.depth, "camera_fps": self.camera_fps,
-                **summarize(latencies, elapsed)}
+                **summarize(latencies, elapsed),
+                "server_ms": {k: round(percentile(v, 50), 2) for k, v in timings.items()}}
 
 
 async def closed_loop(url: str, jpegs: list[bytes], clients: int, seconds: float, warmup_s: float = 0.5) -> dict:

@@ -44,6 +44,18 @@ def summarize(latencies_ms: Sequence[float], elapsed_s: float) -> dict[str, floa
             "fps": round(len(latencies_ms) / elapsed_s, 2) if elapsed_s > 0 else 0.0}
 
 
+def parse_timing(header: str) -> dict[str, float]:
+    """The servers' `x-timing: decode=1.2;process=9.8;encode=2.0` (ms) as a dict; malformed parts are skipped."""
+    out = {}
+    for part in header.split(";"):
+        name, _, value = part.partition("=")
+        try:
+            out[name.strip()] = float(value)
+        except ValueError:
+            continue
+    return out
+
+
 # ------------------------------------------------------------------------------------------ micro-batching
 
 @dataclass

@@ -97,6 +97,19 @@ def tables(result: dict) -> str:
             lines.append(f"| {key} | {kind} server | {_ms(live['median_ms'])} / {_ms(live['p99_ms'])} | "
                          f"{live['fps']:.1f} | {best['fps']:.1f} at {best['clients']} | {batch} "
                          f"| {rss['idle_mb']:.0f} / {rss['peak_mb']:.0f} |")
+    lines += ["", "| size | server | one client's round trip ms "
+              "| in the server: JPEG decode / pipeline / JPEG encode ms "
+              "| the rest: client JPEG encode + decode, HTTP ms |", "| --- | --- | --- | --- | --- |"]
+    for key, res in result["sizes"].items():
+        for kind in ("python", "node"):
+            live = res.get(kind, {}).get("live")
+            if not live or live["median_ms"] is None:
+                continue
+            parts = live.get("server_ms", {})
+            inside = sum(parts.values())
+            lines.append(f"| {key} | {kind} | {live['median_ms']:.1f} | {parts.get('decode', 0):.1f} / "
+                         f"{parts.get('process', 0):.1f} / {parts.get('encode', 0):.1f} "
+                         f"| {live['median_ms'] - inside:.1f} |")
     lines += ["", "| size | server | one-way delay ms | one at a time: fps, median / p99 ms "
               "| pipelined: in flight, fps, median / p99 ms |", "| --- | --- | --- | --- | --- |"]
     for key, res in result["sizes"].items():

@@ -111,21 +111,27 @@ def make_app(max_batch: int, max_wait_s: float) -> FastAPI:
                 pipelines[client] = (Pipeline(model, EffectParams(effect="blur"), temporal=True), threading.Lock())
             return pipelines[client]
 
-    def work(body: bytes, client: str, index: int) -> bytes:
+    def work(body: bytes, client: str, index: int) -> tuple[bytes, str]:
+        """The composed JPEG and `x-timing` (ms): decode, pipeline (waiting for a busy pipeline included), encode."""
+        t0 = time.perf_counter()
         rgb = simplejpeg.decode_jpeg(body, colorspace="RGB")
+        t1 = time.perf_counter()
         pipeline, busy = pipeline_for(client)
         with busy:  # a pipelining client's frames go through its pipeline (its temporal state) one at a time
             result = pipeline.process(Frame(rgb, time.perf_counter(), index, client))
-        return simplejpeg.encode_jpeg(np.ascontiguousarray(result.pixels), quality=QUALITY, colorspace="RGB",
-                                      colorsubsampling=SUBSAMPLING)
+        t2 = time.perf_counter()
+        out = simplejpeg.encode_jpeg(np.ascontiguousarray(result.pixels), quality=QUALITY, colorspace="RGB",
+                                     colorsubsampling=SUBSAMPLING)
+        t3 = time.perf_counter()
+        return out, f"decode={(t1 - t0) * 1e3:.2f};process={(t2 - t1) * 1e3:.2f};encode={(t3 - t2) * 1e3:.2f}"
 
     @app.post("/compose")
     async def compose(request: Request) -> Response:
         body = await request.body()
         client = request.headers.get("x-client", "0")
         index = int(request.headers.get("x-frame", "0"))
-        out = await anyio.to_thread.run_sync(work, body, client, index)
-        return Response(out, media_type="image/jpeg")
+        out, timing = await anyio.to_thread.run_sync(work, body, client, index)
+        return Response(out, media_type="image/jpeg", headers={"x-timing": timing})
 
     @app.get("/stats")
     async def stats() -> dict:

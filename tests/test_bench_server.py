@@ -44,6 +44,12 @@ def test_summarize_reports_median_p99_and_fps() -> None:
     assert sl.summarize([], 1.0) == {"frames": 0, "median_ms": None, "p99_ms": None, "fps": 0.0}
 
 
+def test_parse_timing() -> None:
+    assert sl.parse_timing("decode=1.5;process=10.25;encode=2") == {"decode": 1.5, "process": 10.25, "encode": 2.0}
+    assert sl.parse_timing("") == {}
+    assert sl.parse_timing("decode=x;encode=3") == {"encode": 3.0}
+
+
 # ------------------------------------------------------------------------------------------ batching
 
 def test_take_batch_takes_at_most_max_batch() -> None:
@@ -224,6 +230,7 @@ def test_python_server_composes_a_jpeg_on_loopback_and_stops_by_itself() -> None
         body = reply.read()
         conn.close()
         assert reply.status == 200 and body[:2] == b"\xff\xd8"
+        assert set(sl.parse_timing(reply.getheader("x-timing", ""))) == {"decode", "process", "encode"}
         assert server.proc.wait(timeout=60) == 0  # stopped itself after 3 s
     finally:
         server.stop()
@@ -238,6 +245,7 @@ def test_node_server_listens_only_on_loopback_and_stops_by_itself() -> None:
         conn.request("POST", "/compose", body=jpeg())
         reply = conn.getresponse()
         assert reply.status == 200 and reply.read()[:2] == b"\xff\xd8"
+        assert set(sl.parse_timing(reply.getheader("x-timing", ""))) == {"decode", "process", "encode"}
         conn.close()
         assert server.proc.wait(timeout=60) == 0
     finally:

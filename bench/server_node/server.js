@@ -231,8 +231,11 @@ async function session(name) {
   return sessions[name];
 }
 
-async function compose(jpeg) {
+async function compose(jpeg, timing = {}) {
+  const t0 = performance.now();
   const { data: rgb, info } = await sharp(jpeg).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  const t1 = performance.now();
+  timing.decode = t1 - t0;
   const { width, height } = info;
   const landscape = width >= 1.5 * height; // segmenter.model_for_frame
   const [mw, mh] = landscape ? [256, 144] : [256, 256];
@@ -251,8 +254,12 @@ async function compose(jpeg) {
     if (a === 255) { out[j] = rgb[j]; out[j + 1] = rgb[j + 1]; out[j + 2] = rgb[j + 2]; continue; }
     for (let c = 0; c < 3; c++) out[j + c] = Math.round((rgb[j + c] * a + back[j + c] * (255 - a)) / 255);
   }
-  return sharp(out, { raw: { width, height, channels: 3 } }).jpeg({ quality: QUALITY, chromaSubsampling: '4:2:0' })
-    .toBuffer();
+  const t2 = performance.now();
+  timing.process = t2 - t1;
+  const encoded = await sharp(out, { raw: { width, height, channels: 3 } })
+    .jpeg({ quality: QUALITY, chromaSubsampling: '4:2:0' }).toBuffer();
+  timing.encode = performance.now() - t2;
+  return encoded;
 }
 
 // ---------------------------------------------------------------------------------------- the server
@@ -267,8 +274,10 @@ const server = http.createServer((req, res) => {
   const chunks = [];
   req.on('data', (c) => chunks.push(c));
   req.on('end', () => {
-    compose(Buffer.concat(chunks)).then((jpeg) => {
-      res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': jpeg.length });
+    const timing = {};
+    compose(Buffer.concat(chunks), timing).then((jpeg) => {
+      const header = Object.entries(timing).map(([k, v]) => `${k}=${v.toFixed(2)}`).join(';');
+      res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': jpeg.length, 'x-timing': header });
       res.end(jpeg);
     }, (err) => { res.writeHead(500); res.end(String(err)); });
   });

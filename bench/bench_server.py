@@ -35,8 +35,8 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
 from server_clients import LiveRun, closed_loop, encode, in_process  # noqa: E402
-from server_lib import ServerProcess, max_one_way_delay_ms, memory_mb, pipeline_depth  # noqa: E402
-from server_plot import plot, tables  # noqa: E402
+from server_lib import ServerProcess, dynamic_batch_model, max_one_way_delay_ms, memory_mb, pipeline_depth  # noqa: E402
+from server_plot import _ms, plot, tables  # noqa: E402
 
 from desktop_app.benchmark import describe, machine, sample_frames  # noqa: E402
 from desktop_app.core.effects import background as bg  # noqa: E402
@@ -78,16 +78,30 @@ def in_process_rss(frames: list) -> float:
     return round(float(out.stdout.split()[-1]), 1)
 
 
-def server_cmd(kind: str, timeout_s: float, batch: int = 1) -> tuple[list[str], Path | None]:
+def server_cmd(kind: str, timeout_s: float, batch: int = 1,
+               models: Path | None = None) -> tuple[list[str], Path | None]:
     if kind == "node":
-        return ["node", "server.js", "--timeout", str(timeout_s)], NODE_DIR
+        extra = ["--batch", str(batch), "--models", str(models)] if models is not None else []
+        return ["node", "server.js", "--timeout", str(timeout_s), *extra], NODE_DIR
     return [sys.executable, str(REPO / "bench" / "server_py.py"), "--batch", str(batch),
             "--timeout", str(timeout_s)], None
 
 
+def batch_models(folder: Path) -> Path:
+    """Dynamic-batch copies of the two bundled segmentation models, for the Node server's batching runs."""
+    from desktop_app.core import models
+
+    manifest = models.load_manifest()
+    for model_id in ("selfie-general", "selfie-landscape"):
+        variant = models.choose_variant(manifest.get(model_id), gpu=False)
+        (folder / variant.path.name).write_bytes(dynamic_batch_model(variant.path))
+    return folder
+
+
 def run_server(kind: str, frames: list, jpegs: list[bytes], args: argparse.Namespace, batching: bool) -> dict:
     """Every run against one server of `kind`; with `batching`, the python server's micro-batch sweep instead."""
-    cmd, cwd = server_cmd(kind, args.server_timeout, batch=max(LEVELS) if batching else 1)
+    cmd, cwd = server_cmd(kind, args.server_timeout, batch=max(LEVELS) if batching else 1,
+                          models=args.batch_models if batching and kind == "node" else None)
     out: dict = {}
     with ServerProcess(cmd, cwd=cwd) as server:
         out["listening"] = f"127.0.0.1:{server.port}"
@@ -102,8 +116,8 @@ def run_server(kind: str, frames: list, jpegs: list[bytes], args: argparse.Names
                 row = asyncio.run(closed_loop(url, jpegs, n, args.seconds))
                 stats = httpx.get(f"{url}/stats", trust_env=False).json()
                 out["batching"].append({"batch": n, **row, "mean_batch": round(stats["mean_batch"], 2)})
-                print(f"    batch {n:>2}: {row['fps']:6.1f} fps, median {row['median_ms']:7.1f} ms, "
-                      f"p99 {row['p99_ms']:7.1f} ms, mean batch {stats['mean_batch']:.1f}", flush=True)
+                print(f"    batch {n:>2}: {row['fps']:6.1f} fps, median {_ms(row['median_ms'])} ms, "
+                      f"p99 {_ms(row['p99_ms'])} ms, mean batch {stats['mean_batch']:.1f}", flush=True)
         else:
             out["live"] = asyncio.run(LiveRun(url, frames, args.seconds).run())
             print(f"    one live client: {out['live']}", flush=True)
@@ -111,8 +125,8 @@ def run_server(kind: str, frames: list, jpegs: list[bytes], args: argparse.Names
             for n in args.levels:
                 row = asyncio.run(closed_loop(url, jpegs, n, args.seconds))
                 out["clients"].append(row)
-                print(f"    {n:>2} clients: {row['fps']:6.1f} fps, median {row['median_ms']:7.1f} ms, "
-                      f"p99 {row['p99_ms']:7.1f} ms", flush=True)
+                print(f"    {n:>2} clients: {row['fps']:6.1f} fps, median {_ms(row['median_ms'])} ms, "
+                      f"p99 {_ms(row['p99_ms'])} ms", flush=True)
             out["delay"] = delay_runs(url, frames, args)
         out["rss"] = {"idle_mb": idle, "peak_mb": memory_mb(pid)["peak_mb"]}
         print(f"    server RSS: {out['rss']}", flush=True)
@@ -139,8 +153,8 @@ def delay_runs(url: str, frames: list, args: argparse.Namespace) -> list[dict]:
         depth = pipeline_depth(service or FRAME_BUDGET, delay)
         piped = asyncio.run(LiveRun(url, frames, args.seconds, delay, depth, 30.0).run())
         rows += [plain, piped]
-        print(f"    delay {delay:>4.0f} ms: one at a time {plain['fps']:5.1f} fps median {plain['median_ms']:6.1f} "
-              f"ms | {depth} in flight {piped['fps']:5.1f} fps median {piped['median_ms']:6.1f} ms", flush=True)
+        print(f"    delay {delay:>4.0f} ms: one at a time {plain['fps']:5.1f} fps median {_ms(plain['median_ms'])} "
+              f"ms | {depth} in flight {piped['fps']:5.1f} fps median {_ms(piped['median_ms'])} ms", flush=True)
     return rows
 
 
@@ -163,16 +177,37 @@ def crossovers(size_result: dict) -> dict:
             "clients_beating_in_process": next((r["clients"] for r in res["clients"] if r["fps"] > local_fps), None),
             "best_clients_fps": max(r["fps"] for r in res["clients"]),
         }
-    batching = size_result.get("python_batching", {}).get("batching", [])
-    if batching:
-        out["python"]["batch_beating_in_process"] = next((r["batch"] for r in batching if r["fps"] > local_fps), None)
-        out["python"]["best_batch_fps"] = max(r["fps"] for r in batching)
+    for kind in ("python", "node"):
+        batching = size_result.get(f"{kind}_batching", {}).get("batching", [])
+        if batching and kind in out:
+            out[kind]["batch_beating_in_process"] = next((r["batch"] for r in batching if r["fps"] > local_fps), None)
+            out[kind]["best_batch_fps"] = max(r["fps"] for r in batching)
     return out
+
+
+def measure_size(seg: Segmenter, base: list, size: tuple[int, int], args: argparse.Namespace, node: bool,
+                 result: dict) -> None:
+    """In-process, then each server, on the same frames at one size; into result["sizes"]["WxH"]."""
+    key = f"{size[0]}x{size[1]}"
+    frames = [bg.cover_fit(f, size) for f in base]
+    jpegs = [encode(f) for f in frames]
+    print(f"{key}: in-process", flush=True)
+    size_result: dict = {"jpeg_kb": round(sum(map(len, jpegs)) / len(jpegs) / 1024, 1)}
+    size_result["in_process"] = in_process(seg, frames, args.seconds)
+    size_result["in_process"]["rss_mb"] = in_process_rss(frames)
+    print(f"    {size_result['in_process']}", flush=True)
+    for kind, batching in (("python", False), ("python_batching", True), ("node", False), ("node_batching", True)):
+        if kind.startswith("node") and not node:
+            continue
+        print(f"{key}: {kind}", flush=True)
+        size_result[kind] = run_server(kind.split("_")[0], frames, jpegs, args, batching)
+    size_result["crossovers"] = crossovers(size_result)
+    result["sizes"][key] = size_result
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="a short smoke run (0.5 s per row, fewer levels)")
+    parser.add_argument("--quick", action="store_true", help="a short smoke run (1 s per row, fewer levels)")
     parser.add_argument("--seconds", type=float, default=3.0, help="measured seconds per row")
     parser.add_argument("--no-node", action="store_true")
     parser.add_argument("--json", type=Path, default=REPO / "bench" / "results" / "server.json")
@@ -180,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.levels, args.delays = LEVELS, DELAYS_MS
     if args.quick:
-        args.seconds, args.levels, args.delays = 0.5, (1, 4), (0.0, 30.0)
+        args.seconds, args.levels, args.delays = 1.0, (1, 4), (0.0, 30.0)
     args.server_timeout = 900 if not args.quick else 120
     node = not args.no_node and shutil.which("node") is not None and (NODE_DIR / "node_modules").is_dir()
     started = time.time()
@@ -196,22 +231,10 @@ def main(argv: list[str] | None = None) -> int:
     }
     if not node:
         result["node_skipped"] = "node or bench/server_node/node_modules missing (bash tools/make_server_venv.sh)"
-    for width, height in SIZES:
-        key = f"{width}x{height}"
-        frames = [bg.cover_fit(f, (width, height)) for f in base]
-        jpegs = [encode(f) for f in frames]
-        print(f"{key}: in-process", flush=True)
-        size_result: dict = {"jpeg_kb": round(sum(map(len, jpegs)) / len(jpegs) / 1024, 1)}
-        size_result["in_process"] = in_process(seg, frames, args.seconds)
-        size_result["in_process"]["rss_mb"] = in_process_rss(frames)
-        print(f"    {size_result['in_process']}", flush=True)
-        for kind, batching in (("python", False), ("python_batching", True), ("node", False)):
-            if kind == "node" and not node:
-                continue
-            print(f"{key}: {kind}", flush=True)
-            size_result[kind] = run_server(kind.split("_")[0], frames, jpegs, args, batching)
-        size_result["crossovers"] = crossovers(size_result)
-        result["sizes"][key] = size_result
+    with tempfile.TemporaryDirectory() as tmp:
+        args.batch_models = batch_models(Path(tmp))
+        for width, height in SIZES:
+            measure_size(seg, base, (width, height), args, node, result)
     result["load_average_end"] = list(os.getloadavg())
     result["wall_s"] = round(time.time() - started, 1)
     args.json.parent.mkdir(parents=True, exist_ok=True)

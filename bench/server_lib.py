@@ -128,6 +128,18 @@ def take_batch(source: queue.Queue, max_batch: int, max_wait_s: float,
     return batch
 
 
+def dynamic_batch_model(path: Path) -> bytes:
+    """The ONNX model with its first input and output dimension made symbolic ('N'); nothing else changes. The
+    bundled models are exported with N=1; their graphs run any N (same masks, to 6e-8)."""
+    import onnx
+
+    model = onnx.load(str(path))
+    for tensor in [*model.graph.input, *model.graph.output]:
+        tensor.type.tensor_type.shape.dim[0].dim_param = "N"
+    del model.graph.value_info[:]  # shapes inferred again by ONNX Runtime
+    return model.SerializeToString()
+
+
 # ------------------------------------------------------------------------------------------ network delay
 
 def round_trip_ms(service_ms: float, one_way_delay_ms: float) -> float:

@@ -19,37 +19,48 @@ BUDGET_MS = 1000.0 / 30.0
 COLOURS = {"640x480": "tab:blue", "1280x720": "tab:orange"}
 
 
+def _nan(value: float | None) -> float:
+    return float("nan") if value is None else value
+
+
 def plot(result: dict, png: Path) -> None:
     fig, axes = plt.subplots(1, 3, figsize=(17, 5.2))
     lat_batch, thr, lat_delay = axes
     for key, res in result["sizes"].items():
         colour = COLOURS.get(key, "tab:gray")
         local = res["in_process"]
-        batching = res.get("python_batching", {}).get("batching", [])
-        if batching:
-            sizes = [r["batch"] for r in batching]
-            lat_batch.plot(sizes, [r["median_ms"] for r in batching], "o-", color=colour, label=f"{key} median")
-            lat_batch.plot(sizes, [r["p99_ms"] for r in batching], "o:", color=colour, label=f"{key} p99")
-        lat_batch.axhline(local["median_ms"], color=colour, lw=1, ls="--")
+        for kind, style in (("python", "o-"), ("node", "s--")):
+            batching = res.get(f"{kind}_batching", {}).get("batching", [])
+            if batching:
+                sizes = [r["batch"] for r in batching]
+                lat_batch.plot(sizes, [_nan(r["median_ms"]) for r in batching], style, color=colour,
+                               label=f"{key} {kind} median")
+                if kind == "python":
+                    lat_batch.plot(sizes, [_nan(r["p99_ms"]) for r in batching], "o:", color=colour, alpha=0.5,
+                                   label=f"{key} {kind} p99")
+        lat_batch.axhline(_nan(local["median_ms"]), color=colour, lw=1, ls="--")
         for kind, style in (("python", "o-"), ("node", "s--")):
             rows = res.get(kind, {}).get("clients", [])
             if rows:
                 thr.plot([r["clients"] for r in rows], [r["fps"] for r in rows], style, color=colour,
                          label=f"{key} {kind}, N clients")
-        if batching:
-            thr.plot(sizes, [r["fps"] for r in batching], "^-.", color=colour, label=f"{key} python, batch N")
+        for kind, style in (("python", "^-."), ("node", "v-.")):
+            batching = res.get(f"{kind}_batching", {}).get("batching", [])
+            if batching:
+                thr.plot([r["batch"] for r in batching], [r["fps"] for r in batching], style, color=colour,
+                         alpha=0.7, label=f"{key} {kind}, batch N")
         thr.axhline(local["fps"], color=colour, lw=1.5, ls=":", label=f"{key} in-process (one user)")
         for kind, marker in (("python", "o"), ("node", "s")):
             rows = res.get(kind, {}).get("delay", [])
             plain = [r for r in rows if r["depth"] == 1]
             piped = [r for r in rows if r["depth"] > 1]
             if plain:
-                lat_delay.plot([r["delay_ms"] for r in plain], [r["median_ms"] for r in plain], marker + "-",
+                lat_delay.plot([r["delay_ms"] for r in plain], [_nan(r["median_ms"]) for r in plain], marker + "-",
                                color=colour, label=f"{key} {kind}, one at a time")
-                lat_delay.plot([r["delay_ms"] for r in piped], [r["median_ms"] for r in piped], marker + ":",
+                lat_delay.plot([r["delay_ms"] for r in piped], [_nan(r["median_ms"]) for r in piped], marker + ":",
                                color=colour, alpha=0.6, label=f"{key} {kind}, pipelined")
-        lat_delay.axhline(local["median_ms"], color=colour, lw=1, ls="--")
-    lat_batch.set(xscale="log", yscale="log", xlabel="micro-batch size N (N clients, python server)",
+        lat_delay.axhline(_nan(local["median_ms"]), color=colour, lw=1, ls="--")
+    lat_batch.set(xscale="log", yscale="log", xlabel="micro-batch size N (N clients)",
                   ylabel="round-trip latency, ms", title="Latency vs batch size (dashed: in-process)")
     lat_batch.set_xticks([1, 2, 4, 8, 16, 32, 64], labels=["1", "2", "4", "8", "16", "32", "64"])
     thr.set(xscale="log", xlabel="concurrent clients / batch size", ylabel="frames per second, all clients",
@@ -71,6 +82,7 @@ def plot(result: dict, png: Path) -> None:
 
 
 def _ms(value: float | None) -> str:
+    """A latency for a table: one decimal, "-" where no frame came back."""
     return "-" if value is None else f"{value:.1f}"
 
 
@@ -89,10 +101,10 @@ def tables(result: dict) -> str:
             live, best = r["live"], max(r["clients"], key=lambda row: row["fps"])
             batch = "-"
             rss = r["rss"]
-            if kind == "python" and res.get("python_batching"):
-                b = max(res["python_batching"]["batching"], key=lambda row: row["fps"])
+            if res.get(f"{kind}_batching"):
+                b = max(res[f"{kind}_batching"]["batching"], key=lambda row: row["fps"])
                 batch = f"{b['fps']:.1f} at {b['batch']} ({b['mean_batch']:.1f})"
-                brss = res["python_batching"]["rss"]
+                brss = res[f"{kind}_batching"]["rss"]
                 rss = {"idle_mb": rss["idle_mb"], "peak_mb": max(rss["peak_mb"], brss["peak_mb"])}
             lines.append(f"| {key} | {kind} server | {_ms(live['median_ms'])} / {_ms(live['p99_ms'])} | "
                          f"{live['fps']:.1f} | {best['fps']:.1f} at {best['clients']} | {batch} "
@@ -123,7 +135,8 @@ def tables(result: dict) -> str:
     for key, res in result["sizes"].items():
         for kind, rows in (("python", res.get("python", {}).get("clients", [])),
                            ("python, micro-batched", res.get("python_batching", {}).get("batching", [])),
-                           ("node", res.get("node", {}).get("clients", []))):
+                           ("node", res.get("node", {}).get("clients", [])),
+                           ("node, micro-batched", res.get("node_batching", {}).get("batching", []))):
             if rows:
                 lines.append(f"| {key} | {kind} | " + ", ".join(f"{r['fps']:.1f}" for r in rows) + " |")
     return "\n".join(lines)

@@ -32,7 +32,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
-from server_lib import LOOPBACK, MicroBatcher, watchdog  # noqa: E402
+from server_lib import LOOPBACK, MicroBatcher, dynamic_batch_model, watchdog  # noqa: E402
 
 from desktop_app.core.engine import CPU, session_options  # noqa: E402
 from desktop_app.core.frames import Frame  # noqa: E402
@@ -42,17 +42,6 @@ from desktop_app.core.segmenter import Segmenter  # noqa: E402
 
 QUALITY = 90
 SUBSAMPLING = "420"  # as sharp's default on the Node server and most web encoders
-
-
-def dynamic_batch_model(path: Path) -> bytes:
-    """The ONNX model with its first input and output dimension made symbolic ('N'); nothing else changes."""
-    import onnx
-
-    model = onnx.load(str(path))
-    for tensor in [*model.graph.input, *model.graph.output]:
-        tensor.type.tensor_type.shape.dim[0].dim_param = "N"
-    del model.graph.value_info[:]  # shapes inferred again by ONNX Runtime
-    return model.SerializeToString()
 
 
 class BatchedSegmenter:

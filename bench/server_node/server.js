@@ -7,7 +7,7 @@
 // snapping (masks.refine_edges); the blend is over the whole frame (the app's blend_edges gives the same pixels).
 // Binds only to 127.0.0.1 on an ephemeral port, prints "PORT <n>", stops by itself after --timeout seconds
 // or when its parent process is gone.
-//   node server.js [--timeout 600]
+//   node server.js [--timeout 600] [--batch N --models DIR]
 
 const http = require('http');
 const path = require('path');
@@ -222,13 +222,52 @@ function blurredBackground(rgb, width, height, refined, mw, mh) {
 // ---------------------------------------------------------------------------------------- the pipeline
 
 const sessions = {};
+// --batch N with --models DIR (dynamic-batch copies of the bundled models, written by bench_server.py): frames
+// wait up to --max-wait-ms for up to N-1 others, then ONE session call runs them all (bench/server_lib.py's
+// MicroBatcher, in JS). POST /batch/<n> changes N.
+const MODEL_DIR = arg('--models', MODELS);
+let maxBatch = Number(arg('--batch', '1'));
+const maxWaitMs = Number(arg('--max-wait-ms', '30'));
+const batchSizes = [];
 
 async function session(name) {
   if (!sessions[name]) {
-    sessions[name] = await ort.InferenceSession.create(path.join(MODELS, `${name}.onnx`),
+    sessions[name] = await ort.InferenceSession.create(path.join(MODEL_DIR, `${name}.onnx`),
       { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' });
   }
   return sessions[name];
+}
+
+const pending = {}; // model name -> { items: [{ input, resolve, reject }], timer }
+
+function flush(name, mw, mh) {
+  const queue = pending[name];
+  const items = queue.items.splice(0, maxBatch);
+  clearTimeout(queue.timer);
+  queue.timer = queue.items.length ? setTimeout(() => flush(name, mw, mh), maxWaitMs) : null;
+  batchSizes.push(items.length);
+  const stacked = new Float32Array(items.length * mh * mw * 3);
+  items.forEach((item, i) => stacked.set(item.input, i * mh * mw * 3));
+  session(name).then((s) => s.run({ [s.inputNames[0]]: new ort.Tensor('float32', stacked, [items.length, mh, mw, 3]) })
+    .then((out) => {
+      const data = out[s.outputNames[0]].data;
+      items.forEach((item, i) => item.resolve(data.subarray(i * mh * mw, (i + 1) * mh * mw)));
+    })).catch((err) => items.forEach((item) => item.reject(err)));
+}
+
+async function predict(name, input, mw, mh) {
+  if (maxBatch <= 1) {
+    const s = await session(name);
+    const out = await s.run({ [s.inputNames[0]]: new ort.Tensor('float32', input, [1, mh, mw, 3]) });
+    batchSizes.push(1);
+    return out[s.outputNames[0]].data;
+  }
+  return new Promise((resolve, reject) => {
+    const queue = pending[name] || (pending[name] = { items: [], timer: null });
+    queue.items.push({ input, resolve, reject });
+    if (queue.items.length >= maxBatch) flush(name, mw, mh);
+    else if (!queue.timer) queue.timer = setTimeout(() => flush(name, mw, mh), maxWaitMs);
+  });
 }
 
 async function compose(jpeg, timing = {}) {
@@ -239,10 +278,9 @@ async function compose(jpeg, timing = {}) {
   const { width, height } = info;
   const landscape = width >= 1.5 * height; // segmenter.model_for_frame
   const [mw, mh] = landscape ? [256, 144] : [256, 256];
-  const s = await session(landscape ? 'selfie_landscape_fp32' : 'selfie_general_fp32');
-  const input = new ort.Tensor('float32', preprocess(rgb, width, height, mw, mh), [1, mh, mw, 3]);
-  const output = await s.run({ [s.inputNames[0]]: input });
-  const refined = softThreshold(output[s.outputNames[0]].data, mw, mh);
+  const name = landscape ? 'selfie_landscape_fp32' : 'selfie_general_fp32';
+  const prob = await predict(name, preprocess(rgb, width, height, mw, mh), mw, mh);
+  const refined = softThreshold(prob, mw, mh);
   // upsample then to_alpha (round, saturate): the upsample is linear, so it can run on the mask scaled by 255
   const alpha = resizeHalfPixel(refined.map((v) => v * 255), mw, mh, 1, width, height,
     new Uint8ClampedArray(width * height));
@@ -266,8 +304,17 @@ async function compose(jpeg, timing = {}) {
 
 const server = http.createServer((req, res) => {
   if (req.method === 'GET' && req.url === '/stats') {
+    const total = batchSizes.reduce((a, b) => a + b, 0);
     res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ batch_calls: 0, mean_batch: 1.0 }));
+    res.end(JSON.stringify({ batch_calls: batchSizes.length, mean_batch: batchSizes.length ? total / batchSizes.length : 1 }));
+    return;
+  }
+  const batch = req.method === 'POST' && /^\/batch\/(\d+)$/.exec(req.url);
+  if (batch) {
+    maxBatch = Math.max(1, Number(batch[1]));
+    batchSizes.length = 0;
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ batch: maxBatch }));
     return;
   }
   if (req.method !== 'POST' || req.url !== '/compose') { res.writeHead(404); res.end(); return; }

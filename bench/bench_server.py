@@ -29,6 +29,7 @@ from pathlib import Path
 import cv2
 import httpx
 import numpy as np
+import simplejpeg
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -52,6 +53,7 @@ NODE_DIR = REPO / "bench" / "server_node"
 RSS_CHILD = """
 import os, sys, time
 import numpy as np
+import simplejpeg
 sys.path.insert(0, {repo!r})
 sys.path.insert(0, {bench!r})
 from server_lib import memory_mb
@@ -158,6 +160,25 @@ def delay_runs(url: str, frames: list, args: argparse.Namespace) -> list[dict]:
     return rows
 
 
+def port_difference(jpeg: bytes, args: argparse.Namespace) -> dict:
+    """How far the Node port's output is from the app's pipeline on one frame (each server's first frame, so no
+    temporal history on either side): mean and p99 absolute difference in 8-bit levels, and how much the
+    effect changed the frame at all (the app's output against its input)."""
+    outputs = {}
+    for kind in ("python", "node"):
+        cmd, cwd = server_cmd(kind, 120)
+        with ServerProcess(cmd, cwd=cwd) as server:
+            reply = httpx.post(f"{server.url}/compose", content=jpeg, headers={"x-client": "port-check"},
+                               timeout=120.0, trust_env=False)
+            reply.raise_for_status()
+            outputs[kind] = simplejpeg.decode_jpeg(reply.content, colorspace="RGB").astype(np.int16)
+    source = simplejpeg.decode_jpeg(jpeg, colorspace="RGB").astype(np.int16)
+    diff = np.abs(outputs["node"] - outputs["python"])
+    return {"mean_abs_levels": round(float(diff.mean()), 3), "p99_abs_levels": float(np.percentile(diff, 99)),
+            "max_abs_levels": int(diff.max()),
+            "app_output_vs_input_mean_abs_levels": round(float(np.abs(outputs["python"] - source).mean()), 3)}
+
+
 def crossovers(size_result: dict) -> dict:
     """The points the docs state: from the measured rows of one size."""
     local_fps = size_result["in_process"]["fps"]
@@ -201,6 +222,9 @@ def measure_size(seg: Segmenter, base: list, size: tuple[int, int], args: argpar
             continue
         print(f"{key}: {kind}", flush=True)
         size_result[kind] = run_server(kind.split("_")[0], frames, jpegs, args, batching)
+    if node:
+        size_result["node_port_vs_app"] = port_difference(jpegs[0], args)
+        print(f"    node port vs the app's output: {size_result['node_port_vs_app']}", flush=True)
     size_result["crossovers"] = crossovers(size_result)
     result["sizes"][key] = size_result
 

@@ -221,7 +221,7 @@ def jpeg(width: int = 160, height: int = 120) -> bytes:
 
 @pytest.mark.skipif(not HAVE_SERVER_DEPS, reason="fastapi/uvicorn are benchmark-only (tools/make_server_venv.sh)")
 def test_python_server_composes_a_jpeg_on_loopback_and_stops_by_itself() -> None:
-    server = sl.ServerProcess([sys.executable, str(PY_SERVER), "--timeout", "3"]).__enter__()
+    server = sl.ServerProcess([sys.executable, str(PY_SERVER), "--timeout", "1.5"]).__enter__()
     try:
         assert sl.listening_addresses(server.proc.pid) == [("127.0.0.1", server.port)]
         conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
@@ -231,14 +231,14 @@ def test_python_server_composes_a_jpeg_on_loopback_and_stops_by_itself() -> None
         conn.close()
         assert reply.status == 200 and body[:2] == b"\xff\xd8"
         assert set(sl.parse_timing(reply.getheader("x-timing", ""))) == {"decode", "process", "encode"}
-        assert server.proc.wait(timeout=60) == 0  # stopped itself after 3 s
+        assert server.proc.wait(timeout=60) == 0  # stopped itself 1.5 s after it listened
     finally:
         server.stop()
 
 
 @pytest.mark.skipif(not HAVE_NODE, reason="bench/server_node is not installed (tools/make_server_venv.sh)")
 def test_node_server_listens_only_on_loopback_and_stops_by_itself() -> None:
-    server = sl.ServerProcess(["node", "server.js", "--timeout", "3"], cwd=NODE_DIR).__enter__()
+    server = sl.ServerProcess(["node", "server.js", "--timeout", "1.5"], cwd=NODE_DIR).__enter__()
     try:
         assert sl.listening_addresses(server.proc.pid) == [("127.0.0.1", server.port)]
         conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)

@@ -334,7 +334,11 @@ server.on('connection', (sock) => sock.setNoDelay(true));
 
 const timeoutS = Number(arg('--timeout', '600'));
 const parent = process.ppid;
-const stop = () => { server.close(); process.exit(0); };
+const stop = () => { // finish the requests in flight, then go; never later than 10 s after
+  setTimeout(() => process.exit(3), 10000).unref();
+  server.close(() => process.exit(0));
+  server.closeIdleConnections();
+};
 setInterval(() => { if (process.ppid !== parent) stop(); }, 500).unref();
 process.on('SIGTERM', stop);
 

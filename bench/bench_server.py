@@ -160,23 +160,26 @@ def delay_runs(url: str, frames: list, args: argparse.Namespace) -> list[dict]:
     return rows
 
 
-def port_difference(jpeg: bytes, args: argparse.Namespace) -> dict:
-    """How far the Node port's output is from the app's pipeline on one frame (each server's first frame, so no
-    temporal history on either side): mean and p99 absolute difference in 8-bit levels, and how much the
-    effect changed the frame at all (the app's output against its input)."""
-    outputs = {}
+def port_difference(jpegs: list[bytes]) -> dict:
+    """How far the Node port's output is from the app's pipeline over a run of frames (one client, from a fresh
+    history on both servers): mean and p99 absolute difference in 8-bit levels over all frames, and how much
+    the effect changed the frames at all (the app's output against its input)."""
+    outputs: dict[str, list[np.ndarray]] = {}
     for kind in ("python", "node"):
         cmd, cwd = server_cmd(kind, 120)
-        with ServerProcess(cmd, cwd=cwd) as server:
-            reply = httpx.post(f"{server.url}/compose", content=jpeg, headers={"x-client": "port-check"},
-                               timeout=120.0, trust_env=False)
-            reply.raise_for_status()
-            outputs[kind] = simplejpeg.decode_jpeg(reply.content, colorspace="RGB").astype(np.int16)
-    source = simplejpeg.decode_jpeg(jpeg, colorspace="RGB").astype(np.int16)
-    diff = np.abs(outputs["node"] - outputs["python"])
-    return {"mean_abs_levels": round(float(diff.mean()), 3), "p99_abs_levels": float(np.percentile(diff, 99)),
-            "max_abs_levels": int(diff.max()),
-            "app_output_vs_input_mean_abs_levels": round(float(np.abs(outputs["python"] - source).mean()), 3)}
+        with ServerProcess(cmd, cwd=cwd) as server, httpx.Client(trust_env=False, timeout=120.0) as http:
+            outputs[kind] = []
+            for i, jpeg in enumerate(jpegs):
+                reply = http.post(f"{server.url}/compose", content=jpeg,
+                                  headers={"x-client": "port-check", "x-frame": str(i)})
+                reply.raise_for_status()
+                outputs[kind].append(simplejpeg.decode_jpeg(reply.content, colorspace="RGB").astype(np.int16))
+    node, app = np.stack(outputs["node"]), np.stack(outputs["python"])
+    source = np.stack([simplejpeg.decode_jpeg(j, colorspace="RGB").astype(np.int16) for j in jpegs])
+    diff = np.abs(node - app)
+    return {"frames": len(jpegs), "mean_abs_levels": round(float(diff.mean()), 3),
+            "p99_abs_levels": float(np.percentile(diff, 99)), "max_abs_levels": int(diff.max()),
+            "app_output_vs_input_mean_abs_levels": round(float(np.abs(app - source).mean()), 3)}
 
 
 def crossovers(size_result: dict) -> dict:
@@ -223,7 +226,7 @@ def measure_size(seg: Segmenter, base: list, size: tuple[int, int], args: argpar
         print(f"{key}: {kind}", flush=True)
         size_result[kind] = run_server(kind.split("_")[0], frames, jpegs, args, batching)
     if node:
-        size_result["node_port_vs_app"] = port_difference(jpegs[0], args)
+        size_result["node_port_vs_app"] = port_difference(jpegs[:12])
         print(f"    node port vs the app's output: {size_result['node_port_vs_app']}", flush=True)
     size_result["crossovers"] = crossovers(size_result)
     result["sizes"][key] = size_result

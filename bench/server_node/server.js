@@ -3,8 +3,9 @@
 // blur compose (desktop_app/core: adapters.preprocess, masks.soft_threshold, masks.upsample,
 // effects/background.blurred_background with the person left out, blend), JPEGs through sharp (libvips).
 // POST /compose: a JPEG frame in, the composed frame out as a JPEG (quality 90, 4:2:0).
-// What differs from the app (docs/benchmarks.md): no temporal smoothing or hysteresis across frames, no edge
-// snapping (masks.refine_edges); the blend is over the whole frame (the app's blend_edges gives the same pixels).
+// Temporal smoothing and hysteresis as MaskRefiner's, one history per X-Client. What differs from the app
+// (docs/benchmarks.md): no edge snapping (masks.refine_edges and its steady guide); the blend is over the whole
+// frame (the app's blend_edges gives the same pixels).
 // Binds only to 127.0.0.1 on an ephemeral port, prints "PORT <n>", stops by itself after --timeout seconds
 // or when its parent process is gone.
 //   node server.js [--timeout 600] [--batch N --models DIR]
@@ -126,6 +127,35 @@ function taps(src, dst) {
     wt[x] = f - i0[x];
   }
   return [i0, i1, wt];
+}
+
+const SMOOTHING = 0.5; // EffectParams.smoothing: live frames are smoothed across time
+const GATE_WIDTH = 0.5;
+const HYSTERESIS = SMOOTHING * 0.2;
+const histories = new Map(); // client -> { state, person }: masks.MaskRefiner's memory, one per client
+
+function smoothAndHysteresis(prob, client) {
+  // MaskRefiner.smooth (change-gated moving average) then MaskRefiner._hysteresis, per client.
+  let h = histories.get(client);
+  if (!h || h.state.length !== prob.length) {
+    h = { state: Float32Array.from(prob), person: null };
+    histories.set(client, h);
+  } else {
+    const { state } = h;
+    for (let i = 0; i < prob.length; i++) {
+      const diff = prob[i] - state[i];
+      state[i] += diff * Math.min(1, Math.abs(diff) * (SMOOTHING / GATE_WIDTH) + (1 - SMOOTHING));
+    }
+  }
+  const mask = Float32Array.from(h.state);
+  if (h.person) {
+    for (let i = 0; i < mask.length; i++) {
+      mask[i] = Math.min(1, Math.max(0, mask[i] + h.person[i] * 2 * HYSTERESIS - HYSTERESIS));
+    }
+  }
+  h.person = new Uint8Array(mask.length);
+  for (let i = 0; i < mask.length; i++) h.person[i] = mask[i] >= THRESHOLD ? 1 : 0;
+  return mask;
 }
 
 function resizeHalfPixel(src, w, h, channels, W, H, out = new Float32Array(W * H * channels)) {
@@ -270,7 +300,7 @@ async function predict(name, input, mw, mh) {
   });
 }
 
-async function compose(jpeg, timing = {}) {
+async function compose(jpeg, timing = {}, client = '0') {
   const t0 = performance.now();
   const { data: rgb, info } = await sharp(jpeg).removeAlpha().raw().toBuffer({ resolveWithObject: true });
   const t1 = performance.now();
@@ -280,7 +310,7 @@ async function compose(jpeg, timing = {}) {
   const [mw, mh] = landscape ? [256, 144] : [256, 256];
   const name = landscape ? 'selfie_landscape_fp32' : 'selfie_general_fp32';
   const prob = await predict(name, preprocess(rgb, width, height, mw, mh), mw, mh);
-  const refined = softThreshold(prob, mw, mh);
+  const refined = softThreshold(smoothAndHysteresis(prob, `${client}:${width}x${height}`), mw, mh);
   // upsample then to_alpha (round, saturate): the upsample is linear, so it can run on the mask scaled by 255
   const alpha = resizeHalfPixel(refined.map((v) => v * 255), mw, mh, 1, width, height,
     new Uint8ClampedArray(width * height));
@@ -322,7 +352,7 @@ const server = http.createServer((req, res) => {
   req.on('data', (c) => chunks.push(c));
   req.on('end', () => {
     const timing = {};
-    compose(Buffer.concat(chunks), timing).then((jpeg) => {
+    compose(Buffer.concat(chunks), timing, req.headers['x-client'] || '0').then((jpeg) => {
       const header = Object.entries(timing).map(([k, v]) => `${k}=${v.toFixed(2)}`).join(';');
       res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': jpeg.length, 'x-timing': header });
       res.end(jpeg);

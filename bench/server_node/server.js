@@ -3,9 +3,9 @@
 // blur compose (desktop_app/core: adapters.preprocess, masks.soft_threshold, masks.upsample,
 // effects/background.blurred_background with the person left out, blend), JPEGs through sharp (libvips).
 // POST /compose: a JPEG frame in, the composed frame out as a JPEG (quality 90, 4:2:0).
-// Temporal smoothing and hysteresis as MaskRefiner's, one history per X-Client. What differs from the app
-// (docs/benchmarks.md): no edge snapping (masks.refine_edges and its steady guide); the blend is over the whole
-// frame (the app's blend_edges gives the same pixels).
+// Temporal smoothing, hysteresis and the live edge snapping (masks.refine_edges with the steady guide) as the
+// app's MaskRefiner, one history per X-Client. The blend is over the whole frame (the app's blend_edges gives the
+// same pixels); resizes and the grey conversion are float ports of OpenCV's fixed-point ones.
 // Binds only to 127.0.0.1 on an ephemeral port, prints "PORT <n>", stops by itself after --timeout seconds
 // or when its parent process is gone.
 //   node server.js [--timeout 600] [--batch N --models DIR]
@@ -132,7 +132,7 @@ function taps(src, dst) {
 const SMOOTHING = 0.5; // EffectParams.smoothing: live frames are smoothed across time
 const GATE_WIDTH = 0.5;
 const HYSTERESIS = SMOOTHING * 0.2;
-const histories = new Map(); // client -> { state, person }: masks.MaskRefiner's memory, one per client
+const histories = new Map(); // client -> { state, person, guide, edge }: masks.MaskRefiner's memory
 
 function smoothAndHysteresis(prob, client) {
   // MaskRefiner.smooth (change-gated moving average) then MaskRefiner._hysteresis, per client.
@@ -155,7 +155,64 @@ function smoothAndHysteresis(prob, client) {
   }
   h.person = new Uint8Array(mask.length);
   for (let i = 0; i < mask.length; i++) h.person[i] = mask[i] >= THRESHOLD ? 1 : 0;
-  return mask;
+  return [mask, h];
+}
+
+function gated(state, next, width) {
+  // masks.gated_average, in place on `state`.
+  for (let i = 0; i < next.length; i++) {
+    const diff = next[i] - state[i];
+    state[i] += diff * Math.min(1, Math.abs(diff) * (SMOOTHING / width) + (1 - SMOOTHING));
+  }
+  return state;
+}
+
+function box3(x, w, h) {
+  // cv2.boxFilter 3x3, normalised, BORDER_REFLECT (for a radius of 1 the same as replicating the edge).
+  const out = new Float32Array(x.length);
+  for (let y = 0; y < h; y++) {
+    const ys = [Math.max(0, y - 1), y, Math.min(h - 1, y + 1)];
+    for (let xx = 0; xx < w; xx++) {
+      const x0 = Math.max(0, xx - 1);
+      const x1 = Math.min(w - 1, xx + 1);
+      let sum = 0;
+      for (const yy of ys) sum += x[yy * w + x0] + x[yy * w + xx] + x[yy * w + x1];
+      out[y * w + xx] = sum / 9;
+    }
+  }
+  return out;
+}
+
+function refineEdges(rgb, width, height, refined, mw, mh, h) {
+  // masks.refine_edges at the grid (EDGE_SCALE 1, radius 1, eps 1e-3, snap 0.03) with MaskRefiner.steady_guide,
+  // then MaskRefiner.steady: a guided filter fitted against the frame in grey, noise-gated across frames.
+  const mid = resizeHalfPixel(rgb, width, height, 3, mw, mh, new Uint8ClampedArray(mw * mh * 3));
+  const grey = new Float32Array(mw * mh);
+  for (let i = 0; i < grey.length; i++) {
+    grey[i] = Math.round(0.299 * mid[i * 3] + 0.587 * mid[i * 3 + 1] + 0.114 * mid[i * 3 + 2]);
+  }
+  h.guide = h.guide && h.guide.length === grey.length ? gated(h.guide, grey, 0.1 * 255) : Float32Array.from(grey);
+  const g = h.guide;
+  const I = g.map((v) => v / 255);
+  const meanI = box3(I, mw, mh);
+  const meanP = box3(refined, mw, mh);
+  const II = box3(I.map((v) => v * v), mw, mh);
+  const IP = box3(I.map((v, i) => v * refined[i]), mw, mh);
+  const a = new Float32Array(I.length);
+  const b = new Float32Array(I.length);
+  for (let i = 0; i < I.length; i++) {
+    a[i] = (IP[i] - meanI[i] * meanP[i]) / (II[i] - meanI[i] * meanI[i] + 1e-3);
+    b[i] = meanP[i] - a[i] * meanI[i];
+  }
+  const A = box3(a, mw, mh);
+  const B = box3(b, mw, mh);
+  const out = new Float32Array(I.length);
+  for (let i = 0; i < I.length; i++) {
+    const v = ((A[i] / 255) * g[i] + B[i] - 0.03) / (1 - 2 * 0.03);
+    out[i] = Math.min(1, Math.max(0, v));
+  }
+  h.edge = h.edge && h.edge.length === out.length ? gated(h.edge, out, GATE_WIDTH) : Float32Array.from(out);
+  return Float32Array.from(h.edge);
 }
 
 function resizeHalfPixel(src, w, h, channels, W, H, out = new Float32Array(W * H * channels)) {
@@ -310,9 +367,11 @@ async function compose(jpeg, timing = {}, client = '0') {
   const [mw, mh] = landscape ? [256, 144] : [256, 256];
   const name = landscape ? 'selfie_landscape_fp32' : 'selfie_general_fp32';
   const prob = await predict(name, preprocess(rgb, width, height, mw, mh), mw, mh);
-  const refined = softThreshold(smoothAndHysteresis(prob, `${client}:${width}x${height}`), mw, mh);
+  const [smoothed, history] = smoothAndHysteresis(prob, `${client}:${width}x${height}`);
+  const refined = softThreshold(smoothed, mw, mh);
+  const edged = refineEdges(rgb, width, height, refined, mw, mh, history);
   // upsample then to_alpha (round, saturate): the upsample is linear, so it can run on the mask scaled by 255
-  const alpha = resizeHalfPixel(refined.map((v) => v * 255), mw, mh, 1, width, height,
+  const alpha = resizeHalfPixel(edged.map((v) => v * 255), mw, mh, 1, width, height,
     new Uint8ClampedArray(width * height));
   const back = blurredBackground(rgb, width, height, refined, mw, mh);
   const out = Buffer.alloc(width * height * 3);

@@ -260,3 +260,33 @@ def test_the_app_does_not_depend_on_the_benchmark_servers() -> None:
     assert subprocess.run([sys.executable, "-c", "import desktop_app.core.pipeline, sys; "
                            "sys.exit('fastapi' in sys.modules or 'httpx' in sys.modules)"],
                           cwd=REPO, capture_output=True).returncode == 0
+
+
+@pytest.mark.skipif(not HAVE_NODE, reason="bench/server_node is not installed (tools/make_server_venv.sh)")
+def test_node_port_composes_what_the_app_composes() -> None:
+    """The JS port (model, smoothing, edges, blur, blend) stays within JPEG noise of the app's Pipeline over a few
+    frames of the sample video; a port that lost the blur or the mask would differ by the whole effect."""
+    import cv2
+
+    from desktop_app.benchmark import sample_frames
+    from desktop_app.core.effects import background as bg
+    from desktop_app.core.frames import Frame
+    from desktop_app.core.params import EffectParams
+    from desktop_app.core.pipeline import Pipeline
+    from desktop_app.core.segmenter import Segmenter
+
+    frames = [bg.cover_fit(f, (640, 480)) for f in sample_frames(3)[0]]
+    pipeline = Pipeline(Segmenter(device="cpu"), EffectParams(effect="blur"), temporal=True)
+    with sl.ServerProcess(["node", "server.js", "--timeout", "60"], cwd=NODE_DIR) as server:
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+        for i, frame in enumerate(frames):
+            sent = cv2.imencode(".jpg", cv2.cvtColor(frame, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 95])[1]
+            conn.request("POST", "/compose", body=sent.tobytes(), headers={"x-client": "t"})
+            body = np.frombuffer(conn.getresponse().read(), np.uint8)
+            node = cv2.cvtColor(cv2.imdecode(body, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB).astype(np.int16)
+            rgb = cv2.cvtColor(cv2.imdecode(sent, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+            app = pipeline.process(Frame(rgb, 0.0, i, "t")).pixels.astype(np.int16)
+            effect = np.abs(app - rgb).mean()
+            assert effect > 3.0  # the blur changed the frame this much
+            assert np.abs(node - app).mean() < 0.4 * effect  # measured: 1.0-1.1 levels against 4.7-5.1
+        conn.close()

@@ -262,6 +262,8 @@ def main(argv: list[str] | None = None) -> int:
         args.batch_models = batch_models(Path(tmp))
         for width, height in SIZES:
             measure_size(seg, base, (width, height), args, node, result)
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            args.json.write_text(json.dumps({**result, "partial": True}, indent=2) + "\n")  # kept if cut short
     result["load_average_end"] = list(os.getloadavg())
     result["wall_s"] = round(time.time() - started, 1)
     args.json.parent.mkdir(parents=True, exist_ok=True)

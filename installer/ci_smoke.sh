@@ -65,15 +65,37 @@ fi
 # missing, pyvirtualcam is only in locallens-vcam, and the bundled PyAV encodes with OpenH264.
 "$py" installer/check_bundle.py
 
-# The frozen virtual-camera helper (a separate program) runs on its fake backend: 3 frames in, exit 0.
+# The frozen virtual-camera helper (a separate program) runs on its fake backend, driven by the app's own sink
+# (the shared-memory ring and the pipe protocol): 3 distinct frames must reach it, then it exits cleanly.
 vcam="$root/dist/LocalLens/locallens-vcam"
 if [ -e desktop_app/vcam_helper/__main__.py ]; then
     [ -x "$vcam" ] || { echo "ci_smoke: FAILED: $vcam was not built" >&2; exit 1; }
-    vcam_out=$(head -c $(((8 + 64 * 48 * 3) * 3)) /dev/zero | run_frozen 60 "$vcam" --width 64 --height 48 --fps 30 \
-        --backend fake --record "$scratch/vcam.jsonl") || { echo "ci_smoke: FAILED: locallens-vcam: $vcam_out" >&2; exit 1; }
+    vcam_out=$(run_frozen 60 "$root/$py" - "$vcam" "$scratch/vcam.jsonl" <<'PY' 2>&1
+import json, sys, time
+from pathlib import Path
+import numpy as np
+from desktop_app.core.sinks import SinkFrame
+from desktop_app.core.virtualcam import VirtualCamera
+helper, record = sys.argv[1], Path(sys.argv[2])
+def distinct() -> int:
+    return len({json.loads(line)["row"] for line in record.open()}) if record.exists() else 0
+cam = VirtualCamera(backend="fake", extra_args=("--record", str(record)), command=[helper])
+cam.open((64, 48), 30.0)
+print(json.dumps({"ok": cam.is_open, "backend": cam.opened_backend}))
+for i in range(3):
+    cam.send(SinkFrame(np.full((48, 64, 3), 40 * (i + 1), np.uint8), time.perf_counter(), i))
+    deadline = time.monotonic() + 10
+    while distinct() <= i and time.monotonic() < deadline:
+        time.sleep(0.01)
+cam.close()
+print("helper exit", cam.helper_returncode)
+PY
+) || { echo "ci_smoke: FAILED: locallens-vcam: $vcam_out" >&2; exit 1; }
     echo "$vcam_out" | head -1 | grep -q '"ok": *true' || { echo "ci_smoke: FAILED: locallens-vcam said $vcam_out" >&2; exit 1; }
-    [ "$(wc -l < "$scratch/vcam.jsonl")" -eq 3 ] || { echo "ci_smoke: FAILED: locallens-vcam recorded $(wc -l < "$scratch/vcam.jsonl") frames, not 3" >&2; exit 1; }
-    echo "ci_smoke: frozen locallens-vcam (fake backend) took 3 frames"
+    echo "$vcam_out" | grep -q '^helper exit 0$' || { echo "ci_smoke: FAILED: locallens-vcam: $vcam_out" >&2; exit 1; }
+    frames=$("$py" -c "import json,sys; print(len({json.loads(l)['row'] for l in open(sys.argv[1])}))" "$scratch/vcam.jsonl" 2>/dev/null || echo 0)
+    [ "$frames" -eq 3 ] || { echo "ci_smoke: FAILED: locallens-vcam recorded $frames distinct frames, not 3" >&2; exit 1; }
+    echo "ci_smoke: frozen locallens-vcam (fake backend, shared memory) took 3 distinct frames"
 fi
 
 # A short clip WITH SOUND through the frozen `process`: an h264 video stream and an audio stream of the

@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 
 from desktop_app.core.params import FaceShape, FaceStyle
+from desktop_app.core.resize import shrink_area
 
 Box = tuple[float, float, float, float]  # xmin, ymin, xmax, ymax, normalized to the frame
 BLUR_CELLS = 12  # the blurred region's longer side, in small pixels, before it is enlarged back
@@ -76,24 +77,16 @@ def _hidden(region: np.ndarray, style: FaceStyle, face_width: float) -> np.ndarr
     if style == "pixelate":
         block = max(MIN_BLOCK, round(face_width / PIXEL_BLOCKS))
         cols, rows = -(-w // block), -(-h // block)
-        small = _shrink(region, (cols, rows))
+        small = shrink_area(region, (cols, rows))
         # an integer factor: nearest makes exact block x block squares
         return np.ascontiguousarray(cv2.resize(small, (cols * block, rows * block),
                                                interpolation=cv2.INTER_NEAREST)[:h, :w])
     scale = BLUR_CELLS / max(h, w)
     if scale >= 1.0:  # a face this small: one mean colour is all a blur of its size would leave
         return np.broadcast_to(region.reshape(-1, 3).mean(axis=0).round().astype(np.uint8), region.shape).copy()
-    small = _shrink(region, (max(1, round(w * scale)), max(1, round(h * scale))))
+    small = shrink_area(region, (max(1, round(w * scale)), max(1, round(h * scale))))
     small = cv2.GaussianBlur(small, (0, 0), BLUR_SIGMA, borderType=cv2.BORDER_REPLICATE)
     return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
-
-
-def _shrink(region: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """`region` averaged down to `size` (width, height): halved while at least 4x too large (bilinear at exactly
-    1/2 averages 2x2 blocks, ~4x cheaper than an area resize by an odd factor), then an area resize."""
-    while region.shape[1] >= 4 * size[0] and region.shape[0] >= 4 * size[1]:
-        region = cv2.resize(region, (region.shape[1] // 2, region.shape[0] // 2), interpolation=cv2.INTER_LINEAR)
-    return cv2.resize(region, size, interpolation=cv2.INTER_AREA)
 
 
 def _ellipse(size: tuple[int, int], box: tuple[float, float, float, float]) -> np.ndarray:

@@ -104,8 +104,11 @@ def test_frames_arrive_at_the_camera_size_and_rate(open_fake: Callable[..., Virt
     wait_until(lambda: len(records(record)) >= 61)  # ~1 s of frames at 60 fps
     lines = records(record)[:61]
     assert {(r["w"], r["h"]) for r in lines} == {(64, 48)}
-    mean_interval = (lines[-1]["t"] - lines[0]["t"]) / 1e9 / (len(lines) - 1)
-    assert abs(mean_interval - 1 / 60) <= 0.1 / 60, mean_interval
+    # The median interval is the rate the helper keeps; the mean also carries the moments a loaded machine stalls
+    # the helper (it failed once at 20.2 ms under load 14), so it only has to stay near the rate.
+    intervals = np.diff([r["t"] for r in lines]) / 1e9
+    assert abs(float(np.median(intervals)) - 1 / 60) <= 0.1 / 60, intervals
+    assert abs(float(intervals.mean()) - 1 / 60) <= 0.5 / 60, intervals
 
 
 def test_what_the_camera_gets_is_not_mirrored(open_fake: Callable[..., VirtualCamera], record: Path) -> None:

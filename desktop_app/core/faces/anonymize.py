@@ -4,7 +4,7 @@ Each face's normalized box grows by `padding` x its size on every side, is clipp
 inside it (the inscribed hard ellipse, or the rectangle) is replaced by a version no one can recognise:
 - blur: the region shrunk to BLUR_CELLS pixels across (area average), blurred there with a Gaussian of a quarter
   of that, and enlarged back: the face's own detail is gone whatever its size (the kernel scales with the face);
-- pixelate: blocks of a tenth of the face's width (never under MIN_BLOCK px), each its area's mean colour;
+- pixelate: blocks of a sixth of the face's width (never under MIN_BLOCK px), each its area's mean colour;
 - box: solid black.
 RGBA pictures (a transparent cut-out) keep their alpha: only the colour is hidden.
 """
@@ -22,7 +22,10 @@ from desktop_app.core.resize import shrink_area
 Box = tuple[float, float, float, float]  # xmin, ymin, xmax, ymax, normalized to the frame
 BLUR_CELLS = 12  # the blurred region's longer side, in small pixels, before it is enlarged back
 BLUR_SIGMA = BLUR_CELLS / 4.0  # in small pixels: a quarter of the region (a face-sized kernel)
-PIXEL_BLOCKS = 10  # pixelate: blocks across the face (unpadded width)
+# pixelate: blocks across the face (unpadded width). 6, the coarse end of 6-8: an eye (~0.2 of the face's width)
+# then lies within about one block and eyes, nose and mouth each become one or two flat blocks with no shape left
+# in them; at 10 (before) an eye spanned two blocks and the eyes, nose and brows still read as a face's layout.
+PIXEL_BLOCKS = 6
 MIN_BLOCK = 2  # px: a block never smaller than this
 ELLIPSE_SHIFT = 4  # the ellipse is drawn with 4 fractional bits
 
@@ -39,16 +42,17 @@ def pixel_box(box: Box, width: int, height: int, padding: float) -> tuple[float,
 
 
 def hide_faces(pixels: np.ndarray, boxes: Iterable[Sequence[float]], style: FaceStyle, shape: FaceShape = "ellipse",
-               padding: float = 0.2) -> np.ndarray:
-    """A copy of `pixels` ((H, W, 3) RGB or (H, W, 4) RGBA uint8) with every face in `boxes` hidden; the input is
-    never modified. Boxes outside the frame, empty or under a pixel are skipped; the rest are clipped to it."""
+               padding: float = 0.2, in_place: bool = False) -> np.ndarray:
+    """`pixels` ((H, W, 3) RGB or (H, W, 4) RGBA uint8) with every face in `boxes` hidden: in a copy (the input
+    is never modified) unless `in_place` (the caller owns `pixels`: no full-frame copy; `pixels` is returned).
+    Boxes outside the frame, empty or under a pixel are skipped; the rest are clipped to it."""
     if pixels.ndim != 3 or pixels.shape[2] not in (3, 4) or pixels.dtype != np.uint8:
         raise ValueError(f"faces are hidden in (H, W, 3|4) uint8 pictures, not {pixels.shape} {pixels.dtype}")
     if style not in ("blur", "pixelate", "box"):
         raise ValueError(f"unknown face style {style!r}; choose one of blur, pixelate, box")
     if shape not in ("ellipse", "rect"):
         raise ValueError(f"unknown face shape {shape!r}; choose one of ellipse, rect")
-    out = pixels.copy()
+    out = pixels if in_place else pixels.copy()
     height, width = out.shape[:2]
     for box in boxes:
         fx0, fy0, fx1, fy1 = pixel_box(tuple(box), width, height, padding)  # type: ignore[arg-type]

@@ -1,5 +1,6 @@
 """FaceTracker: face boxes stabilised across video frames, so no face is exposed for a frame when the detector blinks.
-Pure (no model): the faces stage calls `update(this frame's detections)` once per frame.
+Pure (no model): the faces stage calls `update(this frame's detections)` on every frame the detector runs on, and
+live, `coast()` on the frames `DetectionSchedule` lets it skip (while every face is steady: every second frame).
 
 Per track: the last box (lightly smoothed: only jitter, never motion), a velocity (box coordinates per frame, an
 exponential mean of the matched frames' displacements) and the frames since its last detection. A detection
@@ -37,10 +38,40 @@ class _Track:
     ident: int
     missed: int = 0  # frames since the last detection
     hits: int = 1
+    coasted: int = 0  # of the `missed` frames, those the detector did not run on (`coast`): no miss
 
 
 def _size(box: Box) -> tuple[float, float]:
     return max(box[2] - box[0], 1e-6), max(box[3] - box[1], 1e-6)
+
+
+class DetectionSchedule:
+    """Which live frames the detector runs on: every frame unless `tracker.steady(min_hits, max_speed, apart)`,
+    and then at least every `every`-th frame. So it always runs while there is no track (a new face is found on
+    its first frame), while a track is new, held after a miss, moving fast or close to another (where faces cross,
+    one appears from behind the other); while every face is steady and apart, a face that newly appears waits at
+    most `every - 1` frames (with `every=2`: 1 frame, 33 ms at 30 fps).
+    Why every=2, min_hits=3, max_speed=0.1, apart=1.0, measured on the test video (bench/bench_face_tracking.py,
+    docs/benchmarks.md "Session 6"): without the `apart` rule the faces crossing there came out 1-2 frames late
+    (13-14 face-frames exposed instead of 12, over 8 start offsets); with it, 12, as detecting every frame.
+    `every=1` detects every frame."""
+
+    def __init__(self, every: int = 2, min_hits: int = 3, max_speed: float = 0.1, apart: float = 1.0) -> None:
+        if every < 1:
+            raise ValueError(f"every must be >= 1 frame, got {every}")
+        self.every, self.min_hits, self.max_speed, self.apart = every, min_hits, max_speed, apart
+        self._skipped = 0  # frames skipped since the last detection
+
+    def due(self, tracker: FaceTracker) -> bool:
+        """Whether to detect on this frame (and count it: call once per frame)."""
+        if self._skipped + 1 >= self.every or not tracker.steady(self.min_hits, self.max_speed, self.apart):
+            self._skipped = 0
+            return True
+        self._skipped += 1
+        return False
+
+    def reset(self) -> None:
+        self._skipped = 0
 
 
 class FaceTracker:
@@ -159,7 +190,7 @@ class FaceTracker:
         t.velocity = tuple(k * v + (1.0 - k) * s for v, s in zip(t.velocity, step, strict=True))  # type: ignore[assignment]
         t.box = box  # type: ignore[assignment]
         t.score, t.keypoints = f.score, f.keypoints
-        t.missed, t.hits = 0, t.hits + 1
+        t.missed, t.hits, t.coasted = 0, t.hits + 1, 0
 
     # ------------------------------------------------------------------ the frame
 
@@ -180,7 +211,7 @@ class FaceTracker:
                 vx, vy = (t.velocity[0] + t.velocity[2]) / 2, (t.velocity[1] + t.velocity[3]) / 2
                 leaving = ((ahead[0] < 0.0 and vx < 0) or (ahead[2] > 1.0 and vx > 0)
                            or (ahead[1] < 0.0 and vy < 0) or (ahead[3] > 1.0 and vy > 0))
-                if t.missed > (self.exit_hold if leaving else self.hold):
+                if t.missed - t.coasted > (self.exit_hold if leaving else self.hold):
                     continue
             survivors.append(t)
         for di, f in enumerate(faces):
@@ -191,6 +222,46 @@ class FaceTracker:
         self._tracks = survivors
         self.ids = [t.ident for t in survivors]
         return [self._hidden(t) for t in self._tracks]
+
+    def coast(self) -> list[Detection]:
+        """A frame the detector did not run on (the faces stage's `DetectionSchedule`) -> the faces to hide: every
+        track carried one frame on, hidden as a held track is (everything from its last box to where its velocity
+        carries it, grown by `grow` per frame), without counting against `hold`; a track whose predicted box has
+        left the frame is dropped."""
+        survivors: list[_Track] = []
+        for t in self._tracks:
+            t.missed += 1
+            t.coasted += 1
+            ahead = [b + v * t.missed for b, v in zip(t.box, t.velocity, strict=True)]
+            if ahead[2] <= 0.0 or ahead[3] <= 0.0 or ahead[0] >= 1.0 or ahead[1] >= 1.0:
+                continue
+            survivors.append(t)
+        self._tracks = survivors
+        self.ids = [t.ident for t in survivors]
+        return [self._hidden(t) for t in survivors]
+
+    def steady(self, min_hits: int = 3, max_speed: float = 0.1, apart: float = 1.0) -> bool:
+        """Whether the detector may skip the coming frame: there are tracks, every one was found by the last
+        detection (none held after a miss), has been detected at least `min_hits` times (its velocity is known),
+        moves (each edge) under `max_speed` x its size per frame, and no two are close (their boxes, each grown
+        by `apart` x its size on every side, overlap: where faces cross, one behind the other can appear)."""
+        if not self._tracks:
+            return False
+        grown = []
+        for t in self._tracks:
+            if t.missed > t.coasted or t.hits < min_hits:
+                return False
+            w, h = _size(t.box)
+            vx0, vy0, vx1, vy1 = t.velocity
+            if max(abs(vx0), abs(vx1)) > max_speed * w or max(abs(vy0), abs(vy1)) > max_speed * h:
+                return False
+            b = t.box
+            grown.append((b[0] - apart * w, b[1] - apart * h, b[2] + apart * w, b[3] + apart * h))
+        for i, a in enumerate(grown):
+            for b in grown[i + 1 :]:
+                if a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]:
+                    return False
+        return True
 
     def _hidden(self, t: _Track) -> Detection:
         if t.missed == 0:

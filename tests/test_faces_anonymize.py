@@ -145,3 +145,18 @@ def test_padding_grows_every_side_by_its_share_of_the_size() -> None:
     changed = (out != rgb).any(axis=2)
     ys, xs = np.nonzero(changed)
     assert (xs.min(), xs.max() + 1) == (40, 200) and (ys.min(), ys.max() + 1) == (0, 240)
+
+
+@pytest.mark.parametrize("style", ["blur", "pixelate", "box"])
+@pytest.mark.parametrize("shape", ["ellipse", "rect"])
+def test_in_place_hides_in_the_callers_picture_and_rgb_matches_the_rgba_path(style: str, shape: str) -> None:
+    rgb = features()
+    faces = [FACE, (0.6, 0.1, 0.9, 0.45), (0.9, 0.8, 1.2, 1.1)]  # one clipped by the frame's corner
+    copied = hide_faces(rgb, faces, style, shape)  # type: ignore[arg-type]
+    own = rgb.copy()
+    out = hide_faces(own, faces, style, shape, in_place=True)  # type: ignore[arg-type]
+    assert out is own  # no copy of the frame: the stage's own picture is changed
+    np.testing.assert_array_equal(own, copied)
+    rgba = np.dstack([rgb, np.full((H, W), 77, np.uint8)])
+    # RGB is drawn straight into the frame's view; RGBA through a copy of its colour: the same pixels
+    np.testing.assert_array_equal(hide_faces(rgba, faces, style, shape)[..., :3], copied)  # type: ignore[arg-type]

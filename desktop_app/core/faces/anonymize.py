@@ -2,11 +2,14 @@
 
 Each face's normalized box grows by `padding` x its size on every side, is clipped to the frame, and the region
 inside it (the inscribed hard ellipse, or the rectangle) is replaced by a version no one can recognise:
-- blur: the region shrunk to BLUR_CELLS pixels across (area average), blurred there with a Gaussian of a quarter
-  of that, and enlarged back: the face's own detail is gone whatever its size (the kernel scales with the face);
+- blur: the region shrunk to BLUR_CELLS pixels across (`detection.quick_shrink`: within a level of an exact area
+  average; `resize.shrink_area`'s halvings of odd sides took 2 ms for one 440 px face), blurred there with a
+  Gaussian of a quarter of that, and enlarged back: the face's own detail is gone whatever its size (the kernel scales with the face);
 - pixelate: blocks of a sixth of the face's width (never under MIN_BLOCK px), each its area's mean colour;
 - box: solid black.
-RGBA pictures (a transparent cut-out) keep their alpha: only the colour is hidden.
+RGBA pictures (a transparent cut-out) keep their alpha: only the colour is hidden. An RGB picture's regions are
+hidden straight in it (OpenCV reads and writes the frame's views: no copy of each region, black drawn directly),
+an RGBA one's through a copy of the region's colour.
 """
 
 from __future__ import annotations
@@ -16,8 +19,8 @@ from collections.abc import Iterable, Sequence
 import cv2
 import numpy as np
 
+from desktop_app.core.detection import quick_shrink
 from desktop_app.core.params import FaceShape, FaceStyle
-from desktop_app.core.resize import shrink_area
 
 Box = tuple[float, float, float, float]  # xmin, ymin, xmax, ymax, normalized to the frame
 BLUR_CELLS = 12  # the blurred region's longer side, in small pixels, before it is enlarged back
@@ -63,13 +66,26 @@ def hide_faces(pixels: np.ndarray, boxes: Iterable[Sequence[float]], style: Face
         if x1 - x0 < 1 or y1 - y0 < 1 or fx1 - fx0 < 1.0 or fy1 - fy0 < 1.0:
             continue
         view = out[y0:y1, x0:x1, :3]
-        region = np.ascontiguousarray(view)
+        # RGB: the view of the frame is a cv::Mat (only its row step differs), so OpenCV reads and writes it
+        # in place; RGBA's colour channels are not one (pixels 4 bytes apart): a copy, written back
+        direct = out.shape[2] == 3
+        region = view if direct else np.ascontiguousarray(view)
+        inner = (fx0 - x0, fy0 - y0, fx1 - x0, fy1 - y0)
+        if style == "box" and direct:  # no picture to make: black drawn straight into the frame
+            if shape == "ellipse":
+                cv2.ellipse(region, *_ellipse_geometry(inner), 0.0, 0.0, 360.0, (0, 0, 0), thickness=-1,
+                            lineType=cv2.LINE_8, shift=ELLIPSE_SHIFT)
+            else:
+                region[...] = 0
+            continue
         face_width = (fx1 - fx0) / (1.0 + 2.0 * padding)  # the unpadded face, for the block size
         hidden = _hidden(region, style, face_width)
-        if shape == "ellipse":
-            inside = _ellipse(region.shape[:2], (fx0 - x0, fy0 - y0, fx1 - x0, fy1 - y0))
-            hidden = cv2.copyTo(hidden, inside, region)  # the ellipse hidden, its corners as they were
-        view[...] = hidden
+        if shape == "ellipse":  # the ellipse hidden, its corners as they were
+            cv2.copyTo(hidden, _ellipse(region.shape[:2], inner), region)
+        else:
+            region[...] = hidden
+        if not direct:
+            view[...] = region
     return out
 
 
@@ -81,14 +97,14 @@ def _hidden(region: np.ndarray, style: FaceStyle, face_width: float) -> np.ndarr
     if style == "pixelate":
         block = max(MIN_BLOCK, round(face_width / PIXEL_BLOCKS))
         cols, rows = -(-w // block), -(-h // block)
-        small = shrink_area(region, (cols, rows))
+        small = quick_shrink(region, (cols, rows))
         # an integer factor: nearest makes exact block x block squares
         return np.ascontiguousarray(cv2.resize(small, (cols * block, rows * block),
                                                interpolation=cv2.INTER_NEAREST)[:h, :w])
     scale = BLUR_CELLS / max(h, w)
     if scale >= 1.0:  # a face this small: one mean colour is all a blur of its size would leave
         return np.broadcast_to(region.reshape(-1, 3).mean(axis=0).round().astype(np.uint8), region.shape).copy()
-    small = shrink_area(region, (max(1, round(w * scale)), max(1, round(h * scale))))
+    small = quick_shrink(region, (max(1, round(w * scale)), max(1, round(h * scale))))
     small = cv2.GaussianBlur(small, (0, 0), BLUR_SIGMA, borderType=cv2.BORDER_REPLICATE)
     return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
 
@@ -96,12 +112,17 @@ def _hidden(region: np.ndarray, style: FaceStyle, face_width: float) -> np.ndarr
 def _ellipse(size: tuple[int, int], box: tuple[float, float, float, float]) -> np.ndarray:
     """(h, w) uint8, 255 inside the ellipse inscribed in `box` (pixels, relative to the region; it may reach
     outside the region where the box was clipped to the frame), 0 outside: a hard edge, drawn at 1/16 px."""
-    h, w = size
+    mask = np.zeros(size, np.uint8)
+    cv2.ellipse(mask, *_ellipse_geometry(box), 0.0, 0.0, 360.0, 255, thickness=-1, lineType=cv2.LINE_8,
+                shift=ELLIPSE_SHIFT)
+    return mask
+
+
+def _ellipse_geometry(box: tuple[float, float, float, float]) -> tuple[tuple[int, int], tuple[int, int]]:
+    """(centre, axes) of the ellipse inscribed in `box` (pixels), in OpenCV's fixed point (ELLIPSE_SHIFT bits)."""
     x0, y0, x1, y1 = box
-    mask = np.zeros((h, w), np.uint8)
     one = 1 << ELLIPSE_SHIFT
     # pixel centres are at +0.5: OpenCV's integer coordinates name centres, so shift the box by half a pixel
     centre = (round(((x0 + x1) / 2.0 - 0.5) * one), round(((y0 + y1) / 2.0 - 0.5) * one))
     axes = (max(round((x1 - x0) / 2.0 * one), 1), max(round((y1 - y0) / 2.0 * one), 1))
-    cv2.ellipse(mask, centre, axes, 0.0, 0.0, 360.0, 255, thickness=-1, lineType=cv2.LINE_8, shift=ELLIPSE_SHIFT)
-    return mask
+    return centre, axes

@@ -4,7 +4,8 @@ Each face's normalized box grows by `padding` x its size on every side, is clipp
 inside it (the inscribed hard ellipse, or the rectangle) is replaced by a version no one can recognise:
 - blur: the region shrunk to BLUR_CELLS pixels across (`detection.quick_shrink`: within a level of an exact area
   average; `resize.shrink_area`'s halvings of odd sides took 2 ms for one 440 px face), blurred there with a
-  Gaussian of a quarter of that, and enlarged back: the face's own detail is gone whatever its size (the kernel scales with the face);
+  Gaussian of a quarter of that, and enlarged back: the face's own detail is gone whatever its size (the kernel
+  scales with the face);
 - pixelate: blocks of a sixth of the face's width (never under MIN_BLOCK px), each its area's mean colour;
 - box: solid black.
 RGBA pictures (a transparent cut-out) keep their alpha: only the colour is hidden. An RGB picture's regions are

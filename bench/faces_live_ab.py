@@ -39,6 +39,7 @@ def run_once(tree: Path, clip: str) -> dict:
             "faces_wall_median": w["blur+faces"]["median"], "faces_cpu_median": c["blur+faces"]["median"],
             "faces_wall_mean": w["blur+faces"]["mean"], "faces_cpu_mean": c["blur+faces"]["mean"],
             "faces_cost_cpu_mean": round(c["blur+faces"]["mean"] - c["blur"]["mean"], 3),
+            "every_frame_cpu_mean": c.get("blur+faces every frame", {}).get("mean"),
             "detector_cpu_median": c["detector"]["median"],
             "frames_detected_share": r.get("frames_detected_share"),
             "stage_ms_mean": r.get("stage_ms_mean"), "load": [r.get("load_average_before"), r["load_average"]]}
@@ -69,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     summary = {}
     for clip, sides in runs.items():
         med = {side: {k: round(statistics.median(x[k] for x in rs), 3) for k in rs[0]
-                      if isinstance(rs[0][k], (int, float)) and rs[0][k] is not None}
+                      if all(isinstance(x[k], (int, float)) for x in rs)}
                for side, rs in sides.items()}
         summary[clip] = {**med, "ratio_after_before": {
             k: round(med["after"][k] / med["before"][k], 3) for k in

@@ -147,17 +147,17 @@ def track(dets: list[list[Detection]], hold: int = 10) -> tuple[list[list[tuple[
     return out, us
 
 
-# live: the detection schedules tried (every, min_hits, max_speed, apart); every=1: detect every frame
-SCHEDULES = ((1, 3, 0.1, 1.0), (2, 3, 0.1, 1.0), (2, 3, 0.2, 1.0), (2, 3, 0.1, 0.5), (2, 3, 0.1, 0.0),
-             (2, 2, 0.1, 0.0), (2, 3, 1e9, 0.0), (3, 3, 0.1, 1.0), (3, 3, 0.1, 0.0))
+# live: the detection schedules tried (every, min_hits, max_speed, recent); every=1: detect every frame
+SCHEDULES = ((1, 3, 0.1, 30), (2, 3, 0.1, 30), (2, 3, 0.1, 15), (2, 3, 0.1, 60), (2, 3, 0.1, 0), (2, 2, 0.1, 30),
+             (2, 3, 0.2, 30), (2, 3, 1e9, 30), (3, 3, 0.1, 30), (3, 3, 0.1, 0))
 OFFSETS = 8  # each schedule from start frames 0..7: which frames it skips depends on the phase
 
 
 def track_scheduled(dets: list[list[Detection]], every: int, min_hits: int, max_speed: float,
-                    apart: float = 0.5) -> tuple[list[list[tuple[float, ...]]], int]:
+                    recent: int = 30) -> tuple[list[list[tuple[float, ...]]], int]:
     """The faces stage's live loop on recorded detections: `DetectionSchedule` decides per frame, a skipped
     frame's detections are not used (`FaceTracker.coast`). (Hidden boxes per frame, frames detected.)"""
-    tracker, schedule = FaceTracker(), DetectionSchedule(every, min_hits, max_speed, apart)
+    tracker, schedule = FaceTracker(), DetectionSchedule(every, min_hits, max_speed, recent)
     out, detected = [], 0
     for d in dets:
         if schedule.due(tracker):
@@ -173,14 +173,14 @@ def schedule_sweep(dets: list[list[Detection]], meta: dict, points: dict) -> dic
     """Per schedule of SCHEDULES: exposed face-frames and the share of frames detected, from frame 0 and as
     the mean (and max) over OFFSETS start frames (the clip's first frames dropped, truth with them)."""
     sweep = {}
-    for every, hits, speed, apart in SCHEDULES:
+    for every, hits, speed, recent in SCHEDULES:
         runs = []
         for off in range(OFFSETS):
-            boxes, detected = track_scheduled(dets[off:], every, hits, speed, apart)
+            boxes, detected = track_scheduled(dets[off:], every, hits, speed, recent)
             r = evaluate(boxes, {**meta, "truth": meta["truth"][off:]}, points)
             runs.append((r, detected / len(boxes)))
         first = runs[0][0]
-        sweep[f"every={every} min_hits={hits} max_speed={speed:g} apart={apart:g}"] = {
+        sweep[f"every={every} min_hits={hits} max_speed={speed:g} recent={recent}"] = {
             "exposed": first["exposed"], "exposed_spans": first["exposed_spans"],
             "detected_share": round(runs[0][1], 4), "hidden_frame_share": first["hidden_frame_share"],
             "exposed_mean_over_offsets": round(statistics.fmean(r["exposed"] for r, _ in runs), 2),

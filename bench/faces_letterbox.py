@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         found = sum(tracking_bench.found(f, frames[i], size) for i, f in visible)  # type: ignore[arg-type]
         before = tracking_bench.evaluate([[d.box for d in f] for f in frames], meta, points)
         after = tracking_bench.evaluate(tracking_bench.track(frames)[0], meta, points)
-        scheduled, detected = tracking_bench.track_scheduled(frames, 2, 3, 0.1, 1.0)  # the default
+        scheduled, detected = tracking_bench.track_scheduled(frames, 2, 3, 0.1, 30)  # the default
         sched = tracking_bench.evaluate(scheduled, meta, points)
         clip[k] = {"recall": round(found / len(visible), 4), "exposed_before": before["exposed"],
                    "exposed_after_tracking": after["exposed"], "spans_after": after["exposed_spans"],

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from desktop_app.core.detection import Detection
 
 Box = tuple[float, float, float, float]
+NEVER = 1 << 30  # `since_drop` before any track was dropped
 
 
 @dataclass(slots=True)
@@ -46,25 +47,26 @@ def _size(box: Box) -> tuple[float, float]:
 
 
 class DetectionSchedule:
-    """Which live frames the detector runs on: every frame unless `tracker.steady(min_hits, max_speed, apart)`,
+    """Which live frames the detector runs on: every frame unless `tracker.steady(min_hits, max_speed, recent)`,
     and then at least every `every`-th frame. So it always runs while there is no track (a new face is found on
-    its first frame), while a track is new, held after a miss, moving fast or close to another (where faces cross,
-    one appears from behind the other); while every face is steady and apart, a face that newly appears waits at
-    most `every - 1` frames (with `every=2`: 1 frame, 33 ms at 30 fps).
-    Why every=2, min_hits=3, max_speed=0.1, apart=1.0, measured on the test video (bench/bench_face_tracking.py,
-    docs/benchmarks.md "Session 6"): without the `apart` rule the faces crossing there came out 1-2 frames late
-    (13-14 face-frames exposed instead of 12, over 8 start offsets); with it, 12, as detecting every frame.
+    its first frame), while a track is new, held after a miss or moving fast, and for `recent` frames after a
+    track was dropped (a face gone behind another person comes back); while every face is steady, a face that
+    newly appears waits at most `every - 1` frames (with `every=2`: 1 frame, 33 ms at 30 fps).
+    Why every=2, min_hits=3, max_speed=0.1, recent=30, measured on the test video (bench/bench_face_tracking.py,
+    docs/benchmarks.md "Session 6"): without `recent` a face coming out from behind another was found a frame
+    late; with it the only late face is one entering the frame (found on its first detection 1 frame late at
+    half the start frames: 11-12 face-frames exposed, 11 detecting every frame, 12 before the session).
     `every=1` detects every frame."""
 
-    def __init__(self, every: int = 2, min_hits: int = 3, max_speed: float = 0.1, apart: float = 1.0) -> None:
+    def __init__(self, every: int = 2, min_hits: int = 3, max_speed: float = 0.1, recent: int = 30) -> None:
         if every < 1:
             raise ValueError(f"every must be >= 1 frame, got {every}")
-        self.every, self.min_hits, self.max_speed, self.apart = every, min_hits, max_speed, apart
+        self.every, self.min_hits, self.max_speed, self.recent = every, min_hits, max_speed, recent
         self._skipped = 0  # frames skipped since the last detection
 
     def due(self, tracker: FaceTracker) -> bool:
         """Whether to detect on this frame (and count it: call once per frame)."""
-        if self._skipped + 1 >= self.every or not tracker.steady(self.min_hits, self.max_speed, self.apart):
+        if self._skipped + 1 >= self.every or not tracker.steady(self.min_hits, self.max_speed, self.recent):
             self._skipped = 0
             return True
         self._skipped += 1
@@ -102,11 +104,12 @@ class FaceTracker:
         self.exit_hold = 3 * hold if exit_hold is None else max(exit_hold, hold)
         self._tracks: list[_Track] = []
         self._next_id = 0
+        self.since_drop = NEVER  # frames since a track was last dropped (`steady`)
         self.ids: list[int] = []  # the track of each face the last `update` returned (same order)
 
     def reset(self) -> None:
         """Forget every track (a new video, a new frame size)."""
-        self._tracks, self.ids = [], []
+        self._tracks, self.ids, self.since_drop = [], [], NEVER
 
     @property
     def track_count(self) -> int:
@@ -219,8 +222,7 @@ class FaceTracker:
                 survivors.append(_Track(tuple(f.box), (0.0, 0.0, 0.0, 0.0), f.score, f.keypoints,  # type: ignore[arg-type]
                                         self._next_id))
                 self._next_id += 1
-        self._tracks = survivors
-        self.ids = [t.ident for t in survivors]
+        self._count_drops(len(self._tracks) + len(faces) - len(matched), survivors)
         return [self._hidden(t) for t in self._tracks]
 
     def coast(self) -> list[Detection]:
@@ -236,18 +238,22 @@ class FaceTracker:
             if ahead[2] <= 0.0 or ahead[3] <= 0.0 or ahead[0] >= 1.0 or ahead[1] >= 1.0:
                 continue
             survivors.append(t)
-        self._tracks = survivors
-        self.ids = [t.ident for t in survivors]
+        self._count_drops(len(self._tracks), survivors)
         return [self._hidden(t) for t in survivors]
 
-    def steady(self, min_hits: int = 3, max_speed: float = 0.1, apart: float = 1.0) -> bool:
+    def _count_drops(self, before: int, survivors: list[_Track]) -> None:
+        """Keep `survivors` (of `before` tracks, new ones included) and count the frames since a track was dropped."""
+        self.since_drop = 0 if len(survivors) < before else self.since_drop + 1
+        self._tracks = survivors
+        self.ids = [t.ident for t in survivors]
+
+    def steady(self, min_hits: int = 3, max_speed: float = 0.1, recent: int = 30) -> bool:
         """Whether the detector may skip the coming frame: there are tracks, every one was found by the last
-        detection (none held after a miss), has been detected at least `min_hits` times (its velocity is known),
-        moves (each edge) under `max_speed` x its size per frame, and no two are close (their boxes, each grown
-        by `apart` x its size on every side, overlap: where faces cross, one behind the other can appear)."""
-        if not self._tracks:
+        detection (none held after a miss), has been detected at least `min_hits` times (its velocity is known)
+        and moves (each edge) under `max_speed` x its size per frame, and no track was dropped in the last
+        `recent` frames (a face that went out of view, behind another person or a hand, tends to come back)."""
+        if not self._tracks or self.since_drop < recent:
             return False
-        grown = []
         for t in self._tracks:
             if t.missed > t.coasted or t.hits < min_hits:
                 return False
@@ -255,12 +261,6 @@ class FaceTracker:
             vx0, vy0, vx1, vy1 = t.velocity
             if max(abs(vx0), abs(vx1)) > max_speed * w or max(abs(vy0), abs(vy1)) > max_speed * h:
                 return False
-            b = t.box
-            grown.append((b[0] - apart * w, b[1] - apart * h, b[2] + apart * w, b[3] + apart * h))
-        for i, a in enumerate(grown):
-            for b in grown[i + 1 :]:
-                if a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]:
-                    return False
         return True
 
     def _hidden(self, t: _Track) -> Detection:

@@ -5,8 +5,9 @@ reviewed (`Frame.faces`) when set, else the detector's on the input frame (`stat
 output) with `params.face_threshold` as the lowest score:
 - a live camera frame: LIVE_MODEL (MediaPipe full range; docs/models.md, "Face detectors"), through the
   `FaceTracker` so a face the detector misses for a frame stays hidden; the detector runs on the frames
-  `DetectionSchedule` says (every frame while there is no face, a face is new, lost or fast; every second frame
-  while all are steady, the tracker carrying the boxes on the others: docs/benchmarks.md "Session 6");
+  `DetectionSchedule` says (every frame while there is no face, a face is new, missed or fast, and for a second
+  after one was lost; every second frame while all are steady, the tracker carrying the boxes on the others:
+  docs/benchmarks.md "Session 6");
 - a video file's frame (`Pipeline.video`): PHOTO_MODEL (CenterFace) at full size up to FULL_PASS_SIDE, through the
   tracker too;
 - a still photo: PHOTO_MODEL over tiles at full size for large photos (`tiles.detect_tiled`: faces from 20 px).
@@ -14,8 +15,7 @@ The detectors are made on first use on the segmenter's device and thread count. 
 frame never goes out with a face exposed because detection failed (live shows its "not working" frame).
 `timings["faces"]` is the stage's time; `last_ms` splits it into detection and hiding (`last_detected`: whether
 the detector ran on the last frame). Faces are hidden in place when the stage's input is the background effect's
-own new picture (not the frame itself), else in a copy. `find` gives the faces it
-would hide in a photo (for a review step to outline; `Frame.faces` then carries the reviewed boxes, which are
+own new picture (not the frame itself), else in a copy. `find` gives the faces it would hide in a photo (for a review step to outline; `Frame.faces` then carries the reviewed boxes, which are
 padded like detected ones).
 """
 

@@ -15,8 +15,8 @@ The detectors are made on first use on the segmenter's device and thread count. 
 frame never goes out with a face exposed because detection failed (live shows its "not working" frame).
 `timings["faces"]` is the stage's time; `last_ms` splits it into detection and hiding (`last_detected`: whether
 the detector ran on the last frame). Faces are hidden in place when the stage's input is the background effect's
-own new picture (not the frame itself), else in a copy. `find` gives the faces it would hide in a photo (for a review step to outline; `Frame.faces` then carries the reviewed boxes, which are
-padded like detected ones).
+own new picture (not the frame itself), else in a copy. `find` gives the faces it would hide in a photo (for a
+review step to outline; `Frame.faces` then carries the reviewed boxes, which are padded like detected ones).
 """
 
 from __future__ import annotations

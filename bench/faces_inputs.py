@@ -9,7 +9,9 @@ reproducibly into .cache/faces_bench/ (never committed): freely licensed sources
   three keyed-in people coming closer, turning, tilting, crossing, leaving, with motion blur, over a panning
   photo), made once into .cache/face_video/ and cut to its first N frames when a shorter one is asked for
   (re-encoded, crf 16). Or (`make_video`, `own`): five face crops moving (bouncing, growing and shrinking, one
-  crossing another) over a slowly panning scikit-image photo, H.264 crf 18. No audio in either.
+  crossing another) over a slowly panning scikit-image photo, H.264 crf 18. Or (`webcam_clip`, `webcam`): a
+  video call: one person's head and shoulders (P006's selfie), swaying and nodding a little, over a still
+  synthetic room, H.264 crf 18 (no scikit-image needed). No audio in any.
 Needs `openpeople==0.1.2` and `scikit-image` in the venv that makes them (the app's .venv:
 `.venv/bin/pip install openpeople==0.1.2 scikit-image`).
 """
@@ -206,6 +208,74 @@ def f2_clip(frames: int = VIDEO_FRAMES, cache: Path = CACHE) -> Path:
         dst.mux(stream.encode(None))
     tmp.replace(cut)
     return cut
+
+
+def webcam_frame(i: int, background: np.ndarray, sprite: np.ndarray) -> np.ndarray:
+    """Frame `i` of the video-call clip: `sprite` near the bottom centre, swaying +-25 px, nodding +-8 px and
+    breathing +-3% in size (deterministic in `i`); the background still."""
+    w, h = VIDEO_SIZE
+    t = i / VIDEO_FPS
+    scale = 1.0 + 0.03 * math.sin(2 * math.pi * t / 7.0)
+    sh, sw = round(sprite.shape[0] * scale), round(sprite.shape[1] * scale)
+    small = cv2.resize(sprite, (sw, sh), interpolation=cv2.INTER_AREA)
+    x = round((w - sw) / 2 + 25 * math.sin(2 * math.pi * t / 5.0))
+    y = round(h - sh + 12 + 8 * math.sin(2 * math.pi * t / 3.3))
+    frame = background.copy()
+    top, left = max(y, 0), max(x, 0)
+    bottom, right = min(y + sh, h), min(x + sw, w)
+    frame[top:bottom, left:right] = small[top - y : bottom - y, left - x : right - x]
+    return frame
+
+
+def webcam_parts() -> tuple[np.ndarray, np.ndarray]:
+    """(a still synthetic room 1280 x 720: a wall gradient, a door and shelves; P006's selfie crop 470 px tall)."""
+    w, h = VIDEO_SIZE
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    wall = np.stack([150 + 40 * xs / w, 140 + 30 * ys / h, 120 + 20 * (1 - xs / w)], axis=2)
+    room = wall.astype(np.uint8)
+    cv2.rectangle(room, (60, 120), (300, 719), (96, 72, 52), -1)  # a door
+    for k, y in enumerate((150, 300, 450)):  # shelves with books
+        cv2.rectangle(room, (900, y), (1240, y + 12), (80, 60, 40), -1)
+        for b in range(12):
+            colour = ((37 * (b + k)) % 200 + 40, (71 * (b + 2 * k)) % 180 + 40, (53 * b) % 160 + 60)
+            cv2.rectangle(room, (910 + 27 * b, y - 70 + (b % 3) * 8), (930 + 27 * b, y), colour, -1)
+    room = cv2.GaussianBlur(room, (0, 0), 1.2)
+    crop = head_crops()[PEOPLE.index("P006") * 2 + 1]
+    sprite = cv2.resize(crop, (round(crop.shape[1] * 470 / crop.shape[0]), 470), interpolation=cv2.INTER_AREA)
+    return room, sprite
+
+
+def webcam_clip(frames: int = VIDEO_FRAMES, cache: Path = CACHE) -> Path:
+    """The video-call clip (`webcam_frame`) of `frames` frames, made once into `cache`/video."""
+    import av
+
+    path = cache / "video" / f"webcam-720p-{frames / VIDEO_FPS:g}s-v{VERSION}.mp4"
+    if path.is_file():
+        return path
+    background, sprite = webcam_parts()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".part.mp4")
+    with av.open(str(tmp), mode="w") as container:
+        stream = container.add_stream("libx264", rate=VIDEO_FPS)
+        stream.width, stream.height = VIDEO_SIZE
+        stream.pix_fmt = "yuv420p"
+        stream.options = {"crf": "18", "preset": "medium"}
+        for i in range(frames):
+            frame = av.VideoFrame.from_ndarray(webcam_frame(i, background, sprite), format="rgb24")
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    tmp.replace(path)
+    return path
+
+
+def clip_only(clip: str = "f2", frames: int = VIDEO_FRAMES, cache: Path = CACHE) -> Path:
+    """Just the clip (no photos): `f2`, `own` or `webcam`."""
+    if clip == "f2":
+        return f2_clip(frames, cache)
+    if clip == "webcam":
+        return webcam_clip(frames, cache)
+    video = cache / "video" / f"faces-720p-{frames / VIDEO_FPS:g}s.mp4"
+    return video if video.is_file() else make_video(video, frames)
 
 
 def ensure(cache: Path = CACHE, frames: int = VIDEO_FRAMES, clip: str = "f2") -> tuple[list[Path], Path]:

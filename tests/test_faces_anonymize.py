@@ -1,5 +1,5 @@
 """hide_faces on synthetic pictures where the answer is known: a blurred face keeps none of its detail, pixelate
-makes blocks of a tenth of the face, box is black; the ellipse leaves the padded box's corners, padding grows the
+makes blocks of a sixth of the face, box is black; the ellipse leaves the padded box's corners, padding grows the
 box, RGBA keeps its alpha, boxes are clipped, odd boxes are safe, the input is never modified."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from desktop_app.core.faces.anonymize import MIN_BLOCK, hide_faces
+from desktop_app.core.faces.anonymize import MIN_BLOCK, PIXEL_BLOCKS, hide_faces
 
 H, W = 240, 320
 FACE = (0.25, 0.25, 0.5, 0.75)  # 80 x 120 px at (80, 60)
@@ -74,16 +74,18 @@ def test_the_blur_scales_with_the_face_so_a_large_face_is_as_unrecognisable() ->
     assert high_frequency(fixed[face], region, 32.0) > 0.3 * high_frequency(big[face], region, 32.0)
 
 
-def test_pixelate_makes_a_tenth_of_the_face_blocks_never_under_two_pixels() -> None:
+def test_pixelate_makes_a_sixth_of_the_face_blocks_never_under_two_pixels() -> None:
     rgb = detailed()
     out = hide_faces(rgb, [FACE], "pixelate", "rect", padding=0.0)
-    block = round(0.25 * W / 10)  # 8 px
+    assert PIXEL_BLOCKS == 6  # 10 (before) left the eyes, nose and brows readable as a face's layout
+    block = round(0.25 * W / 6)  # 13 px: the 80 px wide face is 6 whole blocks and a sliver
     region = out[60:180, 80:160]  # the box starts on a block corner
     for by in range(0, 120, block):
         for bx in range(0, 80, block):
             cell = region[by : by + block, bx : bx + block].reshape(-1, 3)
             assert (cell == cell[0]).all(), (by, bx)
-    assert len(np.unique(region.reshape(-1, 3), axis=0)) > 20  # blocks, not one colour
+    colours = len(np.unique(region.reshape(-1, 3), axis=0))
+    assert 20 < colours <= 7 * 10  # blocks, not one colour, and no more than 7 x 10 of them (not 10 x 15)
     tiny = (0.5, 0.5, 0.5 + 6 / W, 0.5 + 6 / H)  # a 6 px face: blocks of MIN_BLOCK, not of 1 px
     small = hide_faces(rgb, [tiny], "pixelate", "rect", padding=0.0)[120:126, 160:166]
     assert MIN_BLOCK == 2
@@ -143,3 +145,18 @@ def test_padding_grows_every_side_by_its_share_of_the_size() -> None:
     changed = (out != rgb).any(axis=2)
     ys, xs = np.nonzero(changed)
     assert (xs.min(), xs.max() + 1) == (40, 200) and (ys.min(), ys.max() + 1) == (0, 240)
+
+
+@pytest.mark.parametrize("style", ["blur", "pixelate", "box"])
+@pytest.mark.parametrize("shape", ["ellipse", "rect"])
+def test_in_place_hides_in_the_callers_picture_and_rgb_matches_the_rgba_path(style: str, shape: str) -> None:
+    rgb = features()
+    faces = [FACE, (0.6, 0.1, 0.9, 0.45), (0.9, 0.8, 1.2, 1.1)]  # one clipped by the frame's corner
+    copied = hide_faces(rgb, faces, style, shape)  # type: ignore[arg-type]
+    own = rgb.copy()
+    out = hide_faces(own, faces, style, shape, in_place=True)  # type: ignore[arg-type]
+    assert out is own  # no copy of the frame: the stage's own picture is changed
+    np.testing.assert_array_equal(own, copied)
+    rgba = np.dstack([rgb, np.full((H, W), 77, np.uint8)])
+    # RGB is drawn straight into the frame's view; RGBA through a copy of its colour: the same pixels
+    np.testing.assert_array_equal(hide_faces(rgba, faces, style, shape)[..., :3], copied)  # type: ignore[arg-type]

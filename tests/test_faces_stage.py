@@ -58,6 +58,9 @@ class CountingTracker:
     def reset(self) -> None:
         self.resets += 1
 
+    def steady(self, *args: object) -> bool:  # never lets the live schedule skip: every frame is detected
+        return False
+
 
 def pipeline_with(factory: Factory, params: EffectParams, **kwargs: object) -> Pipeline:
     pipeline = Pipeline(FakeSegmenter(), params, **kwargs)  # type: ignore[arg-type]

@@ -4,15 +4,19 @@ Off (nothing runs, nothing is loaded) while `params.faces` is None. Otherwise th
 reviewed (`Frame.faces`) when set, else the detector's on the input frame (`state.frame.pixels`, not the composed
 output) with `params.face_threshold` as the lowest score:
 - a live camera frame: LIVE_MODEL (MediaPipe full range; docs/models.md, "Face detectors"), through the
-  `FaceTracker` so a face the detector misses for a frame stays hidden;
+  `FaceTracker` so a face the detector misses for a frame stays hidden; the detector runs on the frames
+  `DetectionSchedule` says (every frame while there is no face, a face is new, missed or fast, and for a second
+  after one was lost; every second frame while all are steady, the tracker carrying the boxes on the others:
+  docs/benchmarks.md "Session 6");
 - a video file's frame (`Pipeline.video`): PHOTO_MODEL (CenterFace) at full size up to FULL_PASS_SIDE, through the
   tracker too;
 - a still photo: PHOTO_MODEL over tiles at full size for large photos (`tiles.detect_tiled`: faces from 20 px).
 The detectors are made on first use on the segmenter's device and thread count. A detector that fails raises: a
 frame never goes out with a face exposed because detection failed (live shows its "not working" frame).
-`timings["faces"]` is the stage's time; `last_ms` splits it into detection and hiding. `find` gives the faces it
-would hide in a photo (for a review step to outline; `Frame.faces` then carries the reviewed boxes, which are
-padded like detected ones).
+`timings["faces"]` is the stage's time; `last_ms` splits it into detection and hiding (`last_detected`: whether
+the detector ran on the last frame). Faces are hidden in place when the stage's input is the background effect's
+own new picture (not the frame itself), else in a copy. `find` gives the faces it would hide in a photo (for a
+review step to outline; `Frame.faces` then carries the reviewed boxes, which are padded like detected ones).
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from desktop_app.core.engine import DEFAULT_THREADS, Device
 from desktop_app.core.faces.anonymize import hide_faces
 from desktop_app.core.faces.detector import LIVE_MODEL, PHOTO_MODEL
 from desktop_app.core.faces.tiles import FULL_PASS_SIDE, Detects, detect_tiled
-from desktop_app.core.faces.tracking import FaceTracker
+from desktop_app.core.faces.tracking import DetectionSchedule, FaceTracker
 
 if TYPE_CHECKING:
     from desktop_app.core.pipeline import StageState
@@ -64,7 +68,9 @@ class FaceStage:
         self._detectors: dict[str, Detects] = {}
         self._lock = threading.Lock()
         self.tracker = FaceTracker()
+        self.schedule = DetectionSchedule()
         self.last_ms = {"detect": 0.0, "hide": 0.0}
+        self.last_detected = False
         self._active = False
 
     def model_for(self, still: bool) -> str:
@@ -85,7 +91,7 @@ class FaceStage:
         params = state.params
         if params.faces is None:
             if self._active:  # turned off: tracks held from before must not come back when it is turned on again
-                self.tracker.reset()
+                self.reset()
                 self._active = False
             return
         self._active = True
@@ -94,16 +100,23 @@ class FaceStage:
         boxes = [tuple(b) for b in reviewed] if reviewed is not None else [f.box for f in self._detect(state)]
         detected = time.perf_counter()
         if boxes:
-            state.pixels = hide_faces(state.pixels, boxes, params.faces, params.face_shape, params.face_padding)
+            pixels = state.pixels
+            # the background effect's own new picture is this stage's to change; the input frame never is
+            owned = pixels.flags.writeable and not np.may_share_memory(pixels, state.frame.pixels)
+            state.pixels = hide_faces(pixels, boxes, params.faces, params.face_shape, params.face_padding,
+                                      in_place=owned)
         done = time.perf_counter()
         self.last_ms = {"detect": (detected - start) * 1000.0, "hide": (done - detected) * 1000.0}
         state.timings[self.name] = (done - start) * 1000.0
 
     def _detect(self, state: StageState) -> list[Detection]:
+        tracked = self._pipeline.temporal and not state.still
+        if tracked and self.model_for(state.still) == LIVE_MODEL and not self.schedule.due(self.tracker):
+            self.last_detected = False
+            return self.tracker.coast()  # a steady live frame: the tracker carries the boxes on
+        self.last_detected = True
         faces = self.find(state.frame.pixels, state.params.face_threshold, state.still)
-        if self._pipeline.temporal and not state.still:
-            faces = self.tracker.update(faces)
-        return faces
+        return self.tracker.update(faces) if tracked else faces
 
     def find(self, rgb: np.ndarray, threshold: float, still: bool = True) -> list[Detection]:
         """The faces this stage would hide in `rgb` (a photo by default: what a review step outlines), before any
@@ -118,3 +131,4 @@ class FaceStage:
 
     def reset(self) -> None:
         self.tracker.reset()
+        self.schedule.reset()

@@ -1,5 +1,6 @@
 """FaceTracker: face boxes stabilised across video frames, so no face is exposed for a frame when the detector blinks.
-Pure (no model): the faces stage calls `update(this frame's detections)` once per frame.
+Pure (no model): the faces stage calls `update(this frame's detections)` on every frame the detector runs on, and
+live, `coast()` on the frames `DetectionSchedule` lets it skip (while every face is steady: every second frame).
 
 Per track: the last box (lightly smoothed: only jitter, never motion), a velocity (box coordinates per frame, an
 exponential mean of the matched frames' displacements) and the frames since its last detection. A detection
@@ -26,6 +27,7 @@ from dataclasses import dataclass
 from desktop_app.core.detection import Detection
 
 Box = tuple[float, float, float, float]
+NEVER = 1 << 30  # `since_drop` before any track was dropped
 
 
 @dataclass(slots=True)
@@ -37,10 +39,41 @@ class _Track:
     ident: int
     missed: int = 0  # frames since the last detection
     hits: int = 1
+    coasted: int = 0  # of the `missed` frames, those the detector did not run on (`coast`): no miss
 
 
 def _size(box: Box) -> tuple[float, float]:
     return max(box[2] - box[0], 1e-6), max(box[3] - box[1], 1e-6)
+
+
+class DetectionSchedule:
+    """Which live frames the detector runs on: every frame unless `tracker.steady(min_hits, max_speed, recent)`,
+    and then at least every `every`-th frame. So it always runs while there is no track (a new face is found on
+    its first frame), while a track is new, held after a miss or moving fast, and for `recent` frames after a
+    track was dropped (a face gone behind another person comes back); while every face is steady, a face that
+    newly appears waits at most `every - 1` frames (with `every=2`: 1 frame, 33 ms at 30 fps).
+    Why every=2, min_hits=3, max_speed=0.1, recent=30, measured on the test video (bench/bench_face_tracking.py,
+    docs/benchmarks.md "Session 6"): without `recent` a face coming out from behind another was found a frame
+    late; with it the only late face is one entering the frame (found on its first detection 1 frame late at
+    half the start frames: 11-12 face-frames exposed, 11 detecting every frame, 12 before the session).
+    `every=1` detects every frame."""
+
+    def __init__(self, every: int = 2, min_hits: int = 3, max_speed: float = 0.1, recent: int = 30) -> None:
+        if every < 1:
+            raise ValueError(f"every must be >= 1 frame, got {every}")
+        self.every, self.min_hits, self.max_speed, self.recent = every, min_hits, max_speed, recent
+        self._skipped = 0  # frames skipped since the last detection
+
+    def due(self, tracker: FaceTracker) -> bool:
+        """Whether to detect on this frame (and count it: call once per frame)."""
+        if self._skipped + 1 >= self.every or not tracker.steady(self.min_hits, self.max_speed, self.recent):
+            self._skipped = 0
+            return True
+        self._skipped += 1
+        return False
+
+    def reset(self) -> None:
+        self._skipped = 0
 
 
 class FaceTracker:
@@ -71,11 +104,12 @@ class FaceTracker:
         self.exit_hold = 3 * hold if exit_hold is None else max(exit_hold, hold)
         self._tracks: list[_Track] = []
         self._next_id = 0
+        self.since_drop = NEVER  # frames since a track was last dropped (`steady`)
         self.ids: list[int] = []  # the track of each face the last `update` returned (same order)
 
     def reset(self) -> None:
         """Forget every track (a new video, a new frame size)."""
-        self._tracks, self.ids = [], []
+        self._tracks, self.ids, self.since_drop = [], [], NEVER
 
     @property
     def track_count(self) -> int:
@@ -159,7 +193,7 @@ class FaceTracker:
         t.velocity = tuple(k * v + (1.0 - k) * s for v, s in zip(t.velocity, step, strict=True))  # type: ignore[assignment]
         t.box = box  # type: ignore[assignment]
         t.score, t.keypoints = f.score, f.keypoints
-        t.missed, t.hits = 0, t.hits + 1
+        t.missed, t.hits, t.coasted = 0, t.hits + 1, 0
 
     # ------------------------------------------------------------------ the frame
 
@@ -180,7 +214,7 @@ class FaceTracker:
                 vx, vy = (t.velocity[0] + t.velocity[2]) / 2, (t.velocity[1] + t.velocity[3]) / 2
                 leaving = ((ahead[0] < 0.0 and vx < 0) or (ahead[2] > 1.0 and vx > 0)
                            or (ahead[1] < 0.0 and vy < 0) or (ahead[3] > 1.0 and vy > 0))
-                if t.missed > (self.exit_hold if leaving else self.hold):
+                if t.missed - t.coasted > (self.exit_hold if leaving else self.hold):
                     continue
             survivors.append(t)
         for di, f in enumerate(faces):
@@ -188,9 +222,46 @@ class FaceTracker:
                 survivors.append(_Track(tuple(f.box), (0.0, 0.0, 0.0, 0.0), f.score, f.keypoints,  # type: ignore[arg-type]
                                         self._next_id))
                 self._next_id += 1
+        self._count_drops(len(self._tracks) + len(faces) - len(matched), survivors)
+        return [self._hidden(t) for t in self._tracks]
+
+    def coast(self) -> list[Detection]:
+        """A frame the detector did not run on (the faces stage's `DetectionSchedule`) -> the faces to hide: every
+        track carried one frame on, hidden as a held track is (everything from its last box to where its velocity
+        carries it, grown by `grow` per frame), without counting against `hold`; a track whose predicted box has
+        left the frame is dropped."""
+        survivors: list[_Track] = []
+        for t in self._tracks:
+            t.missed += 1
+            t.coasted += 1
+            ahead = [b + v * t.missed for b, v in zip(t.box, t.velocity, strict=True)]
+            if ahead[2] <= 0.0 or ahead[3] <= 0.0 or ahead[0] >= 1.0 or ahead[1] >= 1.0:
+                continue
+            survivors.append(t)
+        self._count_drops(len(self._tracks), survivors)
+        return [self._hidden(t) for t in survivors]
+
+    def _count_drops(self, before: int, survivors: list[_Track]) -> None:
+        """Keep `survivors` (of `before` tracks, new ones included) and count the frames since a track was dropped."""
+        self.since_drop = 0 if len(survivors) < before else self.since_drop + 1
         self._tracks = survivors
         self.ids = [t.ident for t in survivors]
-        return [self._hidden(t) for t in self._tracks]
+
+    def steady(self, min_hits: int = 3, max_speed: float = 0.1, recent: int = 30) -> bool:
+        """Whether the detector may skip the coming frame: there are tracks, every one was found by the last
+        detection (none held after a miss), has been detected at least `min_hits` times (its velocity is known)
+        and moves (each edge) under `max_speed` x its size per frame, and no track was dropped in the last
+        `recent` frames (a face that went out of view, behind another person or a hand, tends to come back)."""
+        if not self._tracks or self.since_drop < recent:
+            return False
+        for t in self._tracks:
+            if t.missed > t.coasted or t.hits < min_hits:
+                return False
+            w, h = _size(t.box)
+            vx0, vy0, vx1, vy1 = t.velocity
+            if max(abs(vx0), abs(vx1)) > max_speed * w or max(abs(vy0), abs(vy1)) > max_speed * h:
+                return False
+        return True
 
     def _hidden(self, t: _Track) -> Detection:
         if t.missed == 0:

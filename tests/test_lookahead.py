@@ -171,6 +171,9 @@ def test_through_the_pipeline_a_one_frame_hole_never_reaches_the_mask() -> None:
     masks = [person() for _ in range(5)]
     masks[2] = np.zeros((H, W), np.float32)  # the model loses the person for one frame
     pipeline = Pipeline(Scripted(masks), EffectParams("blur", smoothing=0.0, feather=0.0))
+    video = frames(5)
+    for rgb in video:  # the person is in the picture too (the live edge step follows the frame's own edges)
+        rgb[4:20, 8:24] = 200
     with video_lookahead(pipeline) as look:
-        out = [pipeline.process(Frame(rgb, t / 30, t, "clip")).mask for t, rgb in enumerate(look.feed(frames(5)))]
+        out = [pipeline.process(Frame(rgb, t / 30, t, "clip")).mask for t, rgb in enumerate(look.feed(video))]
     assert all(mask is not None and mask[10, 16] > 0.99 for mask in out)

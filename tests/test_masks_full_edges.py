@@ -10,7 +10,13 @@ import numpy as np
 import pytest
 
 from desktop_app.core import edges_full
-from desktop_app.core.edges_full import apply_coefficients, colour_coefficients, fit_guide, refine_edges_full
+from desktop_app.core.edges_full import (
+    apply_coefficients,
+    colour_coefficients,
+    fit_guide,
+    refine_edges_colour,
+    refine_edges_full,
+)
 from desktop_app.core.frames import Frame
 from desktop_app.core.masks import MaskRefiner, refine_edges, soft_threshold, upsample
 from desktop_app.core.params import EffectParams
@@ -161,7 +167,7 @@ def test_pipeline_uses_full_size_edges_for_video_frames_when_asked() -> None:
     assert video is not None and live is not None and still is not None
     refined = soft_threshold(alpha, 0.5, 0.3)
     assert np.array_equal(video, refine_edges_full(rgb, refined))
-    assert np.array_equal(live, upsample(refine_edges(rgb, refined), (FRAME_H, FRAME_W)))
+    assert np.array_equal(live, upsample(refine_edges_colour(rgb, refined), (FRAME_H, FRAME_W)))
     assert np.array_equal(still, upsample(refined, (FRAME_H, FRAME_W)))  # stills: no edge step at all
     assert abs(crossing(video[FRAME_H // 2]) - (EDGE_X - 0.5)) <= 0.5
 

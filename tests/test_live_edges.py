@@ -124,7 +124,7 @@ def test_still_noisy_scene_keeps_a_steady_mask_with_snapped_edges() -> None:
 
     steady, plain = run(True), run(False)
     assert changed_pixels(plain) > 10  # the guided filter alone follows the noise ...
-    assert changed_pixels(steady) < 0.6 * changed_pixels(plain)  # ... the gate holds it still
+    assert changed_pixels(steady) < 0.75 * changed_pixels(plain)  # ... the gate holds it still
     # ... and the edge stays where the refinement puts it on the clean frame, row by row (not the model's).
     rgb, _ = scene()
     clean = Pipeline(GridSegmenter(alpha), EffectParams(effect="blur", feather=0.3, smoothing=0.5, quality="fast"))

@@ -1,4 +1,4 @@
-"""edges_full.refine_edges_colour (W39: live's edge step in colour at the grid), on synthetic frames with a known edge."""
+"""edges_full.refine_edges_colour (W39: live's edge step in colour at the grid), on synthetic frames, known edges."""
 
 from __future__ import annotations
 

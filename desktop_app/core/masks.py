@@ -184,7 +184,9 @@ def gated_average(state: np.ndarray, new: np.ndarray, smoothing: float, width: f
     return state + diff
 
 
-# Live edge refinement: a guided filter (He et al.) whose coefficients are fitted at the model's grid against
+# The grey edge refinement (live's edge step until W39; live now takes `edges_full.refine_edges_colour`, which
+# sees edges of hue too and reaches further: docs/quality.md, "Session 6: flicker"). A guided filter (He et al.)
+# whose coefficients are fitted at the model's grid against
 # the frame in grey and applied at EDGE_SCALE x the grid, so the edge follows the frame's own edges. Radius 1 grid
 # pixel, eps 1e-3, tuned on call-P002 (docs/quality.md). Applied at the grid itself (scale 1) it keeps most of
 # the gain for a third of the cost of 2.5x (640x360): +0.8 ms vs +3 ms at 720p in the pipeline, side by side.

@@ -8,6 +8,7 @@ from the frame pairs where the person moves and from the 5 worst pairs (spikes v
 
     .venv/bin/python bench/quality_flicker.py [--clips call-P002,call-P002-noisy] [--variants "NAME;..."]
     -> bench/results/quality_clips_session6_tune.json
+    .venv/bin/python bench/quality_flicker.py --pictures --clips call-P002   # -> docs/img/flicker-*.png
 """
 
 from __future__ import annotations
@@ -154,12 +155,26 @@ def qm_moving(truths: list[np.ndarray]) -> list[int]:
     return bq.qm.moving_frames(truths)
 
 
+def picture(clip: str, frames: list[np.ndarray], truths: list[np.ndarray], cached: Cached) -> str:
+    """docs/img/flicker-<clip>-<t>.png: live before W39 (grey edges) | live now (colour edges) at the frame where the
+    two masks differ most (bench_quality's error pictures: missed person pixels blue, false ones red)."""
+    before = run(cached, frames, **LIVE["live before W39: grey edges at the grid"])
+    after = run(cached, frames)
+    t = max(range(len(frames)), key=lambda i: int(np.count_nonzero(before[i] != after[i])))
+    tiles = [bq.error_picture(frames[t], p[t], truths[t], height=270) for p in (before, after)]
+    sheet = np.hstack([np.pad(tile, ((0, 0), (0, 4), (0, 0)), constant_values=255) for tile in tiles])
+    path = REPO / "docs" / "img" / f"flicker-{clip}-{t:03d}.png"
+    cv2.imwrite(str(path), sheet[..., ::-1], [cv2.IMWRITE_PNG_COMPRESSION, 9])
+    return str(path.relative_to(REPO))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--set", type=Path, default=REPO / ".cache" / "evalset")
     parser.add_argument("--clips", default="call-P002,call-P002-noisy")
     parser.add_argument("--variants", help="names separated by ; (default: all)")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "quality_clips_session6_tune.json")
+    parser.add_argument("--pictures", action="store_true", help="only the live before/after pictures (docs/img/)")
     args = parser.parse_args()
     cv2.setNumThreads(1)
     names = args.variants.split(";") if args.variants else list(VARIANTS)
@@ -171,6 +186,9 @@ def main() -> int:
         frames = [bq.read_rgb(folder / f"{t:03d}.png") for t in range(count)]
         truths = [bq.read_mask(folder / f"{t:03d}.truth.png") > 0 for t in range(count)]
         cached = Cached(segmenter, frames)
+        if args.pictures:
+            print(picture(clip, frames, truths, cached))
+            continue
         result[clip] = {}
         for name in names:
             preds = run(cached, frames, **VARIANTS[name])
@@ -180,6 +198,8 @@ def main() -> int:
                   f"moving {s['moving_iou']:.3f} bF {s['boundary_f']:.3f} lag {s['lag']} | band {s['band']:.4f} "
                   f"interior {s['interior']:.4f} far {s['far']:.4f} moving-share {s['moving_share']:.2f} "
                   f"worst5 {s['worst5_share']:.2f}", flush=True)
+    if args.pictures:
+        return 0
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"clips": result, "command": " ".join(sys.argv[1:])}, indent=1) + "\n")
     print(f"wrote {args.out}")

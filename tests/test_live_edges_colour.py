@@ -93,3 +93,22 @@ def test_a_moving_hue_edge_is_followed_in_the_same_frame() -> None:
         mask = pipeline.process(Frame(rgb, i / 30, i, "cam")).mask
         assert mask is not None
         assert abs(first_person_column(mask) - (EDGE_X + shift)) <= CELL, i
+
+
+def test_a_new_source_starts_with_a_fresh_guide_and_edge_history() -> None:
+    """The colour guide's gate and the refined edge's gate belong to one source: a new camera (or video) is snapped
+    as a fresh pipeline snaps it, not averaged with the last source's frames."""
+    params = EffectParams(effect="blur", feather=0.3, smoothing=0.5, quality="fast")
+    # The first camera sees nearly the same picture (10 levels brighter: within the guide's gate) and a model edge
+    # one cell off: with the history kept, both would be averaged into the new camera's first frame.
+    first_rgb, first_alpha = scene(-1.5, (tuple(c + 10 for c in BACKGROUND), tuple(c + 10 for c in PERSON)))
+    rgb, alpha = scene(-2.5)
+    segmenter = GridSegmenter(first_alpha)
+    pipeline = Pipeline(segmenter, params)
+    for i in range(4):
+        pipeline.process(Frame(first_rgb, i / 30, i, "camera-1"))
+    segmenter.mask = alpha
+    switched = pipeline.process(Frame(rgb, 0.0, 0, "camera-2")).mask
+    fresh = Pipeline(GridSegmenter(alpha), params).process(Frame(rgb, 0.0, 0, "camera-2")).mask
+    assert switched is not None and fresh is not None
+    np.testing.assert_array_equal(switched, fresh)

@@ -70,11 +70,17 @@ def colour_at(scale: int, divisor: int = 2, radius: int = 2) -> Callable[[Pipeli
     return setup
 
 
+def no_specks(pipeline: Pipeline) -> None:
+    """Without W39b's speck step (core.specks: the edge step's output as it is)."""
+    pipeline._refiner.despeckle = lambda alpha: alpha  # type: ignore[method-assign]
+
+
 LIVE: dict[str, dict[str, Any]] = {
     "model alone (no smoothing, no edges)": {"smoothing": 0.0, "setup": no_edges},
     "live, edges off": {"setup": no_edges},
     "live before W39: grey edges at the grid": {"setup": grey_edges},
     "live now: colour, fit 1/4 grid r1, applied at the grid": {},
+    "live round one: colour edges, no speck step": {"setup": no_specks},
     "colour, fit 1/2 grid r1": fit(2, 1),
     "colour, fit 1/2 grid r2": fit(2, 2),
     "colour, fit at the grid r1": fit(1, 1),
@@ -94,6 +100,7 @@ VIDEO: dict[str, dict[str, Any]] = {
     "video files before W39: median of three": {"video": True, "radius": 1},
     "video files now: median of five": {"video": True, "radius": 2},
     "video files, median of five, smoothing 0.7": {"video": True, "radius": 2, "smoothing": 0.7},
+    "video files round one: median of five, no speck step": {"video": True, "radius": 2, "setup": no_specks},
 }
 VARIANTS = LIVE | VIDEO
 

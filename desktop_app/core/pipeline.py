@@ -244,13 +244,15 @@ class Pipeline:
     def _edges(self, rgb: np.ndarray, refined: np.ndarray) -> np.ndarray:
         """The refined mask's edges snapped to the frame's in colour: at full resolution (`full_edges`) or at the
         model's grid (`edges_full.refine_edges_colour`, live; W39: the grey grid step before it flickered 0.0112 vs
-        0.0090 on call-P002), against a change-gated average of the frame (and, at the grid, gated again)."""
+        0.0090 on call-P002), against a change-gated average of the frame (and, at the grid, gated again); then specks
+        dropped and small holes filled (`MaskRefiner.despeckle`, W39b), the gated histories left as they were."""
         refiner = self._refiner
         if self.full_edges:
-            return refiner.steady_full(refine_edges_full(rgb, refined, guide_filter=refiner.steady_unit_guide,
-                                                         previous=refiner.previous_full(rgb.shape[:2]),
-                                                         smoothing=refiner.smoothing))
-        return refiner.steady(refine_edges_colour(rgb, refined, guide_filter=refiner.steady_unit_guide))
+            return refiner.despeckle(refiner.steady_full(refine_edges_full(
+                rgb, refined, guide_filter=refiner.steady_unit_guide, previous=refiner.previous_full(rgb.shape[:2]),
+                smoothing=refiner.smoothing)))
+        return refiner.despeckle(refiner.steady(refine_edges_colour(rgb, refined,
+                                                                    guide_filter=refiner.steady_unit_guide)))
 
     def _best_still(self, rgb: np.ndarray, params: EffectParams, spec: EffectSpec,
                     background: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:

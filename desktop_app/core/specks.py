@@ -1,0 +1,87 @@
+"""Specks removed and small holes filled in a person alpha (issue #9's "holes filled and specks removed"; W39b).
+
+Connected components of the alpha at the threshold (8-connected person, 4-connected background). A person
+component is a speck, and is dropped with its soft rim, when it is small against BOTH the largest component
+(SPECK_OF_LARGEST) and the frame (SPECK_OF_FRAME): a second person, even a much smaller one far back, or a
+detached hand of a plausible size (a few % of the person) is kept. A background component that does not touch
+the frame's border is a hole, and is filled, under the same two bounds. Over time a component that overlaps what
+was kept last frame needs only half the size to stay (and a hole that overlaps the last frame's background stays
+open at half the size), so a piece near the bound does not blink on and off.
+
+Measured on call-P002 (tune; docs/quality.md, "Session 6: flicker", round two): the flicker that lies in such
+pieces is mostly the full-resolution edge step's 1-100 px specks and pinholes of the video files' path.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+# A person component under this share of the largest one AND of the frame is a speck; the same for holes.
+SPECK_OF_LARGEST = 0.02
+SPECK_OF_FRAME = 0.001
+# A component overlapping last frame's kept pieces (a hole: last frame's background) keeps at this share of the bound.
+SPECK_HYSTERESIS = 0.5
+
+
+class SpeckFilter:
+    """`clean(alpha)` drops specks and fills holes, remembering what it kept for the next frame; `reset()` forgets.
+
+    One `cv2.findContours` (outer boundaries and the holes' boundaries, two levels) finds both, about 20 us at
+    256x144; the areas are the pixel counts the contours' polygons give. Nothing is drawn unless a piece is dropped
+    or filled."""
+
+    def __init__(self, threshold: float = 0.5) -> None:
+        self.threshold = threshold
+        self._kept: np.ndarray | None = None  # last frame's person pixels after cleaning (bool)
+
+    def reset(self) -> None:
+        self._kept = None
+
+    def clean(self, alpha: np.ndarray) -> np.ndarray:
+        """(h, w) float alpha in [0, 1] -> the same with specks at 0 and holes at 1 (a new array if changed)."""
+        alpha = np.asarray(alpha, dtype=np.float32)
+        person = alpha >= self.threshold
+        previous = self._kept if self._kept is not None and self._kept.shape == person.shape else None
+        self._kept = person
+        contours, hierarchy = cv2.findContours(person.view(np.uint8), cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+        if len(contours) <= 1:
+            return alpha
+        outer = hierarchy[0, :, 3] < 0  # no parent: a person piece; else a hole in one
+        # Pixel counts from the polygons through the boundary pixels' centres: a piece's polygon misses half a
+        # pixel all round, a hole's (traced on the person pixels around it) takes half a pixel too many.
+        areas = [cv2.contourArea(c) + (0.5 if o else -0.5) * cv2.arcLength(c, True) + 1.0
+                 for c, o in zip(contours, outer, strict=True)]
+        bound = min(SPECK_OF_LARGEST * max(a for a, o in zip(areas, outer, strict=True) if o),
+                    SPECK_OF_FRAME * person.size)
+        drop, fill = [], []
+        for i, (contour, area) in enumerate(zip(contours, areas, strict=True)):
+            if area >= bound:
+                continue
+            x, y, w, h = cv2.boundingRect(contour)
+            if outer[i]:
+                seen = previous is not None and bool((previous[y:y + h, x:x + w] & person[y:y + h, x:x + w]).any())
+                if not (seen and area >= SPECK_HYSTERESIS * bound):
+                    drop.append(contour)
+            else:
+                if previous is not None and area >= SPECK_HYSTERESIS * bound and bool(
+                        (~previous[y:y + h, x:x + w] & ~person[y:y + h, x:x + w]).any()):
+                    continue  # a hole that was open last frame stays open at half the size
+                fill.append(contour)
+        if not drop and not fill:
+            return alpha
+        alpha = alpha.copy()
+        if drop:
+            # The speck and its soft rim (the pixels under the threshold within two pixels of it) go to 0.
+            pieces = np.zeros(person.shape, np.uint8)
+            cv2.drawContours(pieces, drop, -1, 1, thickness=cv2.FILLED)
+            inside = pieces.view(bool).copy()
+            cv2.drawContours(pieces, drop, -1, 1, thickness=5)
+            alpha[inside | (pieces.view(bool) & ~person)] = 0.0
+            person &= ~inside
+        if fill:
+            holes = np.zeros(person.shape, np.uint8)
+            cv2.drawContours(holes, fill, -1, 1, thickness=cv2.FILLED)
+            alpha[holes.view(bool)] = 1.0
+            person |= holes.view(bool)
+        return alpha

@@ -30,7 +30,7 @@ sys.path.insert(0, str(REPO / "bench"))
 import bench_quality as bq  # noqa: E402
 from quality_edge_full import Cached  # noqa: E402
 
-from desktop_app.core import edges_full, masks  # noqa: E402
+from desktop_app.core import edges_full, masks, specks  # noqa: E402
 from desktop_app.core.frames import Frame  # noqa: E402
 from desktop_app.core.lookahead import Lookahead  # noqa: E402
 from desktop_app.core.params import EffectParams  # noqa: E402
@@ -72,7 +72,7 @@ def colour_at(scale: int, divisor: int = 2, radius: int = 2) -> Callable[[Pipeli
 
 def no_specks(pipeline: Pipeline) -> None:
     """Without W39b's speck step (core.specks: the edge step's output as it is)."""
-    pipeline._refiner.despeckle = lambda alpha: alpha  # type: ignore[method-assign]
+    pipeline._refiner.despeckle = lambda alpha, grid=None: alpha  # type: ignore[method-assign]
 
 
 LIVE: dict[str, dict[str, Any]] = {
@@ -81,6 +81,9 @@ LIVE: dict[str, dict[str, Any]] = {
     "live before W39: grey edges at the grid": {"setup": grey_edges},
     "live now: colour, fit 1/4 grid r1, applied at the grid": {},
     "live round one: colour edges, no speck step": {"setup": no_specks},
+    "live now, specks only (no holes filled)": {"constants_specks": {"HOLE_OF_FRAME": 0.0}},
+    "live now, holes only (no specks dropped)": {"constants_specks": {"SPECK_OF_FRAME": 0.0}},
+    "live now, holes under 0.1% of the frame filled at the grid too": {"constants_specks": {"HOLE_CELLS": 1e9}},
     "colour, fit 1/2 grid r1": fit(2, 1),
     "colour, fit 1/2 grid r2": fit(2, 2),
     "colour, fit at the grid r1": fit(1, 1),
@@ -101,17 +104,32 @@ VIDEO: dict[str, dict[str, Any]] = {
     "video files now: median of five": {"video": True, "radius": 2},
     "video files, median of five, smoothing 0.7": {"video": True, "radius": 2, "smoothing": 0.7},
     "video files round one: median of five, no speck step": {"video": True, "radius": 2, "setup": no_specks},
+    "video files now, specks only (no holes filled)": {"video": True, "radius": 2,
+                                                       "constants_specks": {"HOLE_OF_FRAME": 0.0}},
+    "video files now, holes only (no specks dropped)": {"video": True, "radius": 2,
+                                                        "constants_specks": {"SPECK_OF_FRAME": 0.0}},
+    "video files now, holes under 0.02% of the frame": {"video": True, "radius": 2,
+                                                        "constants_specks": {"HOLE_OF_FRAME": 0.0002}},
+    "video files now, holes under 2 grid cells": {"video": True, "radius": 2, "constants_specks": {"HOLE_CELLS": 2.0}},
+    "video files now, holes under 4 grid cells": {"video": True, "radius": 2, "constants_specks": {"HOLE_CELLS": 4.0}},
+    "video files now, holes under 0.1% of the frame (any cells)": {"video": True, "radius": 2,
+                                                                   "constants_specks": {"HOLE_CELLS": 1e9}},
+    "video files now, specks under 0.3% of the frame": {"video": True, "radius": 2,
+                                                        "constants_specks": {"SPECK_OF_FRAME": 0.003}},
 }
 VARIANTS = LIVE | VIDEO
 
 
 def run(segmenter: Cached, frames: list[np.ndarray], smoothing: float = 0.5, setup: Callable | None = None,
-        video: bool = False, radius: int = 0, constants: dict | None = None, constants_masks: dict | None = None
-        ) -> list[np.ndarray]:
+        video: bool = False, radius: int = 0, constants: dict | None = None, constants_masks: dict | None = None,
+        constants_specks: dict | None = None) -> list[np.ndarray]:
     """The clip through the blur pipeline: live (grid edges, no lookahead) or as a video file (full-resolution edges,
     the lookahead of `radius` fed as core.batch_video feeds it)."""
     saved = {k: getattr(edges_full, k) for k in constants or {}}
     saved_masks = {k: getattr(masks, k) for k in constants_masks or {}}
+    saved_specks = {k: getattr(specks, k) for k in constants_specks or {}}
+    for key, value in (constants_specks or {}).items():
+        setattr(specks, key, value)
     for key, value in (constants or {}).items():
         setattr(edges_full, key, value)
     for key, value in (constants_masks or {}).items():
@@ -134,6 +152,8 @@ def run(segmenter: Cached, frames: list[np.ndarray], smoothing: float = 0.5, set
             setattr(edges_full, key, value)
         for key, value in saved_masks.items():
             setattr(masks, key, value)
+        for key, value in saved_specks.items():
+            setattr(specks, key, value)
 
 
 def split(preds: list[np.ndarray], truths: list[np.ndarray]) -> dict[str, float]:
@@ -200,8 +220,9 @@ def main() -> int:
         for name in names:
             preds = run(cached, frames, **VARIANTS[name])
             s = bq.clip_scores(preds, truths) | split(preds, truths)
+            s["flicker_unrounded"] = round(float(bq.qm.video_scores(preds, truths)["flicker"]), 7)
             result[clip][name] = s
-            print(f"{clip:16} {name:54} flicker {s['flicker']:.4f} still {s['still_flicker']:.5f} "
+            print(f"{clip:16} {name:54} flicker {s['flicker_unrounded']:.6f} still {s['still_flicker']:.5f} "
                   f"moving {s['moving_iou']:.3f} bF {s['boundary_f']:.3f} lag {s['lag']} | band {s['band']:.4f} "
                   f"interior {s['interior']:.4f} far {s['far']:.4f} moving-share {s['moving_share']:.2f} "
                   f"worst5 {s['worst5_share']:.2f}", flush=True)

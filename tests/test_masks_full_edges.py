@@ -199,7 +199,7 @@ def test_noisy_still_scene_is_steadier_with_the_gate_and_the_edge_stays_on_the_f
         if not gated:
             pipeline._refiner.previous_full = lambda shape: None  # type: ignore[method-assign]
         # The gate alone: W39b's speck step would also drop the noise's own specks (tests/test_specks.py).
-        pipeline._refiner.despeckle = lambda alpha: alpha  # type: ignore[method-assign]
+        pipeline._refiner.despeckle = lambda alpha, grid=None: alpha  # type: ignore[method-assign]
         return [pipeline.process(Frame(f, i / 30.0, i, "clip")).mask for i, f in enumerate(frames)]
 
     steady, plain = run(True), run(False)

@@ -47,14 +47,21 @@ def test_a_detached_hand_of_a_plausible_size_is_kept() -> None:
     np.testing.assert_array_equal(SpeckFilter().clean(alpha), alpha)
 
 
-def test_a_small_hole_is_filled_but_a_big_one_and_a_gap_open_to_the_border_are_not() -> None:
-    alpha = person_alpha()
-    alpha[80:83, 120:123] = 0.0  # a 3x3 pinhole in the body
-    alpha[100:130, 95:115] = 0.0  # a 600-cell opening (between an arm and the body): real background
-    alpha[120:, 150:155] = 0.0  # a notch open to the frame's bottom edge
-    out = SpeckFilter().clean(alpha)
-    assert np.all(out[80:83, 120:123] == 1.0)
-    assert np.all(out[101:129, 96:114] == 0.0) and np.all(out[121:, 151:154] == 0.0)
+def test_a_hole_under_a_grid_cell_is_filled_but_a_cell_a_big_one_and_a_gap_open_to_the_border_are_not() -> None:
+    """At full resolution (here 4x4 pixels a grid cell) a pinhole smaller than a cell is the edge step's and is filled;
+    a hole of a cell or more is the model's own (a gap between a small person's legs), so at the grid none is."""
+    alpha = np.repeat(np.repeat(person_alpha(), 4, 0), 4, 1)
+    alpha[320:323, 480:483] = 0.0  # a 3x3 pinhole in the body: 9 px, under a cell (16 px)
+    alpha[360:365, 400:405] = 0.0  # a 5x5 hole: 25 px, over a cell
+    alpha[400:520, 380:460] = 0.0  # an opening between an arm and the body: real background
+    alpha[480:, 600:620] = 0.0  # a notch open to the frame's bottom edge
+    out = SpeckFilter().clean(alpha, cell_area=16.0)
+    assert np.all(out[320:323, 480:483] == 1.0)
+    assert np.all(out[360:365, 400:405] == 0.0)
+    assert np.all(out[401:519, 381:459] == 0.0) and np.all(out[481:, 601:619] == 0.0)
+    grid = person_alpha()
+    grid[80:81, 120:121] = 0.0  # a one-cell hole at the grid stays
+    np.testing.assert_array_equal(SpeckFilter().clean(grid), grid)
 
 
 def test_a_piece_kept_last_frame_stays_at_half_the_size_a_new_one_does_not() -> None:
@@ -126,3 +133,14 @@ def test_a_still_has_no_speck_memory() -> None:
         assert np.all(refiner.despeckle(small)[20:25, 20:25] == float(kept)), smoothing
         refiner.reset()
         assert np.all(refiner.despeckle(small)[20:25, 20:25] == 0.0)  # reset: a new source has no memory
+
+
+def test_the_refiner_fills_pinholes_only_given_the_models_grid() -> None:
+    """`despeckle(alpha, grid)` (the video files' full-resolution edges) knows a cell's size; at the grid (live) no
+    hole is filled."""
+    alpha = np.repeat(np.repeat(person_alpha(), 4, 0), 4, 1)
+    alpha[320:323, 480:483] = 0.0
+    refiner = MaskRefiner(smoothing=0.5)
+    assert np.all(refiner.despeckle(alpha, (H, W))[320:323, 480:483] == 1.0)
+    refiner.reset()
+    assert np.all(refiner.despeckle(alpha)[320:323, 480:483] == 0.0)

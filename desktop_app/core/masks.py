@@ -138,13 +138,15 @@ class MaskRefiner:
         self._edge_state = _next_state(self._edge_state, alpha, self.smoothing)
         return self._edge_state
 
-    def despeckle(self, alpha: np.ndarray) -> np.ndarray:
+    def despeckle(self, alpha: np.ndarray, grid: tuple[int, int] | None = None) -> np.ndarray:
         """The edge-refined alpha with specks dropped and small holes filled at `threshold` (`core.specks`); the
-        pieces kept last frame keep at half the size while smoothing is on (no memory with smoothing 0)."""
+        pieces kept last frame keep at half the size while smoothing is on (no memory with smoothing 0). `grid`:
+        the model's (h, w) when `alpha` is larger (full-resolution edges), so holes under a grid cell are filled."""
         if self.smoothing <= 0.0:
             self._specks.reset()
         self._specks.threshold = self.threshold
-        return self._specks.clean(alpha)
+        cell = 1.0 if grid is None else alpha.shape[0] * alpha.shape[1] / float(grid[0] * grid[1])
+        return self._specks.clean(alpha, cell)
 
     def steady_full(self, alpha: np.ndarray) -> np.ndarray:
         """Record the full-resolution edges' result (`edges_full.refine_edges_full`, which gates against the one

@@ -250,7 +250,7 @@ class Pipeline:
         if self.full_edges:
             return refiner.despeckle(refiner.steady_full(refine_edges_full(
                 rgb, refined, guide_filter=refiner.steady_unit_guide, previous=refiner.previous_full(rgb.shape[:2]),
-                smoothing=refiner.smoothing)))
+                smoothing=refiner.smoothing)), refined.shape)
         return refiner.despeckle(refiner.steady(refine_edges_colour(rgb, refined,
                                                                     guide_filter=refiner.steady_unit_guide)))
 

@@ -20,6 +20,12 @@ import numpy as np
 # A person component under this share of the largest one AND of the frame is a speck; the same for holes.
 SPECK_OF_LARGEST = 0.02
 SPECK_OF_FRAME = 0.001
+# A hole under this share of the largest piece AND of the frame AND under HOLE_CELLS cells of the model's grid is
+# filled: a hole of a cell or more is the model's own (a gap between a small person's legs); one under a cell is the
+# full-resolution edge step's pinhole. At the grid itself (live) no hole is filled.
+HOLE_OF_LARGEST = 0.02
+HOLE_OF_FRAME = 0.001
+HOLE_CELLS = 1.0
 # A component overlapping last frame's kept pieces (a hole: last frame's background) keeps at this share of the bound.
 SPECK_HYSTERESIS = 0.5
 
@@ -38,8 +44,9 @@ class SpeckFilter:
     def reset(self) -> None:
         self._kept = None
 
-    def clean(self, alpha: np.ndarray) -> np.ndarray:
-        """(h, w) float alpha in [0, 1] -> the same with specks at 0 and holes at 1 (a new array if changed)."""
+    def clean(self, alpha: np.ndarray, cell_area: float = 1.0) -> np.ndarray:
+        """(h, w) float alpha in [0, 1] -> the same with specks at 0 and holes at 1 (a new array if changed).
+        `cell_area`: the pixels of `alpha` per cell of the model's grid (1 at the grid)."""
         alpha = np.asarray(alpha, dtype=np.float32)
         person = alpha >= self.threshold
         previous = self._kept if self._kept is not None and self._kept.shape == person.shape else None
@@ -52,11 +59,13 @@ class SpeckFilter:
         # pixel all round, a hole's (traced on the person pixels around it) takes half a pixel too many.
         areas = [cv2.contourArea(c) + (0.5 if o else -0.5) * cv2.arcLength(c, True) + 1.0
                  for c, o in zip(contours, outer, strict=True)]
-        bound = min(SPECK_OF_LARGEST * max(a for a, o in zip(areas, outer, strict=True) if o),
-                    SPECK_OF_FRAME * person.size)
+        largest = max(a for a, o in zip(areas, outer, strict=True) if o)
+        speck_bound = min(SPECK_OF_LARGEST * largest, SPECK_OF_FRAME * person.size)
+        hole_bound = min(HOLE_OF_LARGEST * largest, HOLE_OF_FRAME * person.size, HOLE_CELLS * cell_area)
         drop, fill = [], []
         for i, (contour, area) in enumerate(zip(contours, areas, strict=True)):
-            if area >= bound:
+            bound = speck_bound if outer[i] else hole_bound
+            if area >= bound or (not outer[i] and bound <= 1.0):
                 continue
             x, y, w, h = cv2.boundingRect(contour)
             if outer[i]:

@@ -1,12 +1,13 @@
-"""Cost of W39's live edges (issue #9): the 720p blur pipeline end to end with the grey grid edge step (before W39)
-and with the colour one (`edges_full.refine_edges_colour`, now), side by side in one run.
+"""Cost of W39's live edges (issue #9): the 720p blur pipeline end to end with the grey grid edge step (before W39),
+the colour one (`edges_full.refine_edges_colour`, round one) and the colour one with W39b's speck step
+(`core.specks`, now), side by side in one run.
 
 bench_temporal_cost's measurement (`desktop_app.benchmark.run_effect`, as bench_core times a live frame: one ORT
 and one OpenCV thread), in blocks that alternate which variant goes first; medians over the blocks, and the edge
 steps alone on one 720p frame (timeit, best of 5).
 
     .venv/bin/python bench/bench_flicker_cost.py [--frames 100] [--blocks 8] [--sizes 1280x720 ...]
-    -> bench/results/flicker_cost.json
+    -> bench/results/flicker_cost.json (W39b's run: --json bench/results/flicker_cost_session6b.json)
 """
 
 from __future__ import annotations
@@ -47,7 +48,16 @@ class GreyEdges(Pipeline):
         return refiner.steady(refine_edges(rgb, refined, grey_filter=refiner.steady_guide))
 
 
-VARIANTS = {"before W39 (grey grid)": GreyEdges, "now (colour grid)": Pipeline}
+class NoSpecks(Pipeline):
+    """W39's round one: the colour grid edges without W39b's speck step (`MaskRefiner.despeckle`)."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self._refiner.despeckle = lambda alpha, grid=None: alpha  # type: ignore[method-assign]
+
+
+VARIANTS = {"before W39 (grey grid)": GreyEdges, "W39 round one (colour)": NoSpecks,
+            "now (colour + specks)": Pipeline}
 
 
 def edge_steps_ms(size: tuple[int, int]) -> dict[str, float]:
@@ -57,9 +67,12 @@ def edge_steps_ms(size: tuple[int, int]) -> dict[str, float]:
     alpha = np.zeros((144, 256), np.float32)
     alpha[20:, 90:170] = 1.0
     alpha = cv2.GaussianBlur(alpha, (0, 0), 2.0)
-    grey, colour = MaskRefiner(smoothing=0.5), MaskRefiner(smoothing=0.5)
+    grey, colour, specks = MaskRefiner(smoothing=0.5), MaskRefiner(smoothing=0.5), MaskRefiner(smoothing=0.5)
     steps = {"grey": lambda: grey.steady(refine_edges(rgb, alpha, grey_filter=grey.steady_guide)),
-             "colour": lambda: colour.steady(refine_edges_colour(rgb, alpha, guide_filter=colour.steady_unit_guide))}
+             "colour": lambda: colour.steady(refine_edges_colour(rgb, alpha, guide_filter=colour.steady_unit_guide)),
+             "colour + specks": lambda: specks.despeckle(specks.steady(refine_edges_colour(
+                 rgb, alpha, guide_filter=specks.steady_unit_guide))),
+             "specks alone": lambda: specks.despeckle(alpha)}
     return {name: round(min(timeit.repeat(fn, number=200, repeat=5)) / 200 * 1e3, 3) for name, fn in steps.items()}
 
 
@@ -70,7 +83,7 @@ def run(seg: Segmenter, size: tuple[int, int], frames: int, blocks: int) -> dict
     rows: dict[str, list[dict]] = {name: [] for name in names}
     try:
         for block in range(blocks):
-            for name in names[block % 2:] + names[:block % 2]:
+            for name in names[block % len(names):] + names[:block % len(names)]:
                 benchmark.Pipeline = VARIANTS[name]  # type: ignore[assignment]
                 rows[name].append(benchmark.run_effect(seg, clip, EffectParams(effect="blur"), frames))
     finally:

@@ -51,21 +51,26 @@ class SpeckFilter:
         person = alpha >= self.threshold
         previous = self._kept if self._kept is not None and self._kept.shape == person.shape else None
         self._kept = person
-        contours, hierarchy = cv2.findContours(person.view(np.uint8), cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+        holes_possible = HOLE_CELLS * cell_area > 1.0  # at the grid no hole is filled: outer boundaries only
+        mode = cv2.RETR_CCOMP if holes_possible else cv2.RETR_EXTERNAL
+        contours, hierarchy = cv2.findContours(person.view(np.uint8), mode, cv2.CHAIN_APPROX_SIMPLE)
         if len(contours) <= 1:
             return alpha
         outer = hierarchy[0, :, 3] < 0  # no parent: a person piece; else a hole in one
         # Pixel counts from the polygons through the boundary pixels' centres: a piece's polygon misses half a
         # pixel all round, a hole's (traced on the person pixels around it) takes half a pixel too many.
-        areas = [cv2.contourArea(c) + (0.5 if o else -0.5) * cv2.arcLength(c, True) + 1.0
-                 for c, o in zip(contours, outer, strict=True)]
-        largest = max(a for a, o in zip(areas, outer, strict=True) if o)
+        areas = [cv2.contourArea(c) for c in contours]
+        top = max(range(len(areas)), key=lambda i: areas[i] if outer[i] else -1.0)
+        largest = areas[top] + 0.5 * cv2.arcLength(contours[top], True) + 1.0
         speck_bound = min(SPECK_OF_LARGEST * largest, SPECK_OF_FRAME * person.size)
         hole_bound = min(HOLE_OF_LARGEST * largest, HOLE_OF_FRAME * person.size, HOLE_CELLS * cell_area)
         drop, fill = [], []
         for i, (contour, area) in enumerate(zip(contours, areas, strict=True)):
             bound = speck_bound if outer[i] else hole_bound
-            if area >= bound or (not outer[i] and bound <= 1.0):
+            if (area >= bound and outer[i]) or bound <= 1.0:
+                continue  # a piece's pixel count is over its polygon's area: only those under the bound are counted
+            area += (0.5 if outer[i] else -0.5) * cv2.arcLength(contour, True) + 1.0
+            if area >= bound:
                 continue
             x, y, w, h = cv2.boundingRect(contour)
             if outer[i]:
@@ -80,14 +85,19 @@ class SpeckFilter:
         if not drop and not fill:
             return alpha
         alpha = alpha.copy()
-        if drop:
-            # The speck and its soft rim (the pixels under the threshold within two pixels of it) go to 0.
-            pieces = np.zeros(person.shape, np.uint8)
-            cv2.drawContours(pieces, drop, -1, 1, thickness=cv2.FILLED)
-            inside = pieces.view(bool).copy()
-            cv2.drawContours(pieces, drop, -1, 1, thickness=5)
-            alpha[inside | (pieces.view(bool) & ~person)] = 0.0
-            person &= ~inside
+        for contour in drop:
+            # The speck and its soft rim (the pixels under the threshold within two pixels of it) go to 0, drawn
+            # in the speck's own box (two pixels wider) only.
+            x, y, w, h = cv2.boundingRect(contour)
+            x0, y0 = max(x - 2, 0), max(y - 2, 0)
+            x1, y1 = min(x + w + 2, alpha.shape[1]), min(y + h + 2, alpha.shape[0])
+            local = np.zeros((y1 - y0, x1 - x0), np.uint8)
+            cv2.drawContours(local, [contour], -1, 1, thickness=cv2.FILLED, offset=(-x0, -y0))
+            inside = local.view(bool).copy()
+            cv2.drawContours(local, [contour], -1, 1, thickness=5, offset=(-x0, -y0))
+            box = person[y0:y1, x0:x1]
+            alpha[y0:y1, x0:x1][inside | (local.view(bool) & ~box)] = 0.0
+            box &= ~inside
         if fill:
             holes = np.zeros(person.shape, np.uint8)
             cv2.drawContours(holes, fill, -1, 1, thickness=cv2.FILLED)

@@ -28,6 +28,8 @@ HOLE_OF_FRAME = 0.001
 HOLE_CELLS = 1.0
 # A component overlapping last frame's kept pieces (a hole: last frame's background) keeps at this share of the bound.
 SPECK_HYSTERESIS = 0.5
+# A dropped speck's soft rim: the pixels under the threshold within this many pixels of it go to 0 with it.
+SPECK_RIM = 2
 
 
 class SpeckFilter:
@@ -86,15 +88,15 @@ class SpeckFilter:
             return alpha
         alpha = alpha.copy()
         for contour in drop:
-            # The speck and its soft rim (the pixels under the threshold within two pixels of it) go to 0, drawn
-            # in the speck's own box (two pixels wider) only.
+            # The speck and its soft rim (SPECK_RIM) go to 0, drawn in the speck's own box (that much wider) only.
             x, y, w, h = cv2.boundingRect(contour)
-            x0, y0 = max(x - 2, 0), max(y - 2, 0)
-            x1, y1 = min(x + w + 2, alpha.shape[1]), min(y + h + 2, alpha.shape[0])
+            x0, y0 = max(x - SPECK_RIM, 0), max(y - SPECK_RIM, 0)
+            x1, y1 = min(x + w + SPECK_RIM, alpha.shape[1]), min(y + h + SPECK_RIM, alpha.shape[0])
             local = np.zeros((y1 - y0, x1 - x0), np.uint8)
             cv2.drawContours(local, [contour], -1, 1, thickness=cv2.FILLED, offset=(-x0, -y0))
             inside = local.view(bool).copy()
-            cv2.drawContours(local, [contour], -1, 1, thickness=5, offset=(-x0, -y0))
+            if SPECK_RIM > 0:
+                cv2.drawContours(local, [contour], -1, 1, thickness=2 * SPECK_RIM + 1, offset=(-x0, -y0))
             box = person[y0:y1, x0:x1]
             alpha[y0:y1, x0:x1][inside | (local.view(bool) & ~box)] = 0.0
             box &= ~inside

@@ -3,9 +3,10 @@
 (a) ours: the app's per-frame pipeline, `Pipeline(Segmenter("auto"), EffectParams(effect="blur"))`: stills with
     quality="fast" and temporal=False (the photo path before the stills path), clips as a video file gets them
     from `locallens process` and Export all (temporal=True, the app's default smoothing, full-resolution edges,
-    the one-frame lookahead fed as core.batch_video feeds it), frames in order; person = the refined
+    the five-frame lookahead fed as core.batch_video feeds it), frames in order; person = the refined
     full-resolution mask (Result.mask) >= 0.5, as the app uses it. `--no-lookahead` adds the clips without the
-    lookahead (video files before W36) side by side.
+    lookahead (video files before W36) side by side, `--median3` the lookahead's median of three (before W39) and
+    `--live` the live pipeline (grid edges, no lookahead).
 (b) theirs: mediapipe==0.10.14 `solutions.selfie_segmentation`, BOTH models (general and landscape) on every
     picture, person = probability >= 0.5, in .venvs/mediapipe (bench/quality_mp_worker.py).
 (c) optional (--still-path): ours through `desktop_app.core.quality.segment_still` (phase 2), alpha >= 0.5:
@@ -49,7 +50,7 @@ import quality_metrics as qm  # noqa: E402
 from quality_still_picture import write_still_picture  # noqa: E402
 
 from desktop_app.core.frames import Frame  # noqa: E402
-from desktop_app.core.lookahead import video_lookahead  # noqa: E402
+from desktop_app.core.lookahead import Lookahead, video_lookahead  # noqa: E402
 from desktop_app.core.masks import MaskRefiner, soft_threshold  # noqa: E402
 from desktop_app.core.params import EffectParams  # noqa: E402
 from desktop_app.core.pipeline import Pipeline  # noqa: E402
@@ -110,6 +111,30 @@ class OursNoLookahead(Ours):
 
     name = "ours-no-lookahead"
     lookahead = False
+
+
+class OursMedian3(Ours):
+    """Video files as before W39: the lookahead's median of three (t-1..t+1) instead of five (--median3)."""
+
+    name = "ours-median3"
+
+    def clip(self, frames: list[np.ndarray]) -> list[np.ndarray]:
+        pipeline = Pipeline(self.segmenter, EffectParams(effect="blur"), temporal=True)
+        pipeline.full_edges = True
+        pipeline.segmenter = look = Lookahead(self.segmenter, radius=1)
+        return [m >= 0.5 for m in (pipeline.process(Frame(rgb, i / 30.0, i, "clip")).mask  # type: ignore[operator]
+                                   for i, rgb in enumerate(look.feed(frames)))]
+
+
+class OursLive(Ours):
+    """Live frames (--live): the camera's pipeline (temporal, the grid edge step, no lookahead: nothing ahead)."""
+
+    name = "ours-live"
+
+    def clip(self, frames: list[np.ndarray]) -> list[np.ndarray]:
+        pipeline = Pipeline(self.segmenter, EffectParams(effect="blur"), temporal=True)
+        return [m >= 0.5 for m in (pipeline.process(Frame(rgb, i / 30.0, i, "cam")).mask  # type: ignore[operator]
+                                   for i, rgb in enumerate(frames))]
 
 
 class LegacyEMA(MaskRefiner):
@@ -383,6 +408,10 @@ def main() -> int:
                         help="clips also through the old plain moving average, side by side")
     parser.add_argument("--no-lookahead", action="store_true",
                         help="clips also without the one-frame lookahead (video files before W36), side by side")
+    parser.add_argument("--median3", action="store_true",
+                        help="clips also with the lookahead's median of three (video files before W39), side by side")
+    parser.add_argument("--live", action="store_true",
+                        help="clips also through the live pipeline (grid edges, no lookahead), side by side")
     parser.add_argument("--clips", type=lambda v: [c for c in v.split(",") if c],
                         help="comma-separated clip names to score (default: every clip in the set)")
     args = parser.parse_args()
@@ -401,6 +430,10 @@ def main() -> int:
     if args.no_lookahead:
         clip_methods.insert(len(clip_methods) - 1, OursNoLookahead())
         clip_methods[-2].segmenter = ours[0].segmenter
+    for flag, extra in ((args.median3, OursMedian3), (args.live, OursLive)):
+        if flag:
+            clip_methods.insert(len(clip_methods) - 1, extra())
+            clip_methods[-2].segmenter = ours[0].segmenter
     result = evaluate(args.set, ours, REPO / "docs" / "img" if args.pictures else None, args.clips_only, clip_methods,
                       args.clips)
     result["environment"] = {"python": platform.python_version(), "machine": platform.machine(),

@@ -46,6 +46,7 @@ def run(segmenter: object, frames: list[np.ndarray], smoothing: float = 0.5, edg
         pipeline._refiner.steady = lambda alpha: alpha  # type: ignore[method-assign]
     if not guide:
         pipeline._refiner.steady_guide = lambda grey: grey  # type: ignore[method-assign]
+        pipeline._refiner.steady_unit_guide = lambda guide: guide  # type: ignore[method-assign]  # W39's colour
     return [pipeline.process(Frame(f, i / 30.0, i, "clip")).mask >= 0.5 for i, f in enumerate(frames)]
 
 

@@ -68,8 +68,8 @@ class FlowLookahead(Lookahead):
     """The lookahead with t-1's and t+1's outputs warped onto t by optical flow (DIS, ultrafast, at the model's
     grid in grey) before they are combined: motion-compensated, so averaging no longer blurs a moving edge."""
 
-    def __init__(self, segmenter: object, combine: Combine) -> None:
-        super().__init__(segmenter, combine)
+    def __init__(self, segmenter: object, combine: Combine, radius: int = 1) -> None:
+        super().__init__(segmenter, combine, radius=1)
         self._dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
         self._prev_rgb: np.ndarray | None = None
 
@@ -84,13 +84,14 @@ class FlowLookahead(Lookahead):
                          borderMode=cv2.BORDER_REPLICATE)
 
     def predict(self, rgb: np.ndarray) -> tuple[np.ndarray, dict[str, float]]:
-        ahead, prev_rgb = self._ahead, self._prev_rgb
+        ahead, prev_rgb = (self._ahead[0] if self._ahead else None), self._prev_rgb
         self._prev_rgb = rgb
         timings: dict[str, float] = {}
         cur = self._run(rgb, timings)
-        self._ahead = None
+        self._ahead = []
         nxt = self._run(ahead, timings) if ahead is not None and ahead is not rgb else None
-        prev, self._prev = self._prev, cur
+        prev = self._behind[-1] if self._behind else None
+        self._behind = [cur]
         if prev is None or nxt is None or prev_rgb is None or ahead is None:
             return cur, timings
         here = self._grey(rgb, cur.shape)
@@ -101,7 +102,8 @@ class FlowLookahead(Lookahead):
 
 VARIANTS: dict[str, dict] = {
     "no lookahead (before W36)": {"combine": None},
-    "median of three (now)": {},
+    "median of three (W36)": {},
+    "median of five (now, W39)": {"radius": 2},
     "median of three, smoothing 0.3": {"smoothing": 0.3},
     "median of three, smoothing 0": {"smoothing": 0.0},
     "plain mean of three": {"combine": mean3},
@@ -121,14 +123,15 @@ VARIANTS: dict[str, dict] = {
 
 
 def run(segmenter: object, frames: list[np.ndarray], combine: Combine | None = median3,
-        smoothing: float = 0.5, flow: bool = False) -> list[np.ndarray]:
+        smoothing: float = 0.5, flow: bool = False, radius: int = 1) -> list[np.ndarray]:
     """The clip through the video-file blur pipeline (full-resolution edges), the lookahead in front of the model
-    fed as core.batch_video feeds it (`combine` None: no lookahead)."""
+    fed as core.batch_video feeds it (`combine` None: no lookahead; `radius` 1: the three-frame window W36 tried
+    these variants with, 2: the five-frame one of W39)."""
     pipeline = Pipeline(segmenter, EffectParams(effect="blur", smoothing=smoothing), temporal=True)  # type: ignore[arg-type]
     pipeline.full_edges = True
     feed: object = frames
     if combine is not None:
-        look = (FlowLookahead if flow else Lookahead)(segmenter, combine)
+        look = (FlowLookahead if flow else Lookahead)(segmenter, combine, radius=radius)
         pipeline.segmenter = look
         feed = look.feed(frames)
     return [pipeline.process(Frame(f, i / 30.0, i, "clip")).mask >= 0.5  # type: ignore[operator]

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from desktop_app.core.frames import Frame
-from desktop_app.core.lookahead import Lookahead, median3, video_lookahead
+from desktop_app.core.lookahead import Lookahead, median3, median5, video_lookahead
 from desktop_app.core.params import EffectParams
 from desktop_app.core.pipeline import Pipeline
 
@@ -132,10 +132,72 @@ def test_predict_without_prefetch_is_the_model_alone() -> None:
         np.testing.assert_array_equal(mask, masks[t])
 
 
-def test_timings_are_those_of_the_runs_each_call_made() -> None:
-    look = Lookahead(Scripted([person()] * 3))
-    timings = [look.predict(rgb)[1] for rgb in look.feed(frames(3))]
-    assert timings == [{"inference": 2.0, "resize": 1.0}, {"inference": 1.0, "resize": 0.5}, {}]
+@pytest.mark.parametrize("radius", [1, 2])
+def test_timings_are_those_of_the_runs_each_call_made(radius: int) -> None:
+    look = Lookahead(Scripted([person()] * 4), radius=radius)
+    timings = [look.predict(rgb)[1] for rgb in look.feed(frames(4))]
+    first = {"inference": 1.0 + radius, "resize": 0.5 * (1 + radius)}  # this frame's run and the frames ahead
+    assert timings == [first] + [{"inference": 1.0, "resize": 0.5}] * (3 - radius) + [{}] * radius
+
+
+def test_median5_is_the_middle_value_per_pixel() -> None:
+    values = np.random.default_rng(5).random((5, 200)).astype(np.float32)
+    out = median5(*values)
+    np.testing.assert_array_equal(out, np.median(values, axis=0))
+    assert out.dtype == np.float32
+
+
+def test_a_two_frame_hole_is_filled_by_the_five_frame_window() -> None:
+    """A hole that stays open for two frames outvotes a median of three (W36) but not one of five (W39)."""
+    masks = [person() for _ in range(9)]
+    for t in (4, 5):
+        masks[t] = masks[t].copy()
+        masks[t][8:14, 12:18] = 0.0
+    out = run(Lookahead(Scripted(masks)), frames(9))  # the default: five frames
+    for mask in out:
+        np.testing.assert_array_equal(mask, person())
+    three = run(Lookahead(Scripted(masks), radius=1), frames(9))
+    assert three[4][10, 14] == 0.0 and three[5][10, 14] == 0.0  # the three-frame window keeps it
+
+
+@pytest.mark.parametrize("step", [1, 3])
+def test_the_five_frame_window_does_not_delay_a_moving_or_stopping_edge(step: int) -> None:
+    moving = [person(8, 8 + step * i) for i in range(1, 8)]  # the right edge moves `step` px a frame
+    for t, mask in enumerate(run(Lookahead(Scripted(moving)), frames(7))):
+        np.testing.assert_array_equal(mask, moving[t])  # lag 0: every frame has its own edge
+    stops = [person(8, 12)] * 4 + [person(8, 20)] * 4  # a step between frames 3 and 4
+    for t, mask in enumerate(run(Lookahead(Scripted(stops)), frames(8))):
+        np.testing.assert_array_equal(mask, stops[t])
+
+
+def test_the_window_shrinks_near_the_ends_and_stays_centred() -> None:
+    """Frame 1 of a video has one frame before it: a median of three (t-1, t, t+1), not of t-1..t+2."""
+    masks = [person(), person(0, 4), person(20, 30), person(20, 30), person(20, 30)]
+    out = run(Lookahead(Scripted(masks)), frames(5))
+    np.testing.assert_array_equal(out[0], masks[0])  # no frame before it: its own output
+    np.testing.assert_array_equal(out[1], median3(*masks[:3]))
+    np.testing.assert_array_equal(out[2], median5(*masks))
+    np.testing.assert_array_equal(out[3], median3(*masks[2:]))
+    np.testing.assert_array_equal(out[4], masks[4])
+
+
+def test_a_source_that_breaks_yields_every_frame_decoded_before_it_first() -> None:
+    def broken() -> Iterator[np.ndarray]:
+        yield from frames(4)
+        raise OSError("truncated")
+
+    segmenter = Scripted([person()] * 4)
+    look = Lookahead(segmenter)
+    seen = []
+    with pytest.raises(OSError, match="truncated"):
+        for rgb in look.feed(broken()):
+            seen.append(look.predict(rgb)[0])
+    assert len(seen) == 4 and segmenter.ran == [0, 1, 2, 3]
+
+
+def test_only_a_radius_of_one_or_two_frames() -> None:
+    with pytest.raises(ValueError, match="1 or 2"):
+        Lookahead(Scripted([person()]), radius=3)
 
 
 def test_the_wrapper_shows_the_segmenters_attributes() -> None:
@@ -171,6 +233,9 @@ def test_through_the_pipeline_a_one_frame_hole_never_reaches_the_mask() -> None:
     masks = [person() for _ in range(5)]
     masks[2] = np.zeros((H, W), np.float32)  # the model loses the person for one frame
     pipeline = Pipeline(Scripted(masks), EffectParams("blur", smoothing=0.0, feather=0.0))
+    video = frames(5)
+    for rgb in video:  # the person is in the picture too (the live edge step follows the frame's own edges)
+        rgb[4:20, 8:24] = 200
     with video_lookahead(pipeline) as look:
-        out = [pipeline.process(Frame(rgb, t / 30, t, "clip")).mask for t, rgb in enumerate(look.feed(frames(5)))]
+        out = [pipeline.process(Frame(rgb, t / 30, t, "clip")).mask for t, rgb in enumerate(look.feed(video))]
     assert all(mask is not None and mask[10, 16] > 0.99 for mask in out)

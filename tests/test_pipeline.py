@@ -58,6 +58,8 @@ def test_none_skips_the_model() -> None:
 
 def test_blur_result_has_full_res_mask_timings_and_unchanged_person() -> None:
     f = frame()
+    # The person is in the picture too, a flat patch (the live edge step follows the frame's colour edges).
+    f.pixels[cv2.resize(disc(), (W, H), interpolation=cv2.INTER_NEAREST) > 0] = (200, 180, 170)
     result = Pipeline(FakeSegmenter(), SHARP).process(f)
     assert result.frame is f
     assert result.pixels.shape == (H, W, 3)

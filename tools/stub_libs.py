@@ -253,6 +253,9 @@ CV2_BLAS_FREE = frozenset({
     "rectangle", "circle", "line", "countNonZero", "boundingRect", "addWeighted", "divide", "GaussianBlur", "blur",
     "medianBlur", "VideoCapture", "threshold", "morphologyEx", "pyrDown", "pyrUp", "transpose", "rotate", "LUT",
     "max", "min", "warpAffine", "getRotationMatrix2D", "setUseOptimized",
+    # W39b (core/specks.py): contour tracing, polygon sums and drawing (imgproc contours*.cpp, shapedescr.cpp,
+    # drawing.cpp), no BLAS/LAPACK.
+    "findContours", "contourArea", "arcLength", "drawContours",
 })
 CV2_CALL = re.compile(r"\bcv2\.([A-Za-z_][A-Za-z0-9_]*)\s*\(")
 # Folders of auditwheel-renamed libraries, reachable only through DT_NEEDED: one nothing needs any more can go.

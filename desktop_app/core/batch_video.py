@@ -29,7 +29,7 @@ def process_video(batch: Batch, job: Job) -> Outcome:
     """The video as H.264/MP4 or VP9/WebM with the source's sound, or as a PNG sequence (full size, lossless:
     gray masks, RGBA cut-outs, RGB else). WebM keeps a cut-out's transparency; MP4 puts it on green screen.
     Each frame's mask is centred on it: the model's outputs for the frames before and after it are combined with
-    its own (`core.lookahead`; the next frame is peeked from the decoder, which already holds it)."""
+    its own (`core.lookahead`: two frames on each side; the next two are peeked from the decoder, which holds them)."""
     params, notes = batch.params, []
     spec = spec_for(params.effect)
     sequence = batch.video_format == "png"

@@ -11,6 +11,9 @@ Only the edge band is computed at full resolution: away from it the fitted alpha
 the frame is covered by the fit grid's own result upsampled (one single-channel resize) and overwritten in the
 tiles where the fit grid's alpha is between 0 and 1 or changes from one cell to the next (about 13% of a 720p
 frame), all tiles in one resize and one multiply.
+
+`refine_edges_colour` is the same filter for live frames (W39): fitted at a quarter of the model's grid and applied
+at the grid, about +0.25 ms over the grey grid step it replaced (docs/quality.md, "Session 6: flicker").
 """
 
 from __future__ import annotations
@@ -174,3 +177,85 @@ def refine_edges_full(rgb: np.ndarray, alpha: np.ndarray, radius: int = FULL_EDG
     if previous is not None and previous.shape != rgb.shape[:2]:
         previous = None
     return apply_coefficients(rgb, colour_coefficients(guide, small, radius, eps), guide, True, previous, smoothing)
+
+
+# Live edges (W39): the same colour guided filter, fitted at a quarter of the model's grid (64x36 for 256x144) with
+# radius 1 (a window of 12 grid cells, as wide as the full-resolution step's) and applied at the grid itself, against
+# the frame resized straight to the grid (one bilinear resize, as the grey grid step before it did). Tuned on the tune
+# clips only (docs/quality.md, "Session 6: flicker"): a fit at half the grid with radius 2 scores 0.0002 better on
+# call-P002 for twice the fit's cost; live's budget decided.
+LIVE_EDGE_RADIUS = 1
+LIVE_FIT_DIVISOR = 4
+LIVE_EDGE_EPS = FULL_EDGE_EPS
+
+def _shrink(x: np.ndarray) -> np.ndarray:
+    """`x` (h, w, 3) averaged down by LIVE_FIT_DIVISOR per side: exact halvings (a bilinear resize to half an even
+    size is the 2x2 average; in colour cheaper than one area resize by 4) while sizes are even, then area."""
+    h, w = x.shape[:2]
+    size = (max(w // LIVE_FIT_DIVISOR, 1), max(h // LIVE_FIT_DIVISOR, 1))
+    while x.shape[1] >= 2 * size[0] and x.shape[0] >= 2 * size[1] and x.shape[0] % 2 == 0 and x.shape[1] % 2 == 0:
+        x = cv2.resize(x, (x.shape[1] // 2, x.shape[0] // 2), interpolation=cv2.INTER_LINEAR)
+    return x if x.shape[:2] == (size[1], size[0]) else cv2.resize(x, size, interpolation=cv2.INTER_AREA)
+
+
+def refine_edges_colour(rgb: np.ndarray, alpha: np.ndarray, radius: int | None = None,
+                        eps: float | None = None, guide_filter: Callable[[np.ndarray], np.ndarray] | None = None,
+                        fit_filter: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
+    """(h, w) alpha at the model's grid -> (h, w) float32 alpha in [0, 1], its edges on the (H, W, 3) uint8 frame's
+    colour edges as seen at the grid: the colour guided filter fitted at 1/LIVE_FIT_DIVISOR of the grid and applied
+    at the grid, with `masks.refine_edges`' snap. `guide_filter` (e.g. `MaskRefiner.steady_unit_guide`) maps the
+    (h, w, 3) float32 0..1 guide at the grid to the one used; `fit_filter` the same for the smaller guide fitted
+    against. A frame smaller than the grid, or a grid under LIVE_FIT_DIVISOR cells a side: the alpha as it is.
+
+    The same sums as `colour_coefficients`, one plane at a time (small planar OpenCV calls: cheaper at this size),
+    the mean `a` over the grey weights so that one grey conversion of a * I sums a . I (as `apply_coefficients`)."""
+    radius = LIVE_EDGE_RADIUS if radius is None else radius
+    eps = LIVE_EDGE_EPS if eps is None else eps
+    src = np.asarray(alpha, dtype=np.float32)
+    h, w = src.shape
+    if rgb.shape[0] < h or rgb.shape[1] < w or h < LIVE_FIT_DIVISOR or w < LIVE_FIT_DIVISOR:
+        return src
+    guide = cv2.resize(np.ascontiguousarray(rgb), (w, h), interpolation=cv2.INTER_LINEAR).astype(np.float32)
+    guide *= np.float32(1.0 / 255.0)
+    if guide_filter is not None:
+        guide = guide_filter(guide)
+    fit = _shrink(guide)
+    if fit_filter is not None:
+        fit = fit_filter(fit)
+    p = cv2.resize(src, (fit.shape[1], fit.shape[0]), interpolation=cv2.INTER_AREA)
+    k = (2 * radius + 1, 2 * radius + 1)
+    r, g, b = (np.ascontiguousarray(fit[..., c]) for c in range(3))
+    mr, mg, mb, mp = _box(r, k), _box(g, k), _box(b, k), _box(p, k)
+
+    def var(x: np.ndarray, y: np.ndarray, mx: np.ndarray, my: np.ndarray) -> np.ndarray:  # box(x y) - mx my
+        out = _box(x * y, k)
+        out -= mx * my
+        return out
+
+    e = np.float32(eps)
+    s_rr, s_gg, s_bb = var(r, r, mr, mr) + e, var(g, g, mg, mg) + e, var(b, b, mb, mb) + e
+    s_rg, s_rb, s_gb = var(r, g, mr, mg), var(r, b, mr, mb), var(g, b, mg, mb)
+    v_r, v_g, v_b = var(r, p, mr, mp), var(g, p, mg, mp), var(b, p, mb, mp)
+    # Cofactors of the symmetric covariance, its inverse times v: a = C v / det.
+    c_rr, c_gg, c_bb = s_gg * s_bb - s_gb * s_gb, s_rr * s_bb - s_rb * s_rb, s_rr * s_gg - s_rg * s_rg
+    c_rg, c_rb, c_gb = s_rb * s_gb - s_rg * s_bb, s_rg * s_gb - s_rb * s_gg, s_rg * s_rb - s_rr * s_gb
+    inv_det = s_rr * c_rr
+    inv_det += s_rg * c_rg
+    inv_det += s_rb * c_rb
+    np.divide(np.float32(_STRETCH), inv_det, out=inv_det)  # the snap's stretch folded in
+    coef = np.empty((*p.shape, 3), np.float32)
+    offset = (mp - np.float32(EDGE_SNAP)) * np.float32(_STRETCH)
+    for c, (x, y, z), m, weight in ((0, (c_rr, c_rg, c_rb), mr, _GREY_WEIGHTS[0]),
+                                    (1, (c_rg, c_gg, c_gb), mg, _GREY_WEIGHTS[1]),
+                                    (2, (c_rb, c_gb, c_bb), mb, _GREY_WEIGHTS[2])):
+        a = x * v_r
+        a += y * v_g
+        a += z * v_b
+        a *= inv_det
+        offset -= a * m
+        coef[..., c] = a * np.float32(1.0 / weight)  # over the grey weights: one grey conversion sums a . I
+    grid = (w, h)
+    out: np.ndarray = cv2.resize(_box(offset, k), grid, interpolation=cv2.INTER_LINEAR)
+    a_up = cv2.resize(_box(coef, k), grid, interpolation=cv2.INTER_LINEAR)
+    out += cv2.cvtColor(cv2.multiply(a_up, guide, dst=a_up), cv2.COLOR_RGB2GRAY)
+    return np.clip(out, 0.0, 1.0, out=out)

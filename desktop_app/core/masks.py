@@ -12,6 +12,8 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
+from desktop_app.core.specks import SpeckFilter
+
 # Edge blur: at feather 1 a Gaussian with sigma = 1% of the mask's longer side (2.56 px at 256x256),
 # so the softness is a fraction of the picture whether the mask is refined small or at full resolution.
 EDGE_SIGMA_PER_FEATHER = 0.01
@@ -84,12 +86,14 @@ class MaskRefiner:
         self._person: np.ndarray | None = None  # last decision per pixel (bool), for the hysteresis
         self._edge_state: np.ndarray | None = None  # the gated average of the edge-refined alpha (`steady`)
         self._guide_state: np.ndarray | None = None  # the gated average of the edge refinement's guide
+        self._specks = SpeckFilter()  # specks and holes of the edge-refined alpha (`despeckle`)
 
     def reset(self) -> None:
         self._state = None
         self._person = None
         self._edge_state = None
         self._guide_state = None
+        self._specks.reset()
 
     def smooth(self, mask: np.ndarray) -> np.ndarray:
         """The change-gated moving average of the probabilities including `mask` (float32, same shape)."""
@@ -133,6 +137,16 @@ class MaskRefiner:
             return alpha
         self._edge_state = _next_state(self._edge_state, alpha, self.smoothing)
         return self._edge_state
+
+    def despeckle(self, alpha: np.ndarray, grid: tuple[int, int] | None = None) -> np.ndarray:
+        """The edge-refined alpha with specks dropped and small holes filled at `threshold` (`core.specks`); the
+        pieces kept last frame keep at half the size while smoothing is on (no memory with smoothing 0). `grid`:
+        the model's (h, w) when `alpha` is larger (full-resolution edges), so holes under a grid cell are filled."""
+        if self.smoothing <= 0.0:
+            self._specks.reset()
+        self._specks.threshold = self.threshold
+        cell = 1.0 if grid is None else alpha.shape[0] * alpha.shape[1] / float(grid[0] * grid[1])
+        return self._specks.clean(alpha, cell)
 
     def steady_full(self, alpha: np.ndarray) -> np.ndarray:
         """Record the full-resolution edges' result (`edges_full.refine_edges_full`, which gates against the one
@@ -184,7 +198,9 @@ def gated_average(state: np.ndarray, new: np.ndarray, smoothing: float, width: f
     return state + diff
 
 
-# Live edge refinement: a guided filter (He et al.) whose coefficients are fitted at the model's grid against
+# The grey edge refinement (live's edge step until W39; live now takes `edges_full.refine_edges_colour`, which
+# sees edges of hue too and reaches further: docs/quality.md, "Session 6: flicker"). A guided filter (He et al.)
+# whose coefficients are fitted at the model's grid against
 # the frame in grey and applied at EDGE_SCALE x the grid, so the edge follows the frame's own edges. Radius 1 grid
 # pixel, eps 1e-3, tuned on call-P002 (docs/quality.md). Applied at the grid itself (scale 1) it keeps most of
 # the gain for a third of the cost of 2.5x (640x360): +0.8 ms vs +3 ms at 720p in the pipeline, side by side.

@@ -12,12 +12,12 @@ from typing import Any, Protocol
 import numpy as np
 
 from desktop_app.core import quality as still_quality
-from desktop_app.core.edges_full import refine_edges_full
+from desktop_app.core.edges_full import refine_edges_colour, refine_edges_full
 from desktop_app.core.effects.background import compose, load_background
 from desktop_app.core.effects.registry import PERSON_SEGMENTATION, EffectSpec, spec_for
 from desktop_app.core.faces.stage import FaceStage
 from desktop_app.core.frames import Frame, Result
-from desktop_app.core.masks import MaskRefiner, refine_edges, soft_threshold, upsample
+from desktop_app.core.masks import MaskRefiner, soft_threshold, upsample
 from desktop_app.core.params import EffectParams
 from desktop_app.core.resize import fit_long_side
 
@@ -121,13 +121,14 @@ class Pipeline:
     Quality: a still photo (`process(frame, still=True)`, or any frame of a `temporal=False` pipeline) with
     `params.quality == "best"` takes its mask from `quality.segment_still` at full resolution and the stills'
     edge colour estimate; with "fast", and for every live or video frame, the per-frame path above.
-    `edges` (an attribute, default: the same as `temporal`) snaps the mask's edges to the frame's
-    (`masks.refine_edges`, about 1 ms at 720p) for every effect but `mask`, whose output is the probability itself;
-    it is fitted against a change-gated average of the frame (`MaskRefiner.steady_guide`) and the refined edge
-    goes through the change gate again (`MaskRefiner.steady`), so sensor noise does not make a still person's
-    edge flicker. `full_edges` (an attribute, default False) snaps them at the frame's full resolution in colour
-    instead (`edges_full.refine_edges_full`: flicker 0.45x on call-P002, about +3.5 ms CPU at 720p, so for video
-    files, which the CLI and the window's exports turn it on for, not for live frames; docs/quality.md).
+    `edges` (an attribute, default: the same as `temporal`) snaps the mask's edges to the frame's in colour at the
+    model's grid (`edges_full.refine_edges_colour`, about 1 ms at 720p) for every effect but `mask`, whose output
+    is the probability itself; it is fitted against a change-gated average of the frame
+    (`MaskRefiner.steady_unit_guide`) and the refined edge goes through the change gate again
+    (`MaskRefiner.steady`), so sensor noise does not make a still person's edge flicker. `full_edges` (an
+    attribute, default False) snaps them at the frame's full resolution instead (`edges_full.refine_edges_full`:
+    flicker 0.45x on call-P002, about +3.5 ms CPU at 720p, so for video files, which the CLI and the window's
+    exports turn it on for, not for live frames; docs/quality.md).
 
     Stages: `process` runs `self.stages` in order, the `BackgroundStage` first (the above), then the `FaceStage`
     (`core.faces.stage`: hides every face while `params.faces` is set, a no-op otherwise), then any given as
@@ -241,14 +242,17 @@ class Pipeline:
         timings["compose"] = (done - masked) * 1000.0
 
     def _edges(self, rgb: np.ndarray, refined: np.ndarray) -> np.ndarray:
-        """The refined mask's edges snapped to the frame's: at full resolution in colour (`full_edges`) or at the
-        model's grid in grey, against a change-gated average of the frame (and, at the grid, gated again)."""
+        """The refined mask's edges snapped to the frame's in colour: at full resolution (`full_edges`) or at the
+        model's grid (`edges_full.refine_edges_colour`, live; W39: the grey grid step before it flickered 0.0112 vs
+        0.0090 on call-P002), against a change-gated average of the frame (and, at the grid, gated again); then specks
+        dropped and small holes filled (`MaskRefiner.despeckle`, W39b), the gated histories left as they were."""
         refiner = self._refiner
         if self.full_edges:
-            return refiner.steady_full(refine_edges_full(rgb, refined, guide_filter=refiner.steady_unit_guide,
-                                                         previous=refiner.previous_full(rgb.shape[:2]),
-                                                         smoothing=refiner.smoothing))
-        return refiner.steady(refine_edges(rgb, refined, grey_filter=refiner.steady_guide))
+            return refiner.despeckle(refiner.steady_full(refine_edges_full(
+                rgb, refined, guide_filter=refiner.steady_unit_guide, previous=refiner.previous_full(rgb.shape[:2]),
+                smoothing=refiner.smoothing)), refined.shape)
+        return refiner.despeckle(refiner.steady(refine_edges_colour(rgb, refined,
+                                                                    guide_filter=refiner.steady_unit_guide)))
 
     def _best_still(self, rgb: np.ndarray, params: EffectParams, spec: EffectSpec,
                     background: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:

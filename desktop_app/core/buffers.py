@@ -15,6 +15,9 @@ anyone can still read it. Call `take` from one thread (the pool itself is not lo
 from __future__ import annotations
 
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import cv2
 import numpy as np
@@ -60,3 +63,47 @@ def rgb32(pixels: np.ndarray, pool: BufferPool) -> np.ndarray | None:
     out = pool.take((pixels.shape[0], pixels.shape[1], 4))
     cv2.cvtColor(pixels, cv2.COLOR_RGB2BGRA, dst=out)
     return out
+
+
+class PoolSet:
+    """Named `BufferPool`s (one per kind of per-frame output: the mask, the alpha, the composed frame...), each
+    with its own shape and dtype, for one producing thread."""
+
+    def __init__(self, keep: int = DEFAULT_KEEP) -> None:
+        self.keep = keep
+        self.pools: dict[str, BufferPool] = {}
+
+    def take(self, name: str, shape: tuple[int, ...], dtype: np.dtype | type = np.uint8) -> np.ndarray:
+        """`BufferPool.take` from the pool called `name` (made on first use)."""
+        pool = self.pools.get(name)
+        if pool is None:
+            pool = self.pools[name] = BufferPool(self.keep)
+        return pool.take(shape, dtype)
+
+    @property
+    def allocated(self) -> int:
+        """Arrays made so far by all the pools."""
+        return sum(pool.allocated for pool in self.pools.values())
+
+
+_active = threading.local()
+
+
+def output_array(name: str, shape: tuple[int, ...], dtype: np.dtype | type = np.uint8) -> np.ndarray:
+    """An array for a frame-sized output: from the `PoolSet` that `pooled_outputs` made active on this thread
+    (reused once no one else holds it), else a fresh `np.empty`. Contents undefined."""
+    pools: PoolSet | None = getattr(_active, "pools", None)
+    if pools is None:
+        return np.empty(shape, dtype)
+    return pools.take(name, shape, dtype)
+
+
+@contextmanager
+def pooled_outputs(pools: PoolSet | None) -> Iterator[None]:
+    """Within the block, `output_array` on this thread takes from `pools` (None: fresh arrays, as outside)."""
+    previous = getattr(_active, "pools", None)
+    _active.pools = pools
+    try:
+        yield
+    finally:
+        _active.pools = previous

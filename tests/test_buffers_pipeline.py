@@ -16,7 +16,7 @@ from desktop_app.core.buffers import PoolSet, output_array, pooled_outputs
 from desktop_app.core.frames import Frame
 from desktop_app.core.params import EffectParams
 from desktop_app.core.pipeline import Pipeline
-from desktop_app.core.sources import Camera, VideoFileSource
+from desktop_app.core.sources import FRAME_POOL_KEEP, Camera, VideoFileSource
 
 BIG = (600, 1040)  # over EDGE_BLEND_MIN_PIXELS: the edge-only blend with its scratch masks
 PARAMS = {"blur": EffectParams(effect="blur"), "mask": EffectParams(effect="mask"),
@@ -33,7 +33,7 @@ def masks_moving(count: int) -> list[np.ndarray]:
 
 
 def test_output_array_pools_only_inside_pooled_outputs() -> None:
-    pools = PoolSet()
+    pools = PoolSet(prefill=False)
     with pooled_outputs(pools):
         first = output_array("x", (4, 4))
         first_id = id(first)
@@ -66,7 +66,8 @@ def test_live_outputs_are_reused_once_dropped_and_equal_fresh_ones(effect: str) 
     expected = {"blur": {"mask", "alpha", "background"}, "mask": {"mask", "alpha"}, "remove": {"mask", "alpha", "rgba"},
                 "green": {"mask", "alpha", "background"}}[effect]
     assert expected <= set(pooled._pools.pools)
-    assert all(pool.allocated <= 2 for pool in pooled._pools.pools.values())  # fresh: one per frame
+    # The prefill and nothing after it (fresh arrays: one per frame).
+    assert all(pool.allocated == pool.keep for pool in pooled._pools.pools.values())
 
 
 def test_a_result_still_held_is_never_overwritten_by_later_frames() -> None:
@@ -117,7 +118,7 @@ def test_the_file_camera_reuses_frames_only_once_let_go_of(tmp_path: Path) -> No
             del shot
         assert np.array_equal(kept, copy)  # the frame still held was never written into
         assert kept.__array_interface__["data"][0] not in addresses
-        assert source._pool.allocated == 2  # the others: one reused buffer, not a fresh array per frame
+        assert source._pool.allocated == FRAME_POOL_KEEP  # its prefill: no fresh array per frame
     finally:
         source.close()
 
@@ -149,11 +150,11 @@ def test_the_camera_reuses_frames_only_once_let_go_of() -> None:
         addresses.add(shot.pixels.__array_interface__["data"][0])
         del shot
     assert int(kept[0, 0, 0]) == 1 and kept.__array_interface__["data"][0] not in addresses
-    assert len(addresses) == 1 and camera._pool.allocated == 2
+    assert len(addresses) == 1 and camera._pool.allocated == FRAME_POOL_KEEP
 
 
 def test_pooled_outputs_restores_the_previous_pools() -> None:
-    outer, inner = PoolSet(), PoolSet()
+    outer, inner = PoolSet(prefill=False), PoolSet(prefill=False)
     with pooled_outputs(outer):
         with pooled_outputs(inner):
             output_array("x", (2, 2))

@@ -30,10 +30,15 @@ del _probe
 
 
 class BufferPool:
-    """Up to `keep` arrays of one shape and dtype; a new shape starts the pool afresh."""
+    """Up to `keep` arrays of one shape and dtype; a new shape starts the pool afresh.
 
-    def __init__(self, keep: int = DEFAULT_KEEP) -> None:
+    `prefill` (default) makes all `keep` arrays at the first `take` of a shape: the pool's memory is then its
+    bound from the first frame on, instead of growing by a frame-sized buffer at each new peak of frames in
+    flight (a load spike minutes into a call: a step in RSS that never comes back, docs/benchmarks.md)."""
+
+    def __init__(self, keep: int = DEFAULT_KEEP, prefill: bool = True) -> None:
         self.keep = keep
+        self.prefill = prefill
         self._buffers: list[np.ndarray] = []
         self.allocated = 0  # arrays made so far (the rest of the `take`s were reuses)
 
@@ -42,6 +47,9 @@ class BufferPool:
         dtype = np.dtype(dtype)
         if self._buffers and (self._buffers[0].shape != tuple(shape) or self._buffers[0].dtype != dtype):
             self._buffers = []
+        if not self._buffers and self.prefill and self.keep > 1:
+            self._buffers = [np.empty(shape, dtype) for _ in range(self.keep)]
+            self.allocated += self.keep
         for i in range(len(self._buffers)):
             if sys.getrefcount(self._buffers[i]) <= _ONLY_POOLED:
                 return self._buffers[i]
@@ -69,15 +77,15 @@ class PoolSet:
     """Named `BufferPool`s (one per kind of per-frame output: the mask, the alpha, the composed frame...), each
     with its own shape and dtype, for one producing thread."""
 
-    def __init__(self, keep: int = DEFAULT_KEEP) -> None:
-        self.keep = keep
+    def __init__(self, keep: int = DEFAULT_KEEP, prefill: bool = True) -> None:
+        self.keep, self.prefill = keep, prefill
         self.pools: dict[str, BufferPool] = {}
 
     def take(self, name: str, shape: tuple[int, ...], dtype: np.dtype | type = np.uint8) -> np.ndarray:
         """`BufferPool.take` from the pool called `name` (made on first use)."""
         pool = self.pools.get(name)
         if pool is None:
-            pool = self.pools[name] = BufferPool(self.keep)
+            pool = self.pools[name] = BufferPool(self.keep, self.prefill)
         return pool.take(shape, dtype)
 
     @property

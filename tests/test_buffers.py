@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from PySide6.QtGui import QImage
 
+from desktop_app.core import buffers
 from desktop_app.core.buffers import BufferPool
 
 SHAPE = (6, 8, 3)
@@ -60,3 +62,19 @@ def test_a_prefilled_pool_makes_all_its_buffers_at_once_and_no_more_while_they_s
     del held, first, extra
     pool.take((2, 2))
     assert len(pool) == 3 and pool.allocated == 7  # a new shape: refilled at once
+
+
+def test_prefilled_buffers_are_written_not_only_reserved(monkeypatch: pytest.MonkeyPatch) -> None:
+    """np.empty only reserves pages: a buffer first written minutes later would add to RSS then (the soak's
+    late steps). Each prefilled buffer is written at once (seen here through an np.empty that returns garbage)."""
+    real_empty = np.empty
+
+    def garbage(shape: object, dtype: object = float) -> np.ndarray:
+        array = real_empty(shape, dtype)  # type: ignore[call-overload]
+        array.fill(7)
+        return array
+
+    monkeypatch.setattr(buffers.np, "empty", garbage)
+    pool = BufferPool(keep=3)
+    pool.take(SHAPE)
+    assert len(pool) == 3 and all(not buffer.any() for buffer in pool._buffers)

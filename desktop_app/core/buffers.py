@@ -29,12 +29,21 @@ _ONLY_POOLED = sys.getrefcount(_probe[0])  # references of an item the pool alon
 del _probe
 
 
+def _resident(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """A new array whose pages are written, so resident now: `np.empty` (and `np.zeros`, calloc) only reserves
+    them, and an untouched prefilled buffer would still add to RSS minutes later, at its first use."""
+    array = np.empty(shape, dtype)
+    array.fill(0)
+    return array
+
+
 class BufferPool:
     """Up to `keep` arrays of one shape and dtype; a new shape starts the pool afresh.
 
-    `prefill` (default) makes all `keep` arrays at the first `take` of a shape: the pool's memory is then its
-    bound from the first frame on, instead of growing by a frame-sized buffer at each new peak of frames in
-    flight (a load spike minutes into a call: a step in RSS that never comes back, docs/benchmarks.md)."""
+    `prefill` (default) makes all `keep` arrays at the first `take` of a shape, and writes them (resident at
+    once): the pool's memory is then its bound from the first frame on, instead of growing by a frame-sized
+    buffer at each new peak of frames in flight (a load spike minutes into a call: a step in RSS that never
+    comes back, docs/benchmarks.md)."""
 
     def __init__(self, keep: int = DEFAULT_KEEP, prefill: bool = True) -> None:
         self.keep = keep
@@ -48,7 +57,7 @@ class BufferPool:
         if self._buffers and (self._buffers[0].shape != tuple(shape) or self._buffers[0].dtype != dtype):
             self._buffers = []
         if not self._buffers and self.prefill and self.keep > 1:
-            self._buffers = [np.empty(shape, dtype) for _ in range(self.keep)]
+            self._buffers = [_resident(shape, dtype) for _ in range(self.keep)]
             self.allocated += self.keep
         for i in range(len(self._buffers)):
             if sys.getrefcount(self._buffers[i]) <= _ONLY_POOLED:

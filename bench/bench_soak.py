@@ -255,7 +255,8 @@ def main() -> int:
     next_trim = args.trim_every
     try:
         while (t := time.perf_counter() - started) < args.minutes * 60.0 + 1e-6:
-            sample: dict[str, Any] = {"t": round(t, 1), **rss_mb(), "frames": loop.processed}
+            sample: dict[str, Any] = {"t": round(t, 1), **rss_mb(), "frames": loop.processed,
+                                      "load1": round(os.getloadavg()[0], 2)}
             if args.malloc_stats:
                 sample["malloc"] = malloc_stats()
             if args.tracemalloc:
@@ -298,6 +299,8 @@ def main() -> int:
         "processed_fps": round(frames / seconds, 2),
         "cpu_ms_per_frame": round(1000.0 * cpu / max(frames, 1), 1),
         "load_average_1min": round(os.getloadavg()[0], 2),
+        "load_average_over_run": {"mean": round(statistics.fmean(s["load1"] for s in samples), 2),
+                                  "max": max(s["load1"] for s in samples)},
         **summary,
         **anon,
         **diag,

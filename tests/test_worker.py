@@ -207,4 +207,4 @@ def test_the_pooled_display_image_is_the_one_qt_converts() -> None:
     image = display_image(pixels, pool)
     assert image.format() == QImage.Format.Format_RGB32 and image == to_display_image(pixels)
     rgba = rng.integers(0, 256, (7, 9, 4), dtype=np.uint8)
-    assert display_image(rgba, pool) == to_display_image(rgba) and pool.allocated == 1  # RGBA: Qt's conversion
+    assert display_image(rgba, pool) == to_display_image(rgba) and pool.allocated == pool.keep  # RGBA: Qt's conversion

@@ -21,18 +21,23 @@ EDGE_SIGMA_PER_FEATHER = 0.01
 RAMP_HALF_WIDTH_PER_FEATHER = 0.5
 
 
-def upsample(mask_small: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+def upsample(mask_small: np.ndarray, size: tuple[int, int], out: np.ndarray | None = None) -> np.ndarray:
     """(h, w) float32 mask -> (H, W) float32 for `size` = (H, W), bilinear with half-pixel centres.
 
     This is what MediaPipe's own graph does for the output mask (a plain cv::resize; only the *input* is
     resized corner-aligned): measured against its masks, IoU 0.9992-1.0000 vs 0.986-0.995 corner-aligned
-    (docs/models.md). It is also the cheapest upsample OpenCV has.
+    (docs/models.md). It is also the cheapest upsample OpenCV has. `out`, a C-contiguous (H, W) float32 array,
+    receives the result (the live path's pooled buffer: no 3.7 MB allocation per 720p frame); a mask already
+    at `size` is returned as it is, not copied into `out`.
     """
     height, width = size
     mask = np.ascontiguousarray(mask_small, dtype=np.float32)
     if mask.shape == (height, width):
         return mask
-    return cv2.resize(mask, (width, height), interpolation=cv2.INTER_LINEAR)
+    if out is not None and (out.shape != (height, width) or out.dtype != np.float32
+                            or not out.flags.c_contiguous):
+        raise ValueError(f"upsample: out must be a C-contiguous ({height}, {width}) float32 array")
+    return cv2.resize(mask, (width, height), dst=out, interpolation=cv2.INTER_LINEAR)
 
 
 def soft_threshold(mask: np.ndarray, threshold: float, feather: float) -> np.ndarray:

@@ -8,6 +8,9 @@ together (31-56 MB in the window's live view) stays resident and ratchets up a f
 One arena for the whole process shares one pool of holes between the threads (4-28 MB free), with CPU per
 frame within noise; a fixed mmap threshold below the frame size would leave no holes at all but costs 3400 page
 faults, +4-10 ms of CPU, per 720p frame (bench/bench_soak.py, docs/benchmarks.md "Hour-long call").
+Since then the live path reuses its frame-sized buffers (`core.buffers`: the capture frames, the pipeline's
+outputs, the preview), which leaves one short-lived block per frame (PyAV's decoded array, copied at once);
+the single arena still keeps the other threads' and libraries' blocks in one pool of holes.
 
 Nothing is changed when the user set the matching `MALLOC_*` environment variable (theirs wins), or on another
 C library (Windows' heap and macOS's malloc zones work differently).

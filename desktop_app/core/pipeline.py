@@ -12,6 +12,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from desktop_app.core import quality as still_quality
+from desktop_app.core.buffers import PoolSet, pooled_outputs
 from desktop_app.core.edges_full import refine_edges_colour, refine_edges_full
 from desktop_app.core.effects.background import compose, load_background
 from desktop_app.core.effects.registry import PERSON_SEGMENTATION, EffectSpec, spec_for
@@ -135,6 +136,13 @@ class Pipeline:
     `stages`, each on the output of the one before (docs/architecture.md, "Effects as stages"). `video` (an
     argument and attribute, default False) says a temporal pipeline's frames come from a video file, not a live
     camera: the faces stage then takes the photo detector (CenterFace at full size) instead of the live one.
+
+    Buffers: with `pooled` (an attribute, default: the same as `live`) the frame-sized outputs (the upsampled
+    mask, the alpha, the composed frame) come from pools (`core.buffers.PoolSet`) instead of fresh arrays, so a
+    long live session stops allocating them every frame (docs/benchmarks.md "Hour-long call"). A pooled array is
+    reused only once nothing else references it (a sink, the GUI, a snapshot keep it safe as long as they hold
+    it); only the processing thread may call `process` on a pooled pipeline. Stills never pool (a pool keeps its
+    last buffers: at 12 MP that is memory a photo does not need).
     """
 
     def __init__(
@@ -147,6 +155,8 @@ class Pipeline:
         self.video = video
         self.edges = temporal
         self.full_edges = False
+        self.pooled = self.live
+        self._pools = PoolSet()
         self._lock = threading.Lock()
         self._params = params
         self._load: _BackgroundLoad | None = None
@@ -197,8 +207,9 @@ class Pipeline:
                 stage.reset()
         self._source_key = key
         state = StageState(frame, params, not self.temporal if still is None else still, rgb, None, {}, load)
-        for stage in self.stages:
-            stage.run(state)
+        with pooled_outputs(self._pools if self.pooled and not state.still else None):
+            for stage in self.stages:
+                stage.run(state)
         return Result(frame, state.pixels, state.mask, state.timings)
 
     def _background(self, state: StageState) -> None:
@@ -224,13 +235,13 @@ class Pipeline:
         if spec.uses_probability:
             # The person probability itself (smoothed across video frames, never thresholded), upsampled
             # to the frame's full size: the output is that probability as an 8-bit (H, W) image.
-            mask = upsample(refiner.smooth(mask_small), rgb.shape[:2])
+            mask = upsample(refiner.smooth(mask_small), rgb.shape[:2], out=self._mask_buffer(rgb, state))
             masked = time.perf_counter()
             pixels = compose(rgb, mask, params)
         else:
             refined = refiner.refine(mask_small)
             edged = self._edges(rgb, refined) if self.edges else None
-            mask = upsample(refined if edged is None else edged, rgb.shape[:2])
+            mask = upsample(refined if edged is None else edged, rgb.shape[:2], out=self._mask_buffer(rgb, state))
             masked = time.perf_counter()
             pixels = compose(rgb, mask, params, background, mask_small=refined, live=self.live)
         done = time.perf_counter()
@@ -240,6 +251,12 @@ class Pipeline:
         timings["inference"] = float(seg_timings.get("inference", 0.0))
         timings["mask"] = (masked - start) * 1000.0
         timings["compose"] = (done - masked) * 1000.0
+
+    def _mask_buffer(self, rgb: np.ndarray, state: StageState) -> np.ndarray | None:
+        """A pooled (H, W) float32 array for the upsampled mask (`Result.mask`), or None when not pooling."""
+        if not self.pooled or state.still:
+            return None
+        return self._pools.take("mask", rgb.shape[:2], np.float32)
 
     def _edges(self, rgb: np.ndarray, refined: np.ndarray) -> np.ndarray:
         """The refined mask's edges snapped to the frame's in colour: at full resolution (`full_edges`) or at the

@@ -19,12 +19,16 @@ from typing import TYPE_CHECKING, Protocol
 import cv2
 import numpy as np
 
+from desktop_app.core.buffers import BufferPool
 from desktop_app.core.frames import Frame
 
 if TYPE_CHECKING:
     from desktop_app.core.video_read import VideoReader
 
 RESOLUTIONS: tuple[tuple[int, int], ...] = ((640, 480), (1280, 720), (1920, 1080))
+# Frames a live source's pool keeps for reuse: in the slot, being processed, held by the result in flight to the
+# GUI, the result the sinks repeat, and a spare; more in flight at once are fresh arrays (never an overwrite).
+FRAME_POOL_KEEP = 6
 
 
 class SourceError(RuntimeError):
@@ -106,6 +110,10 @@ class Camera:
         self.fps = 30.0
         self._cap: cv2.VideoCapture | None = None
         self._count = 0
+        # The driver's BGR picture (scratch: only read here) and the RGB frames handed out (pooled: reused only
+        # once nothing references them), so a call does not allocate two frame-sized arrays per frame.
+        self._bgr: np.ndarray | None = None
+        self._pool = BufferPool(FRAME_POOL_KEEP)
 
     def open(self) -> None:
         cap = cv2.VideoCapture(self.index, camera_backend())
@@ -125,11 +133,13 @@ class Camera:
     def read(self) -> Frame:
         if self._cap is None:
             raise SourceError(f"{self.name} is not open.")
-        ok, bgr = self._cap.read()
+        ok, bgr = self._cap.read(self._bgr)
         if not ok or bgr is None:
             raise SourceError(f"{self.name} stopped sending frames: was it unplugged?")
+        self._bgr = bgr
         self._count += 1
-        return Frame(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), time.perf_counter(), self._count, self.name)
+        rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB, dst=self._pool.take(bgr.shape))
+        return Frame(rgb, time.perf_counter(), self._count, self.name)
 
     def close(self) -> None:
         if self._cap is not None:
@@ -178,6 +188,9 @@ class VideoFileSource(_PacedSource):
         self.fps = 30.0
         self._reader: VideoReader | None = None
         self._frames: Iterator[np.ndarray] | None = None
+        # Frames handed out come from a pool (reused only once nothing references them): the decoder's own
+        # array is copied at once and dropped, so no decoded frame lives long on the heap (docs/benchmarks.md).
+        self._pool = BufferPool(FRAME_POOL_KEEP)
 
     def _open_reader(self) -> None:
         from desktop_app.core.video_read import VideoReader, VideoReadError
@@ -214,8 +227,13 @@ class VideoFileSource(_PacedSource):
         if rgb is None:
             raise SourceError(f"{self.name}: the video ended or could not be read.")
         if self.size and (rgb.shape[1], rgb.shape[0]) != self.size:
-            rgb = cv2.resize(rgb, self.size, interpolation=cv2.INTER_AREA)
-        return self._frame(np.ascontiguousarray(rgb))
+            out = self._pool.take((self.size[1], self.size[0], *rgb.shape[2:]))
+            rgb = cv2.resize(rgb, self.size, dst=out, interpolation=cv2.INTER_AREA)
+        else:
+            out = self._pool.take(rgb.shape)
+            np.copyto(out, rgb)
+        del rgb  # the decoder's array: freed now, before the next frame is decoded
+        return self._frame(out)
 
     def close(self) -> None:
         if self._reader is not None:

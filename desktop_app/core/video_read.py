@@ -158,6 +158,7 @@ class VideoReader:
                     origin = seconds
                 rgb = upright(frame.to_ndarray(format="rgb24"), int(frame.rotation or 0))
                 yield rgb, seconds - origin
+                del rgb, frame  # a consumer that copies and drops the frame frees it before the next decode
         except (av.FFmpegError, OSError, ValueError):
             self._broken = True  # a decoding error, not the end of the file
 
@@ -216,6 +217,7 @@ class VideoReader:
             self.frames_read += 1
             self.timestamps.append(seconds)
             yield rgb
+            del rgb, item  # not kept alive while the next frame is decoded (see `_decode`)
         if self.frame_count is None and self._broken:
             raise VideoReadError(self.path, f"the video is truncated or corrupt: it stopped after "
                                  f"{self.frames_read} frames", self.frames_read)

@@ -19,6 +19,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from desktop_app.core.buffers import output_array
 from desktop_app.core.effects.foreground import (
     SoftEdge,
     blend_soft,
@@ -53,10 +54,14 @@ def _downscale_for(radius: int) -> int:
 
 
 def _halve(image: np.ndarray, times: int) -> np.ndarray:
-    """Downscale by 2**times; bilinear at exactly 1/2 averages 2x2 blocks, several times faster than INTER_AREA."""
-    for _ in range(times):
-        image = cv2.resize(image, (max(1, image.shape[1] // 2), max(1, image.shape[0] // 2)),
-                           interpolation=cv2.INTER_LINEAR)
+    """Downscale by 2**times; bilinear at exactly 1/2 averages 2x2 blocks, several times faster than INTER_AREA.
+
+    The halvings are written into per-thread scratch buffers (the first is 0.7 MB at 720p, every frame): the
+    result is overwritten by the next call on this thread, so callers use it before that and never keep it."""
+    for step in range(times):
+        half = (max(1, image.shape[0] // 2), max(1, image.shape[1] // 2), *image.shape[2:])
+        dst = _buffer(f"halve{step}", half) if image.dtype == np.uint8 else None
+        image = cv2.resize(image, (half[1], half[0]), dst=dst, interpolation=cv2.INTER_LINEAR)
     return image
 
 
@@ -104,10 +109,11 @@ def blend_edges(fg: np.ndarray, out: np.ndarray, alpha: np.ndarray) -> np.ndarra
     height, width = alpha.shape
     if height * width < EDGE_BLEND_MIN_PIXELS:
         return blend(fg, out, alpha, out=out)
-    soft = cv2.inRange(alpha, 1, 254)
+    # Scratch for the two masks (1 MB each at 720p, every frame): used only within this call.
+    soft = cv2.inRange(alpha, 1, 254, dst=_buffer("soft", alpha.shape))
     if cv2.countNonZero(soft) > MAX_SOFT_FRACTION * height * width:
         return blend(fg, out, alpha, out=out)
-    cv2.copyTo(fg, cv2.inRange(alpha, 255, 255), out)
+    cv2.copyTo(fg, cv2.inRange(alpha, 255, 255, dst=_buffer("solid", alpha.shape)), out)
     step = -(-height // STRIPS)
     whole = height // step
     # Which columns hold soft pixels, per strip (numpy's max over rows; cv2.reduce by columns is 10x slower).
@@ -134,10 +140,11 @@ def blend_edges(fg: np.ndarray, out: np.ndarray, alpha: np.ndarray) -> np.ndarra
 
 
 def to_alpha(mask: np.ndarray) -> np.ndarray:
-    """float32 [0, 1] mask -> uint8 0..255 (rounded, saturated)."""
+    """float32 [0, 1] mask -> uint8 0..255 (rounded, saturated), in an `output_array` (pooled on the live path:
+    the `mask` effect hands it out as its output)."""
     if mask.dtype == np.uint8:
         return mask
-    return cv2.convertScaleAbs(mask, alpha=255.0)
+    return cv2.convertScaleAbs(mask, dst=output_array("alpha", mask.shape[:2]), alpha=255.0)
 
 
 @lru_cache(maxsize=16)
@@ -162,8 +169,10 @@ def blurred_background(rgb: np.ndarray, strength: int, mask_small: np.ndarray | 
     small = _halve(rgb, d.bit_length() - 1)
     small_size = (small.shape[1], small.shape[0])
     r = max(1, round(radius / d))
+    # The result is frame-sized and becomes the effect's output: an `output_array` (pooled on the live path).
+    full = output_array("background", rgb.shape)
     if mask_small is None:
-        out_small = cv2.stackBlur(small, (2 * r + 1, 2 * r + 1))
+        out_small = cv2.stackBlur(small, (2 * r + 1, 2 * r + 1), dst=full if d == 1 else None)
     else:
         # The mask at the small image's grid (half-pixel centres, as `masks.upsample` maps it to the frame),
         # grown by one small pixel: edge pixels averaged by the downscale hold person colour.
@@ -182,10 +191,10 @@ def blurred_background(rgb: np.ndarray, strength: int, mask_small: np.ndarray | 
         out = cv2.divide(np.ascontiguousarray(blurred[..., :3]), cv2.merge((safe, safe, safe)))
         # Where no background is near (deep inside the person, hidden by it) the unblurred small image stays.
         cv2.copyTo(image, (den <= np.float32(_WEIGHT_EPS)).view(np.uint8), out)
-        out_small = cv2.convertScaleAbs(out)
+        out_small = cv2.convertScaleAbs(out, dst=full if d == 1 else None)
     if d == 1:
         return out_small
-    return cv2.resize(out_small, (width, height), interpolation=cv2.INTER_LINEAR)
+    return cv2.resize(out_small, (width, height), dst=full, interpolation=cv2.INTER_LINEAR)
 
 
 def cover_fit(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:

@@ -7,6 +7,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from desktop_app.core.buffers import output_array
 from desktop_app.core.effects.background import blend_edges, blend_person, blurred_background, fitted_background, planes
 from desktop_app.core.effects.blur_effect import STRENGTH
 from desktop_app.core.effects.foreground import soft_foreground
@@ -29,7 +30,8 @@ def compose_replace(rgb: np.ndarray, mask: np.ndarray, alpha: np.ndarray, params
         front, opacity = planes(fitted)
         back = blend_edges(front, blurred_background(rgb, params.strength, mask_small), opacity)
     else:
-        back = fitted.copy()
+        back = output_array("background", rgb.shape)  # the output: pooled on the live path
+        np.copyto(back, fitted)
     return blend_person(rgb, back, alpha, None if live else soft_foreground(rgb, alpha, 2))
 
 

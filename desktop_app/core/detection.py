@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from desktop_app.core.resize import shrink_area
+from desktop_app.core.resize import quick_shrink, shrink_area
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,25 +146,6 @@ class Letterbox:
     def to_frame(self, x: np.ndarray | float, y: np.ndarray | float) -> tuple[np.ndarray | float, np.ndarray | float]:
         """Normalized input coordinates -> normalized frame coordinates."""
         return ((x - self.left) / (1.0 - self.left - self.right), (y - self.top) / (1.0 - self.top - self.bottom))
-
-
-def quick_shrink(rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """`rgb` shrunk to `size` (width, height) cheaply: one bilinear resize to `size` x 2^j, the least j >= 1
-    with a factor under 4 (at 720p -> 192 x 108: to 384 x 216, 3.3; 1080p: to 768 x 432, 2.5), then j exact 2x2
-    area halvings (OpenCV's fast path; it needs even sides, which `shrink_area`'s halvings of an odd side are
-    not: an odd 443 x 441 face region took 2.1 ms there). Under a factor of 2: one area resize. 720p -> 192 x 108:
-    0.45 ms instead of `shrink_area`'s 1.2-1.9 ms, within 1.3 levels (of 255) of it on average. The live face
-    detector's input and the faces' hiding (recall measured in docs/benchmarks.md "Session 6")."""
-    width, height = size
-    if rgb.shape[1] < 2 * width or rgb.shape[0] < 2 * height:
-        return cv2.resize(rgb, (width, height), interpolation=cv2.INTER_AREA)
-    j = 1
-    while rgb.shape[1] >= 4 * (width << j) and rgb.shape[0] >= 4 * (height << j):
-        j += 1
-    image = cv2.resize(rgb, (width << j, height << j), interpolation=cv2.INTER_LINEAR)
-    for level in range(j - 1, -1, -1):
-        image = cv2.resize(image, (width << level, height << level), interpolation=cv2.INTER_AREA)
-    return image
 
 
 def letterbox(rgb: np.ndarray, size: tuple[int, int], quick: bool = False) -> tuple[np.ndarray, Letterbox]:

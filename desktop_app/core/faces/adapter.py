@@ -42,7 +42,7 @@ class FaceDetectionAdapter:
         self._dtype = meta.dtype if meta.dtype in (np.float32, np.float16) else np.float32
         self._pad = detection.Letterbox(0.0, 0.0, 0.0, 0.0)
         self._fed = (0, 0)
-        # ssd (MediaPipe, live): the frame shrunk by detection.quick_shrink, not an area average (1-1.5 ms less
+        # ssd (MediaPipe, live): the frame shrunk by resize.quick_shrink, not an area average (1-1.5 ms less
         # at 720p, recall unchanged: docs/benchmarks.md "Session 6")
         self.quick = True
         if self.decoder.type == "ssd":

@@ -2,7 +2,7 @@
 
 Each face's normalized box grows by `padding` x its size on every side, is clipped to the frame, and the region
 inside it (the inscribed hard ellipse, or the rectangle) is replaced by a version no one can recognise:
-- blur: the region shrunk to BLUR_CELLS pixels across (`detection.quick_shrink`: within a level of an exact area
+- blur: the region shrunk to BLUR_CELLS pixels across (`resize.quick_shrink`: within a level of an exact area
   average; `resize.shrink_area`'s halvings of odd sides took 2 ms for one 440 px face), blurred there with a
   Gaussian of a quarter of that, and enlarged back: the face's own detail is gone whatever its size (the kernel
   scales with the face);
@@ -20,8 +20,8 @@ from collections.abc import Iterable, Sequence
 import cv2
 import numpy as np
 
-from desktop_app.core.detection import quick_shrink
 from desktop_app.core.params import FaceShape, FaceStyle
+from desktop_app.core.resize import quick_shrink
 
 Box = tuple[float, float, float, float]  # xmin, ymin, xmax, ymax, normalized to the frame
 BLUR_CELLS = 12  # the blurred region's longer side, in small pixels, before it is enlarged back

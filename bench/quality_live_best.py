@@ -42,7 +42,8 @@ CLIP = REPO / ".cache" / "face_video" / "faces.mp4"
 
 
 class Mirrored:
-    """A segmenter whose prediction is averaged with the mirrored frame's (one resize, two model runs)."""
+    """A segmenter whose prediction is averaged with the mirrored frame's: two model runs, and the resize done twice
+    (`predict`, then `preprocess` again), so its cost here is an upper bound by one resize (0.23 ms at 720p)."""
 
     def __init__(self, segmenter: Segmenter) -> None:
         self.segmenter = segmenter

@@ -15,10 +15,8 @@ or while the effect fails, sinks get a `message_frame` (with `SinkFrame.message`
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
-import traceback
 from dataclasses import dataclass
 
 import cv2
@@ -27,10 +25,11 @@ import numpy as np
 from desktop_app.core.capture import CaptureThread, DemoFactory, DemoFrame, SourceFactory, default_demo_source
 from desktop_app.core.events import Event
 from desktop_app.core.frames import Frame, Result
+from desktop_app.core.live_sinks import SinkFanout
 from desktop_app.core.notify import notifier
 from desktop_app.core.params import EffectParams
 from desktop_app.core.pipeline import FrameSlot, Pipeline, SegmenterLike
-from desktop_app.core.sinks import FrameSink, SinkError, SinkFrame, fit_to, message_frame, to_rgb
+from desktop_app.core.sinks import FrameSink
 
 __all__ = ["DemoFactory", "LiveEvents", "LiveResult", "LiveSession", "LiveStats", "SourceFactory",
            "default_demo_source", "is_processed", "mirrored"]
@@ -109,16 +108,6 @@ class _Processor(threading.Thread):
             s._maybe_emit_stats()
 
 
-class _Attached:
-    """A sink and the size it was opened at (None: not open yet)."""
-
-    __slots__ = ("sink", "size")
-
-    def __init__(self, sink: FrameSink) -> None:
-        self.sink = sink
-        self.size: tuple[int, int] | None = None
-
-
 class LiveSession:
     """Owns the live loop: capture and processing threads, statistics, and the sinks.
 
@@ -151,9 +140,7 @@ class LiveSession:
         self._taken_cond = threading.Condition()
         self._capture: CaptureThread | None = None
         self._processor: _Processor | None = None
-        self._sinks: list[_Attached] = []
-        self._sink_lock = threading.RLock()  # held while frames go out: remove_sink waits for a send in flight
-        self._messages: dict[tuple[tuple[int, int], str], np.ndarray] = {}
+        self._fanout = SinkFanout(lambda: self.output_size, lambda: self.output_fps, self.events.sink_removed.emit)
         self._output_size: tuple[int, int] | None = None
         self._source_fps: float | None = None
         self._lost = False  # the real source failed (or never opened): no picture of the user to send
@@ -161,7 +148,6 @@ class LiveSession:
         self.on_demo = False
         self.message = ""
         self.processed = 0  # frames through the pipeline since start
-        self.sent = 0  # frames sent to sinks since start (the SinkFrame index)
         self._last_error = ""
         self._reset_stats()
 
@@ -173,7 +159,7 @@ class LiveSession:
         self._stop = threading.Event()
         self._slot = FrameSlot()
         self._taken = 0
-        self.sent = 0
+        self._fanout.restart()
         self._lost = False  # until the source fails to open: a camera may take seconds to start
         self._reset_stats()
         self._processor = _Processor(self)
@@ -193,7 +179,7 @@ class LiveSession:
         if self._processor is not None:
             self._processor.join()
             self._processor = None
-        self._close_sinks()
+        self._fanout.close_all()
 
     def is_running(self) -> bool:
         return self._processor is not None and self._processor.is_alive()
@@ -228,23 +214,20 @@ class LiveSession:
     def add_sink(self, sink: FrameSink) -> None:
         """Send every frame from now on to `sink` too (opened on the processing thread before its first frame,
         at `output_size` and `output_fps`)."""
-        with self._sink_lock:
-            if all(a.sink is not sink for a in self._sinks):
-                self._sinks.append(_Attached(sink))
+        self._fanout.add(sink)
 
     def remove_sink(self, sink: FrameSink) -> None:
         """Stop sending to `sink` and close it; when this returns no frame is being sent to it any more."""
-        with self._sink_lock:
-            attached = [a for a in self._sinks if a.sink is sink]
-            self._sinks = [a for a in self._sinks if a.sink is not sink]
-        for a in attached:
-            with contextlib.suppress(Exception):
-                a.sink.close()
+        self._fanout.remove(sink)
 
     @property
     def sinks(self) -> list[FrameSink]:
-        with self._sink_lock:
-            return [a.sink for a in self._sinks]
+        return self._fanout.sinks
+
+    @property
+    def sent(self) -> int:
+        """Frames sent to sinks since start (the SinkFrame index)."""
+        return self._fanout.sent
 
     @property
     def output_size(self) -> tuple[int, int]:
@@ -263,33 +246,7 @@ class LiveSession:
 
     def _feed_sinks(self, result: LiveResult | None) -> None:
         """Send `result` (or, without a picture of the user, the message frame) to every sink."""
-        with self._sink_lock:
-            if not self._sinks:
-                return
-            text = self._sink_message(result)
-            rgb = None if text is not None or result is None else to_rgb(result.pixels)
-            captured_at = result.frame.timestamp if result is not None else time.perf_counter()
-            index, self.sent = self.sent, self.sent + 1
-            failed: list[tuple[_Attached, Exception]] = []
-            for attached in list(self._sinks):
-                if attached not in self._sinks:
-                    continue  # removed by another sink's callback meanwhile
-                try:
-                    if attached.size is None:
-                        size = self.output_size
-                        attached.size = size
-                        attached.sink.open(size, self.output_fps)
-                    size = attached.size
-                    if text is not None or rgb is None:
-                        picture = self._message_frame(size, text or LOST_TEXT)
-                    else:
-                        picture = fit_to(rgb, size)
-                    attached.sink.send(SinkFrame(picture, captured_at, index, text))
-                except Exception as exc:  # SinkError, or a bug in the sink: the session goes on without it
-                    failed.append((attached, exc))
-            self._sinks = [a for a in self._sinks if all(a is not f for f, _ in failed)]
-        for attached, error in failed:
-            self._drop_sink(attached, error)
+        self._fanout.send(result, self._sink_message(result), LOST_TEXT)
 
     def _sink_message(self, result: LiveResult | None) -> str | None:
         """None when `result` is a processed picture of the user; else the text of the frame sinks get."""
@@ -298,37 +255,6 @@ class LiveSession:
         if not result.processed:
             return FAILED_TEXT if self._last_error else STARTING_TEXT
         return None
-
-    def _message_frame(self, size: tuple[int, int], text: str) -> np.ndarray:
-        key = (size, text)
-        frame = self._messages.get(key)
-        if frame is None:
-            if len(self._messages) > 8:
-                self._messages.clear()
-            frame = message_frame(size, text)
-            frame.setflags(write=False)  # shared by every frame sent: a sink must not draw on it
-            self._messages[key] = frame
-        return frame
-
-    def _drop_sink(self, attached: _Attached, exc: Exception) -> None:
-        """Close a sink that failed (already detached), say so in one line, tell the listeners."""
-        with contextlib.suppress(Exception):
-            attached.sink.close()
-        name = getattr(attached.sink, "name", "") or type(attached.sink).__name__
-        reason = str(exc) or type(exc).__name__
-        details = "" if isinstance(exc, SinkError) else "".join(traceback.format_exception(exc))
-        notifier.warning(f"{name} stopped: {reason}", details)
-        self.events.sink_removed.emit(attached.sink)
-
-    def _close_sinks(self) -> None:
-        """Close the open sinks; they stay attached and open again at the next frame."""
-        with self._sink_lock:
-            opened = [a for a in self._sinks if a.size is not None]
-            for a in opened:
-                a.size = None
-        for a in opened:
-            with contextlib.suppress(Exception):
-                a.sink.close()
 
     # ------------------------------------------------------------------------------------------ threads
 

@@ -11,25 +11,23 @@ its preview, its save and Export all hide exactly the reviewed boxes.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import Signal, Slot
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QShowEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSplitter, QVBoxLayout, QWidget
 
-from desktop_app.core.imageio import output_stem
 from desktop_app.core.notify import notifier
 from desktop_app.core.params import EffectParams
 from desktop_app.core.pipeline import SegmenterLike
 from desktop_app.core.settings import Settings
-from desktop_app.core.videoio import is_video
 from desktop_app.ui.compare_view import CompareView
 from desktop_app.ui.display import display_size
 from desktop_app.ui.exports import ExportBar, ExportJob, ProcessorFactory, pipeline_for_batch, saved_text
 from desktop_app.ui.face_review import FacesBar
 from desktop_app.ui.opened_items import OpenedItems, local_paths
-from desktop_app.ui.photo_worker import FinderFactory, PhotoThread, Preview, PreviewRequest, SaveRequest
+from desktop_app.ui.photo_save import PendingSave, SavesResults
+from desktop_app.ui.photo_worker import FinderFactory, PhotoThread, Preview, PreviewRequest
 from desktop_app.ui.pickers import (
     FilesPicker,
     FolderPicker,
@@ -37,9 +35,7 @@ from desktop_app.ui.pickers import (
     ask_files,
     ask_folder,
     ask_save_path,
-    image_target,
     pictures_dir,
-    video_target,
 )
 
 __all__ = ["LOADING_NOTE", "PhotosView", "Preview"]
@@ -49,17 +45,7 @@ EMPTY_NOTE = "Drop photos, folders or videos here, or use Open…"
 SHARED_CPU_NOTE = "The virtual camera is on: the live effect keeps running for your call and shares the CPU."
 
 
-@dataclass(slots=True)
-class _PendingSave:
-    """A photo whose destination was chosen before its result was ready."""
-
-    source: Path
-    folder: Path
-    stem: str
-    fmt: str
-
-
-class PhotosView(QWidget):
+class PhotosView(QWidget, SavesResults):
     """Opened photos/videos, a before/after view of the selected one, Save and Export all."""
 
     preview_shown = Signal(object)  # Preview now on screen
@@ -79,7 +65,7 @@ class PhotosView(QWidget):
         self._generation = 0
         self._shown: Preview | None = None
         self._waiting_preview = False  # shown without the effect: re-process when the model arrives
-        self._pending_save: _PendingSave | None = None
+        self._pending_save: PendingSave | None = None
         self._stale = False  # params changed while hidden
         self._closed = False
 
@@ -307,60 +293,6 @@ class PhotosView(QWidget):
         notifier.error(text)
 
     # ------------------------------------------------------------------------------------------ save
-
-    def save_folder(self) -> Path:
-        """Where the Save As dialog starts: the last folder saved to, else the last export folder, else
-        the user's Pictures folder."""
-        last = self._settings.last_save_dir or self._settings.last_export_dir
-        return Path(last) if last else pictures_dir()
-
-    def save_current(self) -> bool:
-        """Ask where to save the selected result (name proposed: `<stem>_<effect>.<fmt>`), then save it.
-
-        A photo is written by the photo thread once its result is ready (`saved(Path)` follows); a video
-        is exported whole through `BatchWorker`, with progress and Cancel. A picked name that exists is
-        never replaced: the next free `name-1`, `name-2`... is written and the status line says so.
-        Returns False when nothing is saved (nothing selected, dialog cancelled, an export running).
-        """
-        path = self.current_path()
-        if path is None:
-            return False
-        if is_video(path):
-            return self._save_video(path)
-        fmt = self._settings.output_format
-        chosen = self._pick_save(self, self.save_folder() / f"{output_stem(path, self._params.effect)}.{fmt}",
-                                 False)
-        if chosen is None or self.current_path() != path:
-            return False
-        folder, stem, fmt = image_target(chosen, fmt)
-        self._settings.last_save_dir = str(folder)
-        self._pending_save = _PendingSave(path, folder, stem, fmt)
-        if not self._write_pending_save():
-            self.status_label.setText("Saving when the result is ready…")
-        return True
-
-    def _write_pending_save(self) -> bool:
-        """Hand the pending save to the photo thread if the current result is on screen."""
-        pending, shown = self._pending_save, self._shown
-        if (pending is None or shown is None or shown.path != pending.source or shown.pixels is None
-                or shown.generation != self._generation or not self.faces_bar.matches(shown, self._params)):
-            return False
-        self._pending_save = None
-        self._thread.request_save(SaveRequest(shown.pixels, pending.folder, pending.stem, pending.fmt,
-                                              pending.source, shown.faces))
-        return True
-
-    def _save_video(self, path: Path) -> bool:
-        if self._busy():
-            self.status_label.setText("An export is running; save the video when it has finished.")
-            return False
-        chosen = self._pick_save(self, self.save_folder() / f"{output_stem(path, self._params.effect)}.mp4", True)
-        if chosen is None or self._busy():
-            return False
-        folder, stem = video_target(chosen)
-        self._settings.last_save_dir = str(folder)
-        self.exports.begin(ExportJob([path], folder, save_as=stem))
-        return True
 
     @Slot(str, str)
     def _on_saved(self, path_text: str, asked: str) -> None:

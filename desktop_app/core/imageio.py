@@ -9,7 +9,6 @@ Reading never modifies the original: files are only opened for reading. Errors a
 from __future__ import annotations
 
 import io
-import threading
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -17,8 +16,9 @@ from pathlib import Path
 from typing import IO, Literal
 
 import numpy as np
-from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
+from desktop_app.core.image_sniff import ftyp_brand, open_unchecked, register_heif, sniff_failure
 from desktop_app.core.safe_write import (
     FileError,
     InputError,
@@ -45,21 +45,6 @@ WEBP_LOSSLESS_EFFORT = 25  # lossless WebP (cut-outs), with method 0: 12 MP in ~
 # (Filtering a warning is a one-time, import-time change; MAX_IMAGE_PIXELS itself is never touched.)
 warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
 
-_heif_lock = threading.Lock()
-_heif_registered = False
-
-# Magic numbers of formats Pillow reads: a file starting like this that Pillow cannot open is corrupt.
-_KNOWN_MAGIC: tuple[tuple[bytes, str], ...] = (
-    (b"\xff\xd8\xff", "JPEG"),
-    (b"\x89PNG\r\n\x1a\n", "PNG"),
-    (b"GIF87a", "GIF"),
-    (b"GIF89a", "GIF"),
-    (b"BM", "BMP"),
-    (b"II*\x00", "TIFF"),
-    (b"MM\x00*", "TIFF"),
-)
-_HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs", b"mif1", b"msf1"}
-_STILL_BRANDS = _HEIF_BRANDS | {b"avif", b"avis"}  # AVIF: Pillow's own plugin
 
 
 class ImageReadError(InputError):
@@ -96,58 +81,6 @@ def output_stem(src_path: Path | str, effect: str) -> str:
 
 
 # ---------------------------------------------------------------------------------------------- reading
-
-
-def _register_heif() -> None:
-    global _heif_registered
-    with _heif_lock:
-        if not _heif_registered:
-            import pi_heif  # read-only HEIF plugin: libheif + libde265 (LGPL-3.0), no encoder
-
-            pi_heif.register_heif_opener()
-            _heif_registered = True
-
-
-def _ftyp_brand(head: bytes) -> bytes | None:
-    return head[8:12] if len(head) >= 12 and head[4:8] == b"ftyp" else None
-
-
-def _sniff_failure(head: bytes) -> str:
-    """Why Pillow could not identify a file, from its first bytes."""
-    brand = _ftyp_brand(head)
-    if brand in _STILL_BRANDS:
-        return "the file is truncated or corrupt"
-    if brand is not None:
-        return "unsupported format (this looks like a video; drop it as a video file)"
-    if head.startswith(b"RIFF") and head[8:12] == b"WEBP":
-        return "the file is truncated or corrupt"
-    for magic, _name in _KNOWN_MAGIC:
-        if head.startswith(magic):
-            return "the file is truncated or corrupt"
-    if head.lstrip().startswith((b"<svg", b"<?xml")):
-        return "unsupported format (SVG)"
-    if head.startswith(b"8BPS"):
-        return "unsupported format (Photoshop PSD)"
-    if head.startswith(b"%PDF"):
-        return "unsupported format (PDF)"
-    return "not an image (unrecognised content)"
-
-
-def _open_unchecked(fh: IO[bytes]) -> ImageFile.ImageFile | None:
-    """Identify the file like Image.open, minus Pillow's global pixel limit (ours is checked next)."""
-    Image.init()
-    fh.seek(0)
-    prefix = fh.read(16)
-    for fmt in Image.ID:
-        factory, accept = Image.OPEN[fmt]
-        if accept and accept(prefix) is not True:
-            continue
-        try:
-            fh.seek(0)
-            return factory(fh, "")
-        except (SyntaxError, IndexError, TypeError, ValueError, OSError):
-            continue
-    return None
 
 
 def _too_large(path: Path, size: tuple[int, int], max_pixels: int) -> ImageReadError:
@@ -250,17 +183,17 @@ def read_image(
     try:
         head = fh.read(32)
         fh.seek(0)
-        if _ftyp_brand(head) is not None:  # ISO-BMFF: HEIC may carry any of several brands
-            _register_heif()
+        if ftyp_brand(head) is not None:  # ISO-BMFF: HEIC may carry any of several brands
+            register_heif()
         try:
             im: Image.Image = Image.open(fh)
         except Image.DecompressionBombError:
-            unchecked = _open_unchecked(fh)  # Pillow's own (global) limit fired; ours decides below
+            unchecked = open_unchecked(fh)  # Pillow's own (global) limit fired; ours decides below
             if unchecked is None:
                 raise ImageReadError(path, "image is too large") from None
             im = unchecked
         except UnidentifiedImageError:
-            raise ImageReadError(path, _sniff_failure(head)) from None
+            raise ImageReadError(path, sniff_failure(head)) from None
         except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError) as exc:
             raise ImageReadError(path, "the file is truncated or corrupt") from exc
 

@@ -84,7 +84,7 @@ def cli_batch(in_dir: Path, out_dir: Path, effect: str, fmt: str) -> dict[str, A
     params = params_from_args(args)
     jobs, failures = plan(args.paths, args.out)
     t0 = time.perf_counter()
-    segmenter = Segmenter(args.model, device=args.device)  # as cli._segmenter_or_exit
+    segmenter = Segmenter(args.model, device=args.device)  # as cli_models.segmenter_or_exit
     pipeline = Pipeline(segmenter, params, temporal=True)
     t1 = time.perf_counter()
     report = Batch(pipeline, params, args.format).run(jobs)

@@ -84,7 +84,7 @@ class Ours:
         self.pipe = None
         t0 = time.perf_counter()
         try:
-            from desktop_app.cli import NoSegmenter, verify_face_models
+            from desktop_app.cli_models import NoSegmenter, verify_face_models
 
             params = EffectParams(effect="none", faces="blur", face_threshold=threshold)
             verify_face_models(params, "cpu")

@@ -17,19 +17,13 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from desktop_app import APP_NAME, __version__, paths
 from desktop_app.cli_live import add_live_parser, run_live
+from desktop_app.cli_models import segmenter_or_exit
 from desktop_app.core import memory
 from desktop_app.core.params import QUALITIES, EffectParams
 from desktop_app.core.progress import ProgressBar
-
-if TYPE_CHECKING:
-    import numpy as np
-
-    from desktop_app.core.engine import Device
-    from desktop_app.core.segmenter import Segmenter
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 EXIT_INTERRUPTED, EXIT_TERMINATED = 130, 143  # 128 + SIGINT, 128 + SIGTERM
@@ -301,7 +295,7 @@ def _process(args: argparse.Namespace, params: EffectParams, log_path: Path | No
             read_image(params.background)
         except ImageReadError as exc:
             raise UsageError(f"background image cannot be used: {exc}") from exc
-    segmenter = _segmenter_or_exit(args.model, args.device, log_path, detector=params.quality == "best",
+    segmenter = segmenter_or_exit(args.model, args.device, log_path, detector=params.quality == "best",
                                    params=params)
     if segmenter is None:
         return EXIT_FAILED
@@ -338,82 +332,6 @@ def _process(args: argparse.Namespace, params: EffectParams, log_path: Path | No
     if report.failed and log_path is not None:
         print(f"note: details are in the log: {log_path}", file=sys.stderr)
     return EXIT_FAILED if report.failed else EXIT_OK
-
-
-class NoSegmenter:
-    """Stands in for the segmenter when the effect needs no person mask (`--effect none --faces blur`): no
-    segmentation model is loaded or run; the faces stage's detector runs on the device asked for."""
-
-    spec = None
-    fallback_reason: str | None = None
-
-    def __init__(self, device: Device) -> None:
-        from types import SimpleNamespace
-
-        from desktop_app.core.engine import CPU, DEFAULT_THREADS, available_providers, choose_providers
-
-        self.provider = choose_providers(device, available_providers(), sys.platform)[0]
-        self.is_gpu = self.provider != CPU
-        self.engine = SimpleNamespace(threads=DEFAULT_THREADS)
-
-    def predict(self, rgb: np.ndarray) -> tuple[np.ndarray, dict[str, float]]:
-        raise RuntimeError("no person segmentation is loaded for an effect that needs none")
-
-    def verify_all(self, detector: bool = False) -> None:
-        """Nothing to check: no segmentation model is used."""
-
-
-def verify_face_models(params: EffectParams, device: Device, live: bool = False) -> None:
-    """With faces on, check now the face detector a later frame will load (the photo one for files; the live one
-    too for the `live` command), as `Segmenter.verify_all` does. Raises models.ModelIntegrityError."""
-    from desktop_app.core import models
-    from desktop_app.core.faces.detector import LIVE_MODEL, PHOTO_MODEL
-
-    if params.faces is None:
-        return
-    manifest = models.load_manifest()
-    for model_id in ((LIVE_MODEL, PHOTO_MODEL) if live else (PHOTO_MODEL,)):
-        variant = models.choose_variant(manifest.get(model_id), gpu=device == "gpu")
-        try:
-            models.verify(variant)
-        except models.ModelIntegrityError as exc:
-            raise models.ModelIntegrityError(f"{exc} (model {model_id})") from exc
-
-
-def _segmenter_or_exit(model_id: str, device: Device, log_path: Path | None = None, *,
-                       detector: bool = False, params: EffectParams | None = None,
-                       live: bool = False) -> Segmenter | NoSegmenter | None:
-    """The segmenter with every model file it may need verified up front, or None after one error line.
-
-    A damaged second model (`auto` loads the landscape one on the first wide input) fails the whole run
-    before anything is processed: it means the installation was modified, the fix (reinstall) is the same
-    for every input, and a batch that dies or half-succeeds midway is worse than a clear refusal up front.
-    `detector`: best-quality photos also need the person detector; it is checked the same way. `params`: an
-    effect that needs no mask gets a `NoSegmenter` (nothing loaded), and with faces on the face detector is
-    checked too (`live`: the live one as well).
-    """
-    from desktop_app.core.effects.registry import spec_for
-    from desktop_app.core.notify import log
-    from desktop_app.core.segmenter import Segmenter
-
-    try:
-        if params is not None:
-            verify_face_models(params, device, live)
-        if params is not None and not spec_for(params.effect).needs_model:
-            return NoSegmenter(device)
-        segmenter = Segmenter(model_id, device=device)
-        segmenter.verify_all(detector=detector and (params is None or spec_for(params.effect).needs_model))
-        return segmenter
-    except Exception as exc:  # a tampered or missing model: one clear line
-        from desktop_app.core.batch import printable
-
-        log.error("cannot load the model: %s", exc, exc_info=exc)
-        print(printable(f"error: {exc}"), file=sys.stderr)
-        if model_id == "auto":
-            print("note: --model ID picks one model (see `locallens models`)", file=sys.stderr)
-        if log_path is not None:
-            print(f"note: details are in the log: {log_path}", file=sys.stderr)
-        return None
 
 
 def run_models() -> int:

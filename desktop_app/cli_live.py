@@ -48,7 +48,8 @@ def parse_resolution(text: str) -> tuple[int, int]:
 
 def run_live(args: argparse.Namespace) -> int:
     """Run until Ctrl+C (0), SIGTERM (143) or the virtual camera stopping (1)."""
-    from desktop_app.cli import Terminated, UsageError, _open_log, _segmenter_or_exit, check_model_id
+    from desktop_app.cli import Terminated, UsageError, _open_log, check_model_id
+    from desktop_app.cli_models import segmenter_or_exit
     from desktop_app.core.batch import printable
     from desktop_app.core.notify import notifier, remove_file_log
 
@@ -62,7 +63,7 @@ def run_live(args: argparse.Namespace) -> int:
     handler, log_path = _open_log()
     unsubscribe = notifier.subscribe(lambda n: print(printable(f"{n.severity.value}: {n.message}"), file=sys.stderr))
     try:
-        segmenter = _segmenter_or_exit(args.model, args.device, log_path, params=params, live=True)
+        segmenter = segmenter_or_exit(args.model, args.device, log_path, params=params, live=True)
         if segmenter is None:
             return EXIT_FAILED
         try:

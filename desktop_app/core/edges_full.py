@@ -78,11 +78,6 @@ def colour_coefficients(guide: np.ndarray, alpha: np.ndarray, radius: int = FULL
 TILE_CELLS = 2  # the band is computed in tiles of 2x2 fit cells (20x20 frame px at 720p), all tiles at once
 
 
-def _cells_in_whole_pixels(pixels: int, cells: int) -> int:
-    """The smallest k (up to TILE_CELLS) for which k fit cells span a whole number of frame pixels; 0 if none."""
-    return next((k for k in range(1, TILE_CELLS + 1) if (k * pixels) % cells == 0), 0)
-
-
 def apply_coefficients(rgb: np.ndarray, coef: np.ndarray, guide: np.ndarray, band_only: bool = True,
                        previous: np.ndarray | None = None, smoothing: float = 0.0) -> np.ndarray:
     """q = a . I + b on the (H, W, 3) uint8 frame at its full size from the fit grid's (h, w, 4) `coef` (fitted
@@ -101,8 +96,7 @@ def apply_coefficients(rgb: np.ndarray, coef: np.ndarray, guide: np.ndarray, ban
     a = np.ascontiguousarray(coef[..., :3] * (np.float32(1.0 / 255.0) / _GREY_WEIGHTS))  # frame 0..255, grey sum
     b = np.ascontiguousarray(coef[..., 3])
     tile = TILE_CELLS
-    ky, kx = _cells_in_whole_pixels(height, h), _cells_in_whole_pixels(width, w)
-    if not band_only or not ky or not kx or h % tile or w % tile or (tile * height) % h or (tile * width) % w:
+    if not band_only or h % tile or w % tile or (tile * height) % h or (tile * width) % w or height < h or width < w:
         size = (width, height)
         full = _alpha(cv2.resize(a, size, interpolation=cv2.INTER_LINEAR),
                       cv2.resize(b, size, interpolation=cv2.INTER_LINEAR), rgb)
@@ -116,39 +110,47 @@ def apply_coefficients(rgb: np.ndarray, coef: np.ndarray, guide: np.ndarray, ban
     if iy.size == 0:
         return out
     tile_h, tile_w = tile * height // h, tile * width // w
-    tiles_of = (h // tile, tile_h, w // tile, tile_w)
-    frame_tiles = rgb.reshape(*tiles_of, 3).transpose(0, 2, 1, 3, 4)[iy, ix]  # (n, tile_h, tile_w, 3), a copy
     n = iy.size
-    alpha = _alpha(_tile_up(a, iy, ix, ky, kx, height, width), _tile_up(b, iy, ix, ky, kx, height, width),
-                   frame_tiles.reshape(n * tile_h, tile_w, 3))
-    alpha = alpha.reshape(n, tile_h, tile_w)
+    # Every tile as rows of one wide image: (tile_h, n, tile_w); the frame's tiles cut the same way (a copy).
+    frame_tiles = rgb.reshape(h // tile, tile_h, w // tile, tile_w, 3).transpose(1, 0, 2, 3, 4)[:, iy, ix]
+    alpha = _alpha(_band_up(a, iy, ix, tile_h, tile_w, width).reshape(tile_h, n * tile_w, 3),
+                   _band_up(b, iy, ix, tile_h, tile_w, width).reshape(tile_h, n * tile_w),
+                   frame_tiles.reshape(tile_h, n * tile_w, 3)).reshape(tile_h, n, tile_w)
+    tiles = out.reshape(h // tile, tile_h, w // tile, tile_w).transpose(1, 0, 2, 3)
     if previous is not None and smoothing > 0.0:
-        alpha = gated_average(previous.reshape(tiles_of).transpose(0, 2, 1, 3)[iy, ix], alpha, smoothing)
-    out.reshape(tiles_of).transpose(0, 2, 1, 3)[iy, ix] = alpha
+        before = previous.reshape(h // tile, tile_h, w // tile, tile_w).transpose(1, 0, 2, 3)[:, iy, ix]
+        alpha = gated_average(before, alpha, smoothing)
+    tiles[:, iy, ix] = alpha
     return out
 
 
-def _tile_up(x: np.ndarray, iy: np.ndarray, ix: np.ndarray, ky: int, kx: int, height: int, width: int) -> np.ndarray:
-    """The fit grid's `x` (h, w[, c]) bilinear at frame size, only in tiles (iy, ix): (n * tile_h, tile_w[, c]).
-    Each tile's cells with a margin of ky / kx cells (whole frame pixels) are cut from the edge-padded grid, all the
-    crops side by side in one image and resized at once: inside each crop that is the whole frame's resize."""
-    h, w = x.shape[:2]
+def _band_up(x: np.ndarray, iy: np.ndarray, ix: np.ndarray, tile_h: int, tile_w: int, width: int) -> np.ndarray:
+    """The fit grid's `x` (h, w[, c]) bilinear (half-pixel centres) at frame size, only in the tiles (iy, ix) of
+    TILE_CELLS cells a side: (tile_h, n, tile_w[, c]), equal to the whole frame's `cv2.resize` there. Separable:
+    the grid's rows resized to the frame's width (the whole grid: small), then per tile its TILE_CELLS + 2 rows
+    (one replicated above and below at the frame's border) interpolated down the tile, the same weights for
+    every tile (a tile spans a whole number of frame pixels), all tiles side by side in one pass per row."""
+    h = x.shape[0]
     tile = TILE_CELLS
-    pad = cv2.copyMakeBorder(x, ky, ky, kx, kx, cv2.BORDER_REPLICATE)
-    windows = np.lib.stride_tricks.sliding_window_view(pad, (tile + 2 * ky, tile + 2 * kx), axis=(0, 1))
-    crops = windows[::tile, ::tile][iy, ix]  # (n, [c,] crop_h, crop_w)
-    if crops.ndim == 4:
-        crops = crops.transpose(0, 2, 3, 1)
-    n, crop_h, crop_w = crops.shape[:3]
-    extra = crops.shape[3:]
-    # Side by side (one wide image: cv2's resize is slow on tall thin ones), then back to (n, crop rows, cols).
-    wide = np.ascontiguousarray(crops.transpose(1, 0, 2, *range(3, crops.ndim))).reshape(crop_h, n * crop_w, *extra)
-    up_h, up_w = crop_h * height // h, crop_w * width // w
-    up = cv2.resize(wide, (n * up_w, up_h), interpolation=cv2.INTER_LINEAR).reshape(up_h, n, up_w, *extra)
-    my, mx = ky * height // h, kx * width // w
-    tile_h, tile_w = tile * height // h, tile * width // w
-    up = up[my:my + tile_h, :, mx:mx + tile_w].transpose(1, 0, 2, *range(3, up.ndim))
-    return np.ascontiguousarray(up).reshape(n * tile_h, tile_w, *extra)
+    wide = cv2.copyMakeBorder(cv2.resize(x, (width, h), interpolation=cv2.INTER_LINEAR), 1, 1, 0, 0,
+                              cv2.BORDER_REPLICATE)  # (h + 2, W[, c])
+    extra = wide.shape[2:]
+    rows = np.lib.stride_tricks.sliding_window_view(wide, tile + 2, axis=0)[::tile]  # (h/tile, W, [c,] tile+2)
+    crops = rows.reshape(h // tile, width // tile_w, tile_w, *extra, tile + 2)[iy, ix]  # (n, tile_w, [c,] rows)
+    flat = np.ascontiguousarray(np.moveaxis(crops, -1, 0)).reshape(tile + 2, -1)
+    lo, frac = _row_weights(h, tile_h, x.shape[0] * tile_h // tile)
+    up = np.empty((tile_h, flat.shape[1]), np.float32)
+    for row in range(tile_h):
+        cv2.addWeighted(flat[lo[row]], 1.0 - frac[row], flat[lo[row] + 1], frac[row], 0.0, dst=up[row])
+    return up.reshape(tile_h, iy.size, tile_w, *extra)
+
+
+def _row_weights(h: int, tile_h: int, height: int) -> tuple[list[int], list[float]]:
+    """For each frame row of a tile: the crop row below it and the weight of the one after (bilinear, half-pixel
+    centres; crop row 1 is the tile's first grid row)."""
+    coord = (np.arange(tile_h) + 0.5) * (h / height) - 0.5 + 1.0
+    lo = np.floor(coord).astype(int)
+    return lo.tolist(), (coord - lo).tolist()
 
 
 def _alpha(a: np.ndarray, b: np.ndarray, rgb: np.ndarray) -> np.ndarray:

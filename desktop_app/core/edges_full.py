@@ -10,7 +10,7 @@ CPU at 720p, too much for live's budget: `Pipeline.full_edges` is on for video f
 Only the edge band is computed at full resolution: away from it the fitted alpha is exactly 0 or 1 (the snap), so
 the frame is covered by the fit grid's own result upsampled (one single-channel resize) and overwritten in the
 tiles where the fit grid's alpha is between 0 and 1 or changes from one cell to the next (about 13% of a 720p
-frame), all tiles in one resize and one multiply.
+frame), all tiles side by side in one wide image: a and b upsampled separably (`_band_up`), one multiply.
 
 `refine_edges_colour` is the same filter for live frames (W39): fitted at a quarter of the model's grid and applied
 at the grid, about +0.25 ms over the grey grid step it replaced (docs/quality.md, "Session 6: flicker").

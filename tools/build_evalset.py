@@ -3,6 +3,7 @@ composited onto scikit-image's photographs without people, at the sizes users me
 
     .venv/bin/pip install scikit-image openpeople==0.1.2      # see tools/requirements-tools.txt
     .venv/bin/python tools/build_evalset.py [--out .cache/evalset] [--check]
+    .venv/bin/python tools/build_evalset.py --fresh SEED [--out DIR]   # new random stills: tools/evalset_fresh.py
 
 Writes under --out: stills/<name>.png (RGB), <name>.truth.png (0/255), <name>.inst.png (person label per
 pixel, 0 = background), video/<clip>/NNN.png + NNN.truth.png, people/ (the keyed cut-outs), sheets/ (contact
@@ -346,12 +347,23 @@ def digests(manifest: dict) -> dict[str, str]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=ROOT / ".cache" / "evalset")
+    parser.add_argument("--out", type=Path,
+                        help="default .cache/evalset (.cache/evalset-fresh-seed<SEED> with --fresh)")
     parser.add_argument("--check", action="store_true", help="compare the digests with the committed fixture")
     parser.add_argument("--write-fixture", action="store_true", help="record the digests in the fixture")
     parser.add_argument("--noisy-only", action="store_true",
                         help="only (re)make the noisy clips from an existing set's clean frames (seconds)")
+    parser.add_argument("--fresh", type=int, metavar="SEED",
+                        help="instead: a seeded draw of new still composites (tools/evalset_fresh.py), no clips")
     args = parser.parse_args()
+    if args.fresh is not None:
+        from evalset_fresh import build_fresh
+
+        out = args.out or ROOT / ".cache" / f"evalset-fresh-seed{args.fresh}"
+        manifest = build_fresh(out, args.fresh)
+        print(f"{len(manifest['stills'])} fresh stills (seed {args.fresh}) in {out}")
+        return 0
+    args.out = args.out or ROOT / ".cache" / "evalset"
     if args.noisy_only:
         manifest = add_noisy_videos(args.out, json.loads((args.out / "manifest.json").read_text()))
         write_manifest(args.out, manifest)

@@ -20,6 +20,9 @@ bench/results/quality.json:
     bash tools/make_mediapipe_venv.sh && .venv/bin/pip install scikit-image openpeople==0.1.2
     .venv/bin/python bench/bench_quality.py [--set .cache/evalset] [--rebuild] [--still-path]
 
+`--set DIR` scores another set of the same format, e.g. fresh composites (tools/build_evalset.py --fresh SEED
+--out DIR: stills only, no clips; kinds it lacks are reported with n 0).
+
 `--clips-only --before` (seconds, after one full run) scores only the clips, today's temporal smoothing and the
 old plain moving average side by side, with MediaPipe's cached masks -> bench/results/quality_clips.json.
 `--clips call-P002-noisy,call-P008-noisy` scores only those clips (tools/build_evalset.py --noisy-only makes
@@ -238,6 +241,8 @@ def unpack(packed: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 
 
 def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    if not rows:  # a kind the set lacks (the fresh composites have no "full")
+        return {"n": 0}
     ious = [r["iou"] for r in rows]
     return {"n": len(rows), "mean_iou": round(float(np.mean(ious)), 4), "worst_iou": round(float(np.min(ious)), 4),
             "boundary_f": round(float(np.mean([r["boundary_f"] for r in rows])), 4),
@@ -284,6 +289,7 @@ def evaluate(root: Path, ours: list[Ours], pictures_dir: Path | None = None, cli
             cover = qm.person_coverage(pred, inst)
             per_image[method].append({"name": still["name"], "kind": still["kind"], "split": still["split"],
                                       "people": len(cover), "under_90": int(sum(c < 0.9 for c in cover)),
+                                      "coverage": [round(c, 4) for c in cover],
                                       **{k: round(v, 4) for k, v in scores.items()}})
     table: dict[str, Any] = {}
     for method in methods:
@@ -363,6 +369,8 @@ def print_table(result: dict[str, Any]) -> None:
     for method, splits in result["table"].items():
         for split, kinds in splits.items():
             for kind, s in kinds.items():
+                if not s["n"]:
+                    continue
                 print(f"{method:22} {split:8} {kind:6} {s['n']:3d} {s['mean_iou']:8.3f} {s['worst_iou']:6.3f} "
                       f"{s['boundary_f']:6.3f} {s['covered_90']:6.3f}")
     for clip, methods in result["videos"].items():
@@ -380,6 +388,8 @@ def markdown(result: dict[str, Any]) -> str:
     for method, splits in result["table"].items():
         for split, kinds in splits.items():
             for kind, s in kinds.items():
+                if not s["n"]:
+                    continue
                 covered = s["people"] - s["people_under_90"]
                 lines.append(f"| {method} | {split} | {kind} | {s['n']} | {s['mean_iou']:.3f} | {s['worst_iou']:.3f} | "
                              f"{s['boundary_f']:.3f} | {covered}/{s['people']} |")

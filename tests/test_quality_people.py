@@ -234,3 +234,55 @@ def test_axis_crops_with_agreement_add_only_what_the_earlier_passes_saw_a_little
     assert (agreed >= 0.5)[bag].mean() < 0.05 and (agreed >= 0.5)[truth].mean() > 0.95
     default = StillOptions(detect_tile_frac=0.0, crops=False, snap=False)  # the default does this
     np.testing.assert_array_equal(segment_still(Faint(), rgb, default, detector=detector), agreed)
+
+
+class ScaleDetector:
+    """Red blobs, as FakeDetector, but sure (0.95) only of a tall one filling at least half of what it is shown,
+    unsure (0.8) of one filling 0.3-0.5 of it or of any round one (a cup, not a person), blind below 0.3 and to a
+    blob cut by the edge of what it is shown (a tile's view of part of a person)."""
+
+    def detect(self, rgb: np.ndarray) -> list[Detection]:
+        h, w = rgb.shape[:2]
+        img = rgb.astype(np.int16)
+        red = ((img[..., 0] > 150) & (img[..., 1] < 90) & (img[..., 2] < 90)).astype(np.uint8)
+        count, _, stats, _ = cv2.connectedComponentsWithStats(red)
+        out = []
+        for i in range(1, count):
+            x, y, bw, bh, _ = stats[i]
+            if bh < 0.3 * h or x == 0 or y == 0 or x + bw == w or y + bh == h:
+                continue
+            score = 0.95 if bh >= 0.5 * h and bh > 1.5 * bw else 0.8
+            cx, cy = (x + bw / 2) / w, (y + bh / 2) / h
+            face = (x / w, y / h, (x + bw) / w, (y + bh / 5) / h)
+            out.append(Detection(score, face, ((cx, cy), (cx, y / h), (cx, (y + bh / 4) / h), (cx, y / h))))
+        return out
+
+
+def test_a_person_the_tiles_are_unsure_of_gets_a_closer_look_and_is_kept() -> None:
+    rgb, truth = photo(600, 1200, [(100, 100, 300, 560), (900, 400, 940, 520)])  # the second: 0.2 of the height
+    small = np.zeros_like(truth)
+    small[:, 800:] = truth[:, 800:]
+    detector = ScaleDetector()
+    weak: list[Detection] = []
+    people = persons.find_persons(detector, rgb, tile_frac=0.5, tile_score=0.9, weak_score=0.5, weak=weak)
+    assert len(people) == 1 and len(weak) == 1  # the tiles saw the small person at 0.8 only
+    (again,) = persons.second_look(detector, rgb, weak, people, score=0.9)  # in its body square it fills the input
+    assert again.score == 0.95 and persons._same_person(again, weak[0])
+    before = segment_still(FakeSegmenter(), rgb, StillOptions(weak_score=0.0), detector=detector) >= 0.5
+    after = segment_still(FakeSegmenter(), rgb, StillOptions(), detector=detector) >= 0.5
+    assert (before & small).sum() < 0.05 * small.sum()  # the gate of the one sure person deleted the other
+    assert (after & small).sum() > 0.9 * small.sum()
+    assert iou(after, truth) > 0.9
+
+
+def test_what_the_closer_look_does_not_confirm_stays_out() -> None:
+    rgb, person = photo(600, 1200, [(100, 100, 300, 560)])
+    cup, _ = photo(600, 1200, [(850, 325, 1000, 475)])  # too small for the whole picture, round
+    rgb[cup.any(axis=2) & (cup[..., 0] > 150) & (cup[..., 1] < 90)] = (220, 30, 30)
+    detector = ScaleDetector()
+    weak: list[Detection] = []
+    people = persons.find_persons(detector, rgb, tile_frac=0.5, tile_score=0.9, weak_score=0.5, weak=weak)
+    assert weak and persons.second_look(detector, rgb, weak, people, score=0.9) == []
+    alpha = segment_still(FakeSegmenter(), rgb, StillOptions(), detector=detector)
+    assert alpha[325:475, 850:1000].max() < 0.05
+    assert iou(alpha >= 0.5, person) > 0.9

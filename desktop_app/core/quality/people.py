@@ -55,13 +55,16 @@ def _in_tile(det: Detection, box: Box, width: int, height: int) -> Detection:
 
 
 def find_persons(detector: Detects, rgb: np.ndarray, tile_frac: float = 0.0, tile_score: float = 0.9,
-                 min_side: int = 64, max_tiles: int = 24) -> list[Detection]:
+                 min_side: int = 64, max_tiles: int = 24, weak_score: float | None = None,
+                 weak: list[Detection] | None = None) -> list[Detection]:
     """The people in the picture: the whole picture letterboxed, plus (tile_frac > 0) square tiles of that share
     of the shorter side, 50% overlap, whose detections count only at `tile_score` or more (a tile that shows a
     part of a large person yields confident-looking parts; at most `max_tiles`, larger ones for panoramas);
-    duplicates across tiles removed by plain NMS."""
+    duplicates across tiles removed by plain NMS. `weak` (a list) receives the tiles' detections from
+    `weak_score` up to `tile_score` that are not one of the people returned: candidates for `confirmed`."""
     h, w = rgb.shape[:2]
     found = list(detector.detect(rgb))
+    low: list[Detection] = []
     if tile_frac > 0 and min(h, w) >= min_side:
         side = tile_side(w, h, tile_frac, 0.5, max_tiles)
         for box in tiles(w, h, side, 0.5):
@@ -69,6 +72,17 @@ def find_persons(detector: Detects, rgb: np.ndarray, tile_frac: float = 0.0, til
             for det in detector.detect(np.ascontiguousarray(rgb[y0:y1, x0:x1])):
                 if det.score >= tile_score:
                     found.append(_in_tile(det, (x0, y0, x1, y1), w, h))
+                elif weak is not None and weak_score is not None and det.score >= weak_score:
+                    low.append(_in_tile(det, (x0, y0, x1, y1), w, h))
+    kept = _distinct(found)
+    if weak is not None:
+        weak.extend(d for d in _distinct(low) if all(not _same_person(d, k) for k in kept))
+    return kept
+
+
+def _distinct(found: list[Detection]) -> list[Detection]:
+    """Plain NMS (IoU 0.3), then a face box twice as large as a better one and holding most of it dropped: the
+    same person at another scale."""
     if len(found) < 2:
         return found
     boxes = np.array([d.box for d in found], np.float32)
@@ -76,11 +90,39 @@ def find_persons(detector: Detects, rgb: np.ndarray, tile_frac: float = 0.0, til
     scores = np.array([d.score for d in found], np.float32)
     kept: list[Detection] = []
     for det in detection.nms(boxes, keypoints, scores, threshold=0.3, weighted=False):
-        # a face box twice as large as a better one and holding most of it: the same person at another scale
         if all(_share_of_smaller(det.box, other.box) <= 0.5 or _area(det.box) < 2.0 * _area(other.box)
                for other in kept):
             kept.append(det)
     return kept
+
+
+def _same_person(a: Detection, b: Detection) -> bool:
+    """Face boxes that overlap by more than half of the smaller one."""
+    return _share_of_smaller(a.box, b.box) > 0.5
+
+
+def second_look(detector: Detects, rgb: np.ndarray, weak: list[Detection], people: list[Detection],
+                score: float = 0.9, body_scale: float = 1.25, margin: float = 0.0) -> list[Detection]:
+    """The weak detections (`find_persons(weak=...)`) that the detector confirms on a closer look: a square crop
+    around the candidate's body square (grown by `margin` of its side on every edge), in which it finds the same
+    face (more than half of the smaller box shared) at `score` or more, as a tile's detection must. Returns the
+    closer look's detections (in the whole picture's coordinates), none that is one of `people` or of each other."""
+    height, width = rgb.shape[:2]
+    taken: list[Detection] = []
+    for det in sorted(weak, key=lambda d: -d.score):
+        if any(_same_person(det, k) for k in people + taken):
+            continue
+        x0, y0, x1, y1 = body_boxes([det], width, height, body_scale)[0]
+        grow = margin * (x1 - x0)
+        box = (max(int(x0 - grow), 0), max(int(y0 - grow), 0), min(int(x1 + grow), width), min(int(y1 + grow), height))
+        if box[2] - box[0] < 16 or box[3] - box[1] < 16:
+            continue
+        crop = np.ascontiguousarray(rgb[box[1]:box[3], box[0]:box[2]])
+        again = [_in_tile(d, box, width, height) for d in detector.detect(crop) if d.score >= score]
+        same = [d for d in again if _same_person(d, det)]
+        if same:
+            taken.append(max(same, key=lambda d: d.score))
+    return taken
 
 
 def _area(box: tuple[float, ...]) -> float:

@@ -3,11 +3,12 @@
     alpha = segment_still(segmenter, rgb)   # float32 (H, W) in [0, 1], at the photo's full resolution
 
 Steps (each one measured on the evaluation set in docs/quality.md; the defaults keep only what gained):
-0. the bundled person detector finds the people (quality/people.py); when it finds somebody, every later
-   step keeps person pixels only inside the union of the people's (padded) body squares, and step 3 also crops
-   around each body square; when it finds nobody, the steps below run as they did without it; after step 3,
-   an upper and a lower square along each detected body at the model's full input (feet and lower legs),
-   fused by maximum inside the gate where the earlier passes saw at least a little person;
+0. the bundled person detector finds the people (quality/people.py; a tile's detection under the tiles' bar
+   gets a closer look at its own body square, so a person the others' gate would delete is kept); when it finds
+   somebody, every later step keeps person pixels only inside the union of the people's (padded) body squares,
+   and step 3 also crops around each body square; when it finds nobody, the steps below run as they did without
+   it; after step 3, an upper and a lower square along each detected body at the model's full input (feet and
+   lower legs), fused by maximum inside the gate where the earlier passes saw at least a little person;
 1. the whole photo, as the app does it today (the model `auto` picks, the frame squashed to its input);
 2. only when that finds nobody: overlapping square tiles of half the shorter side, each area-averaged to the
    square model's input, fused by maximum (small people fill a tile where they were a few pixels of the whole
@@ -26,6 +27,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from desktop_app.core.detection import Detection
 from desktop_app.core.quality import people as persons
 from desktop_app.core.quality import refine
 from desktop_app.core.quality.regions import (
@@ -70,6 +72,7 @@ class StillOptions:
     detect: bool = True  # find the people first with the bundled detector (step 0)
     detect_tile_frac: float = 0.5  # also detect on tiles of this share of the shorter side (small people); 0 = off
     detect_tile_score: float = 0.9  # a tile's detection counts from this score up
+    weak_score: float = 0.5  # > 0: a tile's detection from this score up gets a closer look (people.second_look)
     body_scale: float = 1.25  # body square side = 2 x hip-to-size-point distance x this (MediaPipe's ROI)
     region_pad: float = 0.0  # the allowed region: body squares grown by this share of their side (0.2 let cups in)
     region_aspect: float = 0.75  # the region: a rectangle along the body axis, this share of the square's width
@@ -199,9 +202,13 @@ def segment_still(segmenter: Predicts, rgb: np.ndarray, options: StillOptions = 
     work = fit_long_side(rgb, WORK_LONG_SIDE)
     if detector == SHARED:
         detector = persons.shared_detector() if options.detect else None
-    people = []
+    people: list[Detection] = []
     if options.detect and detector is not None and not isinstance(detector, str) and min(work.shape[:2]) >= 16:
-        people = persons.find_persons(detector, work, options.detect_tile_frac, options.detect_tile_score)
+        weak: list[Detection] = []
+        people = persons.find_persons(detector, work, options.detect_tile_frac, options.detect_tile_score,
+                                      weak_score=options.weak_score or None, weak=weak)
+        if people and weak:  # someone the gate would delete: a tile's detection under the bar, looked at closer
+            people += persons.second_look(detector, work, weak, people, options.detect_tile_score, options.body_scale)
     gate = None
     prob = find_people(segmenter, work, options)
     if people:

@@ -110,6 +110,7 @@ VARIANTS: dict[str, StillOptions] = {
     # session 8: a tile's detection under the tiles' bar (0.9) gets a closer look from this score up (0.5 now)
     "noweak": replace(StillOptions(), weak_score=0.0),
     "weak.3": replace(StillOptions(), weak_score=0.3),
+    "noown": replace(StillOptions(), own_region=False),  # a body's crop decides in its whole square, as before
 }
 
 

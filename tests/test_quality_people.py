@@ -286,3 +286,30 @@ def test_what_the_closer_look_does_not_confirm_stays_out() -> None:
     alpha = segment_still(FakeSegmenter(), rgb, StillOptions(), detector=detector)
     assert alpha[325:475, 850:1000].max() < 0.05
     assert iou(alpha >= 0.5, person) > 0.9
+
+
+class EdgeBlindSegmenter(FakeSegmenter):
+    """Like the selfie models, it does not call a part cut off by the edge of its input person."""
+
+    def predict(self, rgb: np.ndarray) -> tuple[np.ndarray, dict[str, float]]:
+        prob, timings = super().predict(rgb)
+        count, labels, stats, _ = cv2.connectedComponentsWithStats((prob > 0).astype(np.uint8))
+        h, w = prob.shape
+        for i in range(1, count):
+            x, y, bw, bh, _ = stats[i]
+            if x == 0 or y == 0 or x + bw == w or y + bh == h:
+                prob[labels == i] = 0.0
+        return prob, timings
+
+
+def test_a_small_persons_crop_does_not_take_the_arm_of_a_large_one_beside_it() -> None:
+    rgb, truth = photo(600, 900, [(100, 20, 400, 590), (412, 420, 462, 560)])  # the first too large for a crop
+    inside = np.s_[405:575, 352:368]  # in the small one's body square (its crop), not in its region: the large one
+    strip = truth[inside]
+    assert strip.sum() > 500
+    detector = ScaleDetector()
+    old = segment_still(EdgeBlindSegmenter(), rgb, StillOptions(own_region=False), detector=detector) >= 0.5
+    new = segment_still(EdgeBlindSegmenter(), rgb, StillOptions(), detector=detector) >= 0.5
+    assert (old[inside] & strip).sum() < 0.5 * strip.sum()  # the crop decided there, and saw no person
+    assert (new[inside] & strip).sum() > 0.95 * strip.sum()
+    assert (new & truth).sum() > 0.95 * truth.sum()

@@ -77,6 +77,7 @@ class StillOptions:
     region_pad: float = 0.0  # the allowed region: body squares grown by this share of their side (0.2 let cups in)
     region_aspect: float = 0.75  # the region: a rectangle along the body axis, this share of the square's width
     detect_crops: bool = True  # a square crop around each detected body (before the crop rounds)
+    own_region: bool = True  # a body's crop decides only inside that body's region (elsewhere: the maximum)
     region_feet: float = 0.0  # the region's rectangle made longer at the feet end by this share of the side
     axis_crops: bool = True  # two smaller squares along each body's axis (upper / lower), fused by max, gated
     axis_crop_size: float = 0.5  # their side, as a share of the body square's side (0.5-0.6: within 0.003)
@@ -160,10 +161,18 @@ def look_closer(segmenter: Predicts, work: np.ndarray, found: np.ndarray, option
 
 
 def crop_bodies(segmenter: Predicts, work: np.ndarray, prob: np.ndarray, boxes: list[Box],
-                options: StillOptions = DEFAULT) -> np.ndarray:
+                options: StillOptions = DEFAULT, people: list[Detection] | None = None) -> np.ndarray:
     """A square crop around each detected body; inside the crops the crops decide (people as large as the frame
-    are left to the whole-frame pass)."""
+    are left to the whole-frame pass). With `people` (one per box, and `options.own_region`) a crop decides only
+    inside its own person's region: a small person's square must not take the arm of a large one beside it."""
     close, inside = _crops(segmenter, work, prob, boxes, options)
+    if people is not None and options.own_region and inside.any():
+        h, w = prob.shape
+        keep = [i for i, b in enumerate(boxes) if b[2] - b[0] < options.crop_max * min(h, w)]
+        own = persons.region([boxes[i] for i in keep], w, h, options.region_pad, [people[i] for i in keep],
+                             options.region_aspect, options.region_feet)
+        # elsewhere in a square: the most either saw (what the crop adds there is still gated by the region)
+        return np.where(inside & own, close, np.where(inside, np.maximum(close, prob), prob))
     return np.where(inside, close, prob) if inside.any() else prob
 
 
@@ -217,7 +226,7 @@ def segment_still(segmenter: Predicts, rgb: np.ndarray, options: StillOptions = 
                               options.region_feet)
         prob = prob * gate
         if options.detect_crops:
-            prob = crop_bodies(segmenter, work, prob, boxes, options) * gate
+            prob = crop_bodies(segmenter, work, prob, boxes, options, people) * gate
     for _ in range(options.crop_rounds if options.crops else 0):
         prob = look_closer(segmenter, work, prob, options)
         if gate is not None:

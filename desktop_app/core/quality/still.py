@@ -77,7 +77,7 @@ class StillOptions:
     region_pad: float = 0.0  # the allowed region: body squares grown by this share of their side (0.2 let cups in)
     region_aspect: float = 0.75  # the region: a rectangle along the body axis, this share of the square's width
     detect_crops: bool = True  # a square crop around each detected body (before the crop rounds)
-    own_region: bool = True  # a body's crop decides only inside that body's region (elsewhere: the maximum)
+    own_region: bool = True  # a body's crop decides only in its body's region outside the others' (else: maximum)
     region_feet: float = 0.0  # the region's rectangle made longer at the feet end by this share of the side
     axis_crops: bool = True  # two smaller squares along each body's axis (upper / lower), fused by max, gated
     axis_crop_size: float = 0.5  # their side, as a share of the body square's side (0.5-0.6: within 0.003)
@@ -164,15 +164,25 @@ def crop_bodies(segmenter: Predicts, work: np.ndarray, prob: np.ndarray, boxes: 
                 options: StillOptions = DEFAULT, people: list[Detection] | None = None) -> np.ndarray:
     """A square crop around each detected body; inside the crops the crops decide (people as large as the frame
     are left to the whole-frame pass). With `people` (one per box, and `options.own_region`) a crop decides only
-    inside its own person's region: a small person's square must not take the arm of a large one beside it."""
+    inside its own person's region and outside every other person's: a small person's square must not take the
+    arm or the legs of a larger one beside it; elsewhere in a square the maximum of the crop and what was there."""
     close, inside = _crops(segmenter, work, prob, boxes, options)
     if people is not None and options.own_region and inside.any():
         h, w = prob.shape
-        keep = [i for i, b in enumerate(boxes) if b[2] - b[0] < options.crop_max * min(h, w)]
-        own = persons.region([boxes[i] for i in keep], w, h, options.region_pad, [people[i] for i in keep],
-                             options.region_aspect, options.region_feet)
-        # elsewhere in a square: the most either saw (what the crop adds there is still gated by the region)
-        return np.where(inside & own, close, np.where(inside, np.maximum(close, prob), prob))
+        regions = [persons.region([box], w, h, options.region_pad, [person], options.region_aspect,
+                                  options.region_feet) for box, person in zip(boxes, people, strict=True)]
+        decide = np.zeros((h, w), bool)  # where one crop speaks for its own person only
+        for i, box in enumerate(boxes):
+            if box[2] - box[0] >= options.crop_max * min(h, w):
+                continue
+            others = np.zeros((h, w), bool)
+            for j, other in enumerate(regions):
+                if j != i and persons._share_of_smaller(box, boxes[j]) <= 0.5:  # not the same person twice
+                    others |= other
+            x0, y0, x1, y1 = max(box[0], 0), max(box[1], 0), min(box[2], w), min(box[3], h)
+            decide[y0:y1, x0:x1] |= regions[i][y0:y1, x0:x1] & ~others[y0:y1, x0:x1]
+        # elsewhere in a square (another person's region, or no one's): the most either saw, still gated
+        return np.where(decide, close, np.where(inside, np.maximum(close, prob), prob))
     return np.where(inside, close, prob) if inside.any() else prob
 
 

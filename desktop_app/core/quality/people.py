@@ -76,7 +76,7 @@ def find_persons(detector: Detects, rgb: np.ndarray, tile_frac: float = 0.0, til
                     low.append(_in_tile(det, (x0, y0, x1, y1), w, h))
     kept = _distinct(found)
     if weak is not None:
-        weak.extend(d for d in _distinct(low) if all(not _same_person(d, k) for k in kept))
+        weak.extend(d for d in _distinct(low) if all(not same_person(d, k) for k in kept))
     return kept
 
 
@@ -96,7 +96,7 @@ def _distinct(found: list[Detection]) -> list[Detection]:
     return kept
 
 
-def _same_person(a: Detection, b: Detection) -> bool:
+def same_person(a: Detection, b: Detection) -> bool:
     """Face boxes that overlap by more than half of the smaller one."""
     return _share_of_smaller(a.box, b.box) > 0.5
 
@@ -110,7 +110,7 @@ def second_look(detector: Detects, rgb: np.ndarray, weak: list[Detection], peopl
     height, width = rgb.shape[:2]
     taken: list[Detection] = []
     for det in sorted(weak, key=lambda d: -d.score):
-        if any(_same_person(det, k) for k in people + taken):
+        if any(same_person(det, k) for k in people + taken):
             continue
         x0, y0, x1, y1 = body_boxes([det], width, height, body_scale)[0]
         grow = margin * (x1 - x0)
@@ -119,7 +119,7 @@ def second_look(detector: Detects, rgb: np.ndarray, weak: list[Detection], peopl
             continue
         crop = np.ascontiguousarray(rgb[box[1]:box[3], box[0]:box[2]])
         again = [_in_tile(d, box, width, height) for d in detector.detect(crop) if d.score >= score]
-        same = [d for d in again if _same_person(d, det)]
+        same = [d for d in again if same_person(d, det)]
         if same:
             taken.append(max(same, key=lambda d: d.score))
     return taken

@@ -77,7 +77,8 @@ class StillOptions:
     region_pad: float = 0.0  # the allowed region: body squares grown by this share of their side (0.2 let cups in)
     region_aspect: float = 0.75  # the region: a rectangle along the body axis, this share of the square's width
     detect_crops: bool = True  # a square crop around each detected body (before the crop rounds)
-    own_region: bool = True  # a body's crop decides only in its body's region outside the others' (else: maximum)
+    own_region: bool = True  # a body's crop decides only in its body's region (elsewhere: the maximum)
+    own_exclusive: bool = False  # ... and outside every other person's region (measured: deleted one in s2-tune-02)
     region_feet: float = 0.0  # the region's rectangle made longer at the feet end by this share of the side
     axis_crops: bool = True  # two smaller squares along each body's axis (upper / lower), fused by max, gated
     axis_crop_size: float = 0.5  # their side, as a share of the body square's side (0.5-0.6: within 0.003)
@@ -177,7 +178,7 @@ def crop_bodies(segmenter: Predicts, work: np.ndarray, prob: np.ndarray, boxes: 
                 continue
             others = np.zeros((h, w), bool)
             for j, other in enumerate(regions):
-                if j != i and persons._share_of_smaller(box, boxes[j]) <= 0.5:  # not the same person twice
+                if options.own_exclusive and j != i and not persons.same_person(people[i], people[j]):
                     others |= other
             x0, y0, x1, y1 = max(box[0], 0), max(box[1], 0), min(box[2], w), min(box[3], h)
             decide[y0:y1, x0:x1] |= regions[i][y0:y1, x0:x1] & ~others[y0:y1, x0:x1]

@@ -51,13 +51,13 @@ def score(segmenter: Segmenter, items: list[dict], options: StillOptions) -> dic
         scores = qm.image_scores(pred, it["truth"], it["inst"])
         rows.append({"name": it["name"], "kind": it["kind"], "iou": round(scores["iou"], 4),
                      "boundary_f": round(scores["boundary_f"], 4), "ms": round(ms, 1),
-                     "coverage": [round(c, 3) for c in qm.person_coverage(pred, it["inst"])]})
+                     "coverage": [round(float(c), 3) for c in qm.person_coverage(pred, it["inst"])]})
     groups = [c for r in rows if r["kind"] == "group" for c in r["coverage"]]
     return {"n": len(rows), "mean_iou": round(float(np.mean([r["iou"] for r in rows])), 4),
             "worst_iou": round(float(min(r["iou"] for r in rows)), 4),
             "boundary_f": round(float(np.mean([r["boundary_f"] for r in rows])), 4),
-            "group_people": len(groups), "group_under_90": sum(c < 0.9 for c in groups),
-            "all_under_90": sum(c < 0.9 for r in rows for c in r["coverage"]),
+            "group_people": len(groups), "group_under_90": int(sum(c < 0.9 for c in groups)),
+            "all_under_90": int(sum(c < 0.9 for r in rows for c in r["coverage"])),
             "ms_median": round(float(np.median([r["ms"] for r in rows])), 1), "rows": rows}
 
 

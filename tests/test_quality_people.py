@@ -28,19 +28,27 @@ class FakeDetector:
 
     def detect(self, rgb: np.ndarray) -> list[Detection]:
         self.calls += 1
-        h, w = rgb.shape[:2]
-        img = rgb.astype(np.int16)
-        red = ((img[..., 0] > 150) & (img[..., 1] < 90) & (img[..., 2] < 90)).astype(np.uint8)
-        count, _, stats, _ = cv2.connectedComponentsWithStats(red)
-        out = []
-        for i in range(1, count):
-            x, y, bw, bh, _ = stats[i]
-            if bh < self.min_frac * h or (self.only_left_of is not None and x > self.only_left_of):
-                continue
-            cx, cy = (x + bw / 2) / w, (y + bh / 2) / h
-            face = (x / w, y / h, (x + bw) / w, (y + bh / 5) / h)
-            out.append(Detection(0.95, face, ((cx, cy), (cx, y / h), (cx, (y + bh / 4) / h), (cx, y / h))))
-        return out
+        h = rgb.shape[0]
+        return [blob_detection(0.95, box, rgb.shape) for box in red_blobs(rgb)
+                if box[3] >= self.min_frac * h and (self.only_left_of is None or box[0] <= self.only_left_of)]
+
+
+def red_blobs(rgb: np.ndarray) -> list[tuple[int, int, int, int]]:
+    """(x, y, width, height) of each red blob."""
+    img = rgb.astype(np.int16)
+    red = ((img[..., 0] > 150) & (img[..., 1] < 90) & (img[..., 2] < 90)).astype(np.uint8)
+    count, _, stats, _ = cv2.connectedComponentsWithStats(red)
+    return [(int(stats[i][0]), int(stats[i][1]), int(stats[i][2]), int(stats[i][3])) for i in range(1, count)]
+
+
+def blob_detection(score: float, box: tuple[int, int, int, int], shape: tuple[int, ...]) -> Detection:
+    """A detection of the blob: face box its top fifth, keypoint 0 (hip) its centre, 1 its top (the body square is
+    the blob's height x 1.25), 2 (shoulders) above the hip."""
+    h, w = shape[:2]
+    x, y, bw, bh = box
+    cx, cy = (x + bw / 2) / w, (y + bh / 2) / h
+    face = (x / w, y / h, (x + bw) / w, (y + bh / 5) / h)
+    return Detection(score, face, ((cx, cy), (cx, y / h), (cx, (y + bh / 4) / h), (cx, y / h)))
 
 
 def test_tiles_find_the_small_person_the_whole_picture_misses() -> None:
@@ -243,18 +251,12 @@ class ScaleDetector:
 
     def detect(self, rgb: np.ndarray) -> list[Detection]:
         h, w = rgb.shape[:2]
-        img = rgb.astype(np.int16)
-        red = ((img[..., 0] > 150) & (img[..., 1] < 90) & (img[..., 2] < 90)).astype(np.uint8)
-        count, _, stats, _ = cv2.connectedComponentsWithStats(red)
         out = []
-        for i in range(1, count):
-            x, y, bw, bh, _ = stats[i]
+        for x, y, bw, bh in red_blobs(rgb):
             if bh < 0.3 * h or x == 0 or y == 0 or x + bw == w or y + bh == h:
                 continue
-            score = 0.95 if bh >= 0.5 * h and bh > 1.5 * bw else 0.8
-            cx, cy = (x + bw / 2) / w, (y + bh / 2) / h
-            face = (x / w, y / h, (x + bw) / w, (y + bh / 5) / h)
-            out.append(Detection(score, face, ((cx, cy), (cx, y / h), (cx, (y + bh / 4) / h), (cx, y / h))))
+            sure = bh >= 0.5 * h and bh > 1.5 * bw
+            out.append(blob_detection(0.95 if sure else 0.8, (x, y, bw, bh), rgb.shape))
         return out
 
 

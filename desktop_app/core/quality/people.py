@@ -61,7 +61,7 @@ def find_persons(detector: Detects, rgb: np.ndarray, tile_frac: float = 0.0, til
     of the shorter side, 50% overlap, whose detections count only at `tile_score` or more (a tile that shows a
     part of a large person yields confident-looking parts; at most `max_tiles`, larger ones for panoramas);
     duplicates across tiles removed by plain NMS. `weak` (a list) receives the tiles' detections from
-    `weak_score` up to `tile_score` that are not one of the people returned: candidates for `confirmed`."""
+    `weak_score` up to `tile_score` that are not one of the people returned: candidates for `second_look`."""
     h, w = rgb.shape[:2]
     found = list(detector.detect(rgb))
     low: list[Detection] = []
@@ -102,19 +102,19 @@ def same_person(a: Detection, b: Detection) -> bool:
 
 
 def second_look(detector: Detects, rgb: np.ndarray, weak: list[Detection], people: list[Detection],
-                score: float = 0.9, body_scale: float = 1.25, margin: float = 0.0) -> list[Detection]:
-    """The weak detections (`find_persons(weak=...)`) that the detector confirms on a closer look: a square crop
-    around the candidate's body square (grown by `margin` of its side on every edge), in which it finds the same
-    face (more than half of the smaller box shared) at `score` or more, as a tile's detection must. Returns the
-    closer look's detections (in the whole picture's coordinates), none that is one of `people` or of each other."""
+                score: float = 0.9, body_scale: float = 1.25) -> list[Detection]:
+    """The weak detections (`find_persons(weak=...)`) that the detector confirms on a closer look: the candidate's
+    own body square (where the person fills the detector's input; with a margin around it the neighbours lowered
+    the score), in which it finds the same face (`same_person`) at `score` or more, as a tile's detection must.
+    Returns the closer look's detections (in the whole picture's coordinates), none that is one of `people` or of
+    each other."""
     height, width = rgb.shape[:2]
     taken: list[Detection] = []
     for det in sorted(weak, key=lambda d: -d.score):
         if any(same_person(det, k) for k in people + taken):
             continue
         x0, y0, x1, y1 = body_boxes([det], width, height, body_scale)[0]
-        grow = margin * (x1 - x0)
-        box = (max(int(x0 - grow), 0), max(int(y0 - grow), 0), min(int(x1 + grow), width), min(int(y1 + grow), height))
+        box = (max(x0, 0), max(y0, 0), min(x1, width), min(y1, height))
         if box[2] - box[0] < 16 or box[3] - box[1] < 16:
             continue
         crop = np.ascontiguousarray(rgb[box[1]:box[3], box[0]:box[2]])

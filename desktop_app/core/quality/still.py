@@ -165,8 +165,9 @@ def crop_bodies(segmenter: Predicts, work: np.ndarray, prob: np.ndarray, boxes: 
                 options: StillOptions = DEFAULT, people: list[Detection] | None = None) -> np.ndarray:
     """A square crop around each detected body; inside the crops the crops decide (people as large as the frame
     are left to the whole-frame pass). With `people` (one per box, and `options.own_region`) a crop decides only
-    inside its own person's region and outside every other person's: a small person's square must not take the
-    arm or the legs of a larger one beside it; elsewhere in a square the maximum of the crop and what was there."""
+    inside its own person's region (`own_exclusive`: and outside every other person's): a small person's square
+    must not take the arm or the legs of a larger one beside it; elsewhere in a square the maximum of the crop and
+    what was there."""
     close, inside = _crops(segmenter, work, prob, boxes, options)
     if people is not None and options.own_region and inside.any():
         h, w = prob.shape
@@ -176,12 +177,12 @@ def crop_bodies(segmenter: Predicts, work: np.ndarray, prob: np.ndarray, boxes: 
         for i, box in enumerate(boxes):
             if box[2] - box[0] >= options.crop_max * min(h, w):
                 continue
-            others = np.zeros((h, w), bool)
+            x0, y0, x1, y1 = max(box[0], 0), max(box[1], 0), min(box[2], w), min(box[3], h)
+            own = regions[i][y0:y1, x0:x1].copy()
             for j, other in enumerate(regions):
                 if options.own_exclusive and j != i and not persons.same_person(people[i], people[j]):
-                    others |= other
-            x0, y0, x1, y1 = max(box[0], 0), max(box[1], 0), min(box[2], w), min(box[3], h)
-            decide[y0:y1, x0:x1] |= regions[i][y0:y1, x0:x1] & ~others[y0:y1, x0:x1]
+                    own &= ~other[y0:y1, x0:x1]
+            decide[y0:y1, x0:x1] |= own
         # elsewhere in a square (another person's region, or no one's): the most either saw, still gated
         return np.where(decide, close, np.where(inside, np.maximum(close, prob), prob))
     return np.where(inside, close, prob) if inside.any() else prob

@@ -112,6 +112,7 @@ VARIANTS: dict[str, StillOptions] = {
     "weak.3": replace(StillOptions(), weak_score=0.3),
     "noown": replace(StillOptions(), own_region=False),  # a body's crop decides in its whole square, as before
     "exclusive": replace(StillOptions(), own_exclusive=True),  # ... and not in other people's regions
+    "noface": replace(StillOptions(), face_look=False),  # the closer look asks the person detector only
 }
 
 

@@ -4,8 +4,10 @@
   in its whole square);
 - `+ closer look`: a tile's detection from 0.5 up gets a closer look at its own body square and counts at 0.9
   there (`StillOptions.weak_score`, `people.second_look`);
-- `+ own region` (the default now): a body's crop decides only inside that body's region, elsewhere in its
-  square the maximum (`StillOptions.own_region`).
+- `+ own region`: a body's crop decides only inside that body's region, elsewhere in its square the maximum
+  (`StillOptions.own_region`);
+- `+ faces in the closer look` (the default now): where the person detector stays unsure, the bundled face detector
+  may confirm the candidate (a face at 0.75 or more where it saw one; `StillOptions.face_look`).
 
 Per set and split: mean / worst IoU, boundary F, people under 90% covered (in group pictures / in all), median ms
 per still (one onnxruntime and one OpenCV thread), and every picture whose IoU moved by more than 0.002.
@@ -37,8 +39,9 @@ from desktop_app.core.segmenter import Segmenter  # noqa: E402
 
 STEPS = {
     "before": replace(StillOptions(), weak_score=0.0, own_region=False),
-    "+ closer look": replace(StillOptions(), own_region=False),
-    "+ own region (default)": StillOptions(),
+    "+ closer look": replace(StillOptions(), own_region=False, face_look=False),
+    "+ own region": replace(StillOptions(), face_look=False),
+    "+ faces in the closer look (default)": StillOptions(),
 }
 
 
@@ -87,7 +90,7 @@ def main() -> int:
                 cells = (f"mean {res['mean_iou']:.4f} worst {res['worst_iou']:.3f} bF {res['boundary_f']:.4f} "
                          f"group under 90% {res['group_under_90']}/{res['group_people']} "
                          f"all under 90% {res['all_under_90']}  {res['ms_median']:.0f} ms")
-                print(f"{Path(root).name:22} {split:8} {step:24} {cells}", flush=True)
+                print(f"{Path(root).name:22} {split:8} {step:38} {cells}", flush=True)
                 for m in moved:
                     print(f"    {m['name']:44} IoU {m['iou'][0]:.3f} -> {m['iou'][1]:.3f}  "
                           f"covered {m['coverage'][0]} -> {m['coverage'][1]}", flush=True)

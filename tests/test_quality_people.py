@@ -315,3 +315,48 @@ def test_a_small_persons_crop_does_not_take_the_arm_of_a_large_one_beside_it() -
     assert (old[inside] & strip).sum() < 0.5 * strip.sum()  # the crop decided there, and saw no person
     assert (new[inside] & strip).sum() > 0.95 * strip.sum()
     assert (new & truth).sum() > 0.95 * truth.sum()
+
+
+class PortraitDetector(ScaleDetector):
+    """ScaleDetector, but a blob cut only by the bottom edge of what it is shown (a head and shoulders standing on the
+    frame's edge) is never more than unsure (0.8), whatever the crop."""
+
+    def detect(self, rgb: np.ndarray) -> list[Detection]:
+        h, w = rgb.shape[:2]
+        out = super().detect(rgb)
+        for x, y, bw, bh in red_blobs(rgb):
+            if y + bh == h and x > 0 and y > 0 and x + bw < w and bh >= 0.3 * h:
+                out.append(blob_detection(0.8, (x, y, bw, bh), rgb.shape))
+        return out
+
+
+class GreenFaces:
+    """A face detector: a 'face' is a green square (score 0.9)."""
+
+    def detect(self, rgb: np.ndarray) -> list[Detection]:
+        h, w = rgb.shape[:2]
+        img = rgb.astype(np.int16)
+        green = ((img[..., 1] > 150) & (img[..., 0] < 90) & (img[..., 2] < 90)).astype(np.uint8)
+        count, _, stats, _ = cv2.connectedComponentsWithStats(green)
+        return [Detection(0.9, (x / w, y / h, (x + bw) / w, (y + bh) / h), ((0.0, 0.0),) * 4)
+                for x, y, bw, bh, _ in stats[1:count]]
+
+
+def test_a_head_cut_by_the_frame_edge_is_kept_when_a_face_detector_confirms_it() -> None:
+    rgb, truth = photo(600, 1200, [(100, 100, 300, 560), (900, 430, 1000, 770)])  # the second cut by the bottom
+    rgb[432:462, 930:970] = (30, 220, 30)  # its face
+    portrait = truth.copy()
+    portrait[:, :800] = False
+    red = (rgb[..., 0] > 150) & portrait
+    detector = PortraitDetector()
+    weak: list[Detection] = []
+    people = persons.find_persons(detector, rgb, tile_frac=0.5, tile_score=0.9, weak_score=0.5, weak=weak)
+    assert len(people) == 1 and weak
+    assert persons.second_look(detector, rgb, weak, people) == []  # the person detector stays unsure
+    assert len(persons.second_look(detector, rgb, weak, people, faces=GreenFaces())) == 1
+    without = segment_still(FakeSegmenter(), rgb, StillOptions(), detector=detector, face_detector=None) >= 0.5
+    with_faces = segment_still(FakeSegmenter(), rgb, StillOptions(), detector=detector,
+                               face_detector=GreenFaces()) >= 0.5
+    assert (without & red).sum() < 0.05 * red.sum()  # the gate of the one sure person deleted the portrait
+    assert (with_faces & red).sum() > 0.9 * red.sum()
+    assert persons.second_look(detector, rgb, weak, people, faces=GreenFaces(), face_score=0.95) == []

@@ -73,6 +73,8 @@ class StillOptions:
     detect_tile_frac: float = 0.5  # also detect on tiles of this share of the shorter side (small people); 0 = off
     detect_tile_score: float = 0.9  # a tile's detection counts from this score up
     weak_score: float = 0.5  # > 0: a tile's detection from this score up gets a closer look (people.second_look)
+    face_look: bool = True  # ... in which a face detector may confirm it too (heads cut by the frame's edge)
+    face_score: float = 0.75  # the face it must find there
     body_scale: float = 1.25  # body square side = 2 x hip-to-size-point distance x this (MediaPipe's ROI)
     region_pad: float = 0.0  # the allowed region: body squares grown by this share of their side (0.2 let cups in)
     region_aspect: float = 0.75  # the region: a rectangle along the body axis, this share of the square's width
@@ -214,10 +216,12 @@ SHARED = "shared"  # segment_still's default detector: the bundled one, loaded o
 
 
 def segment_still(segmenter: Predicts, rgb: np.ndarray, options: StillOptions = DEFAULT,
-                  detector: persons.Detects | str | None = SHARED) -> np.ndarray:
+                  detector: persons.Detects | str | None = SHARED,
+                  face_detector: persons.Detects | str | None = SHARED) -> np.ndarray:
     """(H, W) float32 person alpha in [0, 1] for an (H, W, 3) uint8 RGB photo, at full resolution.
 
-    `detector`: the person detector for step 0 (`SHARED`: the bundled one; None: no detector)."""
+    `detector`: the person detector for step 0 (`SHARED`: the bundled one; None: no detector); `face_detector`:
+    the face detector of its closer look (`SHARED`: the bundled live one, loaded only when needed; None: none)."""
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
         raise ValueError(f"expected an (H, W, 3) uint8 RGB image, got {rgb.shape} {rgb.dtype}")
     work = fit_long_side(rgb, WORK_LONG_SIDE)
@@ -229,7 +233,11 @@ def segment_still(segmenter: Predicts, rgb: np.ndarray, options: StillOptions = 
         people = persons.find_persons(detector, work, options.detect_tile_frac, options.detect_tile_score,
                                       weak_score=options.weak_score or None, weak=weak)
         if people and weak:  # someone the gate would delete: a tile's detection under the bar, looked at closer
-            people += persons.second_look(detector, work, weak, people, options.detect_tile_score, options.body_scale)
+            if face_detector == SHARED:
+                face_detector = persons.shared_face_detector() if options.face_look else None
+            faces = None if isinstance(face_detector, str) else face_detector
+            people += persons.second_look(detector, work, weak, people, options.detect_tile_score, options.body_scale,
+                                          faces, options.face_score)
     gate = None
     prob = find_people(segmenter, work, options)
     if people:

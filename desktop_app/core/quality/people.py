@@ -4,6 +4,7 @@ each person's body square, and the union of those squares that person pixels mus
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Protocol
 
 import cv2
@@ -24,22 +25,34 @@ _SHARED: list[Detects | None] = []
 _SHARED_LOCK = threading.Lock()
 
 
+def _once(cache: list[Detects | None], load: Callable[[], Detects], failed: Callable[[Exception], None]
+          ) -> Detects | None:
+    """`cache`'s detector, loaded by `load` on the first call; None (and `failed` told, once) if that raised."""
+    with _SHARED_LOCK:
+        if not cache:
+            try:
+                cache.append(load())
+            except Exception as exc:  # a missing/tampered file or no such model in the manifest: stills still work
+                failed(exc)
+                cache.append(None)
+        return cache[0]
+
+
 def shared_detector() -> Detects | None:
     """The bundled detector on one CPU thread, loaded once; None (reported once) when it cannot be loaded, so the
     stills path falls back to working without it."""
-    with _SHARED_LOCK:
-        if not _SHARED:
-            try:
-                from desktop_app.core.detector import PersonDetector
+    def load() -> Detects:
+        from desktop_app.core.detector import PersonDetector
 
-                _SHARED.append(PersonDetector(device="cpu", threads=1))
-            except Exception as exc:  # a missing/tampered file or no detector in the manifest: stills still work
-                from desktop_app.core.notify import notifier  # the window shows it once; the log keeps it
+        return PersonDetector(device="cpu", threads=1)
 
-                notifier.warning("The person detector could not be loaded, so best-quality photos are made "
-                                 f"without it (people may be missed or background kept). {exc}")
-                _SHARED.append(None)
-        return _SHARED[0]
+    def failed(exc: Exception) -> None:
+        from desktop_app.core.notify import notifier  # the window shows it once; the log keeps it
+
+        notifier.warning("The person detector could not be loaded, so best-quality photos are made "
+                         f"without it (people may be missed or background kept). {exc}")
+
+    return _once(_SHARED, load, failed)
 
 
 _FACES: list[Detects | None] = []
@@ -48,18 +61,17 @@ _FACES: list[Detects | None] = []
 def shared_face_detector() -> Detects | None:
     """The bundled live face detector (MediaPipe full range) on one CPU thread, loaded once, for `second_look`;
     None (logged once) when it cannot be loaded: the closer look then asks the person detector only."""
-    with _SHARED_LOCK:
-        if not _FACES:
-            try:
-                from desktop_app.core.faces.detector import LIVE_MODEL, FaceDetector
+    def load() -> Detects:
+        from desktop_app.core.faces.detector import LIVE_MODEL, FaceDetector
 
-                _FACES.append(FaceDetector(LIVE_MODEL, device="cpu", threads=1))
-            except Exception as exc:  # a missing/tampered file: the closer look uses the person detector alone
-                from desktop_app.core.notify import log
+        return FaceDetector(LIVE_MODEL, device="cpu", threads=1)
 
-                log.warning("the face detector could not be loaded for best-quality photos: %s", exc)
-                _FACES.append(None)
-        return _FACES[0]
+    def failed(exc: Exception) -> None:
+        from desktop_app.core.notify import log
+
+        log.warning("the face detector could not be loaded for best-quality photos: %s", exc)
+
+    return _once(_FACES, load, failed)
 
 
 def _in_tile(det: Detection, box: Box, width: int, height: int) -> Detection:

@@ -4,7 +4,8 @@
 
 Steps (each one measured on the evaluation set in docs/quality.md; the defaults keep only what gained):
 0. the bundled person detector finds the people (quality/people.py; a tile's detection under the tiles' bar
-   gets a closer look at its own body square, so a person the others' gate would delete is kept); when it finds
+   gets a closer look at its own body square, where the person or the face detector may confirm it, so a person
+   the others' gate would delete is kept; a body's crop decides only in its own region); when it finds
    somebody, every later step keeps person pixels only inside the union of the people's (padded) body squares,
    and step 3 also crops around each body square; when it finds nobody, the steps below run as they did without
    it; after step 3, an upper and a lower square along each detected body at the model's full input (feet and
@@ -233,8 +234,10 @@ def segment_still(segmenter: Predicts, rgb: np.ndarray, options: StillOptions = 
         people = persons.find_persons(detector, work, options.detect_tile_frac, options.detect_tile_score,
                                       weak_score=options.weak_score or None, weak=weak)
         if people and weak:  # someone the gate would delete: a tile's detection under the bar, looked at closer
-            if face_detector == SHARED:
-                face_detector = persons.shared_face_detector() if options.face_look else None
+            if not options.face_look:
+                face_detector = None
+            elif face_detector == SHARED:
+                face_detector = persons.shared_face_detector()
             faces = None if isinstance(face_detector, str) else face_detector
             people += persons.second_look(detector, work, weak, people, options.detect_tile_score, options.body_scale,
                                           faces, options.face_score)

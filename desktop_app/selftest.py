@@ -63,6 +63,28 @@ def _check_faces(faces: list) -> str:
     return f"1 face, score {faces[0].score:.2f}"
 
 
+def _check_body(model_id: str, device: Device, rgb: np.ndarray) -> str:
+    """A body segmenter's rule: in the astronaut's body square (from the person detector) it is sure of a body,
+    its nose lies near her face box (within half a face of it: her hips are out of the picture, so the model
+    guesses more) and it marks part, not all, of the picture as her."""
+    from desktop_app.core.body_segmenter import BodySegmenter
+    from desktop_app.core.detector import PersonDetector
+
+    people = PersonDetector(device=device).detect(rgb)
+    _check_detections(people)
+    body = BodySegmenter(device=device, model_id=model_id)
+    mask = body.segment(rgb, people[0])
+    height, width = rgb.shape[:2]
+    x, y = mask.points[0, 0] / width, mask.points[0, 1] / height
+    x0, y0, x1, y1 = people[0].box
+    gx, gy = (x1 - x0) / 2, (y1 - y0) / 2
+    _expect(mask.presence >= 0.5, f"no body seen (presence {mask.presence:.2f})")
+    _expect(x0 - gx <= x <= x1 + gx and y0 - gy <= y <= y1 + gy, "the body's nose is not at the astronaut's face")
+    person = float((mask.prob >= 0.5).mean())
+    _expect(0.05 < person < 0.95, f"person coverage {person:.2f} on the sample")
+    return f"{body.engine.provider}, presence {mask.presence:.2f}, person {person:.0%}"
+
+
 def run_self_test(device: Device = "auto") -> int:
     check = Check()
     try:
@@ -108,6 +130,8 @@ def _run_checks(check: Check, device: Device) -> None:
         for variant in spec.variants:
             def run_variant(spec=spec, variant=variant) -> str:
                 models.verify(variant)
+                if spec.kind == models.BODY_SEGMENTATION:
+                    return _check_body(spec.id, device, rgb)
                 engine = InferenceEngine(variant.path, device=device)
                 adapter = adapter_for(spec, engine.input_meta)
                 out = adapter.postprocess(engine.run(adapter.preprocess(rgb)))

@@ -56,11 +56,12 @@ sys.path.insert(0, str(TOOLS))
 from modelspec import CACHE, MANIFEST, MEDIAPIPE_VERSION, MODELS_DIR, sha256  # noqa: E402
 
 
-def source_tflite() -> Path:
-    """pose_detection.tflite in the cache: from the MediaPipe venv, else from the wheel (pip download)."""
+def source_tflite(tflite: str = TFLITE, expected: str = TFLITE_SHA256) -> Path:
+    """`tflite` (a path in the mediapipe wheel; pose_detection.tflite by default) in the cache: from the MediaPipe
+    venv, else from the wheel (pip download); fails unless its sha256 is `expected`."""
     CACHE.mkdir(parents=True, exist_ok=True)
-    local = CACHE / "pose_detection.tflite"
-    venv_copy = MEDIAPIPE_SITE / TFLITE
+    local = CACHE / Path(tflite).name
+    venv_copy = MEDIAPIPE_SITE / tflite
     if venv_copy.is_file():
         local.write_bytes(venv_copy.read_bytes())
     else:
@@ -70,9 +71,9 @@ def source_tflite() -> Path:
                             "--python-version", "3.11", f"mediapipe=={MEDIAPIPE_VERSION}", "-d", str(CACHE)],
                            check=True)
         with zipfile.ZipFile(sorted(CACHE.glob(pattern))[0]) as z:
-            local.write_bytes(z.read(TFLITE))
-    if sha256(local) != TFLITE_SHA256:
-        raise SystemExit(f"{TFLITE} is not the file this script was written for (sha256 {sha256(local)})")
+            local.write_bytes(z.read(tflite))
+    if sha256(local) != expected:
+        raise SystemExit(f"{tflite} is not the file this script was written for (sha256 {sha256(local)})")
     return local
 
 
@@ -252,7 +253,7 @@ def manifest_entry(path: Path, cpu_ms: float) -> dict:
     }
 
 
-def cpu_ms(path: Path, runs: int = 50) -> float:
+def cpu_ms(path: Path, runs: int = 50, shape: tuple[int, ...] = (1, 224, 224, 3)) -> float:
     import statistics
     import time
 
@@ -261,7 +262,7 @@ def cpu_ms(path: Path, runs: int = 50) -> float:
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1
     session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    x = np.zeros((1, 224, 224, 3), np.float32)
+    x = np.zeros(shape, np.float32)
     session.run(None, {"input_1": x})
     times = []
     for _ in range(runs):

@@ -3,7 +3,9 @@
 Each model kind is checked by its own rule: `person-segmentation` has one mask `output`; `person-detection` has
 two SSD `outputs` (boxes, score logits); `face-detection` has a `decoder` and the outputs that decoder reads:
 `ssd` (MediaPipe face detection: boxes + logits, the anchor count must follow from the decoder's strides and
-the input size) or `centerface` (heatmap, scale, offset, landmarks: 1, 2, 2 and 10 channels at input / stride).
+the input size) or `centerface` (heatmap, scale, offset, landmarks: 1, 2, 2 and 10 channels at input / stride);
+`body-segmentation` (MediaPipe's pose landmark model) has three `outputs`: pose landmarks, a presence probability
+and the person's segmentation logits at the input's size.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ LAYOUTS = ("NHWC", "NCHW")
 # A person detector (SSD) has two outputs instead of one mask: per anchor the raw box + keypoints, and a score logit.
 DETECTION_OUTPUTS = ("ssd-boxes", "logits")
 DECODERS = ("ssd", "centerface")
+# A whole-body segmenter: per body square its landmarks (x, y, z, visibility, presence each), a pose flag, and a mask.
+BODY_OUTPUTS = ("pose-landmarks", "probability", "logits")
 CENTERFACE_OUTPUTS = (("heatmap", 1), ("scale", 2), ("offset", 2), ("landmarks", 10))
 
 
@@ -73,7 +77,7 @@ def shape_of(obj: dict[str, Any], where: str, ndim: int = 4) -> tuple[int, ...]:
         or len(shape) != ndim
         or not all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in shape)
     ):
-        words = {3: "three", 4: "four"}.get(ndim, str(ndim))
+        words = {2: "two", 3: "three", 4: "four"}.get(ndim, str(ndim))
         raise ManifestError(f"{where}: 'shape' must be {words} positive integers, not {shape!r}")
     return tuple(shape)
 
@@ -124,6 +128,30 @@ def detection_outputs(raw: Any, where: str) -> tuple[OutputSpec, OutputSpec]:
         raise ManifestError(f"{where}: boxes {list(boxes.shape)} and scores {list(scores.shape)} do not match "
                             "(same batch and anchors; >= 4 box values and 1 score per anchor)")
     return boxes, scores
+
+
+def body_outputs(raw: Any, where: str, size: tuple[int, int]) -> tuple[OutputSpec, OutputSpec, OutputSpec]:
+    """Exactly three outputs, one of each kind in BODY_OUTPUTS: 'pose-landmarks' (1, 5 x points), 'probability'
+    (1, 1: the pose flag) and 'logits' (1, height, width, 1: the mask, at the input's `size`); returned in that
+    order."""
+    if not isinstance(raw, list) or len(raw) != 3:
+        raise ManifestError(f"{where} must be a list of three outputs: {', '.join(BODY_OUTPUTS)}")
+    found: dict[str, OutputSpec] = {}
+    for i, item in enumerate(raw):
+        obj = require_dict(item, f"{where}[{i}]")
+        kind = choice(obj, "kind", BODY_OUTPUTS, f"{where}[{i}]")
+        shape = shape_of(obj, f"{where}[{i}]", ndim=4 if kind == "logits" else 2)
+        found[kind] = OutputSpec(name=string(obj, "name", f"{where}[{i}]"), shape=shape,
+                                 layout="NHWC" if kind == "logits" else "", kind=kind)
+    if len(found) != 3:
+        raise ManifestError(f"{where}: needs one output of each kind: {', '.join(BODY_OUTPUTS)}")
+    points, flag, mask = (found[k] for k in BODY_OUTPUTS)
+    width, height = size
+    if len(points.shape) != 2 or points.shape[1] % 5 or flag.shape != (1, 1) or mask.shape != (1, height, width, 1):
+        raise ManifestError(f"{where}: landmarks {list(points.shape)}, presence {list(flag.shape)} and mask "
+                            f"{list(mask.shape)} do not fit a {width}x{height} input (1 x 5n, 1 x 1, "
+                            f"1 x {height} x {width} x 1)")
+    return points, flag, mask
 
 
 def ssd_anchor_count(width: int, height: int, strides: tuple[int, ...], interpolated: float) -> int:

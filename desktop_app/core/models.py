@@ -26,7 +26,8 @@ MANIFEST_NAME = "manifest.json"
 OUTPUT_KINDS = ("probability", "logits")
 DEVICES = ("cpu", "gpu")
 SEGMENTATION, DETECTION, FACE_DETECTION = "person-segmentation", "person-detection", "face-detection"
-KINDS = (SEGMENTATION, DETECTION, FACE_DETECTION)
+BODY_SEGMENTATION = "body-segmentation"  # a whole person's mask in their body square (the stills path's bodies)
+KINDS = (SEGMENTATION, DETECTION, FACE_DETECTION, BODY_SEGMENTATION)
 
 
 class UnknownModelError(LookupError):
@@ -171,6 +172,9 @@ def _parse_model(raw: Any, index: int, directory: Path) -> ModelSpec:
         if kind == DETECTION:
             outputs = schema.detection_outputs(obj.get("outputs"), f"{where} outputs")
             output = outputs[1]
+        elif kind == BODY_SEGMENTATION:
+            outputs = schema.body_outputs(obj.get("outputs"), f"{where} outputs", model_input.size)
+            output = outputs[2]
         else:
             outputs, decoder = schema.face_detection(obj, model_input.size, model_input.layout,
                                                      model_input.size_multiple, where)

@@ -74,6 +74,25 @@ def shared_face_detector() -> Detects | None:
     return _once(_FACES, load, failed)
 
 
+_BODIES: list[Detects | None] = []
+
+
+def shared_body_segmenter():  # -> desktop_app.core.body_segmenter.BodySegmenter | None
+    """The bundled whole-body segmenter on one CPU thread, loaded once; None (logged once) when it cannot be
+    loaded: the stills path then keeps the selfie model's bodies."""
+    def load():
+        from desktop_app.core.body_segmenter import BodySegmenter
+
+        return BodySegmenter(device="cpu", threads=1)
+
+    def failed(exc: Exception) -> None:
+        from desktop_app.core.notify import log
+
+        log.warning("the body segmenter could not be loaded for best-quality photos: %s", exc)
+
+    return _once(_BODIES, load, failed)
+
+
 def _in_tile(det: Detection, box: Box, width: int, height: int) -> Detection:
     """A detection on a tile (normalized to the tile) -> normalized to the whole picture."""
     x0, y0, x1, y1 = box

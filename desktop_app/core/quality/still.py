@@ -89,9 +89,29 @@ class StillOptions:
     axis_parts: str = "both"  # "both" squares, or only the "lower" one (legs and feet)
     axis_agree: float = 0.1  # > 0: their pixels count only where the earlier passes gave at least this much
     axis_connected: bool = False  # their person parts count only where they touch what was found before
+    flip: str = ""  # "mean" / "max": every model run also on the mirrored input, fused (experiment)
+    bodies: str = "replace"  # / "mean" / "max" / "": each detected body's own mask (body segmenter) fused in
+    body_presence: float = 0.5  # ... where the body segmenter is this sure of a body in the square
 
 
 DEFAULT = StillOptions()
+
+
+class _Mirrored:
+    """A segmenter whose every prediction also sees the mirrored input; the two fused by `how` (mean / max)."""
+
+    def __init__(self, segmenter: Predicts, how: str) -> None:
+        self._segmenter, self._how = segmenter, how
+
+    @property
+    def input_size(self) -> tuple[int, int]:
+        return getattr(self._segmenter, "input_size", (256, 256))
+
+    def predict(self, rgb: np.ndarray) -> tuple[np.ndarray, dict[str, float]]:
+        a, timings = self._segmenter.predict(rgb)
+        b, _ = self._segmenter.predict(np.ascontiguousarray(rgb[:, ::-1]))
+        b = b[:, ::-1]
+        return (np.maximum(a, b) if self._how == "max" else (a + b) * 0.5).astype(np.float32), timings
 
 
 def _whole(segmenter: Predicts, work: np.ndarray, letterbox: bool = False, both: str = "") -> np.ndarray:
@@ -213,12 +233,55 @@ def _touching(extra: np.ndarray, prob: np.ndarray, threshold: float) -> np.ndarr
     return np.where(hit[labels], extra, 0.0).astype(np.float32)
 
 
+def fuse_bodies(body_segmenter, work: np.ndarray, prob: np.ndarray, people: list[Detection], boxes: list[Box],
+                options: StillOptions) -> np.ndarray:
+    """Each detected person whose hips are in the picture (a body, not a head and shoulders) segmented again in
+    their body square by the whole-body model; the mask counts when the model is sure of a body there and its nose
+    lies in the person's own face box (in a crowd the square may show a neighbour better than its own person).
+    Inside those people's own regions their masks replace `prob` (`bodies`: or are fused with it), except where
+    the region of somebody without such a mask lies too: there the most either saw."""
+    h, w = prob.shape
+    body = np.zeros_like(prob)
+    covered = np.zeros(prob.shape, bool)
+    others = np.zeros(prob.shape, bool)
+    for person, box in zip(people, boxes, strict=True):
+        own = persons.region([box], w, h, options.region_pad, [person], options.region_aspect, options.region_feet)
+        hx, hy = person.keypoints[0]
+        mask = None
+        if 0.0 <= hx < 1.0 and 0.0 <= hy < 1.0:
+            mask = body_segmenter.segment(work, person, options.body_scale)
+            if mask.presence < options.body_presence or not _nose_in_face(mask.points, person, w, h):
+                mask = None
+        if mask is None:
+            others |= own
+            continue
+        own &= mask.inside
+        np.maximum(body, np.where(own, mask.prob, 0.0), out=body)
+        covered |= own
+    if options.bodies == "max":
+        fused = np.maximum(prob, body)
+    elif options.bodies == "mean":
+        fused = (prob + body) * 0.5
+    else:
+        fused = body
+    fused = np.where(others, np.maximum(prob, body), fused)
+    return np.where(covered, fused, prob).astype(np.float32)
+
+
+def _nose_in_face(points: np.ndarray, person: Detection, width: int, height: int) -> bool:
+    """Whether the body model's nose (landmark 0, picture pixels) lies in `person`'s face box: the model segmented
+    the person the detector found, not a neighbour who fills the square better."""
+    x, y = float(points[0, 0]) / width, float(points[0, 1]) / height
+    x0, y0, x1, y1 = person.box
+    return x0 <= x <= x1 and y0 <= y <= y1
+
+
 SHARED = "shared"  # segment_still's default detector: the bundled one, loaded once (people.shared_detector)
 
 
 def segment_still(segmenter: Predicts, rgb: np.ndarray, options: StillOptions = DEFAULT,
                   detector: persons.Detects | str | None = SHARED,
-                  face_detector: persons.Detects | str | None = SHARED) -> np.ndarray:
+                  face_detector: persons.Detects | str | None = SHARED, body_segmenter=SHARED) -> np.ndarray:
     """(H, W) float32 person alpha in [0, 1] for an (H, W, 3) uint8 RGB photo, at full resolution.
 
     `detector`: the person detector for step 0 (`SHARED`: the bundled one; None: no detector); `face_detector`:
@@ -226,6 +289,8 @@ def segment_still(segmenter: Predicts, rgb: np.ndarray, options: StillOptions = 
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
         raise ValueError(f"expected an (H, W, 3) uint8 RGB image, got {rgb.shape} {rgb.dtype}")
     work = fit_long_side(rgb, WORK_LONG_SIDE)
+    if options.flip:
+        segmenter = _Mirrored(segmenter, options.flip)
     if detector == SHARED:
         detector = persons.shared_detector() if options.detect else None
     people: list[Detection] = []
@@ -241,6 +306,8 @@ def segment_still(segmenter: Predicts, rgb: np.ndarray, options: StillOptions = 
             faces = None if isinstance(face_detector, str) else face_detector
             people += persons.second_look(detector, work, weak, people, options.detect_tile_score, options.body_scale,
                                           faces, options.face_score)
+    if body_segmenter == SHARED:
+        body_segmenter = persons.shared_body_segmenter() if options.bodies and people else None
     gate = None
     prob = find_people(segmenter, work, options)
     if people:
@@ -266,6 +333,8 @@ def segment_still(segmenter: Predicts, rgb: np.ndarray, options: StillOptions = 
         if options.axis_connected:  # only parts that touch what the passes before found
             extra = _touching(extra, prob, options.threshold)
         prob = np.maximum(prob, extra) * gate
+    if gate is not None and options.bodies and body_segmenter is not None:
+        prob = fuse_bodies(body_segmenter, work, prob, people, boxes, options) * gate
     if options.specks:
         prob = refine.remove_specks(prob, options.threshold)
     if options.holes:

@@ -117,10 +117,16 @@ def densify(tflite_path: Path) -> Path:
 
 def canonicalize(model) -> None:
     """Rename tensors and nodes by order of appearance; name the outputs `boxes` and `scores`."""
+    by_shape = {tuple(d.dim_value for d in o.type.tensor_type.shape.dim): o for o in model.graph.output}
+    finals = {by_shape[(1, 2254, 12)].name: "boxes", by_shape[(1, 2254, 1)].name: "scores"}
+    rename_canonically(model, finals, "pose_detection")
+
+
+def rename_canonically(model, finals: dict[str, str], name: str) -> None:
+    """Tensors renamed t0, t1, ... and weights w0, w1, ... by order of appearance, nodes `<op>_<k>`, the outputs
+    named by `finals` (old name -> new) and sorted by it: a re-run of a conversion writes the same bytes."""
     graph = model.graph
     keep = {i.name for i in graph.input}
-    by_shape = {tuple(d.dim_value for d in o.type.tensor_type.shape.dim): o for o in graph.output}
-    finals = {by_shape[(1, 2254, 12)].name: "boxes", by_shape[(1, 2254, 1)].name: "scores"}
     init_names = {i.name for i in graph.initializer}
     rename: dict[str, str] = {}
     counter = {"t": 0, "w": 0}
@@ -144,7 +150,7 @@ def canonicalize(model) -> None:
         node.name = f"{node.op_type}_{k}"
     for out in graph.output:
         out.name = finals[out.name]
-    outputs = sorted(graph.output, key=lambda o: o.name)  # boxes, scores
+    outputs = sorted(graph.output, key=lambda o: o.name)
     del graph.output[:]
     graph.output.extend(outputs)
     inits = sorted(graph.initializer, key=lambda t: int(rename[t.name][1:]))
@@ -157,7 +163,7 @@ def canonicalize(model) -> None:
         v.name = rename[v.name]
     del graph.value_info[:]
     graph.value_info.extend(sorted(vis, key=lambda v: (v.name[0], int(v.name[1:]))))
-    graph.name = "pose_detection"
+    graph.name = name
     model.doc_string = ""
 
 

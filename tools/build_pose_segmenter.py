@@ -38,7 +38,7 @@ if __name__ == "__main__":
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(TOOLS))
-from build_detector import cpu_ms, source_tflite, store_fp16  # noqa: E402
+from build_detector import cpu_ms, rename_canonically, source_tflite, store_fp16  # noqa: E402
 from modelspec import CACHE, MANIFEST, MEDIAPIPE_VERSION, MODELS_DIR, sha256  # noqa: E402
 
 TFLITE = "mediapipe/modules/pose_landmark/pose_landmark_full.tflite"
@@ -54,7 +54,7 @@ OUTPUTS = {"Identity": ("landmarks", (1, 195)), "Identity_1": ("presence", (1, 1
 MAX_ABS_DIFF = {"landmarks": 5e-2, "presence": 1e-3, "segmentation": 2e-2}
 
 
-def canonicalize(model) -> None:
+def canonicalize(model):
     """Keep the three outputs, drop the nodes nothing kept needs, rename tensors/nodes by order of appearance."""
     import onnx
 
@@ -62,42 +62,8 @@ def canonicalize(model) -> None:
     by_shape = {tuple(d.dim_value for d in o.type.tensor_type.shape.dim): o.name for o in graph.output}
     finals = {by_shape[shape]: name for name, shape in OUTPUTS.values()}
     model = onnx.utils.Extractor(model).extract_model([i.name for i in graph.input], list(finals))
-    graph = model.graph
-    keep = {i.name for i in graph.input}
-    init_names = {i.name for i in graph.initializer}
-    rename: dict[str, str] = {}
-    counter = {"t": 0, "w": 0}
-
-    def canon(name: str) -> str:
-        if not name or name in keep:
-            return name
-        if name in finals:
-            return finals[name]
-        if name not in rename:
-            kind = "w" if name in init_names else "t"
-            rename[name] = f"{kind}{counter[kind]}"
-            counter[kind] += 1
-        return rename[name]
-
-    for k, node in enumerate(graph.node):
-        ins, outs = [canon(n) for n in node.input], [canon(n) for n in node.output]
-        del node.input[:], node.output[:]
-        node.input.extend(ins)
-        node.output.extend(outs)
-        node.name = f"{node.op_type}_{k}"
-    for out in graph.output:
-        out.name = finals[out.name]
-    outputs = sorted(graph.output, key=lambda o: o.name)  # landmarks, presence, segmentation
-    del graph.output[:]
-    graph.output.extend(outputs)
-    inits = sorted((t for t in graph.initializer if t.name in rename), key=lambda t: int(rename[t.name][1:]))
-    for t in inits:
-        t.name = rename[t.name]
-    del graph.initializer[:]
-    graph.initializer.extend(inits)
-    del graph.value_info[:]
-    graph.name = "pose_landmark_full"
-    model.doc_string = ""
+    del model.graph.value_info[:]
+    rename_canonically(model, finals, "pose_landmark_full")  # outputs: landmarks, presence, segmentation
     return model
 
 

@@ -94,16 +94,8 @@ class BodySegmenter:
 
     def __init__(self, device: Device = "cpu", threads: int = 1, models_dir: Path | str | None = None,
                  model_id: str | None = None) -> None:
-        manifest = models.load_manifest(models_dir)
-        if model_id is None:
-            found = manifest.of_kind(models.BODY_SEGMENTATION)
-            if not found:
-                raise NoBodySegmenterError("the model manifest lists no body-segmentation model")
-            spec = found[0]
-        else:
-            spec = manifest.get(model_id)
-            if spec.kind != models.BODY_SEGMENTATION:
-                raise ValueError(f"model {model_id!r} is a {spec.kind} model, not a body segmenter")
+        spec = models.pick_spec(models.BODY_SEGMENTATION, "a body segmenter", model_id, models_dir,
+                                NoBodySegmenterError)
         self.spec = spec
         self.variant = models.choose_variant(spec, gpu=device == "gpu")
         models.verify(self.variant)

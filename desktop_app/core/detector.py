@@ -25,16 +25,7 @@ class PersonDetector:
 
     def __init__(self, device: Device = "cpu", threads: int = 1, models_dir: Path | str | None = None,
                  model_id: str | None = None, min_score: float = 0.5) -> None:
-        manifest = models.load_manifest(models_dir)
-        if model_id is None:
-            found = manifest.of_kind(models.DETECTION)
-            if not found:
-                raise NoDetectorError("the model manifest lists no person-detection model")
-            spec = found[0]
-        else:
-            spec = manifest.get(model_id)
-            if spec.kind != models.DETECTION:
-                raise ValueError(f"model {model_id!r} is a {spec.kind} model, not a person detector")
+        spec = models.pick_spec(models.DETECTION, "a person detector", model_id, models_dir, NoDetectorError)
         self.spec = spec
         self.variant = models.choose_variant(spec, gpu=device == "gpu")
         models.verify(self.variant)

@@ -142,6 +142,22 @@ def parse_manifest(data: Any, directory: Path) -> Manifest:
     return Manifest(schema_version=version, directory=directory, models=models)
 
 
+def pick_spec(kind: str, what: str, model_id: str | None = None, models_dir: Path | str | None = None,
+              missing: type[LookupError] = LookupError) -> ModelSpec:
+    """The first model of `kind` in the manifest (`missing` raised when there is none), or `model_id`, which must
+    be of that kind (ValueError naming `what` it is not)."""
+    manifest = load_manifest(models_dir)
+    if model_id is None:
+        found = manifest.of_kind(kind)
+        if not found:
+            raise missing(f"the model manifest lists no {kind} model")
+        return found[0]
+    spec = manifest.get(model_id)
+    if spec.kind != kind:
+        raise ValueError(f"model {model_id!r} is a {spec.kind} model, not {what}")
+    return spec
+
+
 def _parse_model(raw: Any, index: int, directory: Path) -> ModelSpec:
     where = f"models[{index}]"
     obj = _require_dict(raw, where)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
 import cv2
 import numpy as np
@@ -21,12 +21,18 @@ class Detects(Protocol):
     def detect(self, rgb: np.ndarray) -> list[Detection]: ...
 
 
+class SegmentsBodies(Protocol):
+    """What this package needs from `desktop_app.core.body_segmenter.BodySegmenter`."""
+
+    def segment(self, rgb: np.ndarray, person: Detection, scale: float = 1.25) -> Any: ...  # -> BodyMask
+
+
+T = TypeVar("T")
 _SHARED: list[Detects | None] = []
 _SHARED_LOCK = threading.Lock()
 
 
-def _once(cache: list[Detects | None], load: Callable[[], Detects], failed: Callable[[Exception], None]
-          ) -> Detects | None:
+def _once(cache: list[T | None], load: Callable[[], T], failed: Callable[[Exception], None]) -> T | None:
     """`cache`'s detector, loaded by `load` on the first call; None (and `failed` told, once) if that raised."""
     with _SHARED_LOCK:
         if not cache:
@@ -74,13 +80,13 @@ def shared_face_detector() -> Detects | None:
     return _once(_FACES, load, failed)
 
 
-_BODIES: list[Detects | None] = []
+_BODIES: list[SegmentsBodies | None] = []
 
 
-def shared_body_segmenter():  # -> desktop_app.core.body_segmenter.BodySegmenter | None
+def shared_body_segmenter() -> SegmentsBodies | None:
     """The bundled whole-body segmenter on one CPU thread, loaded once; None (logged once) when it cannot be
     loaded: the stills path then keeps the selfie model's bodies."""
-    def load():
+    def load() -> SegmentsBodies:
         from desktop_app.core.body_segmenter import BodySegmenter
 
         return BodySegmenter(device="cpu", threads=1)

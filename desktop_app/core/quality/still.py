@@ -17,7 +17,10 @@ Steps (each one measured on the evaluation set in docs/quality.md; the defaults 
 3. a square crop around each person found (the people fill the model's input), replacing passes 1-2 there;
    people as large as the frame are left to pass 1; boxes merge only when they mostly overlap; done twice
    (the second round crops around what the first one found: tighter boxes, fewer false positives);
-4. (off: no gain measured) specks removed, small holes filled;
+4. each detected body (hips in the picture) segmented again by the bundled whole-body model in MediaPipe's body
+   square; where the model is sure and its nose lies in the person's face box, its mask replaces the passes above
+   inside that person's region (`fuse_bodies`; portraits keep the selfie model's mask);
+4b. (off: no gain measured) specks removed, small holes filled;
 5. the mask's edges snapped to the full-resolution photo with a guided filter.
 """
 
@@ -233,8 +236,8 @@ def _touching(extra: np.ndarray, prob: np.ndarray, threshold: float) -> np.ndarr
     return np.where(hit[labels], extra, 0.0).astype(np.float32)
 
 
-def fuse_bodies(body_segmenter, work: np.ndarray, prob: np.ndarray, people: list[Detection], boxes: list[Box],
-                options: StillOptions) -> np.ndarray:
+def fuse_bodies(body_segmenter: persons.SegmentsBodies, work: np.ndarray, prob: np.ndarray, people: list[Detection],
+                boxes: list[Box], options: StillOptions) -> np.ndarray:
     """Each detected person whose hips are in the picture (a body, not a head and shoulders) segmented again in
     their body square by the whole-body model; the mask counts when the model is sure of a body there and its nose
     lies in the person's own face box (in a crowd the square may show a neighbour better than its own person).
@@ -281,10 +284,12 @@ SHARED = "shared"  # segment_still's default detector: the bundled one, loaded o
 
 def segment_still(segmenter: Predicts, rgb: np.ndarray, options: StillOptions = DEFAULT,
                   detector: persons.Detects | str | None = SHARED,
-                  face_detector: persons.Detects | str | None = SHARED, body_segmenter=SHARED) -> np.ndarray:
+                  face_detector: persons.Detects | str | None = SHARED,
+                  body_segmenter: persons.SegmentsBodies | str | None = SHARED) -> np.ndarray:
     """(H, W) float32 person alpha in [0, 1] for an (H, W, 3) uint8 RGB photo, at full resolution.
 
-    `detector`: the person detector for step 0 (`SHARED`: the bundled one; None: no detector); `face_detector`:
+    `body_segmenter`: the whole-body model of step 4 (`SHARED`: the bundled one, loaded only when needed; None:
+    none). `detector`: the person detector for step 0 (`SHARED`: the bundled one; None: no detector); `face_detector`:
     the face detector of its closer look (`SHARED`: the bundled live one, loaded only when needed; None: none)."""
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
         raise ValueError(f"expected an (H, W, 3) uint8 RGB image, got {rgb.shape} {rgb.dtype}")
@@ -333,7 +338,7 @@ def segment_still(segmenter: Predicts, rgb: np.ndarray, options: StillOptions = 
         if options.axis_connected:  # only parts that touch what the passes before found
             extra = _touching(extra, prob, options.threshold)
         prob = np.maximum(prob, extra) * gate
-    if gate is not None and options.bodies and body_segmenter is not None:
+    if gate is not None and options.bodies and body_segmenter is not None and not isinstance(body_segmenter, str):
         prob = fuse_bodies(body_segmenter, work, prob, people, boxes, options) * gate
     if options.specks:
         prob = refine.remove_specks(prob, options.threshold)

@@ -187,18 +187,26 @@ def look_closer(segmenter: Predicts, work: np.ndarray, found: np.ndarray, option
     return np.where(inside, close, found)
 
 
+def own_regions(boxes: list[Box], people: list[Detection], width: int, height: int, options: StillOptions
+                ) -> list[np.ndarray]:
+    """Each person's own region (bool, the picture's size): their body square as a rectangle along the body."""
+    return [persons.region([box], width, height, options.region_pad, [person], options.region_aspect,
+                           options.region_feet) for box, person in zip(boxes, people, strict=True)]
+
+
 def crop_bodies(segmenter: Predicts, work: np.ndarray, prob: np.ndarray, boxes: list[Box],
-                options: StillOptions = DEFAULT, people: list[Detection] | None = None) -> np.ndarray:
+                options: StillOptions = DEFAULT, people: list[Detection] | None = None,
+                regions: list[np.ndarray] | None = None) -> np.ndarray:
     """A square crop around each detected body; inside the crops the crops decide (people as large as the frame
     are left to the whole-frame pass). With `people` (one per box, and `options.own_region`) a crop decides only
     inside its own person's region (`own_exclusive`: and outside every other person's): a small person's square
     must not take the arm or the legs of a larger one beside it; elsewhere in a square the maximum of the crop and
-    what was there."""
+    what was there. `regions`: `own_regions` of `people`, when the caller has them."""
     close, inside = _crops(segmenter, work, prob, boxes, options)
     if people is not None and options.own_region and inside.any():
         h, w = prob.shape
-        regions = [persons.region([box], w, h, options.region_pad, [person], options.region_aspect,
-                                  options.region_feet) for box, person in zip(boxes, people, strict=True)]
+        if regions is None:
+            regions = own_regions(boxes, people, w, h, options)
         decide = np.zeros((h, w), bool)  # where one crop speaks for its own person only
         for i, box in enumerate(boxes):
             if box[2] - box[0] >= options.crop_max * min(h, w):
@@ -237,18 +245,19 @@ def _touching(extra: np.ndarray, prob: np.ndarray, threshold: float) -> np.ndarr
 
 
 def fuse_bodies(body_segmenter: persons.SegmentsBodies, work: np.ndarray, prob: np.ndarray, people: list[Detection],
-                boxes: list[Box], options: StillOptions) -> np.ndarray:
+                boxes: list[Box], options: StillOptions, regions: list[np.ndarray] | None = None) -> np.ndarray:
     """Each detected person whose hips are in the picture (a body, not a head and shoulders) segmented again in
     their body square by the whole-body model; the mask counts when the model is sure of a body there and its nose
     lies in the person's own face box (in a crowd the square may show a neighbour better than its own person).
     Inside those people's own regions their masks replace `prob` (`bodies`: or are fused with it), except where
-    the region of somebody without such a mask lies too: there the most either saw."""
+    the region of somebody without such a mask lies too: there the most either saw. `regions`: `own_regions`."""
     h, w = prob.shape
+    if regions is None:
+        regions = own_regions(boxes, people, w, h, options)
     body = np.zeros_like(prob)
     covered = np.zeros(prob.shape, bool)
     others = np.zeros(prob.shape, bool)
-    for person, box in zip(people, boxes, strict=True):
-        own = persons.region([box], w, h, options.region_pad, [person], options.region_aspect, options.region_feet)
+    for person, own in zip(people, regions, strict=True):
         hx, hy = person.keypoints[0]
         mask = None
         if 0.0 <= hx < 1.0 and 0.0 <= hy < 1.0:
@@ -258,7 +267,7 @@ def fuse_bodies(body_segmenter: persons.SegmentsBodies, work: np.ndarray, prob: 
         if mask is None:
             others |= own
             continue
-        own &= mask.inside
+        own = own & mask.inside  # not in place: `regions` are shared with the caller
         np.maximum(body, np.where(own, mask.prob, 0.0), out=body)
         covered |= own
     if options.bodies == "max":
@@ -317,11 +326,11 @@ def segment_still(segmenter: Predicts, rgb: np.ndarray, options: StillOptions = 
     prob = find_people(segmenter, work, options)
     if people:
         boxes = persons.body_boxes(people, work.shape[1], work.shape[0], options.body_scale)
-        gate = persons.region(boxes, work.shape[1], work.shape[0], options.region_pad, people, options.region_aspect,
-                              options.region_feet)
+        regions = own_regions(boxes, people, work.shape[1], work.shape[0], options)
+        gate = np.logical_or.reduce(regions)
         prob = prob * gate
         if options.detect_crops:
-            prob = crop_bodies(segmenter, work, prob, boxes, options, people) * gate
+            prob = crop_bodies(segmenter, work, prob, boxes, options, people, regions) * gate
     for _ in range(options.crop_rounds if options.crops else 0):
         prob = look_closer(segmenter, work, prob, options)
         if gate is not None:
@@ -339,7 +348,7 @@ def segment_still(segmenter: Predicts, rgb: np.ndarray, options: StillOptions = 
             extra = _touching(extra, prob, options.threshold)
         prob = np.maximum(prob, extra) * gate
     if gate is not None and options.bodies and body_segmenter is not None and not isinstance(body_segmenter, str):
-        prob = fuse_bodies(body_segmenter, work, prob, people, boxes, options) * gate
+        prob = fuse_bodies(body_segmenter, work, prob, people, boxes, options, regions) * gate
     if options.specks:
         prob = refine.remove_specks(prob, options.threshold)
     if options.holes:

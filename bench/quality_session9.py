@@ -42,6 +42,9 @@ VARIANTS: dict[str, StillOptions] = {
     "feet.05": replace(StillOptions(), region_feet=0.05),
     "snap.008": replace(StillOptions(), snap_radius=0.008),
     "axis.4": replace(StillOptions(), axis_crop_size=0.4),
+    "no-sharpen": replace(StillOptions(), sharpen=False),
+    "nose0": replace(StillOptions(), nose_margin=0.0),
+    "nose.5": replace(StillOptions(), nose_margin=0.5),
 }
 
 

@@ -21,7 +21,7 @@ from desktop_app.core.body_segmenter import (
 )
 from desktop_app.core.detection import Detection
 from desktop_app.core.quality import people as persons
-from desktop_app.core.quality.still import StillOptions, fuse_bodies
+from desktop_app.core.quality.still import StillOptions, _nose_in_face, fuse_bodies
 
 
 def _person(hip=(0.5, 0.6), top=(0.5, 0.2), face=(0.45, 0.15, 0.55, 0.25), score=0.95) -> Detection:
@@ -110,6 +110,23 @@ def test_a_body_mask_that_cannot_be_trusted_leaves_the_selfie_mask(why: str) -> 
     fused = fuse_bodies(bodies, work, selfie, [person], boxes, StillOptions())
     assert np.array_equal(fused >= 0.5, np.maximum(selfie, 0.0) >= 0.5)
     assert bodies.calls == (0 if why == "portrait" else 1)
+
+
+def test_the_nose_may_sit_just_outside_a_tight_face_box_but_not_nearer_a_neighbours_face() -> None:
+    work, truth, selfie, person, boxes = _scene()  # face box x 90-110, y 15-25 in a 200 x 100 picture
+    above = _Bodies(truth, nose=(100.0, 14.0))  # a pixel above the box: within a quarter of its size
+    assert np.array_equal(fuse_bodies(above, work, selfie, [person], boxes, StillOptions()) >= 0.5, truth >= 0.5)
+    strict = fuse_bodies(above, work, selfie, [person], boxes, replace(StillOptions(), nose_margin=0.0))
+    assert np.array_equal(strict >= 0.5, selfie >= 0.5)
+    # behind a neighbour whose face box touches this one's: the nose in the grown box, but nearer the neighbour's
+    front = _person(hip=(0.4, 0.6), face=(0.36, 0.16, 0.44, 0.26))  # centre (80, 21); this person's (100, 20)
+    points = np.zeros((39, 2), np.float32)
+    points[0] = (89.0, 20.0)
+    assert _nose_in_face(points, person, 200, 100, 0.25)
+    assert not _nose_in_face(points, person, 200, 100, 0.25, [person, front])
+    assert _nose_in_face(points, front, 200, 100, 0.25, [person, front])
+    points[0] = (93.0, 20.0)  # nearer this person's face
+    assert _nose_in_face(points, person, 200, 100, 0.25, [person, front])
 
 
 def test_a_neighbour_without_a_body_mask_keeps_what_the_selfie_model_saw_of_them() -> None:

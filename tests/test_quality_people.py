@@ -82,6 +82,79 @@ def test_one_person_seen_at_two_scales_is_kept_once_but_neighbours_stay() -> Non
     assert [d.box for d in found] == [pytest.approx(small.box), pytest.approx(beside.box)]
 
 
+class Placed:
+    """Answers each picture or crop with the given detections (picture coordinates) whose face box lies in it, in
+    the crop's coordinates; the crop's place is read from the picture's pixels (`gradient`)."""
+
+    def __init__(self, width: int, height: int, found: list[Detection]) -> None:
+        self.width, self.height, self.found = width, height, found
+
+    def detect(self, rgb: np.ndarray) -> list[Detection]:
+        x0, y0 = int(rgb[0, 0, 0]), int(rgb[0, 0, 1])
+        ch, cw = rgb.shape[:2]
+        out = []
+        for d in self.found:
+            bx0, by0, bx1, by1 = (d.box[0] * self.width, d.box[1] * self.height, d.box[2] * self.width,
+                                  d.box[3] * self.height)
+            if bx0 >= x0 and by0 >= y0 and bx1 <= x0 + cw and by1 <= y0 + ch:
+                def local(x: float, y: float) -> tuple[float, float]:
+                    return ((x * self.width - x0) / cw, (y * self.height - y0) / ch)
+
+                a, b = local(d.box[0], d.box[1]), local(d.box[2], d.box[3])
+                out.append(Detection(d.score, (*a, *b), tuple(local(x, y) for x, y in d.keypoints)))
+        return out
+
+
+def gradient(side: int) -> np.ndarray:
+    """A (side, side) picture whose pixel (x, y) holds (x, y, 0): a crop knows where it was taken."""
+    y, x = np.indices((side, side))
+    return np.dstack([x, y, np.zeros_like(x)]).astype(np.uint8)
+
+
+# the whole picture sees the left person small: its face box is three faces wide and holds the right one's face
+INFLATED = Detection(0.94, (0.30, 0.30, 0.60, 0.50), ((0.40, 0.70), (0.40, 0.40), (0.40, 0.55), (0.40, 0.35)))
+LEFT = Detection(0.83, (0.36, 0.36, 0.44, 0.44), ((0.41, 0.69), (0.40, 0.41), (0.40, 0.55), (0.40, 0.35)))
+RIGHT = Detection(0.86, (0.50, 0.38, 0.58, 0.46), ((0.54, 0.70), (0.54, 0.42), (0.54, 0.56), (0.54, 0.37)))
+
+
+def test_a_whole_picture_box_spanning_a_neighbours_face_takes_the_tiles_view_of_its_body() -> None:
+    sharp = persons.sharpened(INFLATED, [RIGHT, LEFT], 100, 100)
+    assert sharp.box == LEFT.box and sharp.keypoints == LEFT.keypoints and sharp.score == 0.94
+    assert persons.sharpened(INFLATED, [RIGHT], 100, 100) is INFLATED  # its hip is too far from this body's
+    assert persons.sharpened(LEFT, [INFLATED, RIGHT], 100, 100) is LEFT  # nothing smaller of the same body
+
+
+def test_the_neighbour_under_an_inflated_box_stays_a_candidate_for_a_closer_look() -> None:
+    class Scales(Placed):  # the whole picture sees only the inflated box; the tiles see both faces, unsure
+        def detect(self, rgb: np.ndarray) -> list[Detection]:
+            return [INFLATED] if rgb.shape[:2] == (200, 200) else super().detect(rgb)
+
+    for sharpen in (False, True):
+        weak: list[Detection] = []
+        found = persons.find_persons(Scales(200, 200, [LEFT, RIGHT]), gradient(200), tile_frac=0.5,
+                                     tile_score=0.9, weak_score=0.5, weak=weak, sharpen=sharpen)
+        (person,) = found
+        if sharpen:
+            assert person.box == pytest.approx(LEFT.box) and person.score == 0.94
+            assert [w.box for w in weak] == [pytest.approx(RIGHT.box)]
+        else:  # the inflated box passes the right person off as the left one: nobody to look at again
+            assert person.box == INFLATED.box and weak == []
+
+
+def test_a_closer_look_that_finds_only_a_known_face_confirms_nobody() -> None:
+    known = Detection(0.97, (0.30, 0.30, 0.40, 0.40), ((0.35, 0.70), (0.35, 0.40), (0.35, 0.55), (0.35, 0.35)))
+    # a weak, badly placed detection overlapping the known face by 40% (so not the same person by itself)
+    weak = Detection(0.60, (0.36, 0.30, 0.46, 0.40), ((0.40, 0.70), (0.40, 0.40), (0.40, 0.55), (0.40, 0.35)))
+    between = Detection(0.97, (0.33, 0.30, 0.43, 0.40), weak.keypoints)  # the candidate's face and the known one
+    own = Detection(0.97, (0.37, 0.30, 0.47, 0.40), weak.keypoints)  # the candidate's face only
+    rgb = gradient(200)
+    assert persons.second_look(Placed(200, 200, [between]), rgb, [weak], [known]) == []
+    assert [d.box for d in persons.second_look(Placed(200, 200, [own]), rgb, [weak], [known])] == [own.box]
+    nobody = Placed(200, 200, [])
+    assert persons.second_look(nobody, rgb, [weak], [known], faces=Placed(200, 200, [between])) == []
+    assert persons.second_look(nobody, rgb, [weak], [known], faces=Placed(200, 200, [own])) == [weak]
+
+
 def test_region_is_a_rectangle_along_the_body_axis() -> None:
     standing = Detection(0.9, (0.4, 0.1, 0.6, 0.2), ((0.5, 0.5), (0.5, 0.1), (0.5, 0.3), (0.5, 0.1)))
     lying = Detection(0.9, (0.1, 0.4, 0.2, 0.6), ((0.5, 0.5), (0.1, 0.5), (0.3, 0.5), (0.1, 0.5)))

@@ -113,28 +113,55 @@ def _in_tile(det: Detection, box: Box, width: int, height: int) -> Detection:
 
 def find_persons(detector: Detects, rgb: np.ndarray, tile_frac: float = 0.0, tile_score: float = 0.9,
                  min_side: int = 64, max_tiles: int = 24, weak_score: float | None = None,
-                 weak: list[Detection] | None = None) -> list[Detection]:
+                 weak: list[Detection] | None = None, sharpen: bool = True) -> list[Detection]:
     """The people in the picture: the whole picture letterboxed, plus (tile_frac > 0) square tiles of that share
     of the shorter side, 50% overlap, whose detections count only at `tile_score` or more (a tile that shows a
     part of a large person yields confident-looking parts; at most `max_tiles`, larger ones for panoramas);
     duplicates across tiles removed by plain NMS. `weak` (a list) receives the tiles' detections from
-    `weak_score` up to `tile_score` that are not one of the people returned: candidates for `second_look`."""
+    `weak_score` up to `tile_score` that are not one of the people returned: candidates for `second_look`.
+    `sharpen`: each person found takes a tile's larger view of the same body (`sharpened`)."""
     h, w = rgb.shape[:2]
-    found = list(detector.detect(rgb))
+    whole = list(detector.detect(rgb))
+    found: list[Detection] = []
     low: list[Detection] = []
+    closer: list[Detection] = []
     if tile_frac > 0 and min(h, w) >= min_side:
         side = tile_side(w, h, tile_frac, 0.5, max_tiles)
         for box in tiles(w, h, side, 0.5):
             x0, y0, x1, y1 = max(box[0], 0), max(box[1], 0), min(box[2], w), min(box[3], h)
             for det in detector.detect(np.ascontiguousarray(rgb[y0:y1, x0:x1])):
+                det = _in_tile(det, (x0, y0, x1, y1), w, h)
+                closer.append(det)
                 if det.score >= tile_score:
-                    found.append(_in_tile(det, (x0, y0, x1, y1), w, h))
+                    found.append(det)
                 elif weak is not None and weak_score is not None and det.score >= weak_score:
-                    low.append(_in_tile(det, (x0, y0, x1, y1), w, h))
-    kept = _distinct(found)
+                    low.append(det)
+    kept = _distinct(whole + found)
+    if sharpen and closer:  # after the duplicates are gone: a sharpened box no longer shows one's other scale
+        kept = _distinct([sharpened(det, closer, w, h) for det in kept])
     if weak is not None:
         weak.extend(d for d in _distinct(low) if all(not same_person(d, k) for k in kept))
     return kept
+
+
+def sharpened(det: Detection, closer: list[Detection], width: int, height: int, near: float = 0.25) -> Detection:
+    """`det`, or the detection in `closer` (the tiles', any score) of the same body seen
+    larger: its face box at most half of `det`'s and mostly inside it, its mid-hip within `near` of `det`'s body
+    radius (the most confident such one), at the higher of the two scores. A small person's face box from the whole
+    picture can be several faces wide and hold a neighbour's face, who then passes for the same person."""
+    (hx, hy), (sx, sy) = det.keypoints[0], det.keypoints[1]
+    radius = float(np.hypot((sx - hx) * width, (sy - hy) * height))
+    best = None
+    for other in closer:
+        if _area(det.box) < 2.0 * _area(other.box) or _share_of_smaller(det.box, other.box) <= 0.5:
+            continue
+        ox, oy = other.keypoints[0]
+        if np.hypot((ox - hx) * width, (oy - hy) * height) <= near * radius and (best is None
+                                                                                 or other.score > best.score):
+            best = other
+    if best is None:
+        return det
+    return Detection(max(det.score, best.score), best.box, best.keypoints)
 
 
 def _distinct(found: list[Detection]) -> list[Detection]:
@@ -166,15 +193,15 @@ def second_look(detector: Detects, rgb: np.ndarray, weak: list[Detection], peopl
     where the person fills its input (with a margin around it the neighbours lowered the score); or, failing that,
     `faces` (a face detector) finds that face at `face_score` or more in a square three faces wide around it (a
     head and shoulders cut by the frame's edge, which the person detector never sees above ~0.85; the cups and
-    cats it half-sees have no face). Returns the confirmed people (the closer look's detection where it has one),
-    none that is one of `people` or of each other."""
+    cats it half-sees have no face). A face that is already somebody's confirms nobody new. Returns the confirmed
+    people (the closer look's detection where it has one), none that is one of `people` or of each other."""
     height, width = rgb.shape[:2]
     taken: list[Detection] = []
     for det in sorted(weak, key=lambda d: -d.score):
         if any(same_person(det, k) for k in people + taken):
             continue
         x0, y0, x1, y1 = body_boxes([det], width, height, body_scale)[0]
-        same = [d for d in _look(detector, rgb, (x0, y0, x1, y1)) if d.score >= score and same_person(d, det)]
+        same = [d for d in _look(detector, rgb, (x0, y0, x1, y1)) if d.score >= score and _new(d, det, people + taken)]
         if same:
             taken.append(max(same, key=lambda d: d.score))
             continue
@@ -183,9 +210,14 @@ def second_look(detector: Detects, rgb: np.ndarray, weak: list[Detection], peopl
             half = 1.5 * max(fx1 - fx0, fy1 - fy0)
             cx, cy = (fx0 + fx1) / 2, (fy0 + fy1) / 2
             around = (round(cx - half), round(cy - half), round(cx + half), round(cy + half))
-            if any(f.score >= face_score and same_person(f, det) for f in _look(faces, rgb, around)):
+            if any(f.score >= face_score and _new(f, det, people + taken) for f in _look(faces, rgb, around)):
                 taken.append(det)
     return taken
+
+
+def _new(found: Detection, candidate: Detection, known: list[Detection]) -> bool:
+    """Whether `found` (on a closer look) is `candidate`'s face and nobody's in `known`."""
+    return same_person(found, candidate) and not any(same_person(found, k) for k in known)
 
 
 def _look(detector: Detects, rgb: np.ndarray, box: Box) -> list[Detection]:

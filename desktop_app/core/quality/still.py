@@ -76,6 +76,7 @@ class StillOptions:
     detect: bool = True  # find the people first with the bundled detector (step 0)
     detect_tile_frac: float = 0.5  # also detect on tiles of this share of the shorter side (small people); 0 = off
     detect_tile_score: float = 0.9  # a tile's detection counts from this score up
+    sharpen: bool = True  # a whole-picture detection takes a tile's larger view of the same body (people.sharpened)
     weak_score: float = 0.5  # > 0: a tile's detection from this score up gets a closer look (people.second_look)
     face_look: bool = True  # ... in which a face detector may confirm it too (heads cut by the frame's edge)
     face_score: float = 0.75  # the face it must find there
@@ -95,6 +96,7 @@ class StillOptions:
     flip: str = ""  # "mean" / "max": every model run also on the mirrored input, fused (experiment)
     bodies: str = "replace"  # / "mean" / "max" / "": each detected body's own mask (body segmenter) fused in
     body_presence: float = 0.5  # ... where the body segmenter is this sure of a body in the square
+    nose_margin: float = 0.25  # ... its nose in the face box grown by this share each side, nearest that face
 
 
 DEFAULT = StillOptions()
@@ -262,7 +264,8 @@ def fuse_bodies(body_segmenter: persons.SegmentsBodies, work: np.ndarray, prob: 
         mask = None
         if 0.0 <= hx < 1.0 and 0.0 <= hy < 1.0:
             mask = body_segmenter.segment(work, person, options.body_scale)
-            if mask.presence < options.body_presence or not _nose_in_face(mask.points, person, w, h):
+            if mask.presence < options.body_presence or not _nose_in_face(mask.points, person, w, h,
+                                                                          options.nose_margin, people):
                 mask = None
         if mask is None:
             others |= own
@@ -280,12 +283,23 @@ def fuse_bodies(body_segmenter: persons.SegmentsBodies, work: np.ndarray, prob: 
     return np.where(covered, fused, prob).astype(np.float32)
 
 
-def _nose_in_face(points: np.ndarray, person: Detection, width: int, height: int) -> bool:
-    """Whether the body model's nose (landmark 0, picture pixels) lies in `person`'s face box: the model segmented
-    the person the detector found, not a neighbour who fills the square better."""
+def _nose_in_face(points: np.ndarray, person: Detection, width: int, height: int, margin: float = 0.0,
+                  people: list[Detection] | None = None) -> bool:
+    """Whether the body model's nose (landmark 0, picture pixels) lies in `person`'s face box (grown by `margin` of
+    its size on each side) and, among `people`, nearest to that face's centre: the model segmented the person the
+    detector found, not a neighbour who fills the square better."""
     x, y = float(points[0, 0]) / width, float(points[0, 1]) / height
     x0, y0, x1, y1 = person.box
-    return x0 <= x <= x1 and y0 <= y <= y1
+    mx, my = margin * (x1 - x0), margin * (y1 - y0)
+    if not (x0 - mx <= x <= x1 + mx and y0 - my <= y <= y1 + my):
+        return False
+
+    def away(face: Detection) -> float:
+        return float(np.hypot((x - (face.box[0] + face.box[2]) / 2) * width,
+                              (y - (face.box[1] + face.box[3]) / 2) * height))
+
+    mine = away(person)
+    return all(away(other) >= mine for other in people or [] if not persons.same_person(other, person))
 
 
 SHARED = "shared"  # segment_still's default detector: the bundled one, loaded once (people.shared_detector)
@@ -311,7 +325,7 @@ def segment_still(segmenter: Predicts, rgb: np.ndarray, options: StillOptions = 
     if options.detect and detector is not None and not isinstance(detector, str) and min(work.shape[:2]) >= 16:
         weak: list[Detection] = []
         people = persons.find_persons(detector, work, options.detect_tile_frac, options.detect_tile_score,
-                                      weak_score=options.weak_score or None, weak=weak)
+                                      weak_score=options.weak_score or None, weak=weak, sharpen=options.sharpen)
         if people and weak:  # someone the gate would delete: a tile's detection under the bar, looked at closer
             if not options.face_look:
                 face_detector = None

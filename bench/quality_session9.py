@@ -44,6 +44,8 @@ VARIANTS: dict[str, StillOptions] = {
     "axis.4": replace(StillOptions(), axis_crop_size=0.4),
     "no-sharpen": replace(StillOptions(), sharpen=False),
     "nose0": replace(StillOptions(), nose_margin=0.0),
+    "no-unexplained": replace(StillOptions(), unexplained=0.0),
+    "unexplained.01": replace(StillOptions(), unexplained=0.01),
     "nose.5": replace(StillOptions(), nose_margin=0.5),
 }
 

@@ -17,20 +17,21 @@ from desktop_app.core.quality import people as persons
 
 
 class FakeDetector:
-    """A 'person' = a red blob at least `min_frac` of the picture's height tall, and (`only_left`) in the left half
-    of the whole photo. Face box = the blob's top fifth; keypoint 0 (hip) its centre, keypoint 1 its top (so the
-    body square is the blob's height x 1.25), keypoint 2 (shoulders) above the hip."""
+    """A 'person' = a red blob at least `min_frac` of the picture's height tall, and (`tall_only`) taller than wide
+    by half (a round red cup is no person), wherever it is shown. Face box = the blob's top fifth; keypoint 0 (hip)
+    its centre, keypoint 1 its top (so the body square is the blob's height x 1.25), keypoint 2 (shoulders) above
+    the hip."""
 
-    def __init__(self, min_frac: float = 0.25, only_left_of: int | None = None) -> None:
+    def __init__(self, min_frac: float = 0.25, tall_only: bool = False) -> None:
         self.min_frac = min_frac
-        self.only_left_of = only_left_of
+        self.tall_only = tall_only
         self.calls = 0
 
     def detect(self, rgb: np.ndarray) -> list[Detection]:
         self.calls += 1
         h = rgb.shape[0]
         return [blob_detection(0.95, box, rgb.shape) for box in red_blobs(rgb)
-                if box[3] >= self.min_frac * h and (self.only_left_of is None or box[0] <= self.only_left_of)]
+                if box[3] >= self.min_frac * h and (not self.tall_only or box[3] > 1.5 * box[2])]
 
 
 def red_blobs(rgb: np.ndarray) -> list[tuple[int, int, int, int]]:
@@ -175,7 +176,7 @@ def test_a_red_object_nobody_stands_near_is_not_person() -> None:
     rgb, person = photo(600, 900, [(100, 150, 250, 550)])
     cup, _ = photo(600, 900, [(650, 350, 800, 500)])
     rgb[cup.any(axis=2) & (cup[..., 0] > 150) & (cup[..., 1] < 90)] = (220, 30, 30)  # red, like a person
-    detector = FakeDetector(only_left_of=450)  # the detector knows the cup is no person
+    detector = FakeDetector(tall_only=True)  # the detector knows the cup is no person
     without = segment_still(FakeSegmenter(), rgb, StillOptions(), detector=None) >= 0.5
     assert without[425, 725]  # the selfie model calls the cup person
     alpha = segment_still(FakeSegmenter(), rgb, StillOptions(detect_tile_frac=0.0), detector=detector)
@@ -433,3 +434,49 @@ def test_a_head_cut_by_the_frame_edge_is_kept_when_a_face_detector_confirms_it()
     assert (without & red).sum() < 0.05 * red.sum()  # the gate of the one sure person deleted the portrait
     assert (with_faces & red).sum() > 0.9 * red.sum()
     assert persons.second_look(detector, rgb, weak, people, faces=GreenFaces(), face_score=0.95) == []
+
+
+class TightDetector:
+    """Red blobs that are tall (a person, not a cup) and fill at least 0.8 of the height of what it is shown, not cut
+    by its edge: it finds a small person only in a tight box around them."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def detect(self, rgb: np.ndarray) -> list[Detection]:
+        self.calls += 1
+        h, w = rgb.shape[:2]
+        return [blob_detection(0.95, (x, y, bw, bh), rgb.shape) for x, y, bw, bh in red_blobs(rgb)
+                if bh >= 0.8 * h and bh > 1.5 * bw and x > 0 and y > 0 and x + bw < w and y + bh < h]
+
+
+def test_a_person_only_the_segmenter_saw_is_confirmed_in_their_own_box_and_kept() -> None:
+    # a large person the detector finds, and a small one beside them, outside their region, that it finds only
+    # in a tight box; a round red cup that it never takes for a person
+    rgb, truth = photo(600, 1200, [(100, 50, 300, 550), (700, 350, 760, 550)])
+    cup, _ = photo(600, 1200, [(950, 400, 1070, 520)])
+    rgb[(cup[..., 0] > 150) & (cup[..., 1] < 90)] = (220, 30, 30)
+    small = np.zeros_like(truth)
+    small[:, 600:900] = truth[:, 600:900]
+    found = persons.find_persons(TightDetector(), rgb, tile_frac=0.5)
+    assert len(found) == 1  # the whole picture and the tiles see only the large person
+    before = segment_still(FakeSegmenter(), rgb, StillOptions(unexplained=0.0), detector=TightDetector(),
+                           face_detector=None, body_segmenter=None) >= 0.5
+    after = segment_still(FakeSegmenter(), rgb, StillOptions(), detector=TightDetector(), face_detector=None,
+                          body_segmenter=None) >= 0.5
+    assert (before & small).sum() < 0.05 * small.sum()  # the large person's gate deleted the small one
+    assert (after & small).sum() > 0.9 * small.sum()
+    assert not after[400:520, 950:1070].any()  # the cup got its closer look and stays out
+    assert iou(after, truth) > 0.9
+
+
+def test_the_unexplained_look_skips_small_parts_and_people_already_found() -> None:
+    rgb, truth = photo(600, 1200, [(700, 350, 760, 550)])
+    detector = TightDetector()
+    assert persons.unexplained_look(detector, rgb, np.zeros_like(truth), []) == [] and detector.calls == 0
+    tiny = np.zeros_like(truth)
+    tiny[100:110, 100:110] = True  # under 0.2% of the picture: no look
+    assert persons.unexplained_look(detector, rgb, tiny, []) == [] and detector.calls == 0
+    (person,) = persons.unexplained_look(detector, rgb, truth, [])
+    assert person.keypoints[0] == pytest.approx((730 / 1200, 450 / 600), abs=3 / 600)
+    assert persons.unexplained_look(detector, rgb, truth, [person]) == []  # somebody already found

@@ -215,6 +215,35 @@ def second_look(detector: Detects, rgb: np.ndarray, weak: list[Detection], peopl
     return taken
 
 
+def unexplained_look(detector: Detects, rgb: np.ndarray, seen: np.ndarray, people: list[Detection],
+                     score: float = 0.9, min_area: float = 0.002, margin: float = 0.1) -> list[Detection]:
+    """The people in `seen` (bool: what the segmenter saw as person and the steps around the people deleted) that the
+    detector confirms: each connected part of at least `min_area` of the picture, its bounding box grown by `margin`
+    of its size (the detector letterboxes it: a standing person fills its input's height, with no neighbour
+    beside them), where the detector finds someone at `score` or more whose mid-hip or face lies in the part's box
+    and who is nobody already found. A person the whole picture and the tiles missed (a body at the frame's edge,
+    split by every tile) is not deleted by the others' regions."""
+    height, width = seen.shape
+    count, _, stats, _ = cv2.connectedComponentsWithStats(seen.astype(np.uint8), connectivity=8)
+    taken: list[Detection] = []
+    for i in range(1, count):
+        x, y, bw, bh, area = (int(v) for v in stats[i])
+        if area < min_area * height * width:
+            continue
+        mx, my = margin * bw, margin * bh
+        box = (round(x - mx), round(y - my), round(x + bw + mx), round(y + bh + my))
+        for det in sorted(_look(detector, rgb, box), key=lambda d: -d.score):
+            if det.score < score or any(same_person(det, k) for k in people + taken):
+                continue
+            (hx, hy) = det.keypoints[0]
+            fx, fy = (det.box[0] + det.box[2]) / 2, (det.box[1] + det.box[3]) / 2
+            if any(box[0] <= px * width <= box[2] and box[1] <= py * height <= box[3] for px, py in
+                   ((hx, hy), (fx, fy))):
+                taken.append(det)
+                break
+    return taken
+
+
 def _new(found: Detection, candidate: Detection, known: list[Detection]) -> bool:
     """Whether `found` (on a closer look) is `candidate`'s face and nobody's in `known`."""
     return same_person(found, candidate) and not any(same_person(found, k) for k in known)

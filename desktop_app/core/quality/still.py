@@ -20,6 +20,9 @@ Steps (each one measured on the evaluation set in docs/quality.md; the defaults 
 4. each detected body (hips in the picture) segmented again by the bundled whole-body model in MediaPipe's body
    square; where the model is sure and its nose lies in the person's face box, its mask replaces the passes above
    inside that person's region (`fuse_bodies`; portraits keep the selfie model's mask);
+4a. what the whole picture showed as person and steps 3-4 deleted (a body the detector missed, inside or beside
+   a neighbour's region), each part looked at by the detector in its own box; a person it confirms there is added
+   and steps 3-4 run again (`people.unexplained_look`);
 4b. (off: no gain measured) specks removed, small holes filled;
 5. the mask's edges snapped to the full-resolution photo with a guided filter.
 """
@@ -77,6 +80,7 @@ class StillOptions:
     detect_tile_frac: float = 0.5  # also detect on tiles of this share of the shorter side (small people); 0 = off
     detect_tile_score: float = 0.9  # a tile's detection counts from this score up
     sharpen: bool = True  # a whole-picture detection takes a tile's larger view of the same body (people.sharpened)
+    unexplained: float = 0.002  # > 0: step 4a, for deleted parts of at least this share of the picture
     weak_score: float = 0.5  # > 0: a tile's detection from this score up gets a closer look (people.second_look)
     face_look: bool = True  # ... in which a face detector may confirm it too (heads cut by the frame's edge)
     face_score: float = 0.75  # the face it must find there
@@ -302,6 +306,43 @@ def _nose_in_face(points: np.ndarray, person: Detection, width: int, height: int
     return all(away(other) >= mine for other in people or [] if not persons.same_person(other, person))
 
 
+def around_people(segmenter: Predicts, work: np.ndarray, found: np.ndarray, people: list[Detection],
+                  options: StillOptions = DEFAULT, body_segmenter: persons.SegmentsBodies | None = None
+                  ) -> np.ndarray:
+    """Steps 3-4 on the work image: `found` (passes 1-2) gated by `people`'s regions, looked at around each body
+    (crops, crop rounds, axis crops) and fused with each body's own mask; without people, the crop rounds only."""
+    gate = None
+    prob = found
+    if people:
+        boxes = persons.body_boxes(people, work.shape[1], work.shape[0], options.body_scale)
+        regions = own_regions(boxes, people, work.shape[1], work.shape[0], options)
+        gate = np.logical_or.reduce(regions)
+        prob = prob * gate
+        if options.detect_crops:
+            prob = crop_bodies(segmenter, work, prob, boxes, options, people, regions) * gate
+    for _ in range(options.crop_rounds if options.crops else 0):
+        prob = look_closer(segmenter, work, prob, options)
+        if gate is not None:
+            prob = prob * gate
+    if gate is None:
+        return prob
+    if options.axis_crops:
+        small = [i for i, b in enumerate(boxes) if b[2] - b[0] < options.axis_crop_max * min(work.shape[:2])]
+        halves = persons.axis_boxes([boxes[i] for i in small], [people[i] for i in small], work.shape[1],
+                                    work.shape[0], options.axis_crop_size)
+        if options.axis_parts == "lower":
+            halves = halves[1::2]
+        extra = along_bodies(segmenter, work, halves)
+        if options.axis_agree > 0:  # only where the passes before saw at least a little person
+            extra = np.where(prob >= options.axis_agree, extra, 0.0)
+        if options.axis_connected:  # only parts that touch what the passes before found
+            extra = _touching(extra, prob, options.threshold)
+        prob = np.maximum(prob, extra) * gate
+    if options.bodies and body_segmenter is not None:
+        prob = fuse_bodies(body_segmenter, work, prob, people, boxes, options, regions) * gate
+    return prob
+
+
 SHARED = "shared"  # segment_still's default detector: the bundled one, loaded once (people.shared_detector)
 
 
@@ -336,33 +377,15 @@ def segment_still(segmenter: Predicts, rgb: np.ndarray, options: StillOptions = 
                                           faces, options.face_score)
     if body_segmenter == SHARED:
         body_segmenter = persons.shared_body_segmenter() if options.bodies and people else None
-    gate = None
-    prob = find_people(segmenter, work, options)
-    if people:
-        boxes = persons.body_boxes(people, work.shape[1], work.shape[0], options.body_scale)
-        regions = own_regions(boxes, people, work.shape[1], work.shape[0], options)
-        gate = np.logical_or.reduce(regions)
-        prob = prob * gate
-        if options.detect_crops:
-            prob = crop_bodies(segmenter, work, prob, boxes, options, people, regions) * gate
-    for _ in range(options.crop_rounds if options.crops else 0):
-        prob = look_closer(segmenter, work, prob, options)
-        if gate is not None:
-            prob = prob * gate
-    if gate is not None and options.axis_crops:
-        small = [i for i, b in enumerate(boxes) if b[2] - b[0] < options.axis_crop_max * min(work.shape[:2])]
-        halves = persons.axis_boxes([boxes[i] for i in small], [people[i] for i in small], work.shape[1],
-                                    work.shape[0], options.axis_crop_size)
-        if options.axis_parts == "lower":
-            halves = halves[1::2]
-        extra = along_bodies(segmenter, work, halves)
-        if options.axis_agree > 0:  # only where the passes before saw at least a little person
-            extra = np.where(prob >= options.axis_agree, extra, 0.0)
-        if options.axis_connected:  # only parts that touch what the passes before found
-            extra = _touching(extra, prob, options.threshold)
-        prob = np.maximum(prob, extra) * gate
-    if gate is not None and options.bodies and body_segmenter is not None and not isinstance(body_segmenter, str):
-        prob = fuse_bodies(body_segmenter, work, prob, people, boxes, options, regions) * gate
+    bodies = None if isinstance(body_segmenter, str) else body_segmenter
+    found = find_people(segmenter, work, options)
+    prob = around_people(segmenter, work, found, people, options, bodies)
+    if people and options.unexplained and detector is not None and not isinstance(detector, str):
+        dropped = (found >= options.threshold) & (prob < options.threshold)
+        more = persons.unexplained_look(detector, work, dropped, people, options.detect_tile_score,
+                                        options.unexplained)
+        if more:  # somebody the whole picture showed, deleted by a neighbour's region, confirmed up close
+            prob = around_people(segmenter, work, found, people + more, options, bodies)
     if options.specks:
         prob = refine.remove_specks(prob, options.threshold)
     if options.holes:

@@ -21,7 +21,8 @@ from desktop_app.core.body_segmenter import (
 )
 from desktop_app.core.detection import Detection
 from desktop_app.core.quality import people as persons
-from desktop_app.core.quality.still import StillOptions, _nose_in_face, fuse_bodies
+from desktop_app.core.quality.bodies import _nose_in_face, fuse_bodies
+from desktop_app.core.quality.options import StillOptions
 
 
 def _person(hip=(0.5, 0.6), top=(0.5, 0.2), face=(0.45, 0.15, 0.55, 0.25), score=0.95) -> Detection:

@@ -29,14 +29,14 @@ Steps (each one measured on the evaluation set in docs/quality.md; the defaults 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import cv2
 import numpy as np
 
 from desktop_app.core.detection import Detection
 from desktop_app.core.quality import people as persons
 from desktop_app.core.quality import refine
+from desktop_app.core.quality.bodies import fuse_bodies, own_regions
+from desktop_app.core.quality.options import DEFAULT, StillOptions
 from desktop_app.core.quality.regions import (
     Box,
     Predicts,
@@ -54,56 +54,6 @@ MIN_TILED_SIDE = 64  # no tiles for pictures thinner than this (at work size): n
 MAX_TILES = 24  # at most this many tiles (a panorama gets larger ones)
 
 
-@dataclass(frozen=True, slots=True)
-class StillOptions:
-    """Switches for each step (the experiments in bench/quality_experiments.py turn them on and off)."""
-
-    whole: bool = True
-    both_models: str = ""  # "min" / "max": the whole frame through both models, fused (experiment)
-    letterbox: bool = False  # measured: squashing did better (docs/quality.md)
-    tile_frac: float = 0.5  # tile side as a fraction of the shorter side; 0 = no tiles
-    tile_overlap: float = 0.5
-    tiles_only_if_empty: bool = True  # tiles only when the whole frame finds nobody (tiles add false positives)
-    crops: bool = True
-    crop_margin: float = 0.15
-    crop_rounds: int = 2  # crop again around what the first crops found (3 gained stills, lost groups)
-    crop_merge: float = 0.6  # boxes overlapping by more than this share of the smaller one become one; > 1: never
-    crop_max: float = 0.9  # no crop for a person whose box is this large a part of the shorter side
-    crop_mode: str = "replace"  # "replace": inside a person's crop the crop decides; "max": either pass
-    specks: bool = False  # measured: no gain on the tuning split (docs/quality.md)
-    holes: bool = False
-    snap: bool = True
-    snap_radius: float = 0.004
-    snap_eps: float = 1e-3
-    threshold: float = 0.5
-    detect: bool = True  # find the people first with the bundled detector (step 0)
-    detect_tile_frac: float = 0.5  # also detect on tiles of this share of the shorter side (small people); 0 = off
-    detect_tile_score: float = 0.9  # a tile's detection counts from this score up
-    sharpen: bool = True  # a whole-picture detection takes a tile's larger view of the same body (people.sharpened)
-    unexplained: float = 0.002  # > 0: step 4a, for deleted parts of at least this share of the picture
-    weak_score: float = 0.5  # > 0: a tile's detection from this score up gets a closer look (people.second_look)
-    face_look: bool = True  # ... in which a face detector may confirm it too (heads cut by the frame's edge)
-    face_score: float = 0.75  # the face it must find there
-    body_scale: float = 1.25  # body square side = 2 x hip-to-size-point distance x this (MediaPipe's ROI)
-    region_pad: float = 0.0  # the allowed region: body squares grown by this share of their side (0.2 let cups in)
-    region_aspect: float = 0.75  # the region: a rectangle along the body axis, this share of the square's width
-    detect_crops: bool = True  # a square crop around each detected body (before the crop rounds)
-    own_region: bool = True  # a body's crop decides only in its body's region (elsewhere: the maximum)
-    own_exclusive: bool = False  # ... and outside every other person's region (measured: deleted one in s2-tune-02)
-    region_feet: float = 0.0  # the region's rectangle made longer at the feet end by this share of the side
-    axis_crops: bool = True  # two smaller squares along each body's axis (upper / lower), fused by max, gated
-    axis_crop_size: float = 0.5  # their side, as a share of the body square's side (0.5-0.6: within 0.003)
-    axis_crop_max: float = 0.9  # none for a body square this large a part of the shorter side (portraits)
-    axis_parts: str = "both"  # "both" squares, or only the "lower" one (legs and feet)
-    axis_agree: float = 0.1  # > 0: their pixels count only where the earlier passes gave at least this much
-    axis_connected: bool = False  # their person parts count only where they touch what was found before
-    flip: str = ""  # "mean" / "max": every model run also on the mirrored input, fused (experiment)
-    bodies: str = "replace"  # / "mean" / "max" / "": each detected body's own mask (body segmenter) fused in
-    body_presence: float = 0.5  # ... where the body segmenter is this sure of a body in the square
-    nose_margin: float = 0.25  # ... its nose in the face box grown by this share each side, nearest that face
-
-
-DEFAULT = StillOptions()
 
 
 class _Mirrored:
@@ -193,13 +143,6 @@ def look_closer(segmenter: Predicts, work: np.ndarray, found: np.ndarray, option
     return np.where(inside, close, found)
 
 
-def own_regions(boxes: list[Box], people: list[Detection], width: int, height: int, options: StillOptions
-                ) -> list[np.ndarray]:
-    """Each person's own region (bool, the picture's size): their body square as a rectangle along the body."""
-    return [persons.region([box], width, height, options.region_pad, [person], options.region_aspect,
-                           options.region_feet) for box, person in zip(boxes, people, strict=True)]
-
-
 def crop_bodies(segmenter: Predicts, work: np.ndarray, prob: np.ndarray, boxes: list[Box],
                 options: StillOptions = DEFAULT, people: list[Detection] | None = None,
                 regions: list[np.ndarray] | None = None) -> np.ndarray:
@@ -248,62 +191,6 @@ def _touching(extra: np.ndarray, prob: np.ndarray, threshold: float) -> np.ndarr
     hit[np.unique(labels[(prob >= threshold) & (parts > 0)])] = True
     hit[0] = False
     return np.where(hit[labels], extra, 0.0).astype(np.float32)
-
-
-def fuse_bodies(body_segmenter: persons.SegmentsBodies, work: np.ndarray, prob: np.ndarray, people: list[Detection],
-                boxes: list[Box], options: StillOptions, regions: list[np.ndarray] | None = None) -> np.ndarray:
-    """Each detected person whose hips are in the picture (a body, not a head and shoulders) segmented again in
-    their body square by the whole-body model; the mask counts when the model is sure of a body there and its nose
-    lies in the person's own face box (in a crowd the square may show a neighbour better than its own person).
-    Inside those people's own regions their masks replace `prob` (`bodies`: or are fused with it), except where
-    the region of somebody without such a mask lies too: there the most either saw. `regions`: `own_regions`."""
-    h, w = prob.shape
-    if regions is None:
-        regions = own_regions(boxes, people, w, h, options)
-    body = np.zeros_like(prob)
-    covered = np.zeros(prob.shape, bool)
-    others = np.zeros(prob.shape, bool)
-    for person, own in zip(people, regions, strict=True):
-        hx, hy = person.keypoints[0]
-        mask = None
-        if 0.0 <= hx < 1.0 and 0.0 <= hy < 1.0:
-            mask = body_segmenter.segment(work, person, options.body_scale)
-            if mask.presence < options.body_presence or not _nose_in_face(mask.points, person, w, h,
-                                                                          options.nose_margin, people):
-                mask = None
-        if mask is None:
-            others |= own
-            continue
-        own = own & mask.inside  # not in place: `regions` are shared with the caller
-        np.maximum(body, np.where(own, mask.prob, 0.0), out=body)
-        covered |= own
-    if options.bodies == "max":
-        fused = np.maximum(prob, body)
-    elif options.bodies == "mean":
-        fused = (prob + body) * 0.5
-    else:
-        fused = body
-    fused = np.where(others, np.maximum(prob, body), fused)
-    return np.where(covered, fused, prob).astype(np.float32)
-
-
-def _nose_in_face(points: np.ndarray, person: Detection, width: int, height: int, margin: float = 0.0,
-                  people: list[Detection] | None = None) -> bool:
-    """Whether the body model's nose (landmark 0, picture pixels) lies in `person`'s face box (grown by `margin` of
-    its size on each side) and, among `people`, nearest to that face's centre: the model segmented the person the
-    detector found, not a neighbour who fills the square better."""
-    x, y = float(points[0, 0]) / width, float(points[0, 1]) / height
-    x0, y0, x1, y1 = person.box
-    mx, my = margin * (x1 - x0), margin * (y1 - y0)
-    if not (x0 - mx <= x <= x1 + mx and y0 - my <= y <= y1 + my):
-        return False
-
-    def away(face: Detection) -> float:
-        return float(np.hypot((x - (face.box[0] + face.box[2]) / 2) * width,
-                              (y - (face.box[1] + face.box[3]) / 2) * height))
-
-    mine = away(person)
-    return all(away(other) >= mine for other in people or [] if not persons.same_person(other, person))
 
 
 def around_people(segmenter: Predicts, work: np.ndarray, found: np.ndarray, people: list[Detection],

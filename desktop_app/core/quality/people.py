@@ -145,9 +145,9 @@ def find_persons(detector: Detects, rgb: np.ndarray, tile_frac: float = 0.0, til
 
 
 def sharpened(det: Detection, closer: list[Detection], width: int, height: int, near: float = 0.25) -> Detection:
-    """`det`, or the detection in `closer` (the tiles', any score) of the same body seen
-    larger: its face box at most half of `det`'s and mostly inside it, its mid-hip within `near` of `det`'s body
-    radius (the most confident such one), at the higher of the two scores. A small person's face box from the whole
+    """`det`, or the detection in `closer` (the tiles', any score) of the same body seen larger: its face box at most
+    half of `det`'s and mostly inside it, its mid-hip within `near` of `det`'s body radius (the most confident such
+    one), at the higher of the two scores. A small person's face box from the whole
     picture can be several faces wide and hold a neighbour's face, who then passes for the same person."""
     (hx, hy), (sx, sy) = det.keypoints[0], det.keypoints[1]
     radius = float(np.hypot((sx - hx) * width, (sy - hy) * height))

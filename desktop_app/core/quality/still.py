@@ -18,8 +18,9 @@ Steps (each one measured on the evaluation set in docs/quality.md; the defaults 
    people as large as the frame are left to pass 1; boxes merge only when they mostly overlap; done twice
    (the second round crops around what the first one found: tighter boxes, fewer false positives);
 4. each detected body (hips in the picture) segmented again by the bundled whole-body model in MediaPipe's body
-   square; where the model is sure and its nose lies in the person's face box, its mask replaces the passes above
-   inside that person's region (`fuse_bodies`; portraits keep the selfie model's mask);
+   square; where the model is sure and its nose lies in (or just by) the person's face box and nearest that face,
+   its mask replaces the passes above inside that person's region (`fuse_bodies`; portraits keep the selfie
+   model's mask);
 4a. what the whole picture showed as person and steps 3-4 deleted (a body the detector missed, inside or beside
    a neighbour's region), each part looked at by the detector in its own box; a person it confirms there is added
    and steps 3-4 run again (`people.unexplained_look`);
@@ -52,8 +53,6 @@ from desktop_app.core.resize import fit_long_side
 WORK_LONG_SIDE = 1280  # the passes run on the photo area-averaged to this long side (or less)
 MIN_TILED_SIDE = 64  # no tiles for pictures thinner than this (at work size): nobody to find in them
 MAX_TILES = 24  # at most this many tiles (a panorama gets larger ones)
-
-
 
 
 class _Mirrored:

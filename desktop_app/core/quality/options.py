@@ -38,6 +38,9 @@ class StillOptions:
     body_scale: float = 1.25  # body square side = 2 x hip-to-size-point distance x this (MediaPipe's ROI)
     region_pad: float = 0.0  # the allowed region: body squares grown by this share of their side (0.2 let cups in)
     region_aspect: float = 0.75  # the region: a rectangle along the body axis, this share of the square's width
+    head_crops: float = 0.7  # > 0: a portrait's crop is a square of this share of the shorter side around its head
+    head_at: float = 0.4  # ... with the face this far down
+    head_side_by_side: bool = True  # ... only with somebody of a like size beside them (still.beside_a_like)
     detect_crops: bool = True  # a square crop around each detected body (before the crop rounds)
     own_region: bool = True  # a body's crop decides only in its body's region (elsewhere: the maximum)
     own_exclusive: bool = False  # ... and outside every other person's region (measured: deleted one in s2-tune-02)

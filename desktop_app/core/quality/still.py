@@ -15,8 +15,10 @@ Steps (each one measured on the evaluation set in docs/quality.md; the defaults 
    square model's input, fused by maximum (small people fill a tile where they were a few pixels of the whole
    frame; always tiling found them too but added false positives on busy backgrounds that cost more);
 3. a square crop around each person found (the people fill the model's input), replacing passes 1-2 there;
-   people as large as the frame are left to pass 1; boxes merge only when they mostly overlap; done twice
-   (the second round crops around what the first one found: tighter boxes, fewer false positives);
+   people as large as the frame are left to pass 1, unless somebody of a like size stands beside them: then
+   such a portrait gets a square of 0.7 of the shorter side around its head (the whole frame joins heads side
+   by side and the background between them, `beside_a_like`); boxes merge only when they mostly overlap; done
+   twice (the second round crops around what the first one found: tighter boxes, fewer false positives);
 4. each detected body (hips in the picture) segmented again by the bundled whole-body model in MediaPipe's body
    square; where the model is sure and its nose lies in (or just by) the person's face box and nearest that face,
    its mask replaces the passes above inside that person's region (`fuse_bodies`; portraits keep the selfie
@@ -192,6 +194,34 @@ def _touching(extra: np.ndarray, prob: np.ndarray, threshold: float) -> np.ndarr
     return np.where(hit[labels], extra, 0.0).astype(np.float32)
 
 
+def beside_a_like(people: list[Detection], boxes: list[Box], ratio: float = 2.0) -> list[bool]:
+    """For each of `people` (`boxes`: their body squares), whether somebody of a like size (body squares within
+    `ratio`) stands beside them: face centres apart across the picture by half a face box or more (a group; not
+    a close-up, whose chin and shirt the detector may take for faces in the face's column, nor a close-up with a
+    small person behind)."""
+    def beside(i: int, j: int) -> bool:
+        a, b = people[i].box, people[j].box
+        apart = abs((a[0] + a[2]) - (b[0] + b[2])) / 2 >= 0.5 * max(a[2] - a[0], b[2] - b[0])
+        si, sj = boxes[i][2] - boxes[i][0], boxes[j][2] - boxes[j][0]
+        return apart and max(si, sj) <= ratio * min(si, sj)
+
+    return [any(beside(i, j) for j in range(len(people)) if j != i) for i in range(len(people))]
+
+
+def _head_box(box: Box, person: Detection, width: int, height: int, options: StillOptions) -> Box:
+    """`box`, or for a body square too large to crop (a portrait) a square of `head_crops` of the shorter side
+    around its head (the face `head_at` of the way down), moved inside the picture."""
+    short = min(width, height)
+    if box[2] - box[0] < options.crop_max * short:
+        return box
+    side = round(options.head_crops * short)
+    cx = (person.box[0] + person.box[2]) / 2 * width
+    cy = (person.box[1] + person.box[3]) / 2 * height
+    x0 = min(max(round(cx - side / 2), 0), width - side)
+    y0 = min(max(round(cy - options.head_at * side), 0), height - side)
+    return (x0, y0, x0 + side, y0 + side)
+
+
 def around_people(segmenter: Predicts, work: np.ndarray, found: np.ndarray, people: list[Detection],
                   options: StillOptions = DEFAULT, body_segmenter: persons.SegmentsBodies | None = None
                   ) -> np.ndarray:
@@ -205,7 +235,12 @@ def around_people(segmenter: Predicts, work: np.ndarray, found: np.ndarray, peop
         gate = np.logical_or.reduce(regions)
         prob = prob * gate
         if options.detect_crops:
-            prob = crop_bodies(segmenter, work, prob, boxes, options, people, regions) * gate
+            crop_boxes = boxes
+            if options.head_crops > 0:
+                row = beside_a_like(people, boxes) if options.head_side_by_side else [True] * len(people)
+                crop_boxes = [_head_box(b, p, work.shape[1], work.shape[0], options) if near else b
+                              for b, p, near in zip(boxes, people, row, strict=True)]
+            prob = crop_bodies(segmenter, work, prob, crop_boxes, options, people, regions) * gate
     for _ in range(options.crop_rounds if options.crops else 0):
         prob = look_closer(segmenter, work, prob, options)
         if gate is not None:

@@ -7,6 +7,7 @@ picture whose IoU moved by more than 0.005 against the default (or whose coverag
     .venv/bin/python bench/quality_session9.py --variants default,flip-mean [--splits tune]
         [--sets .cache/evalset,.cache/evalset-fresh-seed1,...] [--out bench/results/quality_session9.json]
     .venv/bin/python bench/quality_session9.py --time-12mp group3-P001-P002-P003,P002-third-landscape
+        [--time-variants no-head,default]
 """
 
 from __future__ import annotations
@@ -47,6 +48,10 @@ VARIANTS: dict[str, StillOptions] = {
     "no-unexplained": replace(StillOptions(), unexplained=0.0),
     "unexplained.01": replace(StillOptions(), unexplained=0.01),
     "nose.5": replace(StillOptions(), nose_margin=0.5),
+    "no-head": replace(StillOptions(), head_crops=0.0),
+    "head.6": replace(StillOptions(), head_crops=0.6),
+    "head.8": replace(StillOptions(), head_crops=0.8),
+    "head-anyone": replace(StillOptions(), head_side_by_side=False),
 }
 
 
@@ -76,9 +81,10 @@ def _score(job: tuple[str, str, str]) -> dict:
             "ms_median": round(float(np.median([r["ms"] for r in rows])), 1), "rows": rows}
 
 
-def time_12mp(names: list[str], root: Path, repeat: int = 5) -> dict:
-    """ms per 12 MP photo (evaluation stills upscaled to 4000x3000 / 3000x4000) for session 8's path and today's,
-    alternating, median of `repeat` each."""
+def time_12mp(names: list[str], root: Path, repeat: int = 5, variants: tuple[str, ...] = ("session8", "default")
+              ) -> dict:
+    """ms per 12 MP photo (evaluation stills upscaled to 4000x3000 / 3000x4000) for `variants` (session 8's path and
+    today's), alternating, median of `repeat` each."""
     from desktop_app.core.segmenter import Segmenter
 
     cv2.setNumThreads(1)
@@ -88,7 +94,7 @@ def time_12mp(names: list[str], root: Path, repeat: int = 5) -> dict:
         rgb = cv2.imread(str(root / "stills" / f"{name}.png"))[..., ::-1]
         size = (4000, 3000) if rgb.shape[1] > rgb.shape[0] else (3000, 4000)
         photo = np.ascontiguousarray(cv2.resize(rgb, size, interpolation=cv2.INTER_CUBIC))
-        times: dict[str, list[float]] = {"session8": [], "default": []}
+        times: dict[str, list[float]] = {v: [] for v in variants}
         for variant in times:
             segment_still(segmenter, photo, VARIANTS[variant])  # warm-up (models loaded once)
         for _ in range(repeat):
@@ -110,9 +116,11 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "quality_session9.json")
     parser.add_argument("--time-12mp", default="", help="only time these stills (comma-separated) at 12 MP")
+    parser.add_argument("--time-variants", default="session8,default", help="the variants --time-12mp times")
     args = parser.parse_args()
     if args.time_12mp:
-        timed = time_12mp(args.time_12mp.split(","), REPO / args.sets.split(",")[0])
+        timed = time_12mp(args.time_12mp.split(","), REPO / args.sets.split(",")[0],
+                          variants=tuple(args.time_variants.split(",")))
         old = json.loads(args.out.read_text()) if args.out.exists() else {}
         old["time_12mp_ms"] = timed
         args.out.write_text(json.dumps(old, indent=1) + "\n")

@@ -6,38 +6,30 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import cv2
 import numpy as np
 from test_quality_people import red_blobs
-from test_quality_still import iou, photo
+from test_quality_still import FakeSegmenter, iou, photo
 
 from desktop_app.core.detection import Detection
 from desktop_app.core.quality import StillOptions, segment_still, still
 
 
-class JoiningSegmenter:
-    """'Person' = red pixels, and on each row the gap between two red runs when it is narrower than a third of the
-    input's width: what the selfie model does between heads side by side that are small in its input."""
-
-    input_size = (256, 256)
+class JoiningSegmenter(FakeSegmenter):
+    """'Person' = red pixels (of any size), and on each row the gap between two red runs when it is narrower than a
+    third of the input's width: what the selfie model does between heads side by side that are small in its input."""
 
     def __init__(self) -> None:
-        self.calls = 0
+        super().__init__(min_frac=0.0)
 
     def predict(self, rgb: np.ndarray) -> tuple[np.ndarray, dict[str, float]]:
-        self.calls += 1
-        small = cv2.resize(rgb, self.input_size, interpolation=cv2.INTER_AREA).astype(np.int16)
-        red = (small[..., 0] > 150) & (small[..., 1] < 90) & (small[..., 2] < 90)
-        prob = red.astype(np.float32)
+        prob, timings = super().predict(rgb)
+        red = prob > 0
         for y in range(red.shape[0]):
             xs = np.flatnonzero(red[y])
-            if xs.size < 2:
-                continue
-            gaps = np.flatnonzero(np.diff(xs) > 1)
-            for g in gaps:
+            for g in np.flatnonzero(np.diff(xs) > 1):
                 if xs[g + 1] - xs[g] < red.shape[1] / 3:
                     prob[y, xs[g] : xs[g + 1]] = 1.0
-        return prob, {}
+        return prob, timings
 
 
 def portrait(score: float, box: tuple[int, int, int, int], shape: tuple[int, ...]) -> Detection:

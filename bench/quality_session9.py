@@ -52,6 +52,23 @@ VARIANTS: dict[str, StillOptions] = {
     "head.6": replace(StillOptions(), head_crops=0.6),
     "head.8": replace(StillOptions(), head_crops=0.8),
     "head-anyone": replace(StillOptions(), head_side_by_side=False),
+    "no-agree": replace(StillOptions(), body_agree=0.0),
+    "agree.05": replace(StillOptions(), body_agree=0.05, body_agree_open=0, body_agree_shared=False),
+    "agree.1": replace(StillOptions(), body_agree=0.1, body_agree_open=0, body_agree_shared=False),
+    "agree.2": replace(StillOptions(), body_agree=0.2, body_agree_open=0, body_agree_shared=False),
+    "agree.05-o5": replace(StillOptions(), body_agree=0.05, body_agree_open=5, body_agree_shared=False),
+    "agree.05-o9": replace(StillOptions(), body_agree=0.05, body_agree_open=9, body_agree_shared=False),
+    "agree.2-o5": replace(StillOptions(), body_agree=0.2, body_agree_open=5, body_agree_shared=False),
+    "agree.2-o9": replace(StillOptions(), body_agree=0.2, body_agree_open=9, body_agree_shared=False),
+    "agree0-o9": replace(StillOptions(), body_agree=1e-6, body_agree_open=9, body_agree_shared=False),
+    "agree.05-sh": replace(StillOptions(), body_agree=0.05, body_agree_open=0, body_agree_shared=True),
+    "agree.05-o9-sh": replace(StillOptions(), body_agree=0.05, body_agree_open=9, body_agree_shared=True),
+    "agree0-sh": replace(StillOptions(), body_agree=1e-6, body_agree_open=0, body_agree_shared=True),
+    "agree0-o9-sh": replace(StillOptions(), body_agree=1e-6, body_agree_open=9, body_agree_shared=True),
+    "agree.05-o5-sh": replace(StillOptions(), body_agree=0.05, body_agree_open=5, body_agree_shared=True),
+    "agree.05-o13-sh": replace(StillOptions(), body_agree=0.05, body_agree_open=13, body_agree_shared=True),
+    "agree.1-o9-sh": replace(StillOptions(), body_agree=0.1, body_agree_open=9, body_agree_shared=True),
+    "agree.2-o9-sh": replace(StillOptions(), body_agree=0.2, body_agree_open=9, body_agree_shared=True),
 }
 
 

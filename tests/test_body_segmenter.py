@@ -139,6 +139,40 @@ def test_a_neighbour_without_a_body_mask_keeps_what_the_selfie_model_saw_of_them
     assert fused[90, 100] >= 0.5  # the feet the body mask found
 
 
+def _pair() -> tuple[np.ndarray, np.ndarray, np.ndarray, list[Detection]]:
+    """Two bodies side by side whose regions overlap; the body masks are sure of both bodies except one lower leg
+    (0.2: unsure, not against), and unsure along a thin rim by the torso; the selfie passes see the leg and the rim."""
+    work = np.zeros((100, 200, 3), np.uint8)
+    body = np.zeros((100, 200), np.float32)
+    body[20:95, 80:100] = 1.0  # the left person
+    body[20:95, 110:125] = 1.0  # the right one
+    body[75:95, 80:92] = 0.2  # the left person's lower leg, beside the neighbour
+    body[30:60, 100:102] = 0.2  # a rim by the torso
+    selfie = np.where(body > 0, 1.0, 0.0).astype(np.float32)
+    people = [_person(hip=(0.45, 0.6), top=(0.45, 0.2), face=(0.42, 0.15, 0.48, 0.25)),
+              _person(hip=(0.59, 0.6), top=(0.59, 0.2), face=(0.56, 0.15, 0.62, 0.25))]
+    return work, body, selfie, people
+
+
+def test_where_two_people_overlap_a_thick_part_the_body_model_is_unsure_of_is_kept() -> None:
+    work, body, selfie, people = _pair()
+    boxes = persons.body_boxes(people, 200, 100)
+    fused = fuse_bodies(_Bodies(body), work, selfie, people, boxes, StillOptions())
+    assert fused[85, 85] >= 0.5  # the lower leg: the selfie passes add it
+    assert fused[45, 101] < 0.5  # the thin rim does not survive the opening
+    off = fuse_bodies(_Bodies(body), work, selfie, people, boxes, replace(StillOptions(), body_agree=0.0))
+    assert off[85, 85] < 0.5  # without the rule the body mask alone decides
+    against = np.where(body == 0.2, 0.0, body).astype(np.float32)  # the body model sure it is no person
+    assert fuse_bodies(_Bodies(against), work, selfie, people, boxes, StillOptions())[85, 85] < 0.5
+
+
+def test_a_person_alone_keeps_the_body_masks_answer_where_it_is_unsure() -> None:
+    work, body, selfie, people = _pair()
+    alone = people[:1]
+    fused = fuse_bodies(_Bodies(body), work, selfie, alone, persons.body_boxes(alone, 200, 100), StillOptions())
+    assert fused[85, 85] < 0.5  # no neighbour: no overlap, the body mask decides
+
+
 def test_the_stills_path_turns_bodies_off_on_request() -> None:
     assert StillOptions().bodies == "replace"
     assert replace(StillOptions(), bodies="").bodies == ""

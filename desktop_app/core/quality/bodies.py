@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from desktop_app.core.detection import Detection
@@ -23,7 +24,9 @@ def fuse_bodies(body_segmenter: persons.SegmentsBodies, work: np.ndarray, prob: 
     their body square by the whole-body model; the mask counts when the model is sure of a body there and its nose
     lies in the person's own face box (in a crowd the square may show a neighbour better than its own person).
     Inside those people's own regions their masks replace `prob` (`bodies`: or are fused with it), except where
-    the region of somebody without such a mask lies too: there the most either saw. `regions`: `own_regions`."""
+    the region of somebody without such a mask lies too: there the most either saw; and where two people's regions
+    overlap, what `prob` sees in a thick part the body masks are unsure of but not against (`_agreed`: a lower leg
+    beside a neighbour, which the body model gives to nobody). `regions`: `own_regions`."""
     h, w = prob.shape
     if regions is None:
         regions = own_regions(boxes, people, w, h, options)
@@ -50,8 +53,34 @@ def fuse_bodies(body_segmenter: persons.SegmentsBodies, work: np.ndarray, prob: 
         fused = (prob + body) * 0.5
     else:
         fused = body
+        if options.body_agree > 0:
+            fused = np.where(_agreed(body, prob, regions, people, options), np.maximum(prob, body), body)
     fused = np.where(others, np.maximum(prob, body), fused)
     return np.where(covered, fused, prob).astype(np.float32)
+
+
+def _agreed(body: np.ndarray, prob: np.ndarray, regions: list[np.ndarray], people: list[Detection],
+            options: StillOptions) -> np.ndarray:
+    """(bool) Where `prob` may add to the body masks: it sees a person, the masks are unsure (from `body_agree` up
+    to the threshold), in the overlap of two people's regions (`body_agree_shared`), and in a part that survives an
+    opening of `body_agree_open` px (the selfie model's wider rim along every edge does not)."""
+    add = (body >= options.body_agree) & (body < options.threshold) & (prob >= options.threshold)
+    if options.body_agree_shared:
+        add &= _shared(regions, people)
+    if options.body_agree_open > 1 and add.any():
+        k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (options.body_agree_open,) * 2)
+        add = cv2.morphologyEx(add.astype(np.uint8), cv2.MORPH_OPEN, k) > 0
+    return add
+
+
+def _shared(regions: list[np.ndarray], people: list[Detection]) -> np.ndarray:
+    """Where the regions of two different people overlap (bool)."""
+    shared = np.zeros(regions[0].shape if regions else (0, 0), bool)
+    for i in range(len(regions)):
+        for j in range(i + 1, len(regions)):
+            if not persons.same_person(people[i], people[j]):
+                shared |= regions[i] & regions[j]
+    return shared
 
 
 def _nose_in_face(points: np.ndarray, person: Detection, width: int, height: int, margin: float = 0.0,

@@ -55,6 +55,9 @@ class StillOptions:
     bodies: str = "replace"  # / "mean" / "max" / "": each detected body's own mask (body segmenter) fused in
     body_presence: float = 0.5  # ... where the body segmenter is this sure of a body in the square
     nose_margin: float = 0.25  # ... its nose in the face box grown by this share each side, nearest that face
+    body_agree: float = 0.05  # > 0: where a body mask gives at least this, the passes above may add to it
+    body_agree_open: int = 9  # ... only parts that survive an opening of this side (px at work size): no rims
+    body_agree_shared: bool = True  # ... only where two people's regions overlap (a neighbour misleads the model)
 
 
 DEFAULT = StillOptions()

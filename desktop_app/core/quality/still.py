@@ -22,7 +22,8 @@ Steps (each one measured on the evaluation set in docs/quality.md; the defaults 
 4. each detected body (hips in the picture) segmented again by the bundled whole-body model in MediaPipe's body
    square; where the model is sure and its nose lies in (or just by) the person's face box and nearest that face,
    its mask replaces the passes above inside that person's region (`fuse_bodies`; portraits keep the selfie
-   model's mask);
+   model's mask), except where two people's regions overlap: there a thick part the passes above see and the
+   body masks are unsure of (a lower leg beside a neighbour) is kept;
 4a. what the whole picture showed as person and steps 3-4 deleted (a body the detector missed, inside or beside
    a neighbour's region), each part looked at by the detector in its own box; a person it confirms there is added
    and steps 3-4 run again (`people.unexplained_look`);

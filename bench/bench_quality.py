@@ -130,14 +130,24 @@ class OursMedian3(Ours):
 
 
 class OursLive(Ours):
-    """Live frames (--live): the camera's pipeline (temporal, the grid edge step, no lookahead: nothing ahead)."""
+    """Live frames (--live): the camera's pipeline (temporal, the grid edge step, no lookahead: nothing ahead; the
+    model on a crop around the person, as `core.live` sets it)."""
 
     name = "ours-live"
+    crop = True
 
     def clip(self, frames: list[np.ndarray]) -> list[np.ndarray]:
         pipeline = Pipeline(self.segmenter, EffectParams(effect="blur"), temporal=True)
+        pipeline.crop = self.crop
         return [m >= 0.5 for m in (pipeline.process(Frame(rgb, i / 30.0, i, "cam")).mask  # type: ignore[operator]
                                    for i, rgb in enumerate(frames))]
+
+
+class OursLiveNoCrop(OursLive):
+    """Live frames before session 13 (--live-no-crop): the whole frame through the model."""
+
+    name = "ours-live-no-crop"
+    crop = False
 
 
 class LegacyEMA(MaskRefiner):
@@ -422,6 +432,8 @@ def main() -> int:
                         help="clips also with the lookahead's median of three (video files before W39), side by side")
     parser.add_argument("--live", action="store_true",
                         help="clips also through the live pipeline (grid edges, no lookahead), side by side")
+    parser.add_argument("--live-no-crop", action="store_true",
+                        help="clips also through the live pipeline before session 13 (no crop), side by side")
     parser.add_argument("--clips", type=lambda v: [c for c in v.split(",") if c],
                         help="comma-separated clip names to score (default: every clip in the set)")
     args = parser.parse_args()
@@ -440,7 +452,7 @@ def main() -> int:
     if args.no_lookahead:
         clip_methods.insert(len(clip_methods) - 1, OursNoLookahead())
         clip_methods[-2].segmenter = ours[0].segmenter
-    for flag, extra in ((args.median3, OursMedian3), (args.live, OursLive)):
+    for flag, extra in ((args.median3, OursMedian3), (args.live_no_crop, OursLiveNoCrop), (args.live, OursLive)):
         if flag:
             clip_methods.insert(len(clip_methods) - 1, extra())
             clip_methods[-2].segmenter = ours[0].segmenter

@@ -73,9 +73,12 @@ def background_image() -> Path:
     return path
 
 
-def run_effect(seg: Segmenter, frames: list[np.ndarray], params: EffectParams, n: int) -> dict[str, Any]:
-    """Pipeline and model-only alternately on each frame; medians per stage, and the ratio."""
+def run_effect(seg: Segmenter, frames: list[np.ndarray], params: EffectParams, n: int, crop: bool = True
+               ) -> dict[str, Any]:
+    """Pipeline and model-only alternately on each frame; medians per stage, and the ratio. `crop`: the model on a
+    crop around the person, as the live engine runs it (core.person_crop); the model-only run sees the whole frame."""
     pipe = Pipeline(seg, params, temporal=True)
+    pipe.crop = crop
     stages: dict[str, list[float]] = {s: [] for s in STAGES}
     totals: list[float] = []
     model_only: list[float] = []
@@ -105,6 +108,7 @@ def run_effect(seg: Segmenter, frames: list[np.ndarray], params: EffectParams, n
     row["total_cpu"] = median(totals_cpu)
     row["model_only_cpu"] = median(model_cpu)
     row["ratio_cpu"] = round(row["total_cpu"] / row["model_only_cpu"], 2)
+    row["cropped_frames"] = pipe._crop.crops
     return row
 
 

@@ -26,6 +26,7 @@ from desktop_app.core.live import (
     is_processed,
 )
 from desktop_app.core.params import EffectParams
+from desktop_app.core.person_crop import LOOK_EVERY
 from desktop_app.core.sinks import GREEN_SCREEN, MESSAGE_BACKGROUND, fit_to, message_frame
 from desktop_app.core.sources import GeneratedSource
 
@@ -117,7 +118,8 @@ def test_start_process_and_stop(make_session) -> None:
     session.stop()
     assert not session.is_running()
     assert session.processed >= 5
-    assert segmenter.calls == session.processed
+    # one model run a frame; the live crop adds one on the frame that first finds somebody and one every LOOK_EVERY
+    assert session.processed <= segmenter.calls <= session.processed + 1 + session.processed // LOOK_EVERY
     assert {t.name for t in threading.enumerate()}.isdisjoint({"locallens-capture", "locallens-processing"})
 
 

@@ -198,7 +198,10 @@ class LiveSession:
         """Hand over the loaded model: effects start applying from the next frame."""
         with self._lock:
             self._segmenter = segmenter
-            self._pipeline = Pipeline(segmenter, self._params, temporal=True) if segmenter is not None else None
+            self._pipeline = None
+            if segmenter is not None:
+                self._pipeline = Pipeline(segmenter, self._params, temporal=True)
+                self._pipeline.crop = True  # the model on a crop around the person (core.person_crop)
 
     @property
     def segmenter(self) -> SegmenterLike | None:

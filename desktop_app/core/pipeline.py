@@ -20,6 +20,7 @@ from desktop_app.core.faces.stage import FaceStage
 from desktop_app.core.frames import Frame, Result
 from desktop_app.core.masks import MaskRefiner, soft_threshold, upsample
 from desktop_app.core.params import EffectParams
+from desktop_app.core.person_crop import PersonCrop
 from desktop_app.core.resize import fit_long_side
 
 STAGES = ("resize", "inference", "mask", "compose")
@@ -155,6 +156,8 @@ class Pipeline:
         self.video = video
         self.edges = temporal
         self.full_edges = False
+        self.crop = False  # the model on a crop around the person (core.person_crop): the live engine turns it on
+        self._crop = PersonCrop()
         self.pooled = self.live
         self._pools = PoolSet()
         self._lock = threading.Lock()
@@ -227,7 +230,10 @@ class Pipeline:
             state.timings.update(timings)
             return
 
-        mask_small, seg_timings = self.segmenter.predict(rgb)
+        if self.crop and not state.still:
+            mask_small, seg_timings = self._crop.predict(self.segmenter, rgb)
+        else:
+            mask_small, seg_timings = self.segmenter.predict(rgb)
         start = time.perf_counter()
         refiner = self._refiner
         refiner.threshold, refiner.feather = params.threshold, params.feather
@@ -333,3 +339,4 @@ class BackgroundStage:
 
     def reset(self) -> None:
         self._pipeline._refiner.reset()
+        self._pipeline._crop.reset()

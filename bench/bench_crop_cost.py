@@ -1,0 +1,64 @@
+"""Cost of session 13's live crop (issue #9, `core.person_crop`): the live blur pipeline end to end with the model
+on the whole frame (before) and on a square crop around the person (now), side by side in one run.
+
+bench_core's measurement (`desktop_app.benchmark.run_effect`: one ORT and one OpenCV thread, the bundled sample
+video's frames resized to each size), in blocks that alternate which variant goes first; medians over the blocks.
+
+    .venv/bin/python bench/bench_crop_cost.py [--frames 100] [--blocks 8] [--sizes 1280x720 640x480]
+    -> bench/results/crop_cost.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+from pathlib import Path
+
+import cv2
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from desktop_app import benchmark  # noqa: E402
+from desktop_app.core.params import EffectParams  # noqa: E402
+from desktop_app.core.segmenter import Segmenter  # noqa: E402
+
+KEYS = ("total_cpu", "total", "inference", "resize", "mask", "compose", "model_only_cpu", "p90_total")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, default=100)
+    parser.add_argument("--blocks", type=int, default=8)
+    parser.add_argument("--sizes", nargs="+", default=["1280x720", "640x480"])
+    parser.add_argument("--json", type=Path, default=REPO / "bench" / "results" / "crop_cost.json")
+    args = parser.parse_args()
+    cv2.setNumThreads(1)
+    seg = Segmenter("auto", device="cpu", threads=1)
+    source, name = benchmark.sample_frames(24)
+    out: dict = {"benchmark": "bench_crop_cost", "frames": name, "sizes": {}}
+    for size in args.sizes:
+        w, h = (int(v) for v in size.split("x"))
+        frames = [cv2.resize(f, (w, h), interpolation=cv2.INTER_AREA) for f in source]
+        rows: dict[str, list[dict]] = {"whole frame": [], "crop": []}
+        for block in range(args.blocks):
+            order = [False, True] if block % 2 == 0 else [True, False]
+            for crop in order:
+                row = benchmark.run_effect(seg, frames, EffectParams(effect="blur"), args.frames, crop=crop)
+                rows["crop" if crop else "whole frame"].append(row)
+        table = {k: {key: round(statistics.median(r[key] for r in v), 3) for key in KEYS} | {
+            "cropped_frames_per_block": v[0]["cropped_frames"]} for k, v in rows.items()}
+        out["sizes"][size] = table
+        for k, row in table.items():
+            print(f"{size:9} {k:12} " + " ".join(f"{key} {row[key]}" for key in (*KEYS, "cropped_frames_per_block")))
+    out["load_after"] = os.getloadavg()
+    args.json.write_text(json.dumps(out, indent=1) + "\n")
+    print(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

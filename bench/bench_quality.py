@@ -97,7 +97,8 @@ class Ours:
 
     def clip(self, frames: list[np.ndarray]) -> list[np.ndarray]:
         """The app's video-file path: the pipeline as cli.py and ui/exports.py make it for `process` and Export
-        all (full-resolution edges), fed as core.batch_video feeds it (the one-frame lookahead, W36)."""
+        all (full-resolution edges), fed as core.batch_video feeds it (the lookahead, W36/W39, with session 13's
+        crop around the person under it)."""
         pipeline = Pipeline(self.segmenter, EffectParams(effect="blur"), temporal=True)
         pipeline.full_edges = True
         out = []

@@ -162,3 +162,26 @@ def test_a_new_source_starts_with_the_whole_frame() -> None:
     seg.inputs.clear()
     pipeline.process(Frame(scene(PERSON), 0.0, 0, "other"))
     assert seg.inputs[0] == (H, W)
+
+
+@pytest.mark.parametrize("crop", [True, False])
+def test_video_files_crop_under_the_lookahead(crop: bool) -> None:
+    from desktop_app.core.lookahead import video_lookahead
+
+    seg = RedSegmenter()
+    pipeline = Pipeline(seg, EffectParams(effect="blur"), temporal=True, video=True)
+    pipeline.video_crop = crop
+    video = [scene((PERSON[0] + 3 * t, PERSON[1], PERSON[2] + 3 * t, PERSON[3])) for t in range(6)]
+    with video_lookahead(pipeline) as look:
+        masks = [pipeline.process(Frame(rgb, t / 30, t, "clip")).mask for t, rgb in enumerate(look.feed(video))]
+        during = list(seg.inputs)
+        look.reset()  # a new video: the crop starts again from the whole frame
+        seg.inputs.clear()
+        look.predict(video[0])
+    assert during[0] == (H, W) and len(during) >= len(video)
+    assert all((h == w) == crop for h, w in during[1:])
+    assert seg.inputs[0] == (H, W) and len(seg.inputs) == (2 if crop else 1)
+    for rgb, mask in zip(video, masks, strict=True):
+        assert mask is not None
+        person = cv2.resize(truth_grid(rgb), (W, H), interpolation=cv2.INTER_NEAREST) >= 0.5
+        assert np.count_nonzero((mask >= 0.5) & person) >= 0.97 * np.count_nonzero(person)

@@ -26,6 +26,8 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from desktop_app.core.person_crop import Cropping
+
 T = TypeVar("T")
 Combine = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]  # (t-1, t, t+1) -> t's probabilities
 # Frames before and after t whose outputs the median takes: 2 (five frames), tuned on the tune clips only
@@ -77,6 +79,9 @@ class Lookahead:
     def reset(self) -> None:
         """Forget every frame (a new video)."""
         self._ahead, self._known, self._behind = [], [], []
+        reset = getattr(self.segmenter, "reset", None)
+        if callable(reset):
+            reset()
 
     def prefetch(self, *following: np.ndarray | None) -> None:
         """The frames that follow the one about to be predicted, in order (None, or fewer than `radius`: the video
@@ -150,9 +155,13 @@ class Lookahead:
 @contextlib.contextmanager
 def video_lookahead(processor: Any) -> Iterator[Lookahead]:
     """A fresh `Lookahead` in front of `processor.segmenter` (a `Pipeline`'s) while the block runs; a processor
-    without one (a test's fake) gets a lookahead it never calls, so the caller's loop is the same."""
+    without one (a test's fake) gets a lookahead it never calls, so the caller's loop is the same. With the
+    processor's `video_crop` (a Pipeline's is True), the model runs on a square crop around the person
+    (`person_crop.Cropping`, under the lookahead, which calls it in frame order): on call-P008 (held out) flicker
+    0.0061 -> 0.0055 (docs/quality.md, "Session 13")."""
     segmenter = getattr(processor, "segmenter", None)
-    look = Lookahead(segmenter)
+    crop = segmenter is not None and getattr(processor, "video_crop", False)
+    look = Lookahead(Cropping(segmenter) if crop else segmenter)
     if segmenter is None:
         yield look
         return

@@ -1,4 +1,4 @@
-"""Live frames: the model run on a square crop around where the person was a frame ago (issue #9, session 13).
+"""Live and video frames: the model run on a square crop around where the person was a frame ago (#9, session 13).
 
     crop = PersonCrop()
     grid, timings = crop.predict(segmenter, rgb)   # the map `segmenter` gives for the whole frame, same shape
@@ -143,3 +143,29 @@ def _outside(grid: np.ndarray, box: Box, width: int, height: int) -> int:
     gy0, gy1 = int(box[1] * gh / height), int(np.ceil(box[3] * gh / height))
     person[gy0:gy1, gx0:gx1] = False
     return int(np.count_nonzero(person))
+
+
+class Cropping:
+    """A segmenter whose `predict(rgb)` is `PersonCrop.predict` on `segmenter` (for a wrapper in front of it, such
+    as video files' lookahead, which runs the model on frames ahead of the pipeline, in order); `reset()` forgets
+    the crop; `spec` and any other attribute are the wrapped segmenter's."""
+
+    def __init__(self, segmenter: Any) -> None:
+        self.segmenter = segmenter
+        self.crop = PersonCrop()
+
+    @property
+    def spec(self) -> Any:
+        return self.segmenter.spec
+
+    def __getattr__(self, name: str) -> Any:  # provider, fallback_reason, ...: the wrapped segmenter's
+        if name == "segmenter":
+            raise AttributeError(name)
+        return getattr(self.segmenter, name)
+
+    def reset(self) -> None:
+        self.crop.reset()
+
+    def predict(self, rgb: np.ndarray) -> tuple[np.ndarray, dict[str, float]]:
+        return self.crop.predict(self.segmenter, rgb)
+

@@ -157,6 +157,7 @@ class Pipeline:
         self.edges = temporal
         self.full_edges = False
         self.crop = False  # the model on a crop around the person (core.person_crop): the live engine turns it on
+        self.video_crop = True  # video files: the lookahead (core.lookahead.video_lookahead) crops the same way
         self._crop = PersonCrop()
         self.pooled = self.live
         self._pools = PoolSet()

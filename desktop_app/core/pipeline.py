@@ -130,7 +130,9 @@ class Pipeline:
     (`MaskRefiner.steady`), so sensor noise does not make a still person's edge flicker. `full_edges` (an
     attribute, default False) snaps them at the frame's full resolution instead (`edges_full.refine_edges_full`:
     flicker 0.45x on call-P002, about +3.5 ms CPU at 720p, so for video files, which the CLI and the window's
-    exports turn it on for, not for live frames; docs/quality.md).
+    exports turn it on for, not for live frames; docs/quality.md). `crop` (an attribute, default False; the live
+    session turns it on) runs the model on a square crop around where the person was (`core.person_crop`);
+    `video_crop` (default True) has video files' lookahead do the same under it (`lookahead.video_lookahead`).
 
     Stages: `process` runs `self.stages` in order, the `BackgroundStage` first (the above), then the `FaceStage`
     (`core.faces.stage`: hides every face while `params.faces` is set, a no-op otherwise), then any given as

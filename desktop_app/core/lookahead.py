@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from desktop_app.core.person_crop import Cropping
+from desktop_app.core.wrapped import WrappedSegmenter
 
 T = TypeVar("T")
 Combine = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]  # (t-1, t, t+1) -> t's probabilities
@@ -51,7 +52,7 @@ def median5(a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray, e: np.nd
     return median3(low, c, high)
 
 
-class Lookahead:
+class Lookahead(WrappedSegmenter):
     """A segmenter whose `predict(rgb)` is the median of the model's outputs for the `radius` frames before, `rgb`
     and the `radius` frames after it (see the module docstring); `spec` and any other attribute are the wrapped
     segmenter's. `combine` (default `median3`) makes t's probabilities from a window of three (the bench tries
@@ -66,15 +67,6 @@ class Lookahead:
         self._ahead: list[np.ndarray] = []  # the frames given to the latest `prefetch`, not predicted yet
         self._known: list[tuple[np.ndarray, np.ndarray]] = []  # (frame, model output): the last radius + 1 run
         self._behind: list[np.ndarray] = []  # the model's outputs for the frames predicted last (up to `radius`)
-
-    @property
-    def spec(self) -> Any:
-        return self.segmenter.spec
-
-    def __getattr__(self, name: str) -> Any:  # provider, fallback_reason, ...: the wrapped segmenter's
-        if name == "segmenter":
-            raise AttributeError(name)
-        return getattr(self.segmenter, name)
 
     def reset(self) -> None:
         """Forget every frame (a new video)."""

@@ -28,6 +28,8 @@ from typing import Any
 import cv2
 import numpy as np
 
+from desktop_app.core.wrapped import WrappedSegmenter
+
 MARGIN = 0.15  # the crop's margin around the person's box, a share of the box's longer side each way
 LOOK_EVERY = 15  # a whole-frame look every this many frames (0.5 s at 30 fps): anybody new outside the crop
 KEEP = 0.8  # the crop is chosen again when the person's square shrinks under this share of it
@@ -145,7 +147,7 @@ def _outside(grid: np.ndarray, box: Box, width: int, height: int) -> int:
     return int(np.count_nonzero(person))
 
 
-class Cropping:
+class Cropping(WrappedSegmenter):
     """A segmenter whose `predict(rgb)` is `PersonCrop.predict` on `segmenter` (for a wrapper in front of it, such
     as video files' lookahead, which runs the model on frames ahead of the pipeline, in order); `reset()` forgets
     the crop; `spec` and any other attribute are the wrapped segmenter's."""
@@ -153,15 +155,6 @@ class Cropping:
     def __init__(self, segmenter: Any) -> None:
         self.segmenter = segmenter
         self.crop = PersonCrop()
-
-    @property
-    def spec(self) -> Any:
-        return self.segmenter.spec
-
-    def __getattr__(self, name: str) -> Any:  # provider, fallback_reason, ...: the wrapped segmenter's
-        if name == "segmenter":
-            raise AttributeError(name)
-        return getattr(self.segmenter, name)
 
     def reset(self) -> None:
         self.crop.reset()

@@ -39,6 +39,8 @@ HOSTILE: dict[str, bytes] = {
     "quality as a number": b'{"effect": {"quality": 1}}',
     "quality as a list": b'{"effect": {"quality": ["best"]}}',
     "quality null": b'{"effect": {"quality": null}}',
+    "unknown live quality": b'{"effect": {"live_quality": "ultra"}}',
+    "live quality as a number": b'{"effect": {"live_quality": 2}}',
     "colour out of range": b'{"effect": {"color": [300, 0, 0]}}',
     "colour as text": b'{"effect": {"color": "red"}}',
     "resolution with inf": b'{"resolution": [1e999, 720]}',
@@ -177,6 +179,13 @@ def test_every_field_has_a_check() -> None:
             getattr(defaults, f.name))
         stored = defaults.to_json()[f.name]
         assert check(f.name, stored) == getattr(defaults, f.name), f"add a check for {f.name} to _FIELD_CHECKS"
+
+
+def test_live_quality_defaults_to_fast_and_is_validated() -> None:
+    assert EffectParams().live_quality == "fast"
+    EffectParams(live_quality="best").validate()
+    with pytest.raises(ValueError, match="unknown live quality 'ultra'; choose one of fast, best"):
+        EffectParams(live_quality="ultra").validate()  # type: ignore[arg-type]
 
 
 def test_quality_defaults_to_best_and_is_validated() -> None:

@@ -17,7 +17,7 @@ def test_quality_offers_best_for_photos_and_fast(qtbot, backgrounds: Path) -> No
     assert [(combo.itemData(i), combo.itemText(i)) for i in range(combo.count())] == [
         ("best", "Best (photos)"), ("fast", "Fast")]
     assert combo.currentData() == "best" and panel.params().quality == "best"
-    assert "Live and videos always use the fast path" in combo.toolTip()
+    assert "live has its own setting" in combo.toolTip()
 
 
 def test_choosing_quality_emits_and_writes_the_settings(qtbot, backgrounds: Path) -> None:  # noqa: F811
@@ -63,3 +63,31 @@ def test_set_params_shows_quality_and_none_disables_it(qtbot, backgrounds: Path)
     assert not panel.quality_combo.isEnabled()
     with pytest.raises(ValueError):
         panel.set_params(EffectParams(quality="ultra"))  # type: ignore[arg-type]
+
+
+def test_live_quality_offers_fast_by_default_and_best(qtbot, backgrounds: Path) -> None:  # noqa: F811
+    settings = Settings()
+    panel = make_panel(qtbot, settings, backgrounds)
+    combo = panel.live_quality_combo
+    assert [combo.itemData(i) for i in range(combo.count())] == ["fast", "best"]
+    assert combo.currentData() == "fast" and panel.params().live_quality == "fast"
+    p = emitted(qtbot, panel, lambda: choose(panel, "live_quality_combo", "best"))
+    assert p == EffectParams().with_(live_quality="best", background=p.background) and settings.effect == p
+    assert p.quality == "best"  # the photos' own setting is left as it was
+
+
+def test_live_quality_persists_and_a_hostile_one_falls_back_to_fast(qtbot, backgrounds: Path) -> None:  # noqa: F811
+    store = SettingsStore()
+    settings = store.load().settings
+    panel = make_panel(qtbot, settings, backgrounds)
+    choose(panel, "live_quality_combo", "best")
+    store.save(settings)
+    loaded = store.load()
+    assert loaded.problem is None and loaded.settings.effect.live_quality == "best"
+    assert make_panel(qtbot, loaded.settings, backgrounds).live_quality_combo.currentData() == "best"
+    store.path.write_text('{"effect": {"live_quality": "ultra"}}', encoding="utf-8")
+    loaded = store.load()
+    assert loaded.problem is not None and "live_quality must be one of fast, best" in loaded.problem
+    assert make_panel(qtbot, loaded.settings, backgrounds).live_quality_combo.currentData() == "fast"
+    emitted(qtbot, panel, lambda: choose(panel, "effect_combo", "none"))
+    assert not panel.live_quality_combo.isEnabled()

@@ -92,3 +92,12 @@ def test_ctrl_c_before_the_wait_loop_still_joins_the_session(tmp_path: Path, mon
     monkeypatch.setattr(cli_live, "print", interrupted, raising=False)
     assert cli_live._run(args, cli_live._params(args), FakeSegmenter(), (320, 180)) == 0
     assert not [t for t in threading.enumerate() if t.name.startswith("locallens-")]
+
+
+@pytest.mark.parametrize(("extra", "expected"), [([], "fast"), (["--quality", "best"], "best")])
+def test_live_quality_comes_from_the_command_line(extra: list[str], expected: str) -> None:
+    from desktop_app import cli, cli_live
+
+    args = cli.build_parser().parse_args(["live", "--camera", "me.png", *extra])
+    params = cli_live._params(args)
+    assert params.live_quality == expected and params.quality == "fast"  # photos' quality: not live's business

@@ -34,6 +34,10 @@ class EffectParams:
     # still path (`desktop_app.core.quality.segment_still`), "fast" the per-frame one. Live and video frames
     # always take the fast per-frame path (with temporal smoothing), whatever this says.
     quality: Quality = "best"
+    # Live frames only (the camera and the virtual camera): "fast" keeps 720p within 10 ms a frame on one core;
+    # "best" runs the grid steps at twice the model's resolution per side around the person (core.person_crop
+    # LIVE_BEST_SCALE: steadier edges, about 1.5x the CPU a frame; docs/quality.md, "Session 14").
+    live_quality: Quality = "fast"
     # Face anonymization, combinable with every effect: None = off. `face_threshold` is the detector's score a
     # face needs (0..1); `face_padding` grows each face's box by that fraction of its size on every side (0..1).
     faces: FaceStyle | None = None
@@ -58,8 +62,10 @@ class EffectParams:
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be between 0 and 1, not {value}")
-        if self.quality not in QUALITIES:
-            raise ValueError(f"unknown quality {self.quality!r}; choose one of {', '.join(QUALITIES)}")
+        for name in ("quality", "live_quality"):
+            if getattr(self, name) not in QUALITIES:
+                raise ValueError(f"unknown {name.replace('_', ' ')} {getattr(self, name)!r}; choose one of "
+                                 f"{', '.join(QUALITIES)}")
         if not 0.0 <= self.smoothing < 1.0:
             raise ValueError(f"smoothing must be between 0 and 1 (exclusive), not {self.smoothing}")
         self._validate_faces(spec.output_for(self) == "gray")

@@ -20,7 +20,7 @@ from desktop_app.core.faces.stage import FaceStage
 from desktop_app.core.frames import Frame, Result
 from desktop_app.core.masks import MaskRefiner, soft_threshold, upsample
 from desktop_app.core.params import EffectParams
-from desktop_app.core.person_crop import PersonCrop
+from desktop_app.core.person_crop import LIVE_BEST_SCALE, PersonCrop
 from desktop_app.core.resize import fit_long_side
 
 STAGES = ("resize", "inference", "mask", "compose")
@@ -131,7 +131,8 @@ class Pipeline:
     attribute, default False) snaps them at the frame's full resolution instead (`edges_full.refine_edges_full`:
     flicker 0.45x on call-P002, about +3.5 ms CPU at 720p, so for video files, which the CLI and the window's
     exports turn it on for, not for live frames; docs/quality.md). `crop` (an attribute, default False; the live
-    session turns it on) runs the model on a square crop around where the person was (`core.person_crop`);
+    session turns it on) runs the model on a square crop around where the person was (`core.person_crop`), on a
+    grid twice as fine per side while `params.live_quality` is "best" (`person_crop.LIVE_BEST_SCALE`);
     `video_crop` (default True) has video files' lookahead do the same under it (`lookahead.video_lookahead`).
 
     Stages: `process` runs `self.stages` in order, the `BackgroundStage` first (the above), then the `FaceStage`
@@ -234,6 +235,11 @@ class Pipeline:
             return
 
         if self.crop and not state.still:
+            scale = LIVE_BEST_SCALE if params.live_quality == "best" else 1.0
+            if scale != self._crop.scale:  # another grid: the crop and the history start again
+                self._crop.scale = scale
+                self._crop.reset()
+                self._refiner.reset()
             mask_small, seg_timings = self._crop.predict(self.segmenter, rgb)
         else:
             mask_small, seg_timings = self.segmenter.predict(rgb)

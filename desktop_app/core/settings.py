@@ -172,8 +172,9 @@ def _effect_from_json(data: Any) -> EffectParams:
         values["effect"] = _choice(EFFECTS)("effect", data["effect"])
     if "strength" in data:
         values["strength"] = _integer("strength", data["strength"], 1, 100)
-    if "quality" in data:
-        values["quality"] = _choice(QUALITIES)("quality", data["quality"])
+    for name in ("quality", "live_quality"):
+        if name in data:
+            values[name] = _choice(QUALITIES)(name, data[name])
     for name in ("threshold", "feather", "smoothing"):
         if name in data:
             values[name] = _number(name, data[name])

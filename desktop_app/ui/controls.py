@@ -38,7 +38,11 @@ from desktop_app.ui.faces_control import FacesControl
 REMOVE_MODES = {"transparent": "Transparent", "color": "Solid colour", "green": "Green screen"}
 QUALITY_LABELS = {"best": "Best (photos)", "fast": "Fast"}
 QUALITY_TIP = ("Photos, opened folders and Export all: Best looks closer at each person and follows the photo's "
-               "edges (slower); Fast is the per-frame path. Live and videos always use the fast path.")
+               "edges (slower); Fast is the per-frame path. Videos use the per-frame path; live has its own setting.")
+LIVE_QUALITY_LABELS = {"fast": "Fast", "best": "Best (more CPU)"}
+LIVE_QUALITY_TIP = ("The camera and the virtual camera: Best follows the person's edges on a finer grid, so they "
+                    "hold steadier while you move, for about half as much CPU again a frame; Fast keeps 30 frames a "
+                    "second on slower machines.")
 DEFAULT_SOLID = (255, 255, 255)
 THUMB = QSize(96, 54)
 BACKGROUND_ROLE = Qt.ItemDataRole.UserRole
@@ -78,8 +82,19 @@ def _slider(low: int, high: int, value: int, name: str) -> QSlider:
     return slider
 
 
+def _choices(labels: dict[str, str], name: str, tip: str = "") -> QComboBox:
+    """A combo box of `labels` (data: label), named for screen readers, with its tooltip."""
+    combo = QComboBox()
+    for key, label in labels.items():
+        combo.addItem(label, key)
+    combo.setAccessibleName(name)
+    if tip:
+        combo.setToolTip(tip)
+    return combo
+
+
 class EffectsPanel(QWidget):
-    """Effect, blur strength, background, remove mode, threshold, feather, smoothing, (photos') quality and
+    """Effect, blur strength, background, remove mode, threshold, feather, smoothing, photos' and live quality,
     Faces (`faces_control`: combines with every effect but mask)."""
 
     params_changed = Signal(object)  # EffectParams, validated
@@ -106,10 +121,7 @@ class EffectsPanel(QWidget):
 
     def _build(self, params: EffectParams) -> None:
         declared = specs()
-        self.effect_combo = QComboBox()
-        for spec in declared:  # the declared effects, by title (effects.registry)
-            self.effect_combo.addItem(spec.title, spec.name)
-        self.effect_combo.setAccessibleName("Effect")
+        self.effect_combo = _choices({spec.name: spec.title for spec in declared}, "Effect")  # by title (registry)
 
         self._build_pickers()
         # One row per effect with panel parameters, shown while it is chosen: a slider per number, a combo per
@@ -127,11 +139,8 @@ class EffectsPanel(QWidget):
         self.threshold_slider = _slider(0, 100, round(params.threshold * 100), "Mask threshold")
         self.feather_slider = _slider(0, 100, round(params.feather * 100), "Edge feather")
         self.smoothing_slider = _slider(0, 95, round(params.smoothing * 100), "Temporal smoothing")
-        self.quality_combo = QComboBox()
-        for key, label in QUALITY_LABELS.items():
-            self.quality_combo.addItem(label, key)
-        self.quality_combo.setAccessibleName("Photo quality")
-        self.quality_combo.setToolTip(QUALITY_TIP)
+        self.quality_combo = _choices(QUALITY_LABELS, "Photo quality", QUALITY_TIP)
+        self.live_quality_combo = _choices(LIVE_QUALITY_LABELS, "Live quality", LIVE_QUALITY_TIP)
         self.faces_control = FacesControl(params)
         self.hint = QLabel()
         self.hint.setWordWrap(True)
@@ -144,6 +153,7 @@ class EffectsPanel(QWidget):
         form.addRow("Feather", self.feather_slider)
         form.addRow("Smoothing", self.smoothing_slider)
         form.addRow("Quality", self.quality_combo)
+        form.addRow("Live quality", self.live_quality_combo)
         form.addRow(self.faces_control)
         layout = QVBoxLayout(self)
         self.setMinimumWidth(250)  # room for two background thumbnails; the width stays put across effects
@@ -161,6 +171,7 @@ class EffectsPanel(QWidget):
         self.background_list.currentItemChanged.connect(self._changed)
         self.remove_combo.currentIndexChanged.connect(self._changed)
         self.quality_combo.currentIndexChanged.connect(self._changed)
+        self.live_quality_combo.currentIndexChanged.connect(self._changed)
         self.faces_control.changed.connect(self._changed)
         self.choose_background_button.clicked.connect(self.choose_background)
         self.color_button.clicked.connect(self.choose_color)
@@ -187,10 +198,7 @@ class EffectsPanel(QWidget):
             elif param.kind == "color":
                 form.addRow(self._color_picker)
             elif param.kind == "choice":
-                combo = QComboBox()
-                for choice in param.choices:
-                    combo.addItem(choice, choice)
-                combo.setAccessibleName(param.title)
+                combo = _choices({choice: choice for choice in param.choices}, param.title)
                 self.param_controls[(effect, param.field)] = combo
                 form.addRow(param.title, combo)
             else:
@@ -219,10 +227,7 @@ class EffectsPanel(QWidget):
             self._add_background(path)
         self.choose_background_button = QPushButton("Choose image…")
 
-        self.remove_combo = QComboBox()
-        for key, label in REMOVE_MODES.items():
-            self.remove_combo.addItem(label, key)
-        self.remove_combo.setAccessibleName("Removed background")
+        self.remove_combo = _choices(REMOVE_MODES, "Removed background")
         self.color_button = QPushButton("Colour…")
         self.color_button.setAccessibleName("Background colour")
 
@@ -280,6 +285,7 @@ class EffectsPanel(QWidget):
             self.feather_slider.setValue(round(params.feather * 100))
             self.smoothing_slider.setValue(round(params.smoothing * 100))
             self.quality_combo.setCurrentIndex(max(0, self.quality_combo.findData(params.quality)))
+            self.live_quality_combo.setCurrentIndex(max(0, self.live_quality_combo.findData(params.live_quality)))
             self.faces_control.show_params(params)
         finally:
             self._updating = False
@@ -292,7 +298,8 @@ class EffectsPanel(QWidget):
         self.color_button.setEnabled(self.remove_combo.currentData() == "color")
         self.color_button.setIcon(self._swatch(self._solid))
         refine = spec_for(effect).needs_model  # the mask controls matter only where a model runs
-        for control in (self.threshold_slider, self.feather_slider, self.smoothing_slider, self.quality_combo):
+        for control in (self.threshold_slider, self.feather_slider, self.smoothing_slider, self.quality_combo,
+                        self.live_quality_combo):
             control.setEnabled(refine)
         self.faces_control.set_effect(effect)
 
@@ -316,6 +323,7 @@ class EffectsPanel(QWidget):
             feather=self.feather_slider.value() / 100,
             smoothing=self.smoothing_slider.value() / 100,
             quality=self.quality_combo.currentData(),
+            live_quality=self.live_quality_combo.currentData(),
         )
         # Each declared parameter from the chosen effect's control, else the first effect's that shows it (the
         # blur strength stays what it was while replace is chosen).

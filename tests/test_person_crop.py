@@ -207,6 +207,26 @@ def test_live_best_whole_frames_are_upsampled_to_the_finer_grid() -> None:
     assert crop.box is None and grid.shape == (288, 512)
 
 
+def test_live_best_is_never_finer_than_the_frame(monkeypatch: pytest.MonkeyPatch) -> None:
+    import desktop_app.core.pipeline as pipeline_module
+
+    rgb = np.full((300, 400, 3), 90, np.uint8)  # 4:3: the fake's 256x256 grid, twice that would pass the frame
+    rgb[100:300, 150:250] = (220, 40, 40)
+    grid, _ = PersonCrop(scale=LIVE_BEST_SCALE).predict(RedSegmenter(), rgb)
+    assert grid.shape == (300, 400)
+    calls: list[tuple[int, ...]] = []
+
+    def edges(rgb: np.ndarray, alpha: np.ndarray, **kwargs: object) -> np.ndarray:
+        calls.append(alpha.shape)
+        return alpha
+
+    monkeypatch.setattr(pipeline_module, "refine_edges_colour", edges)
+    pipeline = Pipeline(RedSegmenter(), EffectParams(effect="blur", live_quality="best"), temporal=True)
+    pipeline.crop = True
+    pipeline.process(Frame(rgb, 0.0, 0, "cam"))
+    assert calls == [(300, 400)]  # the edge step gets a grid it can snap to (one no larger than the frame)
+
+
 def test_the_pipeline_takes_the_finer_grid_for_live_best_and_starts_again_on_a_change() -> None:
     seg = RedSegmenter()
     pipeline = Pipeline(seg, EffectParams(effect="blur", live_quality="best"), temporal=True)

@@ -48,9 +48,9 @@ Box = tuple[int, int, int, int]
 class PersonCrop:
     """`predict(segmenter, rgb)`: the model's map on the whole frame's grid, run on a crop around the person.
 
-    `scale`: the returned grid is the whole frame's model grid times this per side (1: the model's own; whole-frame
-    maps are then upsampled bilinearly). Sequential state (the last map and crop): one per stream of frames;
-    `reset()` for a new source or a new `scale`."""
+    `scale`: the returned grid is the whole frame's model grid times this per side, at most the frame's own size
+    (1: the model's own; whole-frame maps are then upsampled bilinearly). Sequential state (the last map and crop):
+    one per stream of frames; `reset()` for a new source or a new `scale`."""
 
     def __init__(self, margin: float = MARGIN, look_every: int = LOOK_EVERY, keep: float = KEEP,
                  scale: float = 1.0) -> None:
@@ -71,9 +71,10 @@ class PersonCrop:
     def _whole(self, segmenter: Any, rgb: np.ndarray) -> tuple[np.ndarray, dict[str, float]]:
         """The model on the whole frame, its map on this crop's grid (`scale`)."""
         grid, timings = segmenter.predict(rgb)
-        if self.scale != 1:
-            grid = cv2.resize(grid, (round(grid.shape[1] * self.scale), round(grid.shape[0] * self.scale)),
-                              interpolation=cv2.INTER_LINEAR)
+        if self.scale != 1:  # never finer than the frame itself (the grid's edge step needs the frame's pixels)
+            size = (min(round(grid.shape[1] * self.scale), rgb.shape[1]),
+                    min(round(grid.shape[0] * self.scale), rgb.shape[0]))
+            grid = cv2.resize(grid, size, interpolation=cv2.INTER_LINEAR)
         return grid, timings
 
     def predict(self, segmenter: Any, rgb: np.ndarray) -> tuple[np.ndarray, dict[str, float]]:

@@ -11,7 +11,7 @@ from desktop_app.core.masks import refine_edges, soft_threshold, upsample
 from desktop_app.core.params import EffectParams
 from desktop_app.core.pipeline import Pipeline
 
-GRID_H, GRID_W = 72, 128  # a small model grid (a quarter of it is the fit grid, 18x32)
+GRID_H, GRID_W = 72, 128  # a small model grid (half of it is the fit grid, 36x64)
 FRAME_H, FRAME_W = 288, 512  # 4x the grid
 EDGE_X = 258  # the person's edge in the frame: columns >= 258 (grid position 64.5)
 CELL = FRAME_W // GRID_W
@@ -33,7 +33,9 @@ def first_person_column(mask: np.ndarray) -> int:
     return int(np.argmax(mask[mask.shape[0] // 2] >= 0.5))
 
 
-@pytest.mark.parametrize("offset", [2.5, -2.5, 1.5])
+# Misses of up to 1.5 grid cells either way: the fit at half the grid (session 14) reaches that far (W39's fit at a
+# quarter of the grid reached 2.5, but placed the edges of real clips less exactly: docs/quality.md, "Session 14").
+@pytest.mark.parametrize("offset", [1.5, -1.5, 1.0])
 def test_a_hue_only_edge_is_found_where_the_grey_step_sees_nothing(offset: float) -> None:
     rgb, alpha = scene(offset)
     model = upsample(alpha, (FRAME_H, FRAME_W))
@@ -69,7 +71,7 @@ class GridSegmenter:
 
 def test_live_pipeline_takes_the_colour_step_and_lands_on_a_hue_only_edge() -> None:
     """Fails on the pipeline before W39, whose live edge step was the grey one."""
-    rgb, alpha = scene(2.5)
+    rgb, alpha = scene(1.5)
     params = EffectParams(effect="blur", feather=0.3, smoothing=0.5, quality="fast")
     pipeline = Pipeline(GridSegmenter(alpha), params)
     masks = [pipeline.process(Frame(rgb, i / 30, i, "cam")).mask for i in range(3)]
@@ -83,12 +85,12 @@ def test_a_moving_hue_edge_is_followed_in_the_same_frame() -> None:
     """The person's edge and the model's miss move 12 frame px a frame: every frame's mask is on that frame's edge
     (no lag from the guide's gate or the refined edge's gate)."""
     params = EffectParams(effect="blur", feather=0.3, smoothing=0.5, quality="fast")
-    segmenter = GridSegmenter(scene(2.5)[1])
+    segmenter = GridSegmenter(scene(1.5)[1])
     pipeline = Pipeline(segmenter, params)
     for i, shift in enumerate(range(-48, 49, 12)):
         rgb = np.empty((FRAME_H, FRAME_W, 3), np.uint8)
         rgb[:, :EDGE_X + shift], rgb[:, EDGE_X + shift:] = BACKGROUND, PERSON
-        _, alpha = scene(2.5 + shift / 4)
+        _, alpha = scene(1.5 + shift / 4)
         segmenter.mask = alpha
         mask = pipeline.process(Frame(rgb, i / 30, i, "cam")).mask
         assert mask is not None

@@ -117,7 +117,9 @@ def test_the_pipeline_drops_the_models_speck_live_and_for_video_files(full_edges
     for i in range(3):
         mask = pipeline.process(Frame(rgb, i / 30, i, "clip")).mask
         assert mask is not None
-        assert mask[70:110, 70:110].max() == 0, i  # the speck and its soft rim are gone
+        # the speck and its soft rim are gone: nothing of them reaches the 8-bit output (live's colour edges leave a
+        # trace under 0.001 beside the dropped rim)
+        assert mask[70:110, 70:110].max() < 0.5 / 255, i
         assert mask[400:, 400:600].min() == 1.0, i  # the person is there
 
 

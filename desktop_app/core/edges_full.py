@@ -12,8 +12,8 @@ the frame is covered by the fit grid's own result upsampled (one single-channel 
 tiles where the fit grid's alpha is between 0 and 1 or changes from one cell to the next (about 13% of a 720p
 frame), all tiles side by side in one wide image: a and b upsampled separably (`_band_up`), one multiply.
 
-`refine_edges_colour` is the same filter for live frames (W39): fitted at a quarter of the model's grid and applied
-at the grid, about +0.25 ms over the grey grid step it replaced (docs/quality.md, "Session 6: flicker").
+`refine_edges_colour` is the same filter for live frames (W39): fitted at half the model's grid (a quarter until
+session 14) and applied at the grid (docs/quality.md, "Session 6: flicker" and "Session 14").
 """
 
 from __future__ import annotations
@@ -181,20 +181,20 @@ def refine_edges_full(rgb: np.ndarray, alpha: np.ndarray, radius: int = FULL_EDG
     return apply_coefficients(rgb, colour_coefficients(guide, small, radius, eps), guide, True, previous, smoothing)
 
 
-# Live edges (W39): the same colour guided filter, fitted at a quarter of the model's grid (64x36 for 256x144) with
-# radius 1 (a window of 12 grid cells, as wide as the full-resolution step's) and applied at the grid itself, against
-# the frame resized straight to the grid (one bilinear resize, as the grey grid step before it did). Tuned on the tune
-# clips only (docs/quality.md, "Session 6: flicker"): a fit at half the grid with radius 2 scores 0.0002 better on
-# call-P002 for twice the fit's cost; live's budget decided.
+# Live edges (W39): the same colour guided filter, fitted at half the model's grid (128x72 for 256x144) with radius 1
+# and applied at the grid itself, against the frame resized straight to the grid (one bilinear resize). Session 14,
+# on six tune clips (docs/quality.md, "Session 14"): fitted at a quarter of the grid with eps 1e-3, as from W39 to
+# session 13, flicker 0.566x of before #9; at half the grid 0.521x, and with eps 3e-4 0.507x, for +0.14 ms a frame.
+# Live quality "best" (a grid twice as fine) fits at the same 128x72: LIVE_FIT_DIVISOR times its scale.
 LIVE_EDGE_RADIUS = 1
-LIVE_FIT_DIVISOR = 4
-LIVE_EDGE_EPS = FULL_EDGE_EPS
+LIVE_FIT_DIVISOR = 2
+LIVE_EDGE_EPS = 3e-4
 
-def _shrink(x: np.ndarray) -> np.ndarray:
-    """`x` (h, w, 3) averaged down by LIVE_FIT_DIVISOR per side: exact halvings (a bilinear resize to half an even
-    size is the 2x2 average; in colour cheaper than one area resize by 4) while sizes are even, then area."""
+def _shrink(x: np.ndarray, divisor: int) -> np.ndarray:
+    """`x` (h, w, 3) averaged down by `divisor` per side: exact halvings (a bilinear resize to half an even size is
+    the 2x2 average; in colour cheaper than one area resize by 4) while sizes are even, then area."""
     h, w = x.shape[:2]
-    size = (max(w // LIVE_FIT_DIVISOR, 1), max(h // LIVE_FIT_DIVISOR, 1))
+    size = (max(w // divisor, 1), max(h // divisor, 1))
     while x.shape[1] >= 2 * size[0] and x.shape[0] >= 2 * size[1] and x.shape[0] % 2 == 0 and x.shape[1] % 2 == 0:
         x = cv2.resize(x, (x.shape[1] // 2, x.shape[0] // 2), interpolation=cv2.INTER_LINEAR)
     return x if x.shape[:2] == (size[1], size[0]) else cv2.resize(x, size, interpolation=cv2.INTER_AREA)
@@ -202,26 +202,29 @@ def _shrink(x: np.ndarray) -> np.ndarray:
 
 def refine_edges_colour(rgb: np.ndarray, alpha: np.ndarray, radius: int | None = None,
                         eps: float | None = None, guide_filter: Callable[[np.ndarray], np.ndarray] | None = None,
-                        fit_filter: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
+                        fit_filter: Callable[[np.ndarray], np.ndarray] | None = None,
+                        fit_divisor: int | None = None) -> np.ndarray:
     """(h, w) alpha at the model's grid -> (h, w) float32 alpha in [0, 1], its edges on the (H, W, 3) uint8 frame's
-    colour edges as seen at the grid: the colour guided filter fitted at 1/LIVE_FIT_DIVISOR of the grid and applied
+    colour edges as seen at the grid: the colour guided filter fitted at 1/`fit_divisor` (default LIVE_FIT_DIVISOR)
+    of the grid and applied
     at the grid, with `masks.refine_edges`' snap. `guide_filter` (e.g. `MaskRefiner.steady_unit_guide`) maps the
     (h, w, 3) float32 0..1 guide at the grid to the one used; `fit_filter` the same for the smaller guide fitted
-    against. A frame smaller than the grid, or a grid under LIVE_FIT_DIVISOR cells a side: the alpha as it is.
+    against. A frame smaller than the grid, or a grid under `fit_divisor` cells a side: the alpha as it is.
 
     The same sums as `colour_coefficients`, one plane at a time (small planar OpenCV calls: cheaper at this size),
     the mean `a` over the grey weights so that one grey conversion of a * I sums a . I (as `apply_coefficients`)."""
     radius = LIVE_EDGE_RADIUS if radius is None else radius
     eps = LIVE_EDGE_EPS if eps is None else eps
+    divisor = LIVE_FIT_DIVISOR if fit_divisor is None else fit_divisor
     src = np.asarray(alpha, dtype=np.float32)
     h, w = src.shape
-    if rgb.shape[0] < h or rgb.shape[1] < w or h < LIVE_FIT_DIVISOR or w < LIVE_FIT_DIVISOR:
+    if rgb.shape[0] < h or rgb.shape[1] < w or h < divisor or w < divisor:
         return src
     guide = cv2.resize(np.ascontiguousarray(rgb), (w, h), interpolation=cv2.INTER_LINEAR).astype(np.float32)
     guide *= np.float32(1.0 / 255.0)
     if guide_filter is not None:
         guide = guide_filter(guide)
-    fit = _shrink(guide)
+    fit = _shrink(guide, divisor)
     if fit_filter is not None:
         fit = fit_filter(fit)
     p = cv2.resize(src, (fit.shape[1], fit.shape[0]), interpolation=cv2.INTER_AREA)

@@ -13,7 +13,7 @@ import numpy as np
 
 from desktop_app.core import quality as still_quality
 from desktop_app.core.buffers import PoolSet, pooled_outputs
-from desktop_app.core.edges_full import refine_edges_colour, refine_edges_full
+from desktop_app.core.edges_full import LIVE_FIT_DIVISOR, refine_edges_colour, refine_edges_full
 from desktop_app.core.effects.background import compose, load_background
 from desktop_app.core.effects.registry import PERSON_SEGMENTATION, EffectSpec, spec_for
 from desktop_app.core.faces.stage import FaceStage
@@ -283,8 +283,9 @@ class Pipeline:
             return refiner.despeckle(refiner.steady_full(refine_edges_full(
                 rgb, refined, guide_filter=refiner.steady_unit_guide, previous=refiner.previous_full(rgb.shape[:2]),
                 smoothing=refiner.smoothing)), refined.shape)
-        return refiner.despeckle(refiner.steady(refine_edges_colour(rgb, refined,
-                                                                    guide_filter=refiner.steady_unit_guide)))
+        divisor = round(LIVE_FIT_DIVISOR * self._crop.scale) if self.crop else LIVE_FIT_DIVISOR  # one fit grid
+        return refiner.despeckle(refiner.steady(refine_edges_colour(
+            rgb, refined, guide_filter=refiner.steady_unit_guide, fit_divisor=divisor)))
 
     def _best_still(self, rgb: np.ndarray, params: EffectParams, spec: EffectSpec,
                     background: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:

@@ -1,5 +1,7 @@
 """Cost of session 13's live crop (issue #9, `core.person_crop`): the live blur pipeline end to end with the model
-on the whole frame (before) and on a square crop around the person (now), side by side in one run.
+on the whole frame (before), on a square crop around the person (now) and, since session 14, with live quality
+"best" (the crop's map on a grid twice as fine, `person_crop.LIVE_BEST_SCALE`), side by side in one run; and the
+crop with session 13's live edge fit (a quarter of the grid, not half: `crop, s13 edges`).
 
 bench_core's measurement (`desktop_app.benchmark.run_effect`: one ORT and one OpenCV thread, the bundled sample
 video's frames resized to each size), in blocks that alternate which variant goes first; medians over the blocks.
@@ -23,6 +25,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from desktop_app import benchmark  # noqa: E402
+from desktop_app.core import pipeline as pipeline_module  # noqa: E402
 from desktop_app.core.params import EffectParams  # noqa: E402
 from desktop_app.core.segmenter import Segmenter  # noqa: E402
 
@@ -38,22 +41,28 @@ def main() -> int:
     args = parser.parse_args()
     cv2.setNumThreads(1)
     seg = Segmenter("auto", device="cpu", threads=1)
+    divisor_now = pipeline_module.LIVE_FIT_DIVISOR
     source, name = benchmark.sample_frames(24)
     out: dict = {"benchmark": "bench_crop_cost", "frames": name, "sizes": {}}
     for size in args.sizes:
         w, h = (int(v) for v in size.split("x"))
         frames = [cv2.resize(f, (w, h), interpolation=cv2.INTER_AREA) for f in source]
-        rows: dict[str, list[dict]] = {"whole frame": [], "crop": []}
+        variants = {"whole frame": (False, "fast", 2), "crop, s13 edges": (True, "fast", 4),
+                    "crop": (True, "fast", 2), "crop, live best": (True, "best", 2)}
+        rows: dict[str, list[dict]] = {name: [] for name in variants}
         for block in range(args.blocks):
-            order = [False, True] if block % 2 == 0 else [True, False]
-            for crop in order:
-                row = benchmark.run_effect(seg, frames, EffectParams(effect="blur"), args.frames, crop=crop)
-                rows["crop" if crop else "whole frame"].append(row)
+            order = list(variants) if block % 2 == 0 else list(variants)[::-1]
+            for name in order:
+                crop, live_quality, divisor = variants[name]
+                params = EffectParams(effect="blur", live_quality=live_quality)
+                pipeline_module.LIVE_FIT_DIVISOR = divisor
+                rows[name].append(benchmark.run_effect(seg, frames, params, args.frames, crop=crop))
+        pipeline_module.LIVE_FIT_DIVISOR = divisor_now
         table = {k: {key: round(statistics.median(r[key] for r in v), 3) for key in KEYS} | {
             "cropped_frames_per_block": v[0]["cropped_frames"]} for k, v in rows.items()}
         out["sizes"][size] = table
         for k, row in table.items():
-            print(f"{size:9} {k:12} " + " ".join(f"{key} {row[key]}" for key in (*KEYS, "cropped_frames_per_block")))
+            print(f"{size:9} {k:16} " + " ".join(f"{key} {row[key]}" for key in (*KEYS, "cropped_frames_per_block")))
     out["load_after"] = os.getloadavg()
     args.json.write_text(json.dumps(out, indent=1) + "\n")
     print(f"wrote {args.json}")

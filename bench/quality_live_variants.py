@@ -1,0 +1,187 @@
+"""Live and video-file variants on every call clip (issue #9, session 14): tune clips first, held-out ones once.
+
+Clips: the fixed set's call-P002 / call-P008 (and their noisy copies) and the eight fresh clips of
+bench/quality_fresh_clips.py. Split: tune = call-P002, call-P002-noisy, call-P001, call-P003, call-P004, call-P005;
+held out = call-P008, call-P008-noisy, call-P006, call-P007, call-P009, call-P010. Flicker is also given against
+today's pipeline before #9 (`ours-before`, computed once per clip and cached in the output JSON).
+
+Variants: `live` and `live-best` (live quality fast / best as the app runs them now), `live-s13` (live as session
+13 left it: the colour edges fitted at a quarter of the grid, eps 1e-3), `live-best-s14a` (live best with those
+edges), `live-fit*` (the edge fit's divisor, radius, eps tried on the tune clips), `live-noedges` (the colour edge
+step off), `video` (video files today) and `video-grid2` (the finer grid under the lookahead: tried, left out).
+bench/results/quality_session14.json holds session 14's runs; its `live-grid*` rows came from the grid scale set on
+the crop directly, as first tried (live-grid2 is what live-best-s14a runs).
+
+    .venv/bin/python bench/quality_live_variants.py --variants live,live-best [--split tune|heldout|all] --out F
+    .venv/bin/python bench/quality_live_variants.py --pictures call-P006,call-P009   # docs/img/live-best-*.png
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(REPO), str(REPO / "bench"), str(REPO / "tools")]
+
+import bench_quality as bq  # noqa: E402
+import quality_fresh_clips as qf  # noqa: E402
+import quality_metrics as qm  # noqa: E402
+
+from desktop_app.core.frames import Frame  # noqa: E402
+from desktop_app.core.lookahead import video_lookahead  # noqa: E402
+from desktop_app.core.params import EffectParams  # noqa: E402
+from desktop_app.core.pipeline import Pipeline  # noqa: E402
+
+SET = REPO / ".cache" / "evalset"
+TUNE = ["call-P002", "call-P002-noisy", "call-P001", "call-P003", "call-P004", "call-P005"]
+HELD_OUT = ["call-P008", "call-P008-noisy", "call-P006", "call-P007", "call-P009", "call-P010"]
+
+
+def load_clip(clip: str) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    folder = SET / "video" / clip
+    if folder.exists():
+        n = len(list(folder.glob("*.truth.png")))
+        frames = [bq.read_rgb(folder / f"{t:03d}.png") for t in range(n)]
+        truths = [bq.read_mask(folder / f"{t:03d}.truth.png") > 0 for t in range(n)]
+        return frames, truths
+    qf.build([p for p in qf.be.TUNE + qf.be.HELD_OUT if p not in ("P002", "P008")])  # the backgrounds by order
+    return qf.load(clip)
+
+
+def live(frames: list[np.ndarray], segmenter, edges: bool = True, live_quality: str = "fast") -> list[np.ndarray]:
+    pipeline = Pipeline(segmenter, EffectParams(effect="blur", live_quality=live_quality), temporal=True)
+    pipeline.crop = True
+    pipeline.edges = edges
+    return [m >= 0.5 for m in (pipeline.process(Frame(rgb, i / 30.0, i, "cam")).mask for i, rgb in enumerate(frames))]
+
+
+def video(frames: list[np.ndarray], segmenter, **opts) -> list[np.ndarray]:
+    pipeline = Pipeline(segmenter, EffectParams(effect="blur"), temporal=True)
+    pipeline.full_edges = True
+    out = []
+    with video_lookahead(pipeline) as look:
+        for key, value in opts.items():
+            setattr(look.segmenter.crop, key, value)
+        for i, rgb in enumerate(look.feed(frames)):
+            out.append(pipeline.process(Frame(rgb, i / 30.0, i, "clip")).mask >= 0.5)
+    return out
+
+
+def with_edges(fit_divisor: int, radius: int, eps: float, run: Callable[[], list[np.ndarray]]) -> list[np.ndarray]:
+    """`run()` with live's colour edge step fitted at 1/fit_divisor of the model's grid (times the crop's scale for
+    live quality best, as the pipeline does), with this radius and eps."""
+    from desktop_app.core import edges_full
+    from desktop_app.core import pipeline as pipeline_module
+
+    saved = (edges_full.LIVE_FIT_DIVISOR, edges_full.LIVE_EDGE_RADIUS, edges_full.LIVE_EDGE_EPS,
+             pipeline_module.LIVE_FIT_DIVISOR)
+    edges_full.LIVE_FIT_DIVISOR, edges_full.LIVE_EDGE_RADIUS, edges_full.LIVE_EDGE_EPS = fit_divisor, radius, eps
+    pipeline_module.LIVE_FIT_DIVISOR = fit_divisor
+    try:
+        return run()
+    finally:
+        (edges_full.LIVE_FIT_DIVISOR, edges_full.LIVE_EDGE_RADIUS, edges_full.LIVE_EDGE_EPS,
+         pipeline_module.LIVE_FIT_DIVISOR) = saved
+
+
+VARIANTS: dict[str, Callable[..., list[np.ndarray]]] = {
+    "live-s13": lambda f, s: with_edges(4, 1, 1e-3, lambda: live(f, s)),  # live before session 14
+    "live-best-s14a": lambda f, s: with_edges(2, 1, 1e-3, lambda: live(f, s, live_quality="best")),
+    "live-fit2": lambda f, s: with_edges(2, 1, 1e-3, lambda: live(f, s)),
+    "live-fit2-r2": lambda f, s: with_edges(2, 2, 1e-3, lambda: live(f, s)),
+    "live-fit1-r2": lambda f, s: with_edges(1, 2, 1e-3, lambda: live(f, s)),
+    "live-fit2-e3": lambda f, s: with_edges(2, 1, 3e-3, lambda: live(f, s)),
+    "live-fit2-e03": lambda f, s: with_edges(2, 1, 3e-4, lambda: live(f, s)),
+    "live-fit2-e01": lambda f, s: with_edges(2, 1, 1e-4, lambda: live(f, s)),
+    "live-best-e03": lambda f, s: with_edges(2, 1, 3e-4, lambda: live(f, s, live_quality="best")),
+    "live": lambda f, s: live(f, s),
+    "live-best": lambda f, s: live(f, s, live_quality="best"),
+    "live-noedges": lambda f, s: live(f, s, edges=False),
+    "video": lambda f, s: video(f, s),
+    "video-grid2": lambda f, s: video(f, s, scale=2),
+}
+
+
+def flicker_tile(rgb: np.ndarray, p0: np.ndarray, p1: np.ndarray, t0: np.ndarray, t1: np.ndarray) -> np.ndarray:
+    """The frame in grey with the pixels whose mask changed while the truth did not in yellow (what flicker counts)."""
+    import cv2
+
+    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    out = np.dstack([grey] * 3).astype(np.float32) * 0.8
+    changed = (p0 != p1) & (t0 == t1)
+    out[changed] = out[changed] * 0.2 + np.array([255, 220, 0]) * 0.8
+    out = out.astype(np.uint8)
+    return cv2.resize(out, (round(out.shape[1] * 180 / out.shape[0]), 180), interpolation=cv2.INTER_AREA)
+
+
+def pictures(clips: list[str]) -> None:
+    """Per clip, at its fastest-moving frame: live fast / best errors (missed blue, false red), then the flicker
+    pixels of fast / best (yellow) -> docs/img/live-best-<clip>-<frame>.png."""
+    import cv2
+
+    base = bq.Ours()
+    for clip in clips:
+        frames, truths = load_clip(clip)
+        preds = {name: VARIANTS[name](frames, base.segmenter) for name in ("live", "live-best")}
+        t = max(range(1, len(truths)), key=lambda i: int(np.count_nonzero(truths[i] != truths[i - 1])))
+        tiles = [bq.error_picture(frames[t], p[t], truths[t], height=180) for p in preds.values()]
+        tiles += [flicker_tile(frames[t], p[t - 1], p[t], truths[t - 1], truths[t]) for p in preds.values()]
+        sheet = np.hstack([np.pad(tile, ((0, 0), (0, 4), (0, 0)), constant_values=255) for tile in tiles])
+        path = REPO / "docs" / "img" / f"live-best-{clip}-{t:03d}.png"
+        cv2.imwrite(str(path), sheet[..., ::-1], [cv2.IMWRITE_PNG_COMPRESSION, 9])
+        scores = {n: round(qm.iou(p[t], truths[t]), 4) for n, p in preds.items()}
+        print(f"{path.relative_to(REPO)}: frame {t} IoU {scores}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--variants", default="live,live-grid2")
+    parser.add_argument("--split", default="tune", choices=("tune", "heldout", "all"))
+    parser.add_argument("--clips", default=None, help="comma-separated clips instead of a split")
+    parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "quality_live_variants.json")
+    parser.add_argument("--pictures", default=None, help="comma-separated clips: write docs/img pictures only")
+    args = parser.parse_args()
+    if args.pictures:
+        pictures(args.pictures.split(","))
+        return 0
+    import cv2
+
+    cv2.setNumThreads(1)
+    clips = (args.clips.split(",") if args.clips else
+             {"tune": TUNE, "heldout": HELD_OUT, "all": TUNE + HELD_OUT}[args.split])
+    result = json.loads(args.out.read_text()) if args.out.exists() else {"clips": {}}
+    base = bq.Ours()
+    for clip in clips:
+        frames, truths = load_clip(clip)
+        rows = result["clips"].setdefault(clip, {})
+        if "ours-before" not in rows:
+            before = bq.OursBefore()
+            before.segmenter = base.segmenter
+            rows["ours-before"] = {"flicker": qm.flicker(before.clip(frames), truths)}
+        for name in args.variants.split(","):
+            preds = VARIANTS[name](frames, base.segmenter)
+            s = qm.video_scores(preds, truths)
+            still, _ = bq.still_flicker(preds, truths)
+            row = {k: round(float(v), 5) for k, v in s.items()} | {"still_flicker": round(still, 5)}
+            row["x_before"] = round(row["flicker"] / rows["ours-before"]["flicker"], 3)
+            rows[name] = row
+            print(f"{clip:16} {name:14} IoU mv {row['moving_iou']:.4f} bF {row['boundary_f']:.3f} flicker "
+                  f"{row['flicker']:.4f} ({row['x_before']:.2f}x) still {row['still_flicker']:.5f} lag "
+                  f"{row['lag']:.0f}", flush=True)
+        args.out.write_text(json.dumps(result, indent=1) + "\n")
+    for name in args.variants.split(","):
+        xs = [result["clips"][c][name]["x_before"] for c in clips if name in result["clips"][c]]
+        bfs = [result["clips"][c][name]["boundary_f"] for c in clips if name in result["clips"][c]]
+        print(f"{name:14} mean x_before {np.mean(xs):.3f}  max {np.max(xs):.3f}  <=0.5: {sum(x <= 0.5 for x in xs)}"
+              f"/{len(xs)}  mean bF {np.mean(bfs):.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

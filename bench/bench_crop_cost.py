@@ -32,6 +32,27 @@ from desktop_app.core.segmenter import Segmenter  # noqa: E402
 KEYS = ("total_cpu", "total", "inference", "resize", "mask", "compose", "model_only_cpu", "p90_total")
 
 
+def edge_step_ms(frames: list) -> dict[str, float]:
+    """`refine_edges_colour` alone at 720p's 256x144 grid, fitted at a quarter (session 13) and half (now) of it."""
+    import time
+
+    import numpy as np
+
+    from desktop_app.core.edges_full import refine_edges_colour
+
+    rgb = cv2.resize(frames[0], (1280, 720), interpolation=cv2.INTER_AREA)
+    alpha = cv2.GaussianBlur((np.indices((144, 256))[1] > 128).astype(np.float32), (0, 0), 2)
+    out = {}
+    for divisor in (4, 2):
+        times = []
+        for _ in range(300):
+            start = time.thread_time()
+            refine_edges_colour(rgb, alpha, fit_divisor=divisor)
+            times.append((time.thread_time() - start) * 1e3)
+        out[f"fit_divisor_{divisor}"] = round(statistics.median(times), 3)
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=100)
@@ -63,6 +84,8 @@ def main() -> int:
         out["sizes"][size] = table
         for k, row in table.items():
             print(f"{size:9} {k:16} " + " ".join(f"{key} {row[key]}" for key in (*KEYS, "cropped_frames_per_block")))
+    out["edge_step_ms_720p_grid"] = edge_step_ms(source)
+    print("edge step alone (256x144 grid, 720p frame):", out["edge_step_ms_720p_grid"])
     out["load_after"] = os.getloadavg()
     args.json.write_text(json.dumps(out, indent=1) + "\n")
     print(f"wrote {args.json}")

@@ -13,7 +13,7 @@ bench/results/quality_session14.json holds session 14's runs; its `live-grid*` r
 the crop directly, as first tried (live-grid2 is what live-best-s14a runs).
 
     .venv/bin/python bench/quality_live_variants.py --variants live,live-best [--split tune|heldout|all] --out F
-    .venv/bin/python bench/quality_live_variants.py --pictures call-P006,call-P009   # docs/img/live-best-*.png
+    .venv/bin/python bench/quality_live_variants.py --pictures call-P004,call-P007   # docs/img/live-best-*.png
 """
 
 from __future__ import annotations
@@ -121,18 +121,20 @@ def flicker_tile(rgb: np.ndarray, p0: np.ndarray, p1: np.ndarray, t0: np.ndarray
 
 
 def pictures(clips: list[str]) -> None:
-    """Per clip, at its fastest-moving frame: live fast / best errors (missed blue, false red), then the flicker
-    pixels of fast / best (yellow) -> docs/img/live-best-<clip>-<frame>.png."""
+    """Per clip, at its fastest-moving frame, live as session 13 left it / live now / live best: the errors on top
+    (missed blue, false red), the flicker pixels below (yellow) -> docs/img/live-best-<clip>-<frame>.png."""
     import cv2
 
     base = bq.Ours()
     for clip in clips:
         frames, truths = load_clip(clip)
-        preds = {name: VARIANTS[name](frames, base.segmenter) for name in ("live", "live-best")}
+        preds = {name: VARIANTS[name](frames, base.segmenter) for name in ("live-s13", "live", "live-best")}
         t = max(range(1, len(truths)), key=lambda i: int(np.count_nonzero(truths[i] != truths[i - 1])))
-        tiles = [bq.error_picture(frames[t], p[t], truths[t], height=180) for p in preds.values()]
-        tiles += [flicker_tile(frames[t], p[t - 1], p[t], truths[t - 1], truths[t]) for p in preds.values()]
-        sheet = np.hstack([np.pad(tile, ((0, 0), (0, 4), (0, 0)), constant_values=255) for tile in tiles])
+        rows = [[bq.error_picture(frames[t], p[t], truths[t], height=180) for p in preds.values()],
+                [flicker_tile(frames[t], p[t - 1], p[t], truths[t - 1], truths[t]) for p in preds.values()]]
+        sheet = np.vstack([np.pad(np.hstack([np.pad(tile, ((0, 0), (0, 4), (0, 0)), constant_values=255)
+                                             for tile in row]), ((0, 4), (0, 0), (0, 0)), constant_values=255)
+                           for row in rows])
         path = REPO / "docs" / "img" / f"live-best-{clip}-{t:03d}.png"
         cv2.imwrite(str(path), sheet[..., ::-1], [cv2.IMWRITE_PNG_COMPRESSION, 9])
         scores = {n: round(qm.iou(p[t], truths[t]), 4) for n, p in preds.items()}

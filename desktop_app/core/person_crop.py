@@ -38,8 +38,8 @@ MIN_CELLS = 20  # fewer person cells than this on the grid: nobody there, the wh
 NEW_PERSON = 0.002  # a whole-frame look's person cells outside the crop that widen it: this share of the grid
 # Live quality "best": the map on a grid this many times finer per side than the whole frame's model grid, so the
 # crop's finer map is not averaged down and the later grid steps (smoothing, colour edges) run at that resolution
-# (720p: 512x288 instead of 256x144). Fresh held-out clips: flicker 0.59x -> 0.51x of before #9, +4.8 ms a
-# 720p frame (docs/quality.md, "Session 14").
+# (720p: 512x288 instead of 256x144). Held-out clips: flicker 0.526x -> 0.485x of before #9 against live fast, for
+# 1.45x the CPU a 720p frame (docs/quality.md, "Session 14").
 LIVE_BEST_SCALE = 2.0
 
 Box = tuple[int, int, int, int]

@@ -41,7 +41,7 @@ QUALITY_TIP = ("Photos, opened folders and Export all: Best looks closer at each
                "edges (slower); Fast is the per-frame path. Videos use the per-frame path; live has its own setting.")
 LIVE_QUALITY_LABELS = {"fast": "Fast", "best": "Best (more CPU)"}
 LIVE_QUALITY_TIP = ("The camera and the virtual camera: Best follows the person's edges on a finer grid, so they "
-                    "hold steadier while you move, for about half as much CPU again a frame; Fast keeps 30 frames a "
+                    "hold steadier while you move, for about 1.5x the CPU a frame; Fast keeps 30 frames a "
                     "second on slower machines.")
 DEFAULT_SOLID = (255, 255, 255)
 THUMB = QSize(96, 54)

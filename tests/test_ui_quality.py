@@ -11,6 +11,19 @@ from desktop_app.core.params import EffectParams
 from desktop_app.core.settings import Settings, SettingsStore
 
 
+def saved_and_loaded(qtbot, folder: Path, combo: str, key: str):
+    """Choose `key` in the panel's `combo`, save the settings and load them again; a panel made from what was loaded
+    shows the choice."""
+    store = SettingsStore()
+    settings = store.load().settings
+    choose(make_panel(qtbot, settings, folder), combo, key)
+    store.save(settings)
+    loaded = store.load()
+    assert loaded.problem is None
+    assert getattr(make_panel(qtbot, loaded.settings, folder), combo).currentData() == key
+    return loaded
+
+
 def test_quality_offers_best_for_photos_and_fast(qtbot, backgrounds: Path) -> None:  # noqa: F811
     panel = make_panel(qtbot, Settings(), backgrounds)
     combo = panel.quality_combo
@@ -33,14 +46,8 @@ def test_quality_comes_from_the_settings_and_persists(qtbot, backgrounds: Path) 
     panel = make_panel(qtbot, Settings(effect=EffectParams(quality="fast", strength=70)), backgrounds)
     assert panel.quality_combo.currentData() == "fast" and panel.params().quality == "fast"
 
-    store = SettingsStore()
-    settings = store.load().settings
-    panel = make_panel(qtbot, settings, backgrounds)
-    choose(panel, "quality_combo", "fast")
-    store.save(settings)
-    loaded = store.load()
-    assert loaded.problem is None and loaded.settings.effect.quality == "fast"
-    assert make_panel(qtbot, loaded.settings, backgrounds).quality_combo.currentData() == "fast"
+    loaded = saved_and_loaded(qtbot, backgrounds, "quality_combo", "fast")
+    assert loaded.settings.effect.quality == "fast"
 
 
 def test_a_hostile_quality_in_the_file_falls_back_to_best(qtbot, backgrounds: Path) -> None:  # noqa: F811
@@ -77,17 +84,13 @@ def test_live_quality_offers_fast_by_default_and_best(qtbot, backgrounds: Path) 
 
 
 def test_live_quality_persists_and_a_hostile_one_falls_back_to_fast(qtbot, backgrounds: Path) -> None:  # noqa: F811
+    loaded = saved_and_loaded(qtbot, backgrounds, "live_quality_combo", "best")
+    assert loaded.settings.effect.live_quality == "best"
     store = SettingsStore()
-    settings = store.load().settings
-    panel = make_panel(qtbot, settings, backgrounds)
-    choose(panel, "live_quality_combo", "best")
-    store.save(settings)
-    loaded = store.load()
-    assert loaded.problem is None and loaded.settings.effect.live_quality == "best"
-    assert make_panel(qtbot, loaded.settings, backgrounds).live_quality_combo.currentData() == "best"
     store.path.write_text('{"effect": {"live_quality": "ultra"}}', encoding="utf-8")
     loaded = store.load()
     assert loaded.problem is not None and "live_quality must be one of fast, best" in loaded.problem
     assert make_panel(qtbot, loaded.settings, backgrounds).live_quality_combo.currentData() == "fast"
+    panel = make_panel(qtbot, Settings(), backgrounds)
     emitted(qtbot, panel, lambda: choose(panel, "effect_combo", "none"))
     assert not panel.live_quality_combo.isEnabled()

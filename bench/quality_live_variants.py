@@ -2,13 +2,17 @@
 
 Clips: the fixed set's call-P002 / call-P008 (and their noisy copies) and the eight fresh clips of
 bench/quality_fresh_clips.py. Split: tune = call-P002, call-P002-noisy, call-P001, call-P003, call-P004, call-P005;
-held out = call-P008, call-P008-noisy, call-P006, call-P007, call-P009, call-P010. Flicker is also given against
-today's pipeline before #9 (`ours-before`, computed once per clip and cached in the output JSON).
+held out = call-P008, call-P008-noisy, call-P006, call-P007, call-P009, call-P010; `--split heldout2`: the held-out
+people on backgrounds no other clip gave them (HELD_OUT2, built into .cache/evalset-clips-fresh2). Flicker is also
+given against today's pipeline before #9 (`ours-before`, computed once per clip and cached in the output JSON).
 
 Variants: `live` and `live-best` (live quality fast / best as the app runs them now), `live-s13` (live as session
 13 left it: the colour edges fitted at a quarter of the grid, eps 1e-3), `live-best-s14a` (live best with those
 edges), `live-fit*` (the edge fit's divisor, radius, eps tried on the tune clips), `live-noedges` (the colour edge
-step off), `video` (video files today) and `video-grid2` (the finer grid under the lookahead: tried, left out).
+step off), `video` (video files today: since session 14 their full-resolution edges take eps 1e-4, which
+`video-e01` sets explicitly; session 14's `video` rows were run with 1e-3), `video-e*` / `video-r*` / `video-fit*`
+(those edges' eps, radius and fit grid tried on the tune clips) and `video-grid2` (the finer grid under the
+lookahead: tried, left out).
 bench/results/quality_session14.json holds session 14's runs; its `live-grid*` rows came from the grid scale set on
 the crop directly, as first tried (live-grid2 is what live-best-s14a runs).
 
@@ -41,10 +45,20 @@ from desktop_app.core.pipeline import Pipeline  # noqa: E402
 SET = REPO / ".cache" / "evalset"
 TUNE = ["call-P002", "call-P002-noisy", "call-P001", "call-P003", "call-P004", "call-P005"]
 HELD_OUT = ["call-P008", "call-P008-noisy", "call-P006", "call-P007", "call-P009", "call-P010"]
+# A second held-out split, built late in session 14 for the choices made after the first was scored: the held-out
+# people on backgrounds neither the fixed nor the fresh clips gave them (clip -> person, background).
+HELD_OUT2 = {"call-P006-brick": ("P006", "brick"), "call-P007-grass": ("P007", "grass"),
+             "call-P008-chelsea": ("P008", "chelsea"), "call-P009-gravel": ("P009", "gravel"),
+             "call-P010-coffee": ("P010", "coffee")}
+FRESH2 = REPO / ".cache" / "evalset-clips-fresh2"
 
 
 def load_clip(clip: str) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    folder = SET / "video" / clip
+    if clip in HELD_OUT2:
+        pid, background = HELD_OUT2[clip]
+        if not (FRESH2 / "video" / clip / f"{qf.be.VIDEO_FRAMES - 1:03d}.truth.png").exists():
+            qf.be.build_video(FRESH2, clip, pid, background, {f"{pid}/portrait": qf.be.load_person(pid, "portrait")})
+    folder = FRESH2 / "video" / clip if clip in HELD_OUT2 else SET / "video" / clip
     if folder.exists():
         n = len(list(folder.glob("*.truth.png")))
         frames = [bq.read_rgb(folder / f"{t:03d}.png") for t in range(n)]
@@ -90,7 +104,31 @@ def with_edges(fit_divisor: int, radius: int, eps: float, run: Callable[[], list
          pipeline_module.LIVE_FIT_DIVISOR) = saved
 
 
+def with_full_edges(radius: int, eps: float, fit_divisor: int, run: Callable[[], list[np.ndarray]]
+                    ) -> list[np.ndarray]:
+    """`run()` with the video files' full-resolution edges fitted at 1/fit_divisor of the grid, radius, eps."""
+    from desktop_app.core import edges_full
+
+    saved = edges_full.refine_edges_full.__defaults__
+    defaults = list(saved or ())
+    defaults[0], defaults[1], defaults[-1] = radius, eps, fit_divisor
+    edges_full.refine_edges_full.__defaults__ = tuple(defaults)
+    try:
+        return run()
+    finally:
+        edges_full.refine_edges_full.__defaults__ = saved
+
+
 VARIANTS: dict[str, Callable[..., list[np.ndarray]]] = {
+    "video-e03": lambda f, s: with_full_edges(2, 3e-4, 2, lambda: video(f, s)),
+    "video-e01": lambda f, s: with_full_edges(2, 1e-4, 2, lambda: video(f, s)),
+    "video-fit1-r2-e03": lambda f, s: with_full_edges(2, 3e-4, 1, lambda: video(f, s)),
+    "video-fit1-r2-e01": lambda f, s: with_full_edges(2, 1e-4, 1, lambda: video(f, s)),
+    "video-e003": lambda f, s: with_full_edges(2, 3e-5, 2, lambda: video(f, s)),
+    "video-e03-r3": lambda f, s: with_full_edges(3, 3e-4, 2, lambda: video(f, s)),
+    "video-r1": lambda f, s: with_full_edges(1, 1e-3, 2, lambda: video(f, s)),
+    "video-fit1-r2": lambda f, s: with_full_edges(2, 1e-3, 1, lambda: video(f, s)),
+    "video-fit1-r4": lambda f, s: with_full_edges(4, 1e-3, 1, lambda: video(f, s)),
     "live-s13": lambda f, s: with_edges(4, 1, 1e-3, lambda: live(f, s)),  # live before session 14
     "live-best-s14a": lambda f, s: with_edges(2, 1, 1e-3, lambda: live(f, s, live_quality="best")),
     "live-fit2": lambda f, s: with_edges(2, 1, 1e-3, lambda: live(f, s)),
@@ -144,7 +182,7 @@ def pictures(clips: list[str]) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--variants", default="live,live-grid2")
-    parser.add_argument("--split", default="tune", choices=("tune", "heldout", "all"))
+    parser.add_argument("--split", default="tune", choices=("tune", "heldout", "heldout2", "all"))
     parser.add_argument("--clips", default=None, help="comma-separated clips instead of a split")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "quality_live_variants.json")
     parser.add_argument("--pictures", default=None, help="comma-separated clips: write docs/img pictures only")
@@ -156,7 +194,7 @@ def main() -> int:
 
     cv2.setNumThreads(1)
     clips = (args.clips.split(",") if args.clips else
-             {"tune": TUNE, "heldout": HELD_OUT, "all": TUNE + HELD_OUT}[args.split])
+             {"tune": TUNE, "heldout": HELD_OUT, "heldout2": list(HELD_OUT2), "all": TUNE + HELD_OUT}[args.split])
     result = json.loads(args.out.read_text()) if args.out.exists() else {"clips": {}}
     base = bq.Ours()
     for clip in clips:

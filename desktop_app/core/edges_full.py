@@ -167,11 +167,10 @@ def refine_edges_full(rgb: np.ndarray, alpha: np.ndarray, radius: int = FULL_EDG
                       previous: np.ndarray | None = None, smoothing: float = 0.0, fit_divisor: int = 2
                       ) -> np.ndarray:
     """(h, w) alpha at the model's grid -> (H, W) float32 alpha in [0, 1] at the (H, W, 3) uint8 frame's size, its
-    edges on the frame's own colour edges at full resolution. The fit runs at 1/`fit_divisor` of the grid (half);
-    `guide_filter` (e.g. `MaskRefiner.steady_unit_guide`) maps that (h/2, w/2, 3) float32 0..1 guide to the one
-    fitted against;
-    `previous` / `smoothing`: the change gate against the last result (`apply_coefficients`). A frame not larger
-    than the fit grid: the alpha as it is."""
+    edges on the frame's own colour edges at full resolution. The fit runs at 1/`fit_divisor` of the grid (default:
+    half); `guide_filter` (e.g. `MaskRefiner.steady_unit_guide`) maps that (h/2, w/2, 3) float32 0..1 guide to the
+    one fitted against; `previous` / `smoothing`: the change gate against the last result (`apply_coefficients`). A
+    frame not larger than the fit grid: the alpha as it is."""
     src = np.asarray(alpha, dtype=np.float32)
     fit_h, fit_w = max(src.shape[0] // fit_divisor, 1), max(src.shape[1] // fit_divisor, 1)
     if rgb.shape[0] <= fit_h or rgb.shape[1] <= fit_w:
@@ -210,10 +209,10 @@ def refine_edges_colour(rgb: np.ndarray, alpha: np.ndarray, radius: int | None =
                         fit_divisor: int | None = None) -> np.ndarray:
     """(h, w) alpha at the model's grid -> (h, w) float32 alpha in [0, 1], its edges on the (H, W, 3) uint8 frame's
     colour edges as seen at the grid: the colour guided filter fitted at 1/`fit_divisor` (default LIVE_FIT_DIVISOR)
-    of the grid and applied
-    at the grid, with `masks.refine_edges`' snap. `guide_filter` (e.g. `MaskRefiner.steady_unit_guide`) maps the
-    (h, w, 3) float32 0..1 guide at the grid to the one used; `fit_filter` the same for the smaller guide fitted
-    against. A frame smaller than the grid, or a grid under `fit_divisor` cells a side: the alpha as it is.
+    of the grid and applied at the grid, with `masks.refine_edges`' snap. `guide_filter` (e.g.
+    `MaskRefiner.steady_unit_guide`) maps the (h, w, 3) float32 0..1 guide at the grid to the one used; `fit_filter`
+    the same for the smaller guide fitted against. A frame smaller than the grid, or a grid under `fit_divisor`
+    cells a side: the alpha as it is.
 
     The same sums as `colour_coefficients`, one plane at a time (small planar OpenCV calls: cheaper at this size),
     the mean `a` over the grey weights so that one grey conversion of a * I sums a . I (as `apply_coefficients`)."""

@@ -34,7 +34,7 @@ def add_live_parser(sub: Any) -> None:
     add_effect_arguments(live, live=True)
     live.add_argument("--quality", choices=("fast", "best"), default="fast",
                       help="fast (default) keeps 30 fps on slower machines; best holds the edges steadier for about "
-                           "1.5x the CPU a frame")
+                           "15%% more CPU a frame")
     live.add_argument("--model", default="auto", help="bundled model id (see `models`)")
     live.add_argument("--device", choices=("auto", "cpu", "gpu"), default="auto",
                       help="where the model runs (auto: GPU if one works, else CPU)")

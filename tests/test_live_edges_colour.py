@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from desktop_app.core.edges_full import refine_edges_colour
+from desktop_app.core.edges_full import refine_edges_colour, refine_edges_half
 from desktop_app.core.frames import Frame
 from desktop_app.core.masks import refine_edges, soft_threshold, upsample
 from desktop_app.core.params import EffectParams
@@ -114,3 +114,42 @@ def test_a_new_source_starts_with_a_fresh_guide_and_edge_history() -> None:
     fresh = Pipeline(GridSegmenter(alpha), params).process(Frame(rgb, 0.0, 0, "camera-2")).mask
     assert switched is not None and fresh is not None
     np.testing.assert_array_equal(switched, fresh)
+
+
+@pytest.mark.parametrize("offset", [1.5, -1.5, 1.0])
+def test_live_best_lands_the_edge_within_a_pixel_where_the_grid_step_is_cells_off(offset: float) -> None:
+    """Live quality best: the video files' band step on the frame at half its size (session 14)."""
+    rgb, alpha = scene(offset)
+    refined = soft_threshold(alpha, 0.5, 0.3)
+    half = refine_edges_half(rgb, refined)
+    assert half.shape == (FRAME_H // 2, FRAME_W // 2) and half.dtype == np.float32
+    assert half.min() >= 0.0 and half.max() <= 1.0
+    assert abs(first_person_column(upsample(half, (FRAME_H, FRAME_W))) - EDGE_X) <= 1
+    grid = upsample(refine_edges_colour(rgb, refined), (FRAME_H, FRAME_W))
+    assert abs(first_person_column(grid) - EDGE_X) >= 2 * abs(offset) - 1  # the grid step: within a cell, no closer
+    odd = refine_edges_half(np.ascontiguousarray(rgb[:287, :511]), refined)  # odd sides: an area average, rounded down
+    assert odd.shape == (143, 255)
+
+
+def test_the_live_pipeline_takes_the_half_size_step_for_live_best_only() -> None:
+    rgb, alpha = scene(1.5)
+    refined = soft_threshold(alpha, 0.5, 0.3)
+    best = EffectParams(effect="blur", feather=0.3, smoothing=0.5, quality="fast", live_quality="best")
+    mask = Pipeline(GridSegmenter(alpha), best).process(Frame(rgb, 0.0, 0, "cam")).mask
+    assert mask is not None
+    np.testing.assert_allclose(mask, upsample(refine_edges_half(rgb, refined), (FRAME_H, FRAME_W)), atol=1e-6)
+    fast = Pipeline(GridSegmenter(alpha), best.with_(live_quality="fast")).process(Frame(rgb, 0.0, 0, "cam")).mask
+    assert fast is not None and np.array_equal(fast, upsample(refine_edges_colour(rgb, refined), (FRAME_H, FRAME_W)))
+    video = Pipeline(GridSegmenter(alpha), best, video=True)
+    video.full_edges = True  # video files: the full-resolution step, whatever the live setting says
+    from desktop_app.core.edges_full import refine_edges_full
+
+    out = video.process(Frame(rgb, 0.0, 0, "clip")).mask
+    assert out is not None and np.allclose(out, refine_edges_full(rgb, refined), atol=1e-6)
+    pipeline = Pipeline(GridSegmenter(alpha), best)
+    for i, shift in enumerate(range(-24, 25, 12)):  # a moving edge, frame after frame: followed, no lag
+        moved = np.empty_like(rgb)
+        moved[:, :EDGE_X + shift], moved[:, EDGE_X + shift:] = BACKGROUND, PERSON
+        pipeline.segmenter.mask = scene(1.5 + shift / 4)[1]  # type: ignore[attr-defined]
+        mask = pipeline.process(Frame(moved, i / 30, i, "cam")).mask
+        assert mask is not None and abs(first_person_column(mask) - (EDGE_X + shift)) <= 1, i

@@ -11,7 +11,7 @@ import pytest
 from desktop_app.core.frames import Frame
 from desktop_app.core.live import LiveSession
 from desktop_app.core.params import EffectParams
-from desktop_app.core.person_crop import LIVE_BEST_SCALE, LOOK_EVERY, PersonCrop, paste_on_grid
+from desktop_app.core.person_crop import LOOK_EVERY, PersonCrop, paste_on_grid
 from desktop_app.core.pipeline import Pipeline
 
 W, H = 640, 360  # the frame; the fake's grid for it is 256x144, for a square crop 256x256
@@ -186,60 +186,3 @@ def test_video_files_crop_under_the_lookahead(crop: bool) -> None:
         person = cv2.resize(truth_grid(rgb), (W, H), interpolation=cv2.INTER_NEAREST) >= 0.5
         assert np.count_nonzero((mask >= 0.5) & person) >= 0.97 * np.count_nonzero(person)
 
-
-def test_live_best_keeps_the_crops_finer_map_on_a_grid_twice_as_fine() -> None:
-    edge = (263, 121, 377, 360)  # sides between the whole-frame grid's cells (2.5 px each)
-    rgb = scene(edge)
-    red = ((rgb[..., 0] > 150) & (rgb[..., 1] < 90)).astype(np.float32)
-    fine = cv2.resize(red, (512, 288), interpolation=cv2.INTER_AREA)  # the truth on the finer grid
-    seg = RedSegmenter()
-    coarse, _ = PersonCrop().predict(seg, rgb)
-    grid, _ = PersonCrop(scale=LIVE_BEST_SCALE).predict(seg, rgb)
-    assert coarse.shape == (144, 256) and grid.shape == (288, 512)
-    upsampled = cv2.resize(coarse, (512, 288), interpolation=cv2.INTER_LINEAR)
-    assert np.abs(grid - fine).mean() < 0.5 * np.abs(upsampled - fine).mean()
-    assert np.array_equal(grid >= 0.5, fine >= 0.5)
-
-
-def test_live_best_whole_frames_are_upsampled_to_the_finer_grid() -> None:
-    seg, crop = RedSegmenter(), PersonCrop(scale=LIVE_BEST_SCALE)
-    grid, _ = crop.predict(seg, scene((20, 100, 620, 360)))  # too wide for a crop: the whole frame
-    assert crop.box is None and grid.shape == (288, 512)
-
-
-def test_live_best_is_never_finer_than_the_frame(monkeypatch: pytest.MonkeyPatch) -> None:
-    import desktop_app.core.pipeline as pipeline_module
-
-    rgb = np.full((300, 400, 3), 90, np.uint8)  # 4:3: the fake's 256x256 grid, twice that would pass the frame
-    rgb[100:300, 150:250] = (220, 40, 40)
-    grid, _ = PersonCrop(scale=LIVE_BEST_SCALE).predict(RedSegmenter(), rgb)
-    assert grid.shape == (300, 400)
-    calls: list[tuple[int, ...]] = []
-
-    def edges(rgb: np.ndarray, alpha: np.ndarray, **kwargs: object) -> np.ndarray:
-        calls.append(alpha.shape)
-        return alpha
-
-    monkeypatch.setattr(pipeline_module, "refine_edges_colour", edges)
-    pipeline = Pipeline(RedSegmenter(), EffectParams(effect="blur", live_quality="best"), temporal=True)
-    pipeline.crop = True
-    pipeline.process(Frame(rgb, 0.0, 0, "cam"))
-    assert calls == [(300, 400)]  # the edge step gets a grid it can snap to (one no larger than the frame)
-
-
-def test_the_pipeline_takes_the_finer_grid_for_live_best_and_starts_again_on_a_change() -> None:
-    seg = RedSegmenter()
-    pipeline = Pipeline(seg, EffectParams(effect="blur", live_quality="best"), temporal=True)
-    pipeline.crop = True
-    for i in range(2):
-        result = pipeline.process(Frame(scene(PERSON), i / 30.0, i, "cam"))
-    assert pipeline._crop.scale == LIVE_BEST_SCALE and result.mask is not None and result.mask.shape == (H, W)
-    assert pipeline._refiner._state is not None and pipeline._refiner._state.shape == (288, 512)
-    pipeline.set_params(EffectParams(effect="blur", live_quality="fast"))
-    seg.inputs.clear()
-    result = pipeline.process(Frame(scene(PERSON), 2 / 30.0, 2, "cam"))
-    assert pipeline._crop.scale == 1.0 and seg.inputs[0] == (H, W)  # a new grid: the whole frame first again
-    assert pipeline._refiner._state is not None and pipeline._refiner._state.shape == (144, 256)
-    still = Pipeline(seg, EffectParams(effect="blur", quality="fast", live_quality="best"), temporal=False)
-    assert still.process(Frame(scene(PERSON), 0.0, 0, "photo")).mask is not None
-    assert still._crop.scale == 1.0  # photos never crop, whatever the live setting

@@ -184,11 +184,26 @@ def refine_edges_full(rgb: np.ndarray, alpha: np.ndarray, radius: int = FULL_EDG
     return apply_coefficients(rgb, colour_coefficients(guide, small, radius, eps), guide, True, previous, smoothing)
 
 
+def refine_edges_half(rgb: np.ndarray, alpha: np.ndarray, radius: int = FULL_EDGE_RADIUS, eps: float = FULL_EDGE_EPS,
+                      guide_filter: Callable[[np.ndarray], np.ndarray] | None = None,
+                      previous: np.ndarray | None = None, smoothing: float = 0.0) -> np.ndarray:
+    """`refine_edges_full` on the frame at half its size per side (a 2x2 average where the side is even): the alpha
+    at that size, (H // 2, W // 2). Live quality "best" (session 14): the video files' band step, fitted at the same
+    half grid, for about a quarter of its pixels: +1.4 ms at 720p over the grid step, flicker 0.526x -> 0.445x of
+    before #9 on the held-out clips (docs/quality.md, "Session 14")."""
+    height, width = rgb.shape[0] // 2, rgb.shape[1] // 2
+    if height < 1 or width < 1:
+        return np.asarray(alpha, dtype=np.float32)
+    even = rgb.shape[0] % 2 == 0 and rgb.shape[1] % 2 == 0
+    half = cv2.resize(np.ascontiguousarray(rgb), (width, height),
+                      interpolation=cv2.INTER_LINEAR if even else cv2.INTER_AREA)
+    return refine_edges_full(half, alpha, radius, eps, guide_filter, previous, smoothing)
+
+
 # Live edges (W39): the same colour guided filter, fitted at half the model's grid (128x72 for 256x144) with radius 1
 # and applied at the grid itself, against the frame resized straight to the grid (one bilinear resize). Session 14,
 # on six tune clips (docs/quality.md, "Session 14"): fitted at a quarter of the grid with eps 1e-3, as from W39 to
 # session 13, flicker 0.566x of before #9; at half the grid 0.521x, and with eps 3e-4 0.507x, for +0.14 ms a frame.
-# Live quality "best" (a grid twice as fine) fits at the same 128x72: LIVE_FIT_DIVISOR times its scale.
 LIVE_EDGE_RADIUS = 1
 LIVE_FIT_DIVISOR = 2
 LIVE_EDGE_EPS = 3e-4
@@ -205,20 +220,18 @@ def _shrink(x: np.ndarray, divisor: int) -> np.ndarray:
 
 def refine_edges_colour(rgb: np.ndarray, alpha: np.ndarray, radius: int | None = None,
                         eps: float | None = None, guide_filter: Callable[[np.ndarray], np.ndarray] | None = None,
-                        fit_filter: Callable[[np.ndarray], np.ndarray] | None = None,
-                        fit_divisor: int | None = None) -> np.ndarray:
+                        fit_filter: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
     """(h, w) alpha at the model's grid -> (h, w) float32 alpha in [0, 1], its edges on the (H, W, 3) uint8 frame's
-    colour edges as seen at the grid: the colour guided filter fitted at 1/`fit_divisor` (default LIVE_FIT_DIVISOR)
-    of the grid and applied at the grid, with `masks.refine_edges`' snap. `guide_filter` (e.g.
-    `MaskRefiner.steady_unit_guide`) maps the (h, w, 3) float32 0..1 guide at the grid to the one used; `fit_filter`
-    the same for the smaller guide fitted against. A frame smaller than the grid, or a grid under `fit_divisor`
-    cells a side: the alpha as it is.
+    colour edges as seen at the grid: the colour guided filter fitted at 1/LIVE_FIT_DIVISOR of the grid and applied
+    at the grid, with `masks.refine_edges`' snap. `guide_filter` (e.g. `MaskRefiner.steady_unit_guide`) maps the
+    (h, w, 3) float32 0..1 guide at the grid to the one used; `fit_filter` the same for the smaller guide fitted
+    against. A frame smaller than the grid, or a grid under LIVE_FIT_DIVISOR cells a side: the alpha as it is.
 
     The same sums as `colour_coefficients`, one plane at a time (small planar OpenCV calls: cheaper at this size),
     the mean `a` over the grey weights so that one grey conversion of a * I sums a . I (as `apply_coefficients`)."""
     radius = LIVE_EDGE_RADIUS if radius is None else radius
     eps = LIVE_EDGE_EPS if eps is None else eps
-    divisor = LIVE_FIT_DIVISOR if fit_divisor is None else fit_divisor
+    divisor = LIVE_FIT_DIVISOR
     src = np.asarray(alpha, dtype=np.float32)
     h, w = src.shape
     if rgb.shape[0] < h or rgb.shape[1] < w or h < divisor or w < divisor:

@@ -34,9 +34,9 @@ class EffectParams:
     # still path (`desktop_app.core.quality.segment_still`), "fast" the per-frame one. Live and video frames
     # always take the fast per-frame path (with temporal smoothing), whatever this says.
     quality: Quality = "best"
-    # Live frames only (the camera and the virtual camera): "fast" keeps 720p within 10 ms a frame on one core;
-    # "best" runs the grid steps at twice the model's resolution per side around the person (core.person_crop
-    # LIVE_BEST_SCALE: steadier edges, about 1.5x the CPU a frame; docs/quality.md, "Session 14").
+    # Live frames only (the camera and the virtual camera): "fast" snaps the mask's edges at the model's grid (720p
+    # within about 10 ms a frame on one core); "best" at half the frame's resolution (edges_full.refine_edges_half:
+    # steadier edges for about +1.4 ms a 720p frame; docs/quality.md, "Session 14").
     live_quality: Quality = "fast"
     # Face anonymization, combinable with every effect: None = off. `face_threshold` is the detector's score a
     # face needs (0..1); `face_padding` grows each face's box by that fraction of its size on every side (0..1).

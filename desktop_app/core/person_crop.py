@@ -36,11 +36,6 @@ KEEP = 0.8  # the crop is chosen again when the person's square shrinks under th
 MIN_SIDE = 0.3  # the smallest crop, a share of the frame's shorter side (no zooming into a few pixels)
 MIN_CELLS = 20  # fewer person cells than this on the grid: nobody there, the whole frame next time
 NEW_PERSON = 0.002  # a whole-frame look's person cells outside the crop that widen it: this share of the grid
-# Live quality "best": the map on a grid this many times finer per side than the whole frame's model grid, so the
-# crop's finer map is not averaged down and the later grid steps (smoothing, colour edges) run at that resolution
-# (720p: 512x288 instead of 256x144). Held-out clips: flicker 0.526x -> 0.485x of before #9 against live fast, for
-# 1.45x the CPU a 720p frame (docs/quality.md, "Session 14").
-LIVE_BEST_SCALE = 2.0
 
 Box = tuple[int, int, int, int]
 
@@ -48,13 +43,10 @@ Box = tuple[int, int, int, int]
 class PersonCrop:
     """`predict(segmenter, rgb)`: the model's map on the whole frame's grid, run on a crop around the person.
 
-    `scale`: the returned grid is the whole frame's model grid times this per side, at most the frame's own size
-    (1: the model's own; whole-frame maps are then upsampled bilinearly). Sequential state (the last map and crop):
-    one per stream of frames; `reset()` for a new source or a new `scale`."""
+    Sequential state (the last map and crop): one per stream of frames; `reset()` for a new source."""
 
-    def __init__(self, margin: float = MARGIN, look_every: int = LOOK_EVERY, keep: float = KEEP,
-                 scale: float = 1.0) -> None:
-        self.margin, self.look_every, self.keep, self.scale = margin, look_every, keep, scale
+    def __init__(self, margin: float = MARGIN, look_every: int = LOOK_EVERY, keep: float = KEEP) -> None:
+        self.margin, self.look_every, self.keep = margin, look_every, keep
         self.crops = 0  # frames the crop was used for (tests, benchmarks)
         self.reset()
 
@@ -68,27 +60,18 @@ class PersonCrop:
         """The crop used for the last frame (frame pixels), or None for the whole frame."""
         return self._box
 
-    def _whole(self, segmenter: Any, rgb: np.ndarray) -> tuple[np.ndarray, dict[str, float]]:
-        """The model on the whole frame, its map on this crop's grid (`scale`)."""
-        grid, timings = segmenter.predict(rgb)
-        if self.scale != 1:  # never finer than the frame itself (the grid's edge step needs the frame's pixels)
-            size = (min(round(grid.shape[1] * self.scale), rgb.shape[1]),
-                    min(round(grid.shape[0] * self.scale), rgb.shape[0]))
-            grid = cv2.resize(grid, size, interpolation=cv2.INTER_LINEAR)
-        return grid, timings
-
     def predict(self, segmenter: Any, rgb: np.ndarray) -> tuple[np.ndarray, dict[str, float]]:
         height, width = rgb.shape[:2]
         self._count += 1
         prev = self._prev
         if prev is not None and self._box is not None and self.look_every and self._count % self.look_every == 0:
-            whole, _ = self._whole(segmenter, rgb)
+            whole, _ = segmenter.predict(rgb)
             if whole.shape == prev.shape and _outside(whole, self._box, width, height) >= NEW_PERSON * whole.size:
                 prev, self._box = np.maximum(prev, whole), None
         box = self._choose(prev, width, height) if prev is not None else None
         if box is None:  # nobody to crop around yet: the whole frame, and the crop at once if it finds somebody
             self._box = None
-            grid, timings = self._whole(segmenter, rgb)
+            grid, timings = segmenter.predict(rgb)
             self._prev = prev = grid
             box = self._choose(grid, width, height)
             if box is None:

@@ -13,14 +13,14 @@ import numpy as np
 
 from desktop_app.core import quality as still_quality
 from desktop_app.core.buffers import PoolSet, pooled_outputs
-from desktop_app.core.edges_full import LIVE_FIT_DIVISOR, refine_edges_colour, refine_edges_full
+from desktop_app.core.edges_full import refine_edges_colour, refine_edges_full, refine_edges_half
 from desktop_app.core.effects.background import compose, load_background
 from desktop_app.core.effects.registry import PERSON_SEGMENTATION, EffectSpec, spec_for
 from desktop_app.core.faces.stage import FaceStage
 from desktop_app.core.frames import Frame, Result
 from desktop_app.core.masks import MaskRefiner, soft_threshold, upsample
 from desktop_app.core.params import EffectParams
-from desktop_app.core.person_crop import LIVE_BEST_SCALE, PersonCrop
+from desktop_app.core.person_crop import PersonCrop
 from desktop_app.core.resize import fit_long_side
 
 STAGES = ("resize", "inference", "mask", "compose")
@@ -130,9 +130,10 @@ class Pipeline:
     (`MaskRefiner.steady`), so sensor noise does not make a still person's edge flicker. `full_edges` (an
     attribute, default False) snaps them at the frame's full resolution instead (`edges_full.refine_edges_full`:
     flicker 0.45x on call-P002, about +3.5 ms CPU at 720p, so for video files, which the CLI and the window's
-    exports turn it on for, not for live frames; docs/quality.md). `crop` (an attribute, default False; the live
-    session turns it on) runs the model on a square crop around where the person was (`core.person_crop`), on a
-    grid twice as fine per side while `params.live_quality` is "best" (`person_crop.LIVE_BEST_SCALE`);
+    exports turn it on for, not for live frames; docs/quality.md). Live frames with `params.live_quality` "best"
+    take that full-resolution step on the frame at half its size instead (`edges_full.refine_edges_half`: +1.4 ms
+    at 720p, flicker 0.53x -> 0.45x of before #9 held out). `crop` (an attribute, default False; the live
+    session turns it on) runs the model on a square crop around where the person was (`core.person_crop`);
     `video_crop` (default True) has video files' lookahead do the same under it (`lookahead.video_lookahead`).
 
     Stages: `process` runs `self.stages` in order, the `BackgroundStage` first (the above), then the `FaceStage`
@@ -235,11 +236,6 @@ class Pipeline:
             return
 
         if self.crop and not state.still:
-            scale = LIVE_BEST_SCALE if params.live_quality == "best" else 1.0
-            if scale != self._crop.scale:  # another grid: the crop and the history start again
-                self._crop.scale = scale
-                self._crop.reset()
-                self._refiner.reset()
             mask_small, seg_timings = self._crop.predict(self.segmenter, rgb)
         else:
             mask_small, seg_timings = self.segmenter.predict(rgb)
@@ -255,7 +251,7 @@ class Pipeline:
             pixels = compose(rgb, mask, params)
         else:
             refined = refiner.refine(mask_small)
-            edged = self._edges(rgb, refined) if self.edges else None
+            edged = self._edges(rgb, refined, params.live_quality == "best") if self.edges else None
             mask = upsample(refined if edged is None else edged, rgb.shape[:2], out=self._mask_buffer(rgb, state))
             masked = time.perf_counter()
             pixels = compose(rgb, mask, params, background, mask_small=refined, live=self.live)
@@ -273,19 +269,21 @@ class Pipeline:
             return None
         return self._pools.take("mask", rgb.shape[:2], np.float32)
 
-    def _edges(self, rgb: np.ndarray, refined: np.ndarray) -> np.ndarray:
-        """The refined mask's edges snapped to the frame's in colour: at full resolution (`full_edges`) or at the
-        model's grid (`edges_full.refine_edges_colour`, live; W39: the grey grid step before it flickered 0.0112 vs
-        0.0090 on call-P002), against a change-gated average of the frame (and, at the grid, gated again); then specks
+    def _edges(self, rgb: np.ndarray, refined: np.ndarray, live_best: bool = False) -> np.ndarray:
+        """The refined mask's edges snapped to the frame's in colour: at full resolution (`full_edges`), at half of it
+        (`live_best`: live quality "best", `edges_full.refine_edges_half`) or at the model's grid
+        (`edges_full.refine_edges_colour`, live; W39: the grey grid step before it flickered 0.0112 vs 0.0090 on
+        call-P002), against a change-gated average of the frame (and, at the grid, gated again); then specks
         dropped and small holes filled (`MaskRefiner.despeckle`, W39b), the gated histories left as they were."""
         refiner = self._refiner
-        if self.full_edges:
-            return refiner.despeckle(refiner.steady_full(refine_edges_full(
-                rgb, refined, guide_filter=refiner.steady_unit_guide, previous=refiner.previous_full(rgb.shape[:2]),
+        if self.full_edges or live_best:
+            band = refine_edges_full if self.full_edges else refine_edges_half
+            size = rgb.shape[:2] if self.full_edges else (rgb.shape[0] // 2, rgb.shape[1] // 2)
+            return refiner.despeckle(refiner.steady_full(band(
+                rgb, refined, guide_filter=refiner.steady_unit_guide, previous=refiner.previous_full(size),
                 smoothing=refiner.smoothing)), refined.shape)
-        divisor = round(LIVE_FIT_DIVISOR * self._crop.scale) if self.crop else LIVE_FIT_DIVISOR  # one fit grid
-        return refiner.despeckle(refiner.steady(refine_edges_colour(
-            rgb, refined, guide_filter=refiner.steady_unit_guide, fit_divisor=divisor)))
+        return refiner.despeckle(refiner.steady(refine_edges_colour(rgb, refined,
+                                                                    guide_filter=refiner.steady_unit_guide)))
 
     def _best_still(self, rgb: np.ndarray, params: EffectParams, spec: EffectSpec,
                     background: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:

@@ -40,9 +40,9 @@ QUALITY_LABELS = {"best": "Best (photos)", "fast": "Fast"}
 QUALITY_TIP = ("Photos, opened folders and Export all: Best looks closer at each person and follows the photo's "
                "edges (slower); Fast is the per-frame path. Videos use the per-frame path; live has its own setting.")
 LIVE_QUALITY_LABELS = {"fast": "Fast", "best": "Best (more CPU)"}
-LIVE_QUALITY_TIP = ("The camera and the virtual camera: Best follows the person's edges on a finer grid, so they "
-                    "hold steadier while you move, for about 1.5x the CPU a frame; Fast keeps 30 frames a "
-                    "second on slower machines.")
+LIVE_QUALITY_TIP = ("The camera and the virtual camera: Best follows the person's edges at half the camera's "
+                    "resolution, so they hold steadier while you move, for about 15% more CPU a frame; Fast keeps "
+                    "30 frames a second on slower machines.")
 DEFAULT_SOLID = (255, 255, 255)
 THUMB = QSize(96, 54)
 BACKGROUND_ROLE = Qt.ItemDataRole.UserRole

@@ -1,7 +1,7 @@
 """Cost of session 13's live crop (issue #9, `core.person_crop`): the live blur pipeline end to end with the model
 on the whole frame (before), on a square crop around the person (now) and, since session 14, with live quality
-"best" (the crop's map on a grid twice as fine, `person_crop.LIVE_BEST_SCALE`), side by side in one run; and the
-crop with session 13's live edge fit (a quarter of the grid, not half: `crop, s13 edges`).
+"best" (the edges snapped at half the frame's size, `edges_full.refine_edges_half`), side by side in one run; and
+the crop with session 13's live edge fit (a quarter of the grid, not half: `crop, s13 edges`).
 
 bench_core's measurement (`desktop_app.benchmark.run_effect`: one ORT and one OpenCV thread, the bundled sample
 video's frames resized to each size), in blocks that alternate which variant goes first; medians over the blocks.
@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from desktop_app import benchmark  # noqa: E402
-from desktop_app.core import pipeline as pipeline_module  # noqa: E402
+from desktop_app.core import edges_full  # noqa: E402
 from desktop_app.core.params import EffectParams  # noqa: E402
 from desktop_app.core.segmenter import Segmenter  # noqa: E402
 
@@ -38,18 +38,19 @@ def edge_step_ms(frames: list) -> dict[str, float]:
 
     import numpy as np
 
-    from desktop_app.core.edges_full import refine_edges_colour
-
     rgb = cv2.resize(frames[0], (1280, 720), interpolation=cv2.INTER_AREA)
     alpha = cv2.GaussianBlur((np.indices((144, 256))[1] > 128).astype(np.float32), (0, 0), 2)
     out = {}
+    saved = edges_full.LIVE_FIT_DIVISOR
     for divisor in (4, 2):
+        edges_full.LIVE_FIT_DIVISOR = divisor
         times = []
         for _ in range(300):
             start = time.thread_time()
-            refine_edges_colour(rgb, alpha, fit_divisor=divisor)
+            edges_full.refine_edges_colour(rgb, alpha)
             times.append((time.thread_time() - start) * 1e3)
         out[f"fit_divisor_{divisor}"] = round(statistics.median(times), 3)
+    edges_full.LIVE_FIT_DIVISOR = saved
     return out
 
 
@@ -62,7 +63,7 @@ def main() -> int:
     args = parser.parse_args()
     cv2.setNumThreads(1)
     seg = Segmenter("auto", device="cpu", threads=1)
-    divisor_now = pipeline_module.LIVE_FIT_DIVISOR
+    divisor_now = edges_full.LIVE_FIT_DIVISOR
     source, name = benchmark.sample_frames(24)
     out: dict = {"benchmark": "bench_crop_cost", "frames": name, "sizes": {}}
     for size in args.sizes:
@@ -76,9 +77,9 @@ def main() -> int:
             for name in order:
                 crop, live_quality, divisor = variants[name]
                 params = EffectParams(effect="blur", live_quality=live_quality)
-                pipeline_module.LIVE_FIT_DIVISOR = divisor
+                edges_full.LIVE_FIT_DIVISOR = divisor
                 rows[name].append(benchmark.run_effect(seg, frames, params, args.frames, crop=crop))
-        pipeline_module.LIVE_FIT_DIVISOR = divisor_now
+        edges_full.LIVE_FIT_DIVISOR = divisor_now
         table = {k: {key: round(statistics.median(r[key] for r in v), 3) for key in KEYS} | {
             "cropped_frames_per_block": v[0]["cropped_frames"]} for k, v in rows.items()}
         out["sizes"][size] = table

@@ -6,15 +6,16 @@ held out = call-P008, call-P008-noisy, call-P006, call-P007, call-P009, call-P01
 people on backgrounds no other clip gave them (HELD_OUT2, built into .cache/evalset-clips-fresh2). Flicker is also
 given against today's pipeline before #9 (`ours-before`, computed once per clip and cached in the output JSON).
 
-Variants: `live` and `live-best` (live quality fast / best as the app runs them now), `live-s13` (live as session
-13 left it: the colour edges fitted at a quarter of the grid, eps 1e-3), `live-best-s14a` (live best with those
-edges), `live-fit*` (the edge fit's divisor, radius, eps tried on the tune clips), `live-noedges` (the colour edge
-step off), `video` (video files today: since session 14 their full-resolution edges take eps 1e-4, which
-`video-e01` sets explicitly; session 14's `video` rows were run with 1e-3), `video-e*` / `video-r*` / `video-fit*`
-(those edges' eps, radius and fit grid tried on the tune clips) and `video-grid2` (the finer grid under the
-lookahead: tried, left out).
-bench/results/quality_session14.json holds session 14's runs; its `live-grid*` rows came from the grid scale set on
-the crop directly, as first tried (live-grid2 is what live-best-s14a runs).
+Variants: `live` and `live-best` (live quality fast / best as the app runs them now; best = the video files' band
+edge step on the frame at half its size, which `live-half` runs outside the app, `live-half-r1` with live's radius
+and eps), `live-s13` (live as session 13 left it: the colour edges fitted at a quarter of the grid, eps 1e-3),
+`live-fit*` (the edge fit's divisor, radius, eps tried on the tune clips), `live-noedges` (the colour edge step
+off), `video` (video files today: since session 14 their full-resolution edges take eps 1e-4, which `video-e01`
+sets explicitly; session 14's `video` rows were run with 1e-3), `video-e*` / `video-r*` / `video-fit*` (those
+edges' eps, radius and fit grid tried on the tune clips) and `video-grid2` (a grid twice as fine under the
+lookahead: tried, left out). bench/results/quality_session14.json holds session 14's runs; its `live-grid*`,
+`live-best-s14a` and `live-best-e03` rows are live best's first version (the crop's map on a grid twice as fine
+per side, every grid step at that size: commits d843247-f4da52e), replaced by the half-size band step.
 
     .venv/bin/python bench/quality_live_variants.py --variants live,live-best [--split tune|heldout|all] --out F
     .venv/bin/python bench/quality_live_variants.py --pictures call-P004,call-P007   # docs/img/live-best-*.png
@@ -75,6 +76,30 @@ def live(frames: list[np.ndarray], segmenter, edges: bool = True, live_quality: 
     return [m >= 0.5 for m in (pipeline.process(Frame(rgb, i / 30.0, i, "cam")).mask for i, rgb in enumerate(frames))]
 
 
+class HalfEdges(Pipeline):
+    """Tried in session 14: live with the video files' band edge step run on the frame at half its size."""
+
+    radius, eps = 2, 1e-4
+
+    def _edges(self, rgb: np.ndarray, refined: np.ndarray, live_best: bool = False) -> np.ndarray:
+        import cv2
+
+        from desktop_app.core.edges_full import refine_edges_full
+
+        refiner = self._refiner
+        half = cv2.resize(rgb, (rgb.shape[1] // 2, rgb.shape[0] // 2), interpolation=cv2.INTER_LINEAR)
+        return refiner.despeckle(refiner.steady_full(refine_edges_full(
+            half, refined, self.radius, self.eps, guide_filter=refiner.steady_unit_guide,
+            previous=refiner.previous_full(half.shape[:2]), smoothing=refiner.smoothing)), refined.shape)
+
+
+def live_half(frames: list[np.ndarray], segmenter, radius: int, eps: float) -> list[np.ndarray]:
+    pipeline = HalfEdges(segmenter, EffectParams(effect="blur"), temporal=True)
+    pipeline.crop = True
+    pipeline.radius, pipeline.eps = radius, eps
+    return [m >= 0.5 for m in (pipeline.process(Frame(rgb, i / 30.0, i, "cam")).mask for i, rgb in enumerate(frames))]
+
+
 def video(frames: list[np.ndarray], segmenter, **opts) -> list[np.ndarray]:
     pipeline = Pipeline(segmenter, EffectParams(effect="blur"), temporal=True)
     pipeline.full_edges = True
@@ -88,20 +113,15 @@ def video(frames: list[np.ndarray], segmenter, **opts) -> list[np.ndarray]:
 
 
 def with_edges(fit_divisor: int, radius: int, eps: float, run: Callable[[], list[np.ndarray]]) -> list[np.ndarray]:
-    """`run()` with live's colour edge step fitted at 1/fit_divisor of the model's grid (times the crop's scale for
-    live quality best, as the pipeline does), with this radius and eps."""
+    """`run()` with live's colour edge step fitted at 1/fit_divisor of the model's grid, with this radius and eps."""
     from desktop_app.core import edges_full
-    from desktop_app.core import pipeline as pipeline_module
 
-    saved = (edges_full.LIVE_FIT_DIVISOR, edges_full.LIVE_EDGE_RADIUS, edges_full.LIVE_EDGE_EPS,
-             pipeline_module.LIVE_FIT_DIVISOR)
+    saved = edges_full.LIVE_FIT_DIVISOR, edges_full.LIVE_EDGE_RADIUS, edges_full.LIVE_EDGE_EPS
     edges_full.LIVE_FIT_DIVISOR, edges_full.LIVE_EDGE_RADIUS, edges_full.LIVE_EDGE_EPS = fit_divisor, radius, eps
-    pipeline_module.LIVE_FIT_DIVISOR = fit_divisor
     try:
         return run()
     finally:
-        (edges_full.LIVE_FIT_DIVISOR, edges_full.LIVE_EDGE_RADIUS, edges_full.LIVE_EDGE_EPS,
-         pipeline_module.LIVE_FIT_DIVISOR) = saved
+        edges_full.LIVE_FIT_DIVISOR, edges_full.LIVE_EDGE_RADIUS, edges_full.LIVE_EDGE_EPS = saved
 
 
 def with_full_edges(radius: int, eps: float, fit_divisor: int, run: Callable[[], list[np.ndarray]]
@@ -120,6 +140,8 @@ def with_full_edges(radius: int, eps: float, fit_divisor: int, run: Callable[[],
 
 
 VARIANTS: dict[str, Callable[..., list[np.ndarray]]] = {
+    "live-half": lambda f, s: live_half(f, s, 2, 1e-4),
+    "live-half-r1": lambda f, s: live_half(f, s, 1, 3e-4),
     "video-e03": lambda f, s: with_full_edges(2, 3e-4, 2, lambda: video(f, s)),
     "video-e01": lambda f, s: with_full_edges(2, 1e-4, 2, lambda: video(f, s)),
     "video-fit1-r2-e03": lambda f, s: with_full_edges(2, 3e-4, 1, lambda: video(f, s)),
@@ -130,14 +152,12 @@ VARIANTS: dict[str, Callable[..., list[np.ndarray]]] = {
     "video-fit1-r2": lambda f, s: with_full_edges(2, 1e-3, 1, lambda: video(f, s)),
     "video-fit1-r4": lambda f, s: with_full_edges(4, 1e-3, 1, lambda: video(f, s)),
     "live-s13": lambda f, s: with_edges(4, 1, 1e-3, lambda: live(f, s)),  # live before session 14
-    "live-best-s14a": lambda f, s: with_edges(2, 1, 1e-3, lambda: live(f, s, live_quality="best")),
     "live-fit2": lambda f, s: with_edges(2, 1, 1e-3, lambda: live(f, s)),
     "live-fit2-r2": lambda f, s: with_edges(2, 2, 1e-3, lambda: live(f, s)),
     "live-fit1-r2": lambda f, s: with_edges(1, 2, 1e-3, lambda: live(f, s)),
     "live-fit2-e3": lambda f, s: with_edges(2, 1, 3e-3, lambda: live(f, s)),
     "live-fit2-e03": lambda f, s: with_edges(2, 1, 3e-4, lambda: live(f, s)),
     "live-fit2-e01": lambda f, s: with_edges(2, 1, 1e-4, lambda: live(f, s)),
-    "live-best-e03": lambda f, s: with_edges(2, 1, 3e-4, lambda: live(f, s, live_quality="best")),
     "live": lambda f, s: live(f, s),
     "live-best": lambda f, s: live(f, s, live_quality="best"),
     "live-noedges": lambda f, s: live(f, s, edges=False),

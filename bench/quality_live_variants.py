@@ -8,7 +8,8 @@ given against today's pipeline before #9 (`ours-before`, computed once per clip 
 
 Variants: `live` and `live-best` (live quality fast / best as the app runs them now; best = the video files' band
 edge step on the frame at half its size, which `live-half` runs outside the app, `live-half-r1` with live's radius
-and eps), `live-s13` (live as session 13 left it: the colour edges fitted at a quarter of the grid, eps 1e-3),
+and eps, `live-band*` the same step on the frame resized to that many times the model grid), `live-s13` (live as
+session 13 left it: the colour edges fitted at a quarter of the grid, eps 1e-3),
 `live-fit*` (the edge fit's divisor, radius, eps tried on the tune clips), `live-noedges` (the colour edge step
 off), `video` (video files today: since session 14 their full-resolution edges take eps 1e-4, which `video-e01`
 sets explicitly; session 14's `video` rows were run with 1e-3), `video-e*` / `video-r*` / `video-fit*` (those
@@ -79,7 +80,7 @@ def live(frames: list[np.ndarray], segmenter, edges: bool = True, live_quality: 
 class HalfEdges(Pipeline):
     """Tried in session 14: live with the video files' band edge step run on the frame at half its size."""
 
-    radius, eps = 2, 1e-4
+    radius, eps, grid_scale = 2, 1e-4, 0.0  # grid_scale > 0: the frame resized to that many times the model grid
 
     def _edges(self, rgb: np.ndarray, refined: np.ndarray, live_best: bool = False) -> np.ndarray:
         import cv2
@@ -87,16 +88,19 @@ class HalfEdges(Pipeline):
         from desktop_app.core.edges_full import refine_edges_full
 
         refiner = self._refiner
-        half = cv2.resize(rgb, (rgb.shape[1] // 2, rgb.shape[0] // 2), interpolation=cv2.INTER_LINEAR)
+        size = ((round(refined.shape[1] * self.grid_scale), round(refined.shape[0] * self.grid_scale))
+                if self.grid_scale else (rgb.shape[1] // 2, rgb.shape[0] // 2))
+        half = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA if self.grid_scale else cv2.INTER_LINEAR)
         return refiner.despeckle(refiner.steady_full(refine_edges_full(
             half, refined, self.radius, self.eps, guide_filter=refiner.steady_unit_guide,
             previous=refiner.previous_full(half.shape[:2]), smoothing=refiner.smoothing)), refined.shape)
 
 
-def live_half(frames: list[np.ndarray], segmenter, radius: int, eps: float) -> list[np.ndarray]:
+def live_half(frames: list[np.ndarray], segmenter, radius: int, eps: float, grid_scale: float = 0.0
+              ) -> list[np.ndarray]:
     pipeline = HalfEdges(segmenter, EffectParams(effect="blur"), temporal=True)
     pipeline.crop = True
-    pipeline.radius, pipeline.eps = radius, eps
+    pipeline.radius, pipeline.eps, pipeline.grid_scale = radius, eps, grid_scale
     return [m >= 0.5 for m in (pipeline.process(Frame(rgb, i / 30.0, i, "cam")).mask for i, rgb in enumerate(frames))]
 
 
@@ -142,6 +146,10 @@ def with_full_edges(radius: int, eps: float, fit_divisor: int, run: Callable[[],
 VARIANTS: dict[str, Callable[..., list[np.ndarray]]] = {
     "live-half": lambda f, s: live_half(f, s, 2, 1e-4),
     "live-half-r1": lambda f, s: live_half(f, s, 1, 3e-4),
+    "live-band1.5": lambda f, s: live_half(f, s, 2, 1e-4, 1.5),
+    "live-band1.25": lambda f, s: live_half(f, s, 2, 1e-4, 1.25),
+    "live-band1.0": lambda f, s: live_half(f, s, 2, 1e-4, 1.0),
+    "live-fit2-r2-e01": lambda f, s: with_edges(2, 2, 1e-4, lambda: live(f, s)),
     "video-e03": lambda f, s: with_full_edges(2, 3e-4, 2, lambda: video(f, s)),
     "video-e01": lambda f, s: with_full_edges(2, 1e-4, 2, lambda: video(f, s)),
     "video-fit1-r2-e03": lambda f, s: with_full_edges(2, 3e-4, 1, lambda: video(f, s)),

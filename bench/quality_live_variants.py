@@ -8,8 +8,8 @@ given against today's pipeline before #9 (`ours-before`, computed once per clip 
 
 Variants: `live` and `live-best` (live quality fast / best as the app runs them now; best = the video files' band
 edge step on the frame at half its size, which `live-half` runs outside the app, `live-half-r1` with live's radius
-and eps, `live-band*` the same step on the frame resized to that many times the model grid), `live-s13` (live as
-session 13 left it: the colour edges fitted at a quarter of the grid, eps 1e-3),
+and eps, `live-half-nocrop` without the crop, `live-band*` the same step on the frame resized to that many times
+the model grid), `live-s13` (live as session 13 left it: the colour edges fitted at a quarter of the grid, eps 1e-3),
 `live-fit*` (the edge fit's divisor, radius, eps tried on the tune clips), `live-noedges` (the colour edge step
 off), `video` (video files today: since session 14 their full-resolution edges take eps 1e-4, which `video-e01`
 sets explicitly; session 14's `video` rows were run with 1e-3), `video-e*` / `video-r*` / `video-fit*` (those
@@ -96,10 +96,10 @@ class HalfEdges(Pipeline):
             previous=refiner.previous_full(half.shape[:2]), smoothing=refiner.smoothing)), refined.shape)
 
 
-def live_half(frames: list[np.ndarray], segmenter, radius: int, eps: float, grid_scale: float = 0.0
-              ) -> list[np.ndarray]:
+def live_half(frames: list[np.ndarray], segmenter, radius: int, eps: float, grid_scale: float = 0.0,
+              crop: bool = True) -> list[np.ndarray]:
     pipeline = HalfEdges(segmenter, EffectParams(effect="blur"), temporal=True)
-    pipeline.crop = True
+    pipeline.crop = crop
     pipeline.radius, pipeline.eps, pipeline.grid_scale = radius, eps, grid_scale
     return [m >= 0.5 for m in (pipeline.process(Frame(rgb, i / 30.0, i, "cam")).mask for i, rgb in enumerate(frames))]
 
@@ -149,6 +149,7 @@ VARIANTS: dict[str, Callable[..., list[np.ndarray]]] = {
     "live-band1.5": lambda f, s: live_half(f, s, 2, 1e-4, 1.5),
     "live-band1.25": lambda f, s: live_half(f, s, 2, 1e-4, 1.25),
     "live-band1.0": lambda f, s: live_half(f, s, 2, 1e-4, 1.0),
+    "live-half-nocrop": lambda f, s: live_half(f, s, 2, 1e-4, crop=False),
     "live-fit2-r2-e01": lambda f, s: with_edges(2, 2, 1e-4, lambda: live(f, s)),
     "video-e03": lambda f, s: with_full_edges(2, 3e-4, 2, lambda: video(f, s)),
     "video-e01": lambda f, s: with_full_edges(2, 1e-4, 2, lambda: video(f, s)),

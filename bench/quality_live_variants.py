@@ -130,17 +130,20 @@ def with_edges(fit_divisor: int, radius: int, eps: float, run: Callable[[], list
 
 def with_full_edges(radius: int, eps: float, fit_divisor: int, run: Callable[[], list[np.ndarray]]
                     ) -> list[np.ndarray]:
-    """`run()` with the video files' full-resolution edges fitted at 1/fit_divisor of the grid, radius, eps."""
+    """`run()` with the video files' full-resolution edges fitted at 1/fit_divisor of the grid, radius, eps (the
+    pipeline's `refine_edges_full` replaced by one with these arguments for the run)."""
     from desktop_app.core import edges_full
+    from desktop_app.core import pipeline as pipeline_module
 
-    saved = edges_full.refine_edges_full.__defaults__
-    defaults = list(saved or ())
-    defaults[0], defaults[1], defaults[-1] = radius, eps, fit_divisor
-    edges_full.refine_edges_full.__defaults__ = tuple(defaults)
+    def edges(rgb: np.ndarray, alpha: np.ndarray, **kwargs: object) -> np.ndarray:
+        return edges_full.refine_edges_full(rgb, alpha, radius, eps, fit_divisor=fit_divisor, **kwargs)
+
+    saved = pipeline_module.refine_edges_full
+    pipeline_module.refine_edges_full = edges
     try:
         return run()
     finally:
-        edges_full.refine_edges_full.__defaults__ = saved
+        pipeline_module.refine_edges_full = saved
 
 
 VARIANTS: dict[str, Callable[..., list[np.ndarray]]] = {

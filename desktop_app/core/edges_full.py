@@ -189,7 +189,7 @@ def refine_edges_half(rgb: np.ndarray, alpha: np.ndarray, radius: int = FULL_EDG
                       previous: np.ndarray | None = None, smoothing: float = 0.0) -> np.ndarray:
     """`refine_edges_full` on the frame at half its size per side (a 2x2 average where the side is even): the alpha
     at that size, (H // 2, W // 2). Live quality "best" (session 14): the video files' band step, fitted at the same
-    half grid, for about a quarter of its pixels: +1.4 ms at 720p over the grid step, flicker 0.526x -> 0.445x of
+    half grid, for about a quarter of its pixels: +1.4-1.6 ms at 720p over the grid step, flicker 0.526x -> 0.445x of
     before #9 on the held-out clips (docs/quality.md, "Session 14")."""
     height, width = rgb.shape[0] // 2, rgb.shape[1] // 2
     if height < 1 or width < 1:
@@ -208,11 +208,11 @@ LIVE_EDGE_RADIUS = 1
 LIVE_FIT_DIVISOR = 2
 LIVE_EDGE_EPS = 3e-4
 
-def _shrink(x: np.ndarray, divisor: int) -> np.ndarray:
-    """`x` (h, w, 3) averaged down by `divisor` per side: exact halvings (a bilinear resize to half an even size is
-    the 2x2 average; in colour cheaper than one area resize by 4) while sizes are even, then area."""
+def _shrink(x: np.ndarray) -> np.ndarray:
+    """`x` (h, w, 3) averaged down by LIVE_FIT_DIVISOR per side: exact halvings (a bilinear resize to half an even
+    size is the 2x2 average; in colour cheaper than one area resize) while sizes are even, then area."""
     h, w = x.shape[:2]
-    size = (max(w // divisor, 1), max(h // divisor, 1))
+    size = (max(w // LIVE_FIT_DIVISOR, 1), max(h // LIVE_FIT_DIVISOR, 1))
     while x.shape[1] >= 2 * size[0] and x.shape[0] >= 2 * size[1] and x.shape[0] % 2 == 0 and x.shape[1] % 2 == 0:
         x = cv2.resize(x, (x.shape[1] // 2, x.shape[0] // 2), interpolation=cv2.INTER_LINEAR)
     return x if x.shape[:2] == (size[1], size[0]) else cv2.resize(x, size, interpolation=cv2.INTER_AREA)
@@ -231,16 +231,15 @@ def refine_edges_colour(rgb: np.ndarray, alpha: np.ndarray, radius: int | None =
     the mean `a` over the grey weights so that one grey conversion of a * I sums a . I (as `apply_coefficients`)."""
     radius = LIVE_EDGE_RADIUS if radius is None else radius
     eps = LIVE_EDGE_EPS if eps is None else eps
-    divisor = LIVE_FIT_DIVISOR
     src = np.asarray(alpha, dtype=np.float32)
     h, w = src.shape
-    if rgb.shape[0] < h or rgb.shape[1] < w or h < divisor or w < divisor:
+    if rgb.shape[0] < h or rgb.shape[1] < w or h < LIVE_FIT_DIVISOR or w < LIVE_FIT_DIVISOR:
         return src
     guide = cv2.resize(np.ascontiguousarray(rgb), (w, h), interpolation=cv2.INTER_LINEAR).astype(np.float32)
     guide *= np.float32(1.0 / 255.0)
     if guide_filter is not None:
         guide = guide_filter(guide)
-    fit = _shrink(guide, divisor)
+    fit = _shrink(guide)
     if fit_filter is not None:
         fit = fit_filter(fit)
     p = cv2.resize(src, (fit.shape[1], fit.shape[0]), interpolation=cv2.INTER_AREA)

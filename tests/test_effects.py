@@ -278,3 +278,47 @@ def test_an_opaque_png_background_stays_rgb(tmp_path: Path) -> None:
     path = tmp_path / "opaque.png"
     assert cv2.imwrite(str(path), rgba)
     assert load_background(path).shape == (30, 40, 3)
+
+
+def _runs_reference(per_strip: np.ndarray, step: int, height: int) -> list[tuple[int, int, int, int]]:
+    """The per-strip loop `blend_edges` ran before session 15 (soft columns, split at gaps over MERGE_GAP)."""
+    out = []
+    for index, strip_columns in enumerate(per_strip):
+        columns = np.flatnonzero(strip_columns)
+        if columns.size == 0:
+            continue
+        breaks = np.flatnonzero(np.diff(columns) > bg_mod.MERGE_GAP)
+        starts = columns[np.concatenate(([0], breaks + 1))]
+        ends = columns[np.concatenate((breaks, [columns.size - 1]))] + 1
+        y0, y1 = index * step, min(height, (index + 1) * step)
+        out += [(y0, y1, int(a), int(b)) for a, b in zip(starts, ends, strict=True)]
+    return out
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_soft_runs_are_found_for_all_strips_at_once_as_strip_by_strip(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    per_strip = np.zeros((13, 1280), np.uint8)
+    for row in range(13):  # a few runs per strip, some a gap of exactly MERGE_GAP apart, one at each border
+        for _ in range(rng.integers(0, 6)):
+            x0 = int(rng.integers(0, 1270))
+            per_strip[row, x0 : x0 + int(rng.integers(1, 40))] = 255
+    per_strip[1, :5] = per_strip[1, 1275:] = 255
+    per_strip[2] = 0
+    per_strip[2, [100, 100 + bg_mod.MERGE_GAP, 101 + 2 * bg_mod.MERGE_GAP]] = 255  # merged, then split
+    runs = bg_mod._runs(per_strip, 60, 770)
+    assert runs == _runs_reference(per_strip, 60, 770)
+    assert (120, 180, 100, 101 + bg_mod.MERGE_GAP) in runs and (120, 180, 101 + 2 * bg_mod.MERGE_GAP,
+                                                                 102 + 2 * bg_mod.MERGE_GAP) in runs
+    assert runs[-1][1] <= 770
+    assert bg_mod._runs(np.zeros((12, 64), np.uint8), 60, 720) == []
+
+
+def test_edge_only_blend_with_several_people_and_a_last_short_strip_is_bit_identical() -> None:
+    small = np.zeros((151, 256), np.float32)
+    for cx in (30, 90, 200):  # three people: several runs per strip, gaps over and under MERGE_GAP at full size
+        small[40:140, cx - 12 : cx + 12] = 1.0
+    alpha = bg_mod.to_alpha(upsample(cv2.GaussianBlur(small, (0, 0), 1.5), (755, 1280)))  # 755: a short last strip
+    fg, back = noise(755, 1280, seed=3), noise(755, 1280, seed=4)
+    assert 0 < np.count_nonzero((alpha > 0) & (alpha < 255)) < bg_mod.MAX_SOFT_FRACTION * alpha.size
+    assert np.array_equal(blend_edges(fg, back.copy(), alpha), blend(fg, back, alpha))

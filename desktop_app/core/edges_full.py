@@ -23,6 +23,7 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
+from desktop_app.core import halvings
 from desktop_app.core.masks import EDGE_SNAP, gated_average
 
 # Radius 2 cells of the half grid (the window of radius 4 at the grid), tuned on call-P002 (docs/quality.md). eps
@@ -41,7 +42,7 @@ def fit_guide(rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     h, w = size
     small = rgb
     while small.shape[1] >= 2 * w and small.shape[0] >= 2 * h:
-        small = cv2.resize(small, (small.shape[1] // 2, small.shape[0] // 2), interpolation=cv2.INTER_AREA)
+        small = halvings.half(small, cv2.INTER_AREA)  # the frame's shared halvings where there are some
     guide = cv2.resize(np.ascontiguousarray(small), (w, h), interpolation=cv2.INTER_LINEAR)
     return guide.astype(np.float32) * np.float32(1.0 / 255.0)
 
@@ -137,9 +138,10 @@ def _band_up(x: np.ndarray, iy: np.ndarray, ix: np.ndarray, tile_h: int, tile_w:
     wide = cv2.copyMakeBorder(cv2.resize(x, (width, h), interpolation=cv2.INTER_LINEAR), 1, 1, 0, 0,
                               cv2.BORDER_REPLICATE)  # (h + 2, W[, c])
     extra = wide.shape[2:]
-    rows = np.lib.stride_tricks.sliding_window_view(wide, tile + 2, axis=0)[::tile]  # (h/tile, W, [c,] tile+2)
-    crops = rows.reshape(h // tile, width // tile_w, tile_w, *extra, tile + 2)[iy, ix]  # (n, tile_w, [c,] rows)
-    flat = np.ascontiguousarray(np.moveaxis(crops, -1, 0)).reshape(tile + 2, -1)
+    # Each tile's rows of `wide` down the first axis, its columns across: (tile + 2, n, tile_w[, c]) in one gather.
+    rows = iy[None, :] * tile + np.arange(tile + 2)[:, None]
+    cols = ix[:, None] * tile_w + np.arange(tile_w)[None, :]
+    flat = wide[rows[:, :, None], cols[None, :, :]].reshape(tile + 2, -1)
     lo, frac = _row_weights(h, tile_h, x.shape[0] * tile_h // tile)
     up = np.empty((tile_h, flat.shape[1]), np.float32)
     for row in range(tile_h):
@@ -195,8 +197,7 @@ def refine_edges_half(rgb: np.ndarray, alpha: np.ndarray, radius: int = FULL_EDG
     if height < 1 or width < 1:
         return np.asarray(alpha, dtype=np.float32)
     even = rgb.shape[0] % 2 == 0 and rgb.shape[1] % 2 == 0
-    half = cv2.resize(np.ascontiguousarray(rgb), (width, height),
-                      interpolation=cv2.INTER_LINEAR if even else cv2.INTER_AREA)
+    half = halvings.half(rgb, cv2.INTER_LINEAR if even else cv2.INTER_AREA)  # shared with the blur (`halvings`)
     return refine_edges_full(half, alpha, radius, eps, guide_filter, previous, smoothing)
 
 

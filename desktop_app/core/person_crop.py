@@ -78,7 +78,7 @@ class PersonCrop:
                 return grid, timings
         self._box = box
         x0, y0, x1, y1 = box
-        prob, timings = segmenter.predict(np.ascontiguousarray(rgb[y0:y1, x0:x1]))
+        prob, timings = segmenter.predict(rgb[y0:y1, x0:x1])  # a view: the model's resize reads it in place
         start = time.perf_counter()
         assert prev is not None
         grid = paste_on_grid(prob, box, width, height, prev.shape)
@@ -90,13 +90,13 @@ class PersonCrop:
 
     def _choose(self, prev: np.ndarray, width: int, height: int) -> Box | None:
         """The crop for this frame: the last one while it still fits, a new one, or None (the whole frame)."""
-        person = prev >= 0.5
-        if np.count_nonzero(person) < MIN_CELLS:
+        person = (prev >= 0.5).view(np.uint8)
+        if cv2.countNonZero(person) < MIN_CELLS:
             return None
         gh, gw = prev.shape
-        ys, xs = np.nonzero(person)
-        bx0, bx1 = xs.min() * width / gw, (xs.max() + 1) * width / gw
-        by0, by1 = ys.min() * height / gh, (ys.max() + 1) * height / gh
+        left, top, cols, rows = cv2.boundingRect(person)  # the person cells' box (np.nonzero's min/max: 10x slower)
+        bx0, bx1 = left * width / gw, (left + cols) * width / gw
+        by0, by1 = top * height / gh, (top + rows) * height / gh
         longer = max(bx1 - bx0, by1 - by0)
         side = max(longer * (1 + 2 * self.margin), MIN_SIDE * min(width, height))
         if bx1 - bx0 > min(width, height):

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from desktop_app.core import halvings
 from desktop_app.core import quality as still_quality
 from desktop_app.core.buffers import PoolSet, pooled_outputs
 from desktop_app.core.edges_full import refine_edges_colour, refine_edges_full, refine_edges_half
@@ -239,6 +240,13 @@ class Pipeline:
             mask_small, seg_timings = self._crop.predict(self.segmenter, rgb)
         else:
             mask_small, seg_timings = self.segmenter.predict(rgb)
+        with halvings.shared(rgb):  # the edge step's half frame is the blur's first halving (core.halvings)
+            self._refine_compose(state, rgb, spec, mask_small, seg_timings, background)
+
+    def _refine_compose(self, state: StageState, rgb: np.ndarray, spec: EffectSpec, mask_small: np.ndarray,
+                        seg_timings: dict[str, float], background: np.ndarray | None) -> None:
+        """The per-frame path after the model: refine `mask_small`, snap its edges, upsample, compose."""
+        params = state.params
         start = time.perf_counter()
         refiner = self._refiner
         refiner.threshold, refiner.feather = params.threshold, params.feather

@@ -19,6 +19,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from desktop_app.core import halvings
 from desktop_app.core.buffers import output_array
 from desktop_app.core.effects.foreground import (
     SoftEdge,
@@ -57,11 +58,12 @@ def _halve(image: np.ndarray, times: int) -> np.ndarray:
     """Downscale by 2**times; bilinear at exactly 1/2 averages 2x2 blocks, several times faster than INTER_AREA.
 
     The halvings are written into per-thread scratch buffers (the first is 0.7 MB at 720p, every frame): the
-    result is overwritten by the next call on this thread, so callers use it before that and never keep it."""
+    result is overwritten by the next call on this thread, so callers use it before that and never keep it. Inside
+    `halvings.shared(image)` the levels are the frame's shared halvings instead (the edge step may have made them)."""
     for step in range(times):
         half = (max(1, image.shape[0] // 2), max(1, image.shape[1] // 2), *image.shape[2:])
-        dst = _buffer(f"halve{step}", half) if image.dtype == np.uint8 else None
-        image = cv2.resize(image, (half[1], half[0]), dst=dst, interpolation=cv2.INTER_LINEAR)
+        dst = _buffer(f"halve{step}", half) if image.dtype == np.uint8 and not halvings.is_shared(image) else None
+        image = halvings.half(image, cv2.INTER_LINEAR, dst)
     return image
 
 
@@ -114,29 +116,43 @@ def blend_edges(fg: np.ndarray, out: np.ndarray, alpha: np.ndarray) -> np.ndarra
     if cv2.countNonZero(soft) > MAX_SOFT_FRACTION * height * width:
         return blend(fg, out, alpha, out=out)
     cv2.copyTo(fg, cv2.inRange(alpha, 255, 255, dst=_buffer("solid", alpha.shape)), out)
+    # The alpha as three channels once for the whole frame (one contiguous merge: the runs' own merges of strided
+    # views and fresh products measured 0.5 ms more at 720p), the products written into a scratch frame.
+    alpha3 = cv2.merge((alpha, alpha, alpha), dst=_buffer("alpha3", fg.shape))
+    fronts = _buffer("front", fg.shape)
     step = -(-height // STRIPS)
     whole = height // step
     # Which columns hold soft pixels, per strip (numpy's max over rows; cv2.reduce by columns is 10x slower).
-    per_strip = list(soft[: whole * step].reshape(whole, step, width).max(axis=1))
+    per_strip = soft[: whole * step].reshape(whole, step, width).max(axis=1)
     if whole * step < height:
-        per_strip.append(soft[whole * step :].max(axis=0))
-    for index, strip_columns in enumerate(per_strip):
-        y0, y1 = index * step, min(height, (index + 1) * step)
-        columns = np.flatnonzero(strip_columns)
-        if columns.size == 0:
-            continue
-        breaks = np.flatnonzero(np.diff(columns) > MERGE_GAP)
-        starts = columns[np.concatenate(([0], breaks + 1))]
-        ends = columns[np.concatenate((breaks, [columns.size - 1]))] + 1
-        for x0, x1 in zip(starts.tolist(), ends.tolist(), strict=True):
-            region = out[y0:y1, x0:x1]
-            a = alpha[y0:y1, x0:x1]
-            alpha3 = cv2.merge((a, a, a))
-            front = cv2.multiply(fg[y0:y1, x0:x1], alpha3, scale=1.0 / 255.0)
-            cv2.bitwise_not(alpha3, dst=alpha3)
-            cv2.multiply(region, alpha3, dst=region, scale=1.0 / 255.0)  # OpenCV writes into the view
-            cv2.add(front, region, dst=region)
+        per_strip = np.vstack((per_strip, soft[whole * step :].max(axis=0)))
+    for y0, y1, x0, x1 in _runs(per_strip, step, height):
+        region, a3 = out[y0:y1, x0:x1], alpha3[y0:y1, x0:x1]  # the runs never overlap: a3 inverted in place
+        front = cv2.multiply(fg[y0:y1, x0:x1], a3, dst=fronts[y0:y1, x0:x1], scale=1.0 / 255.0)
+        cv2.bitwise_not(a3, dst=a3)
+        cv2.multiply(region, a3, dst=region, scale=1.0 / 255.0)  # OpenCV writes into the view
+        cv2.add(front, region, dst=region)
     return out
+
+
+def _runs(per_strip: np.ndarray, step: int, height: int) -> list[tuple[int, int, int, int]]:
+    """(y0, y1, x0, x1) for each run of soft columns in each strip (a row of `per_strip`, `step` frame rows high),
+    runs closer than MERGE_GAP columns merged: found for all strips at once (a per-strip loop cost 0.3 ms at 720p)."""
+    strips, width = per_strip.shape
+    padded = np.zeros((strips, width + 2), np.int8)
+    padded[:, 1:-1] = per_strip != 0
+    edges = np.diff(padded, axis=1)
+    rows, starts = np.nonzero(edges == 1)  # row-major: by strip, then left to right, as the ends
+    ends = np.nonzero(edges == -1)[1]
+    if rows.size == 0:
+        return []
+    # A new run unless the last one is in the same strip and its last soft column is within MERGE_GAP of this one.
+    new = np.ones(rows.size, bool)
+    new[1:] = (rows[1:] != rows[:-1]) | (starts[1:] - ends[:-1] + 1 > MERGE_GAP)
+    first = np.flatnonzero(new)
+    last = np.append(first[1:] - 1, rows.size - 1)
+    return [(int(r) * step, min(height, (int(r) + 1) * step), int(x0), int(x1))
+            for r, x0, x1 in zip(rows[first], starts[first], ends[last], strict=True)]
 
 
 def to_alpha(mask: np.ndarray) -> np.ndarray:

@@ -32,9 +32,9 @@ def add_live_parser(sub: Any) -> None:
     live.add_argument("--camera-name", metavar="NAME", help="the camera to use (default: the first one)")
     live.add_argument("--resolution", default="1280x720", metavar="WxH", help="camera size (default 1280x720)")
     add_effect_arguments(live, live=True)
-    live.add_argument("--quality", choices=("fast", "best"), default="fast",
-                      help="fast (default) keeps 30 fps on slower machines; best holds the edges steadier for about "
-                           "15%% more CPU a frame")
+    live.add_argument("--quality", choices=("auto", "fast", "best"), default="auto",
+                      help="auto (default): best while this computer keeps up with the camera, else fast; best holds "
+                           "the edges steadier for about 15%% more CPU a frame; fast keeps 30 fps on slower machines")
     live.add_argument("--model", default="auto", help="bundled model id (see `models`)")
     live.add_argument("--device", choices=("auto", "cpu", "gpu"), default="auto",
                       help="where the model runs (auto: GPU if one works, else CPU)")
@@ -81,7 +81,7 @@ def run_live(args: argparse.Namespace) -> int:
 def _params(args: argparse.Namespace) -> Any:
     from desktop_app.cli import params_from_args
 
-    live_quality = getattr(args, "quality", "fast")
+    live_quality = getattr(args, "quality", "auto")
     args.quality = "fast"  # the photos' setting: live frames take the per-frame path
     return params_from_args(args).with_(live_quality=live_quality)
 

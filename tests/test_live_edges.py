@@ -79,7 +79,8 @@ class GridSegmenter:
 
 def test_pipeline_snaps_edges_for_video_but_not_for_stills_or_the_mask_effect() -> None:
     rgb, alpha = scene()
-    params = EffectParams(effect="blur", feather=0.3, smoothing=0.0, quality="fast")  # fast: stills take the plain path
+    # fast: stills take the plain path; live frames the grid step
+    params = EffectParams(effect="blur", feather=0.3, smoothing=0.0, quality="fast", live_quality="fast")
     video = Pipeline(GridSegmenter(alpha), params).process(Frame(rgb, 0.0, 0, "clip")).mask
     still = Pipeline(GridSegmenter(alpha), params, temporal=False).process(Frame(rgb, 0.0, 0, "still")).mask
     assert video is not None and still is not None
@@ -113,7 +114,8 @@ def test_still_noisy_scene_keeps_a_steady_mask_with_snapped_edges() -> None:
 
     def run(steady: bool) -> list[np.ndarray]:
         segmenter = GridSegmenter(probs[0])
-        pipeline = Pipeline(segmenter, EffectParams(effect="blur", feather=0.3, smoothing=0.5, quality="fast"))
+        pipeline = Pipeline(segmenter, EffectParams(effect="blur", feather=0.3, smoothing=0.5, quality="fast",
+                                                    live_quality="fast"))
         if not steady:  # the pipeline before: the refined edge straight to the upsample
             pipeline._refiner.steady = lambda a: a  # type: ignore[method-assign]
         out = []
@@ -127,7 +129,8 @@ def test_still_noisy_scene_keeps_a_steady_mask_with_snapped_edges() -> None:
     assert changed_pixels(steady) < 0.75 * changed_pixels(plain)  # ... the gate holds it still
     # ... and the edge stays where the refinement puts it on the clean frame, row by row (not the model's).
     rgb, _ = scene()
-    clean = Pipeline(GridSegmenter(alpha), EffectParams(effect="blur", feather=0.3, smoothing=0.5, quality="fast"))
+    clean = Pipeline(GridSegmenter(alpha), EffectParams(effect="blur", feather=0.3, smoothing=0.5, quality="fast",
+                                                        live_quality="fast"))
     unsnapped = Pipeline(GridSegmenter(alpha), clean.params)
     unsnapped.edges = False
     for i in range(6):

@@ -72,7 +72,7 @@ class GridSegmenter:
 def test_live_pipeline_takes_the_colour_step_and_lands_on_a_hue_only_edge() -> None:
     """Fails on the pipeline before W39, whose live edge step was the grey one."""
     rgb, alpha = scene(1.5)
-    params = EffectParams(effect="blur", feather=0.3, smoothing=0.5, quality="fast")
+    params = EffectParams(effect="blur", feather=0.3, smoothing=0.5, quality="fast", live_quality="fast")
     pipeline = Pipeline(GridSegmenter(alpha), params)
     masks = [pipeline.process(Frame(rgb, i / 30, i, "cam")).mask for i in range(3)]
     refined = soft_threshold(alpha, 0.5, 0.3)

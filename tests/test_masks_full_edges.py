@@ -160,9 +160,9 @@ def full_edges(pipeline: Pipeline) -> Pipeline:
 
 def test_pipeline_uses_full_size_edges_for_video_frames_when_asked() -> None:
     rgb, alpha = scene()
-    params = EffectParams(effect="blur", feather=0.3, smoothing=0.0, quality="fast")
+    params = EffectParams(effect="blur", feather=0.3, smoothing=0.0, quality="fast", live_quality="fast")
     video = full_edges(Pipeline(GridSegmenter(alpha), params)).process(Frame(rgb, 0.0, 0, "clip")).mask
-    live = Pipeline(GridSegmenter(alpha), params).process(Frame(rgb, 0.0, 0, "clip")).mask  # the default: grid
+    live = Pipeline(GridSegmenter(alpha), params).process(Frame(rgb, 0.0, 0, "clip")).mask  # live fast: the grid
     still = full_edges(Pipeline(GridSegmenter(alpha), params, temporal=False)).process(Frame(rgb, 0.0, 0, "s")).mask
     assert video is not None and live is not None and still is not None
     refined = soft_threshold(alpha, 0.5, 0.3)

@@ -181,10 +181,11 @@ def test_every_field_has_a_check() -> None:
         assert check(f.name, stored) == getattr(defaults, f.name), f"add a check for {f.name} to _FIELD_CHECKS"
 
 
-def test_live_quality_defaults_to_fast_and_is_validated() -> None:
-    assert EffectParams().live_quality == "fast"
+def test_live_quality_defaults_to_auto_and_is_validated() -> None:
+    assert EffectParams().live_quality == "auto"
     EffectParams(live_quality="best").validate()
-    with pytest.raises(ValueError, match="unknown live quality 'ultra'; choose one of fast, best"):
+    EffectParams(live_quality="fast").validate()
+    with pytest.raises(ValueError, match="unknown live quality 'ultra'; choose one of auto, fast, best"):
         EffectParams(live_quality="ultra").validate()  # type: ignore[arg-type]
 
 

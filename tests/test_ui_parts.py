@@ -42,7 +42,7 @@ def test_the_camera_factory_finds_the_camera_by_name_on_every_call(monkeypatch) 
 def stats(**changes: object) -> LiveStats:
     values: dict[str, object] = {"capture_fps": 29.96, "processed_fps": 24.04, "inference_ms": 7.25, "dropped": 3,
                                  "provider": "CPUExecutionProvider", "fallback_reason": None, "model_ready": True,
-                                 "source": "USB Cam", "on_demo": False}
+                                 "source": "USB Cam", "on_demo": False, "live_quality": "auto: best"}
     return LiveStats(**{**values, **changes})  # type: ignore[arg-type]
 
 
@@ -57,7 +57,8 @@ def test_the_status_labels_format_a_live_report_and_hide_while_paused(qtbot) -> 
     assert labels["provider"].text() == "Loading model…"
     status.show_stats(stats(), 41.6)
     assert [labels[key].text() for key in ("source", *LIVE_STATS)] == [
-        "USB Cam", "capture 30.0 fps", "processed 24.0 fps", "inference 7.2 ms", "latency 42 ms", "dropped 3"]
+        "USB Cam", "capture 30.0 fps", "processed 24.0 fps", "inference 7.2 ms", "quality auto: best", "latency 42 ms",
+        "dropped 3"]
     status.show_stats(stats(model_ready=False, inference_ms=None, on_demo=True, source="demo"), None)
     assert [labels[key].text() for key in ("source", "processed", "inference", "latency")] == ["demo (demo)", "", "",
                                                                                                ""]

@@ -72,25 +72,25 @@ def test_set_params_shows_quality_and_none_disables_it(qtbot, backgrounds: Path)
         panel.set_params(EffectParams(quality="ultra"))  # type: ignore[arg-type]
 
 
-def test_live_quality_offers_fast_by_default_and_best(qtbot, backgrounds: Path) -> None:  # noqa: F811
+def test_live_quality_offers_auto_by_default_fast_and_best(qtbot, backgrounds: Path) -> None:  # noqa: F811
     settings = Settings()
     panel = make_panel(qtbot, settings, backgrounds)
     combo = panel.live_quality_combo
-    assert [combo.itemData(i) for i in range(combo.count())] == ["fast", "best"]
-    assert combo.currentData() == "fast" and panel.params().live_quality == "fast"
+    assert [combo.itemData(i) for i in range(combo.count())] == ["auto", "fast", "best"]
+    assert combo.currentData() == "auto" and panel.params().live_quality == "auto"
     p = emitted(qtbot, panel, lambda: choose(panel, "live_quality_combo", "best"))
     assert p == EffectParams().with_(live_quality="best", background=p.background) and settings.effect == p
     assert p.quality == "best"  # the photos' own setting is left as it was
 
 
-def test_live_quality_persists_and_a_hostile_one_falls_back_to_fast(qtbot, backgrounds: Path) -> None:  # noqa: F811
+def test_live_quality_persists_and_a_hostile_one_falls_back_to_auto(qtbot, backgrounds: Path) -> None:  # noqa: F811
     loaded = saved_and_loaded(qtbot, backgrounds, "live_quality_combo", "best")
     assert loaded.settings.effect.live_quality == "best"
     store = SettingsStore()
     store.path.write_text('{"effect": {"live_quality": "ultra"}}', encoding="utf-8")
     loaded = store.load()
-    assert loaded.problem is not None and "live_quality must be one of fast, best" in loaded.problem
-    assert make_panel(qtbot, loaded.settings, backgrounds).live_quality_combo.currentData() == "fast"
+    assert loaded.problem is not None and "live_quality must be one of auto, fast, best" in loaded.problem
+    assert make_panel(qtbot, loaded.settings, backgrounds).live_quality_combo.currentData() == "auto"
     panel = make_panel(qtbot, Settings(), backgrounds)
     emitted(qtbot, panel, lambda: choose(panel, "effect_combo", "none"))
     assert not panel.live_quality_combo.isEnabled()

@@ -94,7 +94,8 @@ def test_ctrl_c_before_the_wait_loop_still_joins_the_session(tmp_path: Path, mon
     assert not [t for t in threading.enumerate() if t.name.startswith("locallens-")]
 
 
-@pytest.mark.parametrize(("extra", "expected"), [([], "fast"), (["--quality", "best"], "best")])
+@pytest.mark.parametrize(("extra", "expected"), [([], "auto"), (["--quality", "best"], "best"),
+                                                  (["--quality", "fast"], "fast")])
 def test_live_quality_comes_from_the_command_line(extra: list[str], expected: str) -> None:
     from desktop_app import cli, cli_live
 

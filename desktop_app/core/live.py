@@ -23,8 +23,10 @@ import cv2
 import numpy as np
 
 from desktop_app.core.capture import CaptureThread, DemoFactory, DemoFrame, SourceFactory, default_demo_source
+from desktop_app.core.effects.registry import spec_for
 from desktop_app.core.events import Event
 from desktop_app.core.frames import Frame, Result
+from desktop_app.core.live_quality import AutoQuality
 from desktop_app.core.live_sinks import SinkFanout
 from desktop_app.core.notify import notifier
 from desktop_app.core.params import EffectParams
@@ -64,6 +66,7 @@ class LiveStats:
     model_ready: bool
     source: str  # name of what is being shown
     on_demo: bool  # the real source failed and the demo is playing
+    live_quality: str = ""  # the live quality frames take now: "fast", "best", "auto: best" or "auto: fast"
 
 
 @dataclass(slots=True)
@@ -149,6 +152,7 @@ class LiveSession:
         self.message = ""
         self.processed = 0  # frames through the pipeline since start
         self._last_error = ""
+        self._auto = AutoQuality()  # live quality "auto": best while this machine keeps up (core.live_quality)
         self._reset_stats()
 
     # ------------------------------------------------------------------------------------------ control
@@ -161,6 +165,7 @@ class LiveSession:
         self._taken = 0
         self._fanout.restart()
         self._lost = False  # until the source fails to open: a camera may take seconds to start
+        self._auto.reset()
         self._reset_stats()
         self._processor = _Processor(self)
         self._capture = CaptureThread(self)
@@ -303,8 +308,11 @@ class LiveSession:
         pipeline = self._pipeline
         if pipeline is None:
             return LiveResult(frame, frame.pixels, processed=False, fallback=fallback)
+        pipeline.auto_best = self._auto.best
         try:
+            start = time.perf_counter()
             result = pipeline.process(frame)
+            elapsed = (time.perf_counter() - start) * 1000.0
         except Exception as exc:  # report once per distinct error, keep the picture moving
             text = f"{type(exc).__name__}: {exc}"
             if text != self._last_error:
@@ -312,10 +320,26 @@ class LiveSession:
                 notifier.exception("The effect could not be applied", exc)
             return LiveResult(frame, frame.pixels, processed=False, fallback=fallback)
         self._last_error = ""
+        if not fallback:
+            self._measure(pipeline.params, elapsed)
         self.processed += 1
         self._window_processed += 1
         self._window_inference += result.timings.get("inference", 0.0)
         return LiveResult(frame, result.pixels, result.mask, result.timings, result.processed, fallback)
+
+    def _measure(self, params: EffectParams, ms: float) -> None:
+        """Count a frame's time for live quality "auto" where the edge step ran; say so when its choice changes."""
+        spec = spec_for(params.effect)
+        if params.live_quality != "auto" or spec.compose is None or spec.uses_probability:
+            return
+        message = self._auto.record(ms, 1.0 / self.output_fps)
+        if message is not None:
+            notifier.info(message)
+
+    def _live_quality_text(self) -> str:
+        params = self._params
+        used = self._auto.resolve(params.live_quality)
+        return f"auto: {used}" if params.live_quality == "auto" else used
 
     def _reset_stats(self) -> None:
         self._window_start = time.perf_counter()
@@ -341,6 +365,7 @@ class LiveSession:
             model_ready=self._pipeline is not None,
             source=self.source_name,
             on_demo=self.on_demo,
+            live_quality=self._live_quality_text() if self._pipeline is not None else "",
         )
         self._window_start, self._window_puts = now, puts
         self._window_processed, self._window_inference = 0, 0.0

@@ -12,6 +12,9 @@ Effect = Literal["none", "blur", "replace", "remove", "mask"]
 EFFECTS: tuple[Effect, ...] = ("none", "blur", "replace", "remove", "mask")
 Quality = Literal["fast", "best"]
 QUALITIES: tuple[Quality, ...] = ("fast", "best")
+# Live frames: "auto" (the default) is Best while this machine keeps up with the camera, else Fast (core.live_quality).
+LiveQuality = Literal["auto", "fast", "best"]
+LIVE_QUALITIES: tuple[LiveQuality, ...] = ("auto", "fast", "best")
 # The faces stage (after the background effect): how every detected face is hidden, and its shape.
 FaceStyle = Literal["blur", "pixelate", "box"]
 FACE_STYLES: tuple[FaceStyle, ...] = ("blur", "pixelate", "box")
@@ -34,10 +37,11 @@ class EffectParams:
     # still path (`desktop_app.core.quality.segment_still`), "fast" the per-frame one. Live and video frames
     # always take the fast per-frame path (with temporal smoothing), whatever this says.
     quality: Quality = "best"
-    # Live frames only (the camera and the virtual camera): "fast" snaps the mask's edges at the model's grid (720p
-    # within about 10 ms a frame on one core); "best" at half the frame's resolution (edges_full.refine_edges_half:
-    # steadier edges for about +1.4 ms a 720p frame; docs/quality.md, "Session 14").
-    live_quality: Quality = "fast"
+    # Live frames only (the camera and the virtual camera): "fast" snaps the mask's edges at the model's grid; "best"
+    # at half the frame's resolution (edges_full.refine_edges_half: steadier edges for about 1.13x fast's CPU a 720p
+    # frame; docs/quality.md, "Session 14" and "Session 15"); "auto" (the default since session 15) is best while the
+    # live session measures that it takes at most half the camera's frame time, else fast (core.live_quality).
+    live_quality: LiveQuality = "auto"
     # Face anonymization, combinable with every effect: None = off. `face_threshold` is the detector's score a
     # face needs (0..1); `face_padding` grows each face's box by that fraction of its size on every side (0..1).
     faces: FaceStyle | None = None
@@ -62,10 +66,10 @@ class EffectParams:
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be between 0 and 1, not {value}")
-        for name in ("quality", "live_quality"):
-            if getattr(self, name) not in QUALITIES:
+        for name, choices in (("quality", QUALITIES), ("live_quality", LIVE_QUALITIES)):
+            if getattr(self, name) not in choices:
                 raise ValueError(f"unknown {name.replace('_', ' ')} {getattr(self, name)!r}; choose one of "
-                                 f"{', '.join(QUALITIES)}")
+                                 f"{', '.join(choices)}")
         if not 0.0 <= self.smoothing < 1.0:
             raise ValueError(f"smoothing must be between 0 and 1 (exclusive), not {self.smoothing}")
         self._validate_faces(spec.output_for(self) == "gray")

@@ -132,10 +132,12 @@ class Pipeline:
     attribute, default False) snaps them at the frame's full resolution instead (`edges_full.refine_edges_full`:
     flicker 0.45x on call-P002, about +3.5 ms CPU at 720p, so for video files, which the CLI and the window's
     exports turn it on for, not for live frames; docs/quality.md). Live frames with `params.live_quality` "best"
-    take that full-resolution step on the frame at half its size instead (`edges_full.refine_edges_half`: +1.4 ms
-    at 720p, flicker 0.53x -> 0.45x of before #9 held out). `crop` (an attribute, default False; the live
-    session turns it on) runs the model on a square crop around where the person was (`core.person_crop`);
-    `video_crop` (default True) has video files' lookahead do the same under it (`lookahead.video_lookahead`).
+    take that full-resolution step on the frame at half its size instead (`edges_full.refine_edges_half`: 1.13x
+    fast's CPU at 720p, flicker 0.53x -> 0.45x of before #9 held out), and so do "auto" ones while `auto_best` (an
+    attribute, default True; the live session's `core.live_quality.AutoQuality` clears it on a machine too slow).
+    `crop` (an attribute, default False; the live session turns it on) runs the model on a square crop around where
+    the person was (`core.person_crop`); `video_crop` (default True) has video files' lookahead do the same under it
+    (`lookahead.video_lookahead`).
 
     Stages: `process` runs `self.stages` in order, the `BackgroundStage` first (the above), then the `FaceStage`
     (`core.faces.stage`: hides every face while `params.faces` is set, a no-op otherwise), then any given as
@@ -164,6 +166,7 @@ class Pipeline:
         self.crop = False  # the model on a crop around the person (core.person_crop): the live engine turns it on
         self.video_crop = True  # video files: the lookahead (core.lookahead.video_lookahead) crops the same way
         self._crop = PersonCrop()
+        self.auto_best = True  # live quality "auto" takes best's edges while True (the live session's AutoQuality)
         self.pooled = self.live
         self._pools = PoolSet()
         self._lock = threading.Lock()
@@ -259,7 +262,7 @@ class Pipeline:
             pixels = compose(rgb, mask, params)
         else:
             refined = refiner.refine(mask_small)
-            edged = self._edges(rgb, refined, params.live_quality == "best") if self.edges else None
+            edged = self._edges(rgb, refined, self.live_best(params)) if self.edges else None
             mask = upsample(refined if edged is None else edged, rgb.shape[:2], out=self._mask_buffer(rgb, state))
             masked = time.perf_counter()
             pixels = compose(rgb, mask, params, background, mask_small=refined, live=self.live)
@@ -270,6 +273,10 @@ class Pipeline:
         timings["inference"] = float(seg_timings.get("inference", 0.0))
         timings["mask"] = (masked - start) * 1000.0
         timings["compose"] = (done - masked) * 1000.0
+
+    def live_best(self, params: EffectParams) -> bool:
+        """Whether live frames take live quality "best"'s edge step: "best", or "auto" while `auto_best`."""
+        return params.live_quality == "best" or (params.live_quality == "auto" and self.auto_best)
 
     def _mask_buffer(self, rgb: np.ndarray, state: StageState) -> np.ndarray | None:
         """A pooled (H, W) float32 array for the upsampled mask (`Result.mask`), or None when not pooling."""

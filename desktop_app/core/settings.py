@@ -20,7 +20,7 @@ from typing import Any
 from platformdirs import user_config_dir, user_data_dir
 
 from desktop_app import APP_NAME
-from desktop_app.core.params import EFFECTS, FACE_SHAPES, FACE_STYLES, QUALITIES, EffectParams
+from desktop_app.core.params import EFFECTS, FACE_SHAPES, FACE_STYLES, LIVE_QUALITIES, QUALITIES, EffectParams
 
 SCHEMA_VERSION = 1
 MAX_FILE_BYTES = 1_000_000  # a settings file is a few hundred bytes; anything this big is not ours
@@ -172,9 +172,9 @@ def _effect_from_json(data: Any) -> EffectParams:
         values["effect"] = _choice(EFFECTS)("effect", data["effect"])
     if "strength" in data:
         values["strength"] = _integer("strength", data["strength"], 1, 100)
-    for name in ("quality", "live_quality"):
+    for name, choices in (("quality", QUALITIES), ("live_quality", LIVE_QUALITIES)):
         if name in data:
-            values[name] = _choice(QUALITIES)(name, data[name])
+            values[name] = _choice(choices)(name, data[name])
     for name in ("threshold", "feather", "smoothing"):
         if name in data:
             values[name] = _number(name, data[name])

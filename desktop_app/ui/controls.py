@@ -39,10 +39,11 @@ REMOVE_MODES = {"transparent": "Transparent", "color": "Solid colour", "green": 
 QUALITY_LABELS = {"best": "Best (photos)", "fast": "Fast"}
 QUALITY_TIP = ("Photos, opened folders and Export all: Best looks closer at each person and follows the photo's "
                "edges (slower); Fast is the per-frame path. Videos use the per-frame path; live has its own setting.")
-LIVE_QUALITY_LABELS = {"fast": "Fast", "best": "Best (more CPU)"}
+LIVE_QUALITY_LABELS = {"auto": "Auto", "fast": "Fast", "best": "Best (more CPU)"}
 LIVE_QUALITY_TIP = ("The camera and the virtual camera: Best follows the person's edges at half the camera's "
                     "resolution, so they hold steadier while you move, for about 15% more CPU a frame; Fast keeps "
-                    "30 frames a second on slower machines.")
+                    "30 frames a second on slower machines. Auto takes Best while this computer keeps up (the status "
+                    "bar says which runs).")
 DEFAULT_SOLID = (255, 255, 255)
 THUMB = QSize(96, 54)
 BACKGROUND_ROLE = Qt.ItemDataRole.UserRole

@@ -9,10 +9,13 @@ from desktop_app.ui.worker import LiveStats
 
 LABELS = (("source", "What the live view shows"), ("capture", "Frames per second from the camera"),
           ("processed", "Frames per second with the effect applied"),
-          ("inference", "Model time per frame"), ("latency", "Capture-to-screen delay (median)"),
+          ("inference", "Model time per frame"),
+          ("quality", "The live quality in use (Auto: Best while this computer keeps up with the camera)"),
+          ("latency", "Capture-to-screen delay (median)"),
           ("dropped", "Frames skipped because a newer one arrived"),
           ("provider", "Where the model runs"))
-LIVE_STATS = ("capture", "processed", "inference", "latency", "dropped")  # cleared while the camera is released
+# Cleared while the camera is released.
+LIVE_STATS = ("capture", "processed", "inference", "quality", "latency", "dropped")
 
 
 class StatusLabels:
@@ -39,6 +42,7 @@ class StatusLabels:
         labels["capture"].setText(f"capture {stats.capture_fps:.1f} fps")
         labels["processed"].setText(f"processed {stats.processed_fps:.1f} fps" if stats.model_ready else "")
         labels["inference"].setText(f"inference {stats.inference_ms:.1f} ms" if stats.inference_ms else "")
+        labels["quality"].setText(f"quality {stats.live_quality}" if stats.live_quality else "")
         labels["latency"].setText(f"latency {latency_ms:.0f} ms" if latency_ms is not None else "")
         labels["dropped"].setText(f"dropped {stats.dropped}")
         for key in LIVE_STATS:

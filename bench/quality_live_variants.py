@@ -6,7 +6,8 @@ held out = call-P008, call-P008-noisy, call-P006, call-P007, call-P009, call-P01
 people on backgrounds no other clip gave them (HELD_OUT2, built into .cache/evalset-clips-fresh2). Flicker is also
 given against today's pipeline before #9 (`ours-before`, computed once per clip and cached in the output JSON).
 
-Variants: `live` and `live-best` (live quality fast / best as the app runs them now; best = the video files' band
+Variants: `live`, `live-best` and `live-auto` (live quality fast / best / auto as the app runs them now; auto, the
+live default since session 15, is best on a machine that keeps up, as a bare pipeline runs it; best = the video files' band
 edge step on the frame at half its size, which `live-half` runs outside the app, `live-half-r1` with live's radius
 and eps, `live-half-nocrop` without the crop, `live-band*` the same step on the frame resized to that many times
 the model grid), `live-s13` (live as session 13 left it: the colour edges fitted at a quarter of the grid, eps 1e-3),
@@ -172,6 +173,7 @@ VARIANTS: dict[str, Callable[..., list[np.ndarray]]] = {
     "live-fit2-e01": lambda f, s: with_edges(2, 1, 1e-4, lambda: live(f, s)),
     "live": lambda f, s: live(f, s),
     "live-best": lambda f, s: live(f, s, live_quality="best"),
+    "live-auto": lambda f, s: live(f, s, live_quality="auto"),  # the live default since session 15 (Best here)
     "live-noedges": lambda f, s: live(f, s, edges=False),
     "video": lambda f, s: video(f, s),
     "video-grid2": lambda f, s: video(f, s, scale=2),

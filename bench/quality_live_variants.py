@@ -7,17 +7,18 @@ people on backgrounds no other clip gave them (HELD_OUT2, built into .cache/eval
 given against today's pipeline before #9 (`ours-before`, computed once per clip and cached in the output JSON).
 
 Variants: `live`, `live-best` and `live-auto` (live quality fast / best / auto as the app runs them now; auto, the
-live default since session 15, is best on a machine that keeps up, as a bare pipeline runs it; best = the video files' band
-edge step on the frame at half its size, which `live-half` runs outside the app, `live-half-r1` with live's radius
-and eps, `live-half-nocrop` without the crop, `live-band*` the same step on the frame resized to that many times
-the model grid), `live-s13` (live as session 13 left it: the colour edges fitted at a quarter of the grid, eps 1e-3),
-`live-fit*` (the edge fit's divisor, radius, eps tried on the tune clips), `live-noedges` (the colour edge step
-off), `video` (video files today: since session 14 their full-resolution edges take eps 1e-4, which `video-e01`
-sets explicitly; session 14's `video` rows were run with 1e-3), `video-e*` / `video-r*` / `video-fit*` (those
-edges' eps, radius and fit grid tried on the tune clips) and `video-grid2` (a grid twice as fine under the
-lookahead: tried, left out). bench/results/quality_session14.json holds session 14's runs; its `live-grid*`,
-`live-best-s14a` and `live-best-e03` rows are live best's first version (the crop's map on a grid twice as fine
-per side, every grid step at that size: commits d843247-f4da52e), replaced by the half-size band step.
+live default since session 15, is best on a machine that keeps up, as a bare pipeline runs it; best = the video
+files' band edge step on the frame at half its size, which `live-half` runs outside the app, `live-half-r1` with
+live's radius and eps, `live-half-nocrop` without the crop, `live-band*` the same step on the frame resized to that
+many times the model grid), `live-s13` (live as session 13 left it: the colour edges fitted at a quarter of the
+grid, eps 1e-3), `live-fit*` (the edge fit's divisor, radius, eps tried on the tune clips), `live-noedges` (the
+colour edge step off), `video` (video files today: since session 14 their full-resolution edges take eps 1e-4, which
+`video-e01` sets explicitly; session 14's `video` rows were run with 1e-3), `video-e*` / `video-r*` / `video-fit*`
+(those edges' eps, radius and fit grid tried on the tune clips) and `video-grid2` (a grid twice as fine under the
+lookahead: tried, left out), `still-path` (the photos' best path on every frame: tried on the grass clip, left out).
+bench/results/quality_session14.json holds session 14's runs; its `live-grid*`, `live-best-s14a` and `live-best-e03`
+rows are live best's first version (the crop's map on a grid twice as fine per side, every grid step at that size:
+commits d843247-f4da52e), replaced by the half-size band step.
 
     .venv/bin/python bench/quality_live_variants.py --variants live,live-best [--split tune|heldout|all] --out F
     .venv/bin/python bench/quality_live_variants.py --pictures call-P004,call-P007   # docs/img/live-best-*.png
@@ -76,6 +77,12 @@ def live(frames: list[np.ndarray], segmenter, edges: bool = True, live_quality: 
     pipeline.crop = True
     pipeline.edges = edges
     return [m >= 0.5 for m in (pipeline.process(Frame(rgb, i / 30.0, i, "cam")).mask for i, rgb in enumerate(frames))]
+
+
+def still_path(frames: list[np.ndarray], segmenter) -> list[np.ndarray]:
+    """Tried in session 15: every frame through the photos' best-quality path (no history across frames)."""
+    pipeline = Pipeline(segmenter, EffectParams(effect="blur", quality="best"), temporal=False)
+    return [pipeline.process(Frame(rgb, i / 30.0, i, "photo")).mask >= 0.5 for i, rgb in enumerate(frames)]
 
 
 class HalfEdges(Pipeline):
@@ -173,7 +180,8 @@ VARIANTS: dict[str, Callable[..., list[np.ndarray]]] = {
     "live-fit2-e01": lambda f, s: with_edges(2, 1, 1e-4, lambda: live(f, s)),
     "live": lambda f, s: live(f, s),
     "live-best": lambda f, s: live(f, s, live_quality="best"),
-    "live-auto": lambda f, s: live(f, s, live_quality="auto"),  # the live default since session 15 (Best here)
+    "live-auto": lambda f, s: live(f, s, live_quality="auto"),
+    "still-path": lambda f, s: still_path(f, s),  # the live default since session 15 (Best here)
     "live-noedges": lambda f, s: live(f, s, edges=False),
     "video": lambda f, s: video(f, s),
     "video-grid2": lambda f, s: video(f, s, scale=2),

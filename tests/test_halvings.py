@@ -5,6 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
+from grid_fakes import GridSegmenter
 
 from desktop_app.core import halvings
 from desktop_app.core.edges_full import fit_guide, refine_edges_half
@@ -70,16 +71,6 @@ def test_blocks_do_not_nest() -> None:
         pass
     with halvings.shared(rgb):  # the failed block left the state as it was: a new block opens
         assert halvings.half(rgb) is halvings.half(rgb)
-
-
-class GridSegmenter:
-    spec = None
-
-    def __init__(self, mask: np.ndarray) -> None:
-        self.mask = mask
-
-    def predict(self, rgb: np.ndarray) -> tuple[np.ndarray, dict[str, float]]:
-        return self.mask, {}
 
 
 def test_a_live_best_frame_is_halved_once_for_the_edge_step_and_the_blur(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -6,6 +6,7 @@ import itertools
 
 import numpy as np
 import pytest
+from grid_fakes import GridSegmenter
 
 from desktop_app.core.edges_full import refine_edges_colour
 from desktop_app.core.frames import Frame
@@ -65,16 +66,6 @@ def test_refine_edges_output_size_and_flat_frames() -> None:
     # A frame smaller than the grid is left alone.
     tiny = np.zeros((10, 20, 3), np.uint8)
     assert np.array_equal(refine_edges(tiny, alpha), alpha)
-
-
-class GridSegmenter:
-    spec = None
-
-    def __init__(self, mask: np.ndarray) -> None:
-        self.mask = mask
-
-    def predict(self, rgb: np.ndarray) -> tuple[np.ndarray, dict[str, float]]:
-        return self.mask, {}
 
 
 def test_pipeline_snaps_edges_for_video_but_not_for_stills_or_the_mask_effect() -> None:

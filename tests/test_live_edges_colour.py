@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from grid_fakes import GridSegmenter
 
 from desktop_app.core.edges_full import refine_edges_colour, refine_edges_half
 from desktop_app.core.frames import Frame
@@ -57,16 +58,6 @@ def test_flat_frames_and_tiny_frames_keep_the_models_edge() -> None:
     assert np.allclose(out[:, :150], 0.0) and np.allclose(out[:, 370:], 1.0)
     tiny = np.zeros((10, 20, 3), np.uint8)
     assert np.array_equal(refine_edges_colour(tiny, alpha), alpha)
-
-
-class GridSegmenter:
-    spec = None
-
-    def __init__(self, mask: np.ndarray) -> None:
-        self.mask = mask
-
-    def predict(self, rgb: np.ndarray) -> tuple[np.ndarray, dict[str, float]]:
-        return self.mask, {}
 
 
 def test_live_pipeline_takes_the_colour_step_and_lands_on_a_hue_only_edge() -> None:

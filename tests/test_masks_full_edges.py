@@ -8,6 +8,7 @@ import itertools
 import cv2
 import numpy as np
 import pytest
+from grid_fakes import GridSegmenter
 
 from desktop_app.core import edges_full
 from desktop_app.core.edges_full import (
@@ -141,16 +142,6 @@ def test_flat_frames_and_tiny_frames() -> None:
     assert np.all(out[:, :100] == 0.0) and np.all(out[:, 230:] == 1.0)
     tiny = np.zeros((10, 20, 3), np.uint8)
     assert np.array_equal(refine_edges_full(tiny, alpha), alpha)
-
-
-class GridSegmenter:
-    spec = None
-
-    def __init__(self, mask: np.ndarray) -> None:
-        self.mask = mask
-
-    def predict(self, rgb: np.ndarray) -> tuple[np.ndarray, dict[str, float]]:
-        return self.mask, {}
 
 
 def full_edges(pipeline: Pipeline) -> Pipeline:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from grid_fakes import GridSegmenter
 
 from desktop_app.core.frames import Frame
 from desktop_app.core.masks import MaskRefiner
@@ -84,16 +85,6 @@ def test_nothing_to_clean_returns_the_alpha_unchanged() -> None:
     assert SpeckFilter().clean(alpha) is alpha
     empty = np.zeros((H, W), np.float32)
     assert SpeckFilter().clean(empty) is empty
-
-
-class GridSegmenter:
-    spec = None
-
-    def __init__(self, mask: np.ndarray) -> None:
-        self.mask = mask
-
-    def predict(self, rgb: np.ndarray) -> tuple[np.ndarray, dict[str, float]]:
-        return self.mask, {}
 
 
 def frame_and_model() -> tuple[np.ndarray, np.ndarray]:

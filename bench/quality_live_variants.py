@@ -72,8 +72,10 @@ def load_clip(clip: str) -> tuple[list[np.ndarray], list[np.ndarray]]:
     return qf.load(clip)
 
 
-def live(frames: list[np.ndarray], segmenter, edges: bool = True, live_quality: str = "fast") -> list[np.ndarray]:
-    pipeline = Pipeline(segmenter, EffectParams(effect="blur", live_quality=live_quality), temporal=True)
+def live(frames: list[np.ndarray], segmenter, edges: bool = True, live_quality: str = "fast",
+         smoothing: float = 0.5) -> list[np.ndarray]:
+    pipeline = Pipeline(segmenter, EffectParams(effect="blur", live_quality=live_quality, smoothing=smoothing),
+                        temporal=True)
     pipeline.crop = True
     pipeline.edges = edges
     return [m >= 0.5 for m in (pipeline.process(Frame(rgb, i / 30.0, i, "cam")).mask for i, rgb in enumerate(frames))]
@@ -180,8 +182,10 @@ VARIANTS: dict[str, Callable[..., list[np.ndarray]]] = {
     "live-fit2-e01": lambda f, s: with_edges(2, 1, 1e-4, lambda: live(f, s)),
     "live": lambda f, s: live(f, s),
     "live-best": lambda f, s: live(f, s, live_quality="best"),
-    "live-auto": lambda f, s: live(f, s, live_quality="auto"),
-    "still-path": lambda f, s: still_path(f, s),  # the live default since session 15 (Best here)
+    "live-auto": lambda f, s: live(f, s, live_quality="auto"),  # the live default since session 15 (Best here)
+    "still-path": lambda f, s: still_path(f, s),
+    "live-best-s06": lambda f, s: live(f, s, live_quality="best", smoothing=0.6),  # session 15, tune clips only
+    "live-best-s07": lambda f, s: live(f, s, live_quality="best", smoothing=0.7),
     "live-noedges": lambda f, s: live(f, s, edges=False),
     "video": lambda f, s: video(f, s),
     "video-grid2": lambda f, s: video(f, s, scale=2),

@@ -176,6 +176,15 @@ class OursBefore(Ours):
     name = "ours-before"
 
     def clip(self, frames: list[np.ndarray]) -> list[np.ndarray]:
+        from desktop_app.core import masks
+
+        saved, masks.VIDEO_EDGE_PROBABILITY = masks.VIDEO_EDGE_PROBABILITY, 0.5  # before #9: the threshold as it is
+        try:
+            return self._clip(frames)
+        finally:
+            masks.VIDEO_EDGE_PROBABILITY = saved
+
+    def _clip(self, frames: list[np.ndarray]) -> list[np.ndarray]:
         pipeline = Pipeline(self.segmenter, EffectParams(effect="blur"), temporal=True)
         pipeline._refiner = LegacyEMA()
         pipeline.edges = False

@@ -27,9 +27,10 @@ commits d843247-f4da52e), replaced by the half-size band step.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +42,7 @@ import bench_quality as bq  # noqa: E402
 import quality_fresh_clips as qf  # noqa: E402
 import quality_metrics as qm  # noqa: E402
 
+from desktop_app.core import masks  # noqa: E402
 from desktop_app.core.frames import Frame  # noqa: E402
 from desktop_app.core.lookahead import video_lookahead  # noqa: E402
 from desktop_app.core.params import EffectParams  # noqa: E402
@@ -72,10 +74,27 @@ def load_clip(clip: str) -> tuple[list[np.ndarray], list[np.ndarray]]:
     return qf.load(clip)
 
 
+@contextlib.contextmanager
+def edge_probability(value: float | None) -> Iterator[None]:
+    """Video and live frames counting as person from model probability `value` at the default threshold (None:
+    masks.VIDEO_EDGE_PROBABILITY as shipped; 0.5 before session 15)."""
+    saved = masks.VIDEO_EDGE_PROBABILITY
+    masks.VIDEO_EDGE_PROBABILITY = saved if value is None else value
+    try:
+        yield
+    finally:
+        masks.VIDEO_EDGE_PROBABILITY = saved
+
+
 def live(frames: list[np.ndarray], segmenter, edges: bool = True, live_quality: str = "fast",
-         smoothing: float = 0.5) -> list[np.ndarray]:
-    pipeline = Pipeline(segmenter, EffectParams(effect="blur", live_quality=live_quality, smoothing=smoothing),
-                        temporal=True)
+         smoothing: float = 0.5, probability: float | None = None) -> list[np.ndarray]:
+    with edge_probability(probability):
+        return _live(frames, segmenter, edges, live_quality, smoothing)
+
+
+def _live(frames: list[np.ndarray], segmenter, edges: bool, live_quality: str, smoothing: float) -> list[np.ndarray]:
+    params = EffectParams(effect="blur", live_quality=live_quality, smoothing=smoothing)
+    pipeline = Pipeline(segmenter, params, temporal=True)
     pipeline.crop = True
     pipeline.edges = edges
     return [m >= 0.5 for m in (pipeline.process(Frame(rgb, i / 30.0, i, "cam")).mask for i, rgb in enumerate(frames))]
@@ -114,7 +133,12 @@ def live_half(frames: list[np.ndarray], segmenter, radius: int, eps: float, grid
     return [m >= 0.5 for m in (pipeline.process(Frame(rgb, i / 30.0, i, "cam")).mask for i, rgb in enumerate(frames))]
 
 
-def video(frames: list[np.ndarray], segmenter, **opts) -> list[np.ndarray]:
+def video(frames: list[np.ndarray], segmenter, probability: float | None = None, **opts) -> list[np.ndarray]:
+    with edge_probability(probability):
+        return _video(frames, segmenter, **opts)
+
+
+def _video(frames: list[np.ndarray], segmenter, **opts) -> list[np.ndarray]:
     pipeline = Pipeline(segmenter, EffectParams(effect="blur"), temporal=True)
     pipeline.full_edges = True
     out = []
@@ -186,6 +210,15 @@ VARIANTS: dict[str, Callable[..., list[np.ndarray]]] = {
     "still-path": lambda f, s: still_path(f, s),
     "live-best-s06": lambda f, s: live(f, s, live_quality="best", smoothing=0.6),  # session 15, tune clips only
     "live-best-s07": lambda f, s: live(f, s, live_quality="best", smoothing=0.7),
+    # Session 15: video and live frames counting as person from model probability 0.5 (before) / 0.45 / 0.4 (now,
+    # masks.VIDEO_EDGE_PROBABILITY: the plain `live`, `live-best`, `video` rows) / 0.3, tried on the tune clips.
+    "live-p05": lambda f, s: live(f, s, probability=0.5),
+    "live-best-p05": lambda f, s: live(f, s, live_quality="best", probability=0.5),
+    "video-p05": lambda f, s: video(f, s, probability=0.5),
+    "live-best-p045": lambda f, s: live(f, s, live_quality="best", probability=0.45),
+    "video-p045": lambda f, s: video(f, s, probability=0.45),
+    "live-best-p03": lambda f, s: live(f, s, live_quality="best", probability=0.3),
+    "video-p03": lambda f, s: video(f, s, probability=0.3),
     "live-noedges": lambda f, s: live(f, s, edges=False),
     "video": lambda f, s: video(f, s),
     "video-grid2": lambda f, s: video(f, s, scale=2),

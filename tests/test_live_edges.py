@@ -10,7 +10,7 @@ from grid_fakes import GridSegmenter
 
 from desktop_app.core.edges_full import refine_edges_colour
 from desktop_app.core.frames import Frame
-from desktop_app.core.masks import refine_edges, soft_threshold, upsample
+from desktop_app.core.masks import frame_threshold, refine_edges, soft_threshold, upsample
 from desktop_app.core.params import EffectParams
 from desktop_app.core.pipeline import Pipeline
 
@@ -75,9 +75,10 @@ def test_pipeline_snaps_edges_for_video_but_not_for_stills_or_the_mask_effect() 
     video = Pipeline(GridSegmenter(alpha), params).process(Frame(rgb, 0.0, 0, "clip")).mask
     still = Pipeline(GridSegmenter(alpha), params, temporal=False).process(Frame(rgb, 0.0, 0, "still")).mask
     assert video is not None and still is not None
-    refined = soft_threshold(alpha, 0.5, 0.3)
+    refined = soft_threshold(alpha, frame_threshold(0.5), 0.3)  # video frames count from 0.4 (masks.py)
     assert np.array_equal(video, upsample(refine_edges_colour(rgb, refined), (FRAME_H, FRAME_W)))
-    assert np.array_equal(still, upsample(refined, (FRAME_H, FRAME_W)))  # stills: the plain upsample
+    # stills: the threshold as it is, and the plain upsample
+    assert np.array_equal(still, upsample(soft_threshold(alpha, 0.5, 0.3), (FRAME_H, FRAME_W)))
     assert abs(first_person_column(video) - EDGE_X) < abs(first_person_column(still) - EDGE_X)
     probability = Pipeline(GridSegmenter(alpha), params.with_(effect="mask")).process(Frame(rgb, 0.0, 0, "clip"))
     assert probability.mask is not None
@@ -96,8 +97,13 @@ def changed_pixels(masks: list[np.ndarray]) -> float:
     return float(np.mean([np.count_nonzero((a >= 0.5) != (b >= 0.5)) for a, b in itertools.pairwise(masks)]))
 
 
-def test_still_noisy_scene_keeps_a_steady_mask_with_snapped_edges() -> None:
+def test_still_noisy_scene_keeps_a_steady_mask_with_snapped_edges(monkeypatch: pytest.MonkeyPatch) -> None:
     """The edge refinement fits against each noisy frame; `MaskRefiner.steady` averages that noise away again."""
+    from desktop_app.core import masks
+
+    # This scene's model puts the person's edge at probability 0.5 exactly (the bundled model's lies at 0.4 on
+    # video frames: masks.VIDEO_EDGE_PROBABILITY, tested below): video frames count from 0.5 here.
+    monkeypatch.setattr(masks, "VIDEO_EDGE_PROBABILITY", 0.5)
     _, alpha = scene()
     rng = np.random.default_rng(1)
     probs = [np.clip(alpha + rng.normal(0.0, 0.03, alpha.shape), 0, 1).astype(np.float32) for _ in range(30)]
@@ -149,3 +155,31 @@ def test_moving_edge_is_followed_without_lag() -> None:
         mask = pipeline.process(Frame(rgb, i / 30.0, i, "clip")).mask
         assert mask is not None
         assert abs(first_person_column(mask) - (EDGE_X - shift)) <= 2
+
+
+def test_video_frames_count_the_users_threshold_where_the_models_outline_lies() -> None:
+    from desktop_app.core.masks import VIDEO_EDGE_PROBABILITY
+
+    assert frame_threshold(0.5) == VIDEO_EDGE_PROBABILITY == 0.4
+    assert frame_threshold(0.0) == 0.0 and frame_threshold(1.0) == pytest.approx(1.0)
+    assert frame_threshold(0.25) == pytest.approx(0.2) and frame_threshold(0.75) == pytest.approx(0.7)
+    values = [frame_threshold(t) for t in np.linspace(0.0, 1.0, 21)]
+    assert values == sorted(values)  # a higher threshold is never less strict
+    rgb, _ = scene()
+    prob = np.zeros((GRID_H, GRID_W), np.float32)
+    prob[:, GRID_W // 2 :] = 0.9
+    prob[:, GRID_W // 2 - 8 : GRID_W // 2] = 0.45  # a band the model is less sure of (a ring of hair)
+    params = EffectParams(effect="blur", feather=0.0, smoothing=0.0, quality="fast", live_quality="fast")
+    video = Pipeline(GridSegmenter(prob), params)
+    video.edges = False  # the threshold alone
+    still = Pipeline(GridSegmenter(prob), params, temporal=False)
+    cell = FRAME_W // GRID_W
+    band = (slice(None), slice((GRID_W // 2 - 6) * cell, (GRID_W // 2 - 2) * cell))
+    video_mask, still_mask = (p.process(Frame(rgb, 0.0, 0, "clip")).mask for p in (video, still))
+    assert video_mask is not None and still_mask is not None
+    assert np.all(video_mask[band] >= 0.5)  # video and live frames: person from 0.4
+    assert np.all(still_mask[band] < 0.5)  # photos: the threshold as it is
+    strict = Pipeline(GridSegmenter(prob), params.with_(threshold=0.6))  # 0.6 -> 0.52: the band is background again
+    strict.edges = False
+    strict_mask = strict.process(Frame(rgb, 0.0, 0, "clip")).mask
+    assert strict_mask is not None and np.all(strict_mask[band] < 0.5)

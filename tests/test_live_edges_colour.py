@@ -8,7 +8,7 @@ from grid_fakes import GridSegmenter
 
 from desktop_app.core.edges_full import refine_edges_colour, refine_edges_half
 from desktop_app.core.frames import Frame
-from desktop_app.core.masks import refine_edges, soft_threshold, upsample
+from desktop_app.core.masks import frame_threshold, refine_edges, soft_threshold, upsample
 from desktop_app.core.params import EffectParams
 from desktop_app.core.pipeline import Pipeline
 
@@ -66,7 +66,7 @@ def test_live_pipeline_takes_the_colour_step_and_lands_on_a_hue_only_edge() -> N
     params = EffectParams(effect="blur", feather=0.3, smoothing=0.5, quality="fast", live_quality="fast")
     pipeline = Pipeline(GridSegmenter(alpha), params)
     masks = [pipeline.process(Frame(rgb, i / 30, i, "cam")).mask for i in range(3)]
-    refined = soft_threshold(alpha, 0.5, 0.3)
+    refined = soft_threshold(alpha, frame_threshold(0.5), 0.3)
     assert masks[0] is not None
     assert np.array_equal(masks[0], upsample(refine_edges_colour(rgb, refined), (FRAME_H, FRAME_W)))
     assert all(m is not None and abs(first_person_column(m) - EDGE_X) <= CELL for m in masks)
@@ -124,7 +124,7 @@ def test_live_best_lands_the_edge_within_a_pixel_where_the_grid_step_is_cells_of
 
 def test_the_live_pipeline_takes_the_half_size_step_for_live_best_only() -> None:
     rgb, alpha = scene(1.5)
-    refined = soft_threshold(alpha, 0.5, 0.3)
+    refined = soft_threshold(alpha, frame_threshold(0.5), 0.3)
     best = EffectParams(effect="blur", feather=0.3, smoothing=0.5, quality="fast", live_quality="best")
     mask = Pipeline(GridSegmenter(alpha), best).process(Frame(rgb, 0.0, 0, "cam")).mask
     assert mask is not None

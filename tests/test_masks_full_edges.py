@@ -19,7 +19,7 @@ from desktop_app.core.edges_full import (
     refine_edges_full,
 )
 from desktop_app.core.frames import Frame
-from desktop_app.core.masks import MaskRefiner, refine_edges, soft_threshold, upsample
+from desktop_app.core.masks import MaskRefiner, frame_threshold, refine_edges, soft_threshold, upsample
 from desktop_app.core.params import EffectParams
 from desktop_app.core.pipeline import Pipeline
 
@@ -156,10 +156,11 @@ def test_pipeline_uses_full_size_edges_for_video_frames_when_asked() -> None:
     live = Pipeline(GridSegmenter(alpha), params).process(Frame(rgb, 0.0, 0, "clip")).mask  # live fast: the grid
     still = full_edges(Pipeline(GridSegmenter(alpha), params, temporal=False)).process(Frame(rgb, 0.0, 0, "s")).mask
     assert video is not None and live is not None and still is not None
-    refined = soft_threshold(alpha, 0.5, 0.3)
+    refined = soft_threshold(alpha, frame_threshold(0.5), 0.3)  # video and live frames count from 0.4
     assert np.array_equal(video, refine_edges_full(rgb, refined))
     assert np.array_equal(live, upsample(refine_edges_colour(rgb, refined), (FRAME_H, FRAME_W)))
-    assert np.array_equal(still, upsample(refined, (FRAME_H, FRAME_W)))  # stills: no edge step at all
+    # stills: the threshold as it is, no edge step at all
+    assert np.array_equal(still, upsample(soft_threshold(alpha, 0.5, 0.3), (FRAME_H, FRAME_W)))
     assert abs(crossing(video[FRAME_H // 2]) - (EDGE_X - 0.5)) <= 0.5
 
 

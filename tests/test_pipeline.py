@@ -154,8 +154,11 @@ def test_set_params_from_another_thread_applies_on_the_next_frame() -> None:
     assert seg.calls == 2
 
 
-def test_temporal_smoothing_mixes_frames_and_resets() -> None:
+def test_temporal_smoothing_mixes_frames_and_resets(monkeypatch: pytest.MonkeyPatch) -> None:
     # A small change (0.3 -> 0.7) is averaged; a large one would be followed at once (tests/test_masks.py).
+    from desktop_app.core import masks
+
+    monkeypatch.setattr(masks, "VIDEO_EDGE_PROBABILITY", 0.5)  # the arithmetic below: video frames at 0.5 too
     zeros, ones = np.full((64, 64), 0.3, np.float32), np.full((64, 64), 0.7, np.float32)
     params = EffectParams(effect="blur", feather=1.0, smoothing=0.5)
 

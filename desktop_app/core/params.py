@@ -30,7 +30,7 @@ class EffectParams:
     strength: int = 50  # blur strength, 1..100
     background: Path | None = None  # replace: the image, cover-fitted to the frame
     color: tuple[int, int, int] | None = None  # remove: a solid RGB colour; None = transparent (RGBA)
-    threshold: float = 0.5  # mask probability counted as person, 0..1
+    threshold: float = 0.5  # mask probability counted as person, 0..1 (video and live: masks.frame_threshold)
     feather: float = 0.3  # edge softness, 0 (hard) .. 1 (wide)
     smoothing: float = 0.5  # temporal smoothing across video frames, 0 (off) .. 0.95
     # Still photos only (photos, folders' images, the Photos tab, Export all): "best" takes the best-quality

@@ -19,7 +19,7 @@ from desktop_app.core.effects.background import compose, load_background
 from desktop_app.core.effects.registry import PERSON_SEGMENTATION, EffectSpec, spec_for
 from desktop_app.core.faces.stage import FaceStage
 from desktop_app.core.frames import Frame, Result
-from desktop_app.core.masks import MaskRefiner, soft_threshold, upsample
+from desktop_app.core.masks import MaskRefiner, frame_threshold, soft_threshold, upsample
 from desktop_app.core.params import EffectParams
 from desktop_app.core.person_crop import PersonCrop
 from desktop_app.core.resize import fit_long_side
@@ -252,7 +252,9 @@ class Pipeline:
         params = state.params
         start = time.perf_counter()
         refiner = self._refiner
-        refiner.threshold, refiner.feather = params.threshold, params.feather
+        # Video and live frames: the user's threshold as the probability where their outline lies (masks.py).
+        refiner.threshold = frame_threshold(params.threshold) if self.temporal else params.threshold
+        refiner.feather = params.feather
         refiner.smoothing = params.smoothing if self.temporal else 0.0
         if spec.uses_probability:
             # The person probability itself (smoothed across video frames, never thresholded), upsampled

@@ -183,3 +183,16 @@ def test_video_frames_count_the_users_threshold_where_the_models_outline_lies() 
     strict.edges = False
     strict_mask = strict.process(Frame(rgb, 0.0, 0, "clip")).mask
     assert strict_mask is not None and np.all(strict_mask[band] < 0.5)
+
+
+def test_a_photo_through_a_video_pipeline_keeps_the_users_threshold() -> None:
+    """The CLI's batch runs photos through its video pipeline as stills (`process(frame, still=True)`)."""
+    rgb, _ = scene()
+    prob = np.zeros((GRID_H, GRID_W), np.float32)
+    prob[:, GRID_W // 2 - 8 :] = 0.45
+    params = EffectParams(effect="blur", feather=0.0, smoothing=0.0, quality="fast", live_quality="fast")
+    pipeline = Pipeline(GridSegmenter(prob), params, temporal=True, video=True)
+    photo = pipeline.process(Frame(rgb, 0.0, 0, "photo.jpg"), still=True).mask
+    frame = pipeline.process(Frame(rgb, 0.0, 0, "clip.mp4")).mask
+    assert photo is not None and frame is not None
+    assert np.all(photo < 0.5) and np.all(frame[:, -20:] >= 0.5)

@@ -252,8 +252,9 @@ class Pipeline:
         params = state.params
         start = time.perf_counter()
         refiner = self._refiner
-        # Video and live frames: the user's threshold as the probability where their outline lies (masks.py).
-        refiner.threshold = frame_threshold(params.threshold) if self.temporal else params.threshold
+        # Video and live frames: the user's threshold as the probability where their outline lies (masks.py);
+        # photos (a still, whatever pipeline it goes through) keep it as it is.
+        refiner.threshold = params.threshold if state.still else frame_threshold(params.threshold)
         refiner.feather = params.feather
         refiner.smoothing = params.smoothing if self.temporal else 0.0
         if spec.uses_probability:

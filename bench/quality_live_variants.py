@@ -197,7 +197,7 @@ VARIANTS: dict[str, Callable[..., list[np.ndarray]]] = {
     "video-r1": lambda f, s: with_full_edges(1, 1e-3, 2, lambda: video(f, s)),
     "video-fit1-r2": lambda f, s: with_full_edges(2, 1e-3, 1, lambda: video(f, s)),
     "video-fit1-r4": lambda f, s: with_full_edges(4, 1e-3, 1, lambda: video(f, s)),
-    "live-s13": lambda f, s: with_edges(4, 1, 1e-3, lambda: live(f, s)),  # live before session 14
+    "live-s13": lambda f, s: with_edges(4, 1, 1e-3, lambda: live(f, s, probability=0.5)),  # before session 14
     "live-fit2": lambda f, s: with_edges(2, 1, 1e-3, lambda: live(f, s)),
     "live-fit2-r2": lambda f, s: with_edges(2, 2, 1e-3, lambda: live(f, s)),
     "live-fit1-r2": lambda f, s: with_edges(1, 2, 1e-3, lambda: live(f, s)),

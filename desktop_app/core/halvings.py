@@ -6,7 +6,7 @@ same 2x2 averages, which each step used to compute for itself (0.6-0.7 ms of a 7
 `shared(rgb)` the first step to ask for a level computes it and the others take it.
 
 A level is the one before at exactly half its size, bilinear: on even sides that is the 2x2 average, bit for bit
-`cv2.INTER_AREA`'s. Only even sides are shared; `halve` on an odd side is the caller's own resize, as before.
+`cv2.INTER_AREA`'s. Only even sides are shared; `half` on an odd side is the caller's own resize, as before.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ _state = threading.local()
 
 @contextmanager
 def shared(rgb: np.ndarray) -> Iterator[None]:
-    """Within this block (on this thread), `halve` keeps the halvings of `rgb` and of each level it made, and hands
+    """Within this block (on this thread), `half` keeps the halvings of `rgb` and of each level it made, and hands
     them out again. The levels are fresh arrays, released when the block ends; blocks do not nest."""
     if getattr(_state, "levels", None) is not None:
         raise RuntimeError("halvings.shared blocks do not nest")

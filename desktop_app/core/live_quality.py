@@ -1,7 +1,7 @@
 """Live quality "auto", the live default since session 15: Best while this machine keeps up with the camera, else Fast.
 
-Best (the mask's edges snapped at half the frame's size: steadier while the person moves, flicker 0.45x of before
-issue #9 on the held-out clips against Fast's 0.53x) costs about 1.13x Fast a frame (720p on one core:
+Best (the mask's edges snapped at half the frame's size: steadier while the person moves, flicker 0.42x of before
+issue #9 on the held-out clips against Fast's 0.50x) costs about 1.1x Fast a frame (720p on one core:
 bench/bench_vs_revision.py). "Live defaults to what keeps 30 fps": `AutoQuality` measures the frames it runs and
 keeps Best while their median takes at most BUDGET_SHARE of the camera's frame time (16.7 ms at 30 fps: the rest of
 the core stays free for the call app); past that it falls back to Fast and says so once. After RETRY_FRAMES frames on

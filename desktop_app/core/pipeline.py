@@ -132,9 +132,11 @@ class Pipeline:
     attribute, default False) snaps them at the frame's full resolution instead (`edges_full.refine_edges_full`:
     flicker 0.45x on call-P002, about +3.5 ms CPU at 720p, so for video files, which the CLI and the window's
     exports turn it on for, not for live frames; docs/quality.md). Live frames with `params.live_quality` "best"
-    take that full-resolution step on the frame at half its size instead (`edges_full.refine_edges_half`: 1.13x
-    fast's CPU at 720p, flicker 0.53x -> 0.45x of before #9 held out), and so do "auto" ones while `auto_best` (an
+    take that full-resolution step on the frame at half its size instead (`edges_full.refine_edges_half`: 1.1x
+    fast's CPU at 720p, flicker 0.50x -> 0.42x of before #9 held out), and so do "auto" ones while `auto_best` (an
     attribute, default True; the live session's `core.live_quality.AutoQuality` clears it on a machine too slow).
+    Video and live frames count as person from `masks.frame_threshold(params.threshold)` (0.4 at the default 0.5:
+    where the model's outline lies on them); photos from `params.threshold` itself.
     `crop` (an attribute, default False; the live session turns it on) runs the model on a square crop around where
     the person was (`core.person_crop`); `video_crop` (default True) has video files' lookahead do the same under it
     (`lookahead.video_lookahead`).

@@ -24,6 +24,7 @@ import argparse
 import hashlib
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from itertools import pairwise
 from pathlib import Path
@@ -195,7 +196,9 @@ def video_path(t: int, n: int = VIDEO_FRAMES) -> tuple[float, float, float, floa
     return keys[-1][1]
 
 
-def build_video(out: Path, clip: str, pid: str, background: str, cutouts: dict) -> dict:
+def build_video(out: Path, clip: str, pid: str, background: str, cutouts: dict,
+                path: Callable[[int], tuple[float, float, float, float]] = video_path) -> dict:
+    """The clip's frames and truth masks into out/video/<clip>/; `path(t)` gives (cx, height, angle, pan)."""
     rgb, mask = cutouts[f"{pid}/portrait"]
     w, h = VIDEO_SIZE
     wide = load_background(background, (round(w * 1.6), h))
@@ -203,7 +206,7 @@ def build_video(out: Path, clip: str, pid: str, background: str, cutouts: dict) 
     folder.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256()
     for t in range(VIDEO_FRAMES):
-        cx, height, angle, pan = video_path(t)
+        cx, height, angle, pan = path(t)
         x0 = round(pan * (wide.shape[1] - w))
         frame, labels = compose(wide[:, x0 : x0 + w], [(rgb, mask, Placement(pid, height, cx, 1.12, angle))])
         truth = (labels > 0).astype(np.uint8) * 255

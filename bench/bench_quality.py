@@ -10,7 +10,8 @@
 (b) theirs: mediapipe==0.10.14 `solutions.selfie_segmentation`, BOTH models (general and landscape) on every
     picture, person = probability >= 0.5, in .venvs/mediapipe (bench/quality_mp_worker.py).
 (c) optional (--still-path): ours through `desktop_app.core.quality.segment_still` (phase 2), alpha >= 0.5:
-    `ours-still-path` without the person detector, `ours-detector` with it (the default).
+    `ours-still-path` without the person detector, `ours-detector` with it; `ours-app` the app's best still as
+    shipped (the pipeline: since session 16 its edge band matted, core.matting).
 
 Metrics (bench/quality_metrics.py) per kind (full, half, third, group; tune = P001-P005, heldout = P006-P010):
 mean and worst IoU, boundary F within 3 px, the share of people at least 90% covered; per clip: IoU, IoU on
@@ -216,6 +217,21 @@ class StillDetect(StillPath):
 
     name = "ours-detector"
     detect = True
+
+
+class StillApp(StillPath):
+    """The app's best still as shipped (session 16): `Pipeline` at quality best, default feather, its band matted
+    (core.matting), alpha >= 0.5."""
+
+    name = "ours-app"
+
+    def still(self, rgb: np.ndarray) -> np.ndarray:
+        pipeline = Pipeline(self.segmenter, EffectParams(effect="blur"), temporal=False)
+        start = time.perf_counter()
+        mask = pipeline.process(Frame(rgb, 0.0, 0, "still")).mask
+        self.ms.append((time.perf_counter() - start) * 1e3)
+        assert mask is not None
+        return mask >= 0.5
 
 
 def run_mp_worker(root: Path, out: Path, clips: list[str] | None = None) -> str:
@@ -452,7 +468,7 @@ def main() -> int:
         subprocess.run([sys.executable, str(BUILDER), "--out", str(args.set), "--check"], check=True)
     ours: list[Ours] = [Ours()]
     if args.still_path:
-        ours += [StillPath(), StillDetect()]
+        ours += [StillPath(), StillDetect(), StillApp()]
         for other in ours[1:]:
             other.segmenter = ours[0].segmenter
     clip_methods = list(ours[:1])

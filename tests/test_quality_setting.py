@@ -131,7 +131,9 @@ def test_best_refines_a_big_photo_small_and_matches_refining_at_full_size(spy: S
     """Past STILL_REFINE_LONG_SIDE the threshold/feather runs on an area-averaged copy: the edge stays put."""
     h, w = 64, STILL_REFINE_LONG_SIDE * 2
     params = EffectParams(effect="blur", threshold=0.5, feather=0.4)
-    result = Pipeline(RightHalf(), params, temporal=False).process(photo(h, w))
+    pipeline = Pipeline(RightHalf(), params, temporal=False)
+    pipeline.matting = False  # the refine's size alone (the matting that follows: tests/test_matting.py)
+    result = pipeline.process(photo(h, w))
     full = soft_threshold(spy(None, np.zeros((h, w, 3), np.uint8)), 0.5, 0.4)
     assert result.mask.shape == (h, w)
     assert float(np.abs(result.mask - full).max()) < 0.02

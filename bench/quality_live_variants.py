@@ -138,8 +138,8 @@ def video(frames: list[np.ndarray], segmenter, probability: float | None = None,
         return _video(frames, segmenter, **opts)
 
 
-def _video(frames: list[np.ndarray], segmenter, **opts) -> list[np.ndarray]:
-    pipeline = Pipeline(segmenter, EffectParams(effect="blur"), temporal=True)
+def _video(frames: list[np.ndarray], segmenter, quality: str = "best", **opts) -> list[np.ndarray]:
+    pipeline = Pipeline(segmenter, EffectParams(effect="blur", quality=quality), temporal=True)
     pipeline.full_edges = True
     out = []
     with video_lookahead(pipeline) as look:
@@ -220,7 +220,8 @@ VARIANTS: dict[str, Callable[..., list[np.ndarray]]] = {
     "live-best-p03": lambda f, s: live(f, s, live_quality="best", probability=0.3),
     "video-p03": lambda f, s: video(f, s, probability=0.3),
     "live-noedges": lambda f, s: live(f, s, edges=False),
-    "video": lambda f, s: video(f, s),
+    "video": lambda f, s: video(f, s),  # since session 16 quality best: the edge band matted (core.matting)
+    "video-fast": lambda f, s: video(f, s, quality="fast"),  # video files at quality fast (= session 15's "video")
     "video-grid2": lambda f, s: video(f, s, scale=2),
 }
 

@@ -74,8 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
                       "png is given (each video becomes a folder of lossless full-size PNG frames) or webm "
                       "(VP9 WebM: remove keeps the transparency; sound as Opus; images stay PNG)")
     proc.add_argument("--quality", choices=QUALITIES, default="best",
-                      help="photos: best (default; slower, finer masks) or fast; video frames always take "
-                      "the fast per-frame path")
+                      help="photos and videos: best (default; slower: photos' people looked at up close, and "
+                      "the edge around every person decided by the picture's colours, hair included) or fast "
+                      "(the per-frame path)")
     proc.add_argument("--model", default="auto",
                       help="bundled model id (see `models`), or auto: landscape for wide images, else general")
     _device_arg(proc)

@@ -28,9 +28,9 @@ def test_quality_offers_best_for_photos_and_fast(qtbot, backgrounds: Path) -> No
     panel = make_panel(qtbot, Settings(), backgrounds)
     combo = panel.quality_combo
     assert [(combo.itemData(i), combo.itemText(i)) for i in range(combo.count())] == [
-        ("best", "Best (photos)"), ("fast", "Fast")]
+        ("best", "Best (photos, videos)"), ("fast", "Fast")]
     assert combo.currentData() == "best" and panel.params().quality == "best"
-    assert "live has its own setting" in combo.toolTip()
+    assert "live has its own setting" in combo.toolTip().lower() and "videos" in combo.toolTip()
 
 
 def test_choosing_quality_emits_and_writes_the_settings(qtbot, backgrounds: Path) -> None:  # noqa: F811

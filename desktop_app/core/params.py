@@ -33,9 +33,9 @@ class EffectParams:
     threshold: float = 0.5  # mask probability counted as person, 0..1 (video and live: masks.frame_threshold)
     feather: float = 0.3  # edge softness, 0 (hard) .. 1 (wide)
     smoothing: float = 0.5  # temporal smoothing across video frames, 0 (off) .. 0.95
-    # Still photos only (photos, folders' images, the Photos tab, Export all): "best" takes the best-quality
-    # still path (`desktop_app.core.quality.segment_still`), "fast" the per-frame one. Live and video frames
-    # always take the fast per-frame path (with temporal smoothing), whatever this says.
+    # Photos and video files (the Photos tab, folders, Export all, `process`): "best" takes the best-quality still
+    # path for photos (`desktop_app.core.quality.segment_still`) and, for photos and video frames, the band around
+    # the person's edge matted (`core.matting`); "fast" the per-frame path. Live frames ignore it (`live_quality`).
     quality: Quality = "best"
     # Live frames only (the camera and the virtual camera): "fast" snaps the mask's edges at the model's grid; "best"
     # at half the frame's resolution (edges_full.refine_edges_half: steadier edges for about 1.13x fast's CPU a 720p

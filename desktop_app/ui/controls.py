@@ -36,9 +36,10 @@ from desktop_app.core.settings import Settings
 from desktop_app.ui.faces_control import FacesControl
 
 REMOVE_MODES = {"transparent": "Transparent", "color": "Solid colour", "green": "Green screen"}
-QUALITY_LABELS = {"best": "Best (photos)", "fast": "Fast"}
-QUALITY_TIP = ("Photos, opened folders and Export all: Best looks closer at each person and follows the photo's "
-               "edges (slower); Fast is the per-frame path. Videos use the per-frame path; live has its own setting.")
+QUALITY_LABELS = {"best": "Best (photos, videos)", "fast": "Fast"}
+QUALITY_TIP = ("Photos, videos, opened folders and Export all: Best looks closer at each person in a photo and "
+               "decides the edge around every person from the picture's colours, hair included (slower: about a "
+               "tenth of a second more a video frame); Fast is the per-frame path. Live has its own setting.")
 LIVE_QUALITY_LABELS = {"auto": "Auto", "fast": "Fast", "best": "Best (more CPU)"}
 LIVE_QUALITY_TIP = ("The camera and the virtual camera: Best follows the person's edges at half the camera's "
                     "resolution, so they hold steadier while you move, for about 15% more CPU a frame; Fast keeps "

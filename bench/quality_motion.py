@@ -15,8 +15,9 @@ bench/quality_live_variants.py's.
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
-from itertools import pairwise
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -53,18 +54,9 @@ def random_keys(rng: np.random.Generator, frames: int = be.VIDEO_FRAMES) -> list
     return keys
 
 
-def path_of(keys: list[Key]):
-    """`video_path`'s smoothstep between these keys instead of the set's."""
-
-    def path(t: int) -> tuple[float, float, float, float]:
-        for (t0, v0), (t1, v1) in pairwise(keys):
-            if t <= t1:
-                s = 0.0 if t1 == t0 else (t - t0) / (t1 - t0)
-                s = s * s * (3 - 2 * s)
-                return tuple(a + (b - a) * s for a, b in zip(v0, v1, strict=True))  # type: ignore[return-value]
-        return keys[-1][1]
-
-    return path
+def path_of(keys: list[Key]) -> Callable[[int], tuple[float, float, float, float]]:
+    """`video_path`'s easing between these keys instead of the set's."""
+    return functools.partial(be.keyed, keys)
 
 
 def clips_for(seed: int) -> dict[str, tuple[str, str, list[Key]]]:

@@ -188,6 +188,11 @@ def video_path(t: int, n: int = VIDEO_FRAMES) -> tuple[float, float, float, floa
     still again, then a quick move back. Still stretches let flicker be measured where the truth is fixed."""
     keys = [(0, (0.38, 0.80, 0.0, 0.0)), (20, (0.38, 0.80, 0.0, 0.0)), (80, (0.62, 0.95, 8.0, 0.6)),
             (100, (0.62, 0.95, 8.0, 0.6)), (n - 1, (0.45, 0.85, -5.0, 0.2))]
+    return keyed(keys, t)
+
+
+def keyed(keys: list[tuple[int, tuple[float, float, float, float]]], t: int) -> tuple[float, float, float, float]:
+    """The value at frame t between (frame, value) keys, smoothstep-eased; the last key's after it."""
     for (t0, v0), (t1, v1) in pairwise(keys):
         if t <= t1:
             s = 0.0 if t1 == t0 else (t - t0) / (t1 - t0)

@@ -163,3 +163,13 @@ def test_a_matted_photo_keeps_its_edge_at_the_default_feather_and_softens_past_i
         return int(((mask > 0.02) & (mask < 0.98)).sum())
 
     assert soft_pixels(1.0) > 2 * soft_pixels(0.3)
+
+
+def test_video_frames_matte_goes_through_the_gate(monkeypatch: pytest.MonkeyPatch) -> None:
+    gated = []
+    original = MaskRefiner.steady_matte
+    monkeypatch.setattr(MaskRefiner, "steady_matte", lambda self, alpha: gated.append(1) or original(self, alpha))
+    pipe = Pipeline(grid_segmenter(), EffectParams(effect="blur"))
+    pipe.full_edges = True
+    masks = [pipe.process(frame).mask for frame in frames(3)]
+    assert len(gated) == 3 and all(m is not None for m in masks)

@@ -12,8 +12,9 @@ import pytest
 from test_quality_still import FakeSegmenter, iou, photo
 
 from desktop_app.core.detection import Detection
-from desktop_app.core.quality import StillOptions, segment_still
+from desktop_app.core.quality import StillOptions, people_models, segment_still
 from desktop_app.core.quality import people as persons
+from desktop_app.core.quality.people_models import PeopleModels
 
 
 class FakeDetector:
@@ -204,17 +205,22 @@ def test_a_detector_that_cannot_load_leaves_the_stills_path_working(monkeypatch:
                                                                      caplog: pytest.LogCaptureFixture) -> None:
     import desktop_app.core.detector as detector_module
 
+    tries: list[int] = []
+
     def broken(*_args: object, **_kwargs: object) -> None:
+        tries.append(1)
         raise detector_module.NoDetectorError("the model manifest lists no person-detection model")
 
-    monkeypatch.setattr(persons, "_SHARED", [])
+    models = PeopleModels()
+    monkeypatch.setattr(people_models, "SHARED", models)
     monkeypatch.setattr(detector_module, "PersonDetector", broken)
     rgb, truth = photo(600, 900, [(100, 150, 250, 550)])
     with caplog.at_level(logging.WARNING):
         alpha = segment_still(FakeSegmenter(), rgb)
     assert "The person detector could not be loaded" in caplog.text
     assert iou(alpha >= 0.5, truth) > 0.95
-    assert persons.shared_detector() is None  # tried once, not on every photo
+    assert models.detector() is None
+    assert len(tries) == 1  # tried once, not on every photo
 
 
 def test_panoramas_get_a_bounded_number_of_detector_runs() -> None:
@@ -480,3 +486,34 @@ def test_the_unexplained_look_skips_small_parts_and_people_already_found() -> No
     (person,) = persons.unexplained_look(detector, rgb, truth, [])
     assert person.keypoints[0] == pytest.approx((730 / 1200, 450 / 600), abs=3 / 600)
     assert persons.unexplained_look(detector, rgb, truth, [person]) == []  # somebody already found
+
+
+def test_each_set_of_people_models_loads_its_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A batch worker's set is its own: its detector is not the shared one (so two workers never wait on one
+    detector's lock), and each set loads each model once."""
+    import desktop_app.core.detector as detector_module
+
+    made: list[object] = []
+
+    def fake(*_args: object, **_kwargs: object) -> object:
+        made.append(FakeDetector())
+        return made[-1]
+
+    monkeypatch.setattr(detector_module, "PersonDetector", fake)
+    one, two = PeopleModels(), PeopleModels()
+    assert one.detector() is one.detector() is made[0]
+    assert two.detector() is made[1] is not made[0]
+    assert len(made) == 2
+
+
+def test_segment_still_asks_the_set_it_is_given() -> None:
+    class Counting(PeopleModels):
+        asked = 0
+
+        def detector(self) -> persons.Detects | None:
+            Counting.asked += 1
+            return FakeDetector()
+
+    rgb, _truth = photo(600, 900, [(100, 150, 250, 550)])
+    segment_still(FakeSegmenter(), rgb, models=Counting())
+    assert Counting.asked == 1

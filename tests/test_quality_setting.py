@@ -37,7 +37,7 @@ class StillSpy:
     def __init__(self) -> None:
         self.calls: list[tuple[object, tuple[int, ...]]] = []
 
-    def __call__(self, segmenter: object, rgb: np.ndarray) -> np.ndarray:
+    def __call__(self, segmenter: object, rgb: np.ndarray, models: object = None) -> np.ndarray:
         self.calls.append((segmenter, rgb.shape))
         prob = np.zeros(rgb.shape[:2], np.float32)
         prob[:, : rgb.shape[1] // 2] = 0.8
@@ -184,9 +184,9 @@ def test_cli_quality_reaches_the_photos_and_the_summary(
         quality: str, inputs, tmp_path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     real, calls = still_quality.segment_still, []
 
-    def counting(segmenter, rgb):  # type: ignore[no-untyped-def]
+    def counting(segmenter, rgb, models=None):  # type: ignore[no-untyped-def]
         calls.append(rgb.shape)
-        return real(segmenter, rgb)
+        return real(segmenter, rgb, models=models)
 
     monkeypatch.setattr(still_quality, "segment_still", counting)
     photo_path, video = inputs

@@ -23,6 +23,7 @@ from desktop_app.core.masks import EDGE_SIGMA_PER_FEATHER, MaskRefiner, frame_th
 from desktop_app.core.matting import matte_fitted
 from desktop_app.core.params import EffectParams
 from desktop_app.core.person_crop import PersonCrop
+from desktop_app.core.quality import people_models
 from desktop_app.core.resize import fit_long_side
 
 STAGES = ("resize", "inference", "mask", "compose")
@@ -182,6 +183,7 @@ class Pipeline:
         self.crop = False  # the model on a crop around the person (core.person_crop): the live engine turns it on
         self.video_crop = True  # video files: the lookahead (core.lookahead.video_lookahead) crops the same way
         self._crop = PersonCrop()
+        self.people = people_models.SHARED  # best stills' detectors; a batch worker's pipeline gets its own set
         self.auto_best = True  # live quality "auto" takes best's edges while True (the live session's AutoQuality)
         self.pooled = self.live
         self._pools = PoolSet()
@@ -331,7 +333,7 @@ class Pipeline:
         (threshold, feather; never smoothed across frames) at up to STILL_REFINE_LONG_SIDE, composed as usual."""
         height, width = rgb.shape[:2]
         start = time.perf_counter()
-        prob = still_quality.segment_still(self.segmenter, rgb)
+        prob = still_quality.segment_still(self.segmenter, rgb, models=self.people)
         segmented = time.perf_counter()
         if spec.uses_probability:
             mask, small = prob, None

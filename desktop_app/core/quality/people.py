@@ -3,9 +3,7 @@ each person's body square, and the union of those squares that person pixels mus
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 
 import cv2
 import numpy as np
@@ -25,78 +23,6 @@ class SegmentsBodies(Protocol):
     """What this package needs from `desktop_app.core.body_segmenter.BodySegmenter`."""
 
     def segment(self, rgb: np.ndarray, person: Detection, scale: float = 1.25) -> Any: ...  # -> BodyMask
-
-
-T = TypeVar("T")
-_SHARED: list[Detects | None] = []
-_SHARED_LOCK = threading.Lock()
-
-
-def _once(cache: list[T | None], load: Callable[[], T], failed: Callable[[Exception], None]) -> T | None:
-    """`cache`'s detector, loaded by `load` on the first call; None (and `failed` told, once) if that raised."""
-    with _SHARED_LOCK:
-        if not cache:
-            try:
-                cache.append(load())
-            except Exception as exc:  # a missing/tampered file or no such model in the manifest: stills still work
-                failed(exc)
-                cache.append(None)
-        return cache[0]
-
-
-def shared_detector() -> Detects | None:
-    """The bundled detector on one CPU thread, loaded once; None (reported once) when it cannot be loaded, so the
-    stills path falls back to working without it."""
-    def load() -> Detects:
-        from desktop_app.core.detector import PersonDetector
-
-        return PersonDetector(device="cpu", threads=1)
-
-    def failed(exc: Exception) -> None:
-        from desktop_app.core.notify import notifier  # the window shows it once; the log keeps it
-
-        notifier.warning("The person detector could not be loaded, so best-quality photos are made "
-                         f"without it (people may be missed or background kept). {exc}")
-
-    return _once(_SHARED, load, failed)
-
-
-_FACES: list[Detects | None] = []
-
-
-def shared_face_detector() -> Detects | None:
-    """The bundled live face detector (MediaPipe full range) on one CPU thread, loaded once, for `second_look`;
-    None (logged once) when it cannot be loaded: the closer look then asks the person detector only."""
-    def load() -> Detects:
-        from desktop_app.core.faces.detector import LIVE_MODEL, FaceDetector
-
-        return FaceDetector(LIVE_MODEL, device="cpu", threads=1)
-
-    def failed(exc: Exception) -> None:
-        from desktop_app.core.notify import log
-
-        log.warning("the face detector could not be loaded for best-quality photos: %s", exc)
-
-    return _once(_FACES, load, failed)
-
-
-_BODIES: list[SegmentsBodies | None] = []
-
-
-def shared_body_segmenter() -> SegmentsBodies | None:
-    """The bundled whole-body segmenter on one CPU thread, loaded once; None (logged once) when it cannot be
-    loaded: the stills path then keeps the selfie model's bodies."""
-    def load() -> SegmentsBodies:
-        from desktop_app.core.body_segmenter import BodySegmenter
-
-        return BodySegmenter(device="cpu", threads=1)
-
-    def failed(exc: Exception) -> None:
-        from desktop_app.core.notify import log
-
-        log.warning("the body segmenter could not be loaded for best-quality photos: %s", exc)
-
-    return _once(_BODIES, load, failed)
 
 
 def _in_tile(det: Detection, box: Box, width: int, height: int) -> Detection:

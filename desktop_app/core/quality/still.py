@@ -38,9 +38,10 @@ import numpy as np
 
 from desktop_app.core.detection import Detection
 from desktop_app.core.quality import people as persons
-from desktop_app.core.quality import refine
+from desktop_app.core.quality import people_models, refine
 from desktop_app.core.quality.bodies import fuse_bodies, own_regions
 from desktop_app.core.quality.options import DEFAULT, StillOptions
+from desktop_app.core.quality.people_models import PeopleModels
 from desktop_app.core.quality.regions import (
     Box,
     Predicts,
@@ -265,25 +266,28 @@ def around_people(segmenter: Predicts, work: np.ndarray, found: np.ndarray, peop
     return prob
 
 
-SHARED = "shared"  # segment_still's default detector: the bundled one, loaded once (people.shared_detector)
+SHARED = "shared"  # segment_still's default for each model: the bundled one, from `models` (PeopleModels)
 
 
 def segment_still(segmenter: Predicts, rgb: np.ndarray, options: StillOptions = DEFAULT,
                   detector: persons.Detects | str | None = SHARED,
                   face_detector: persons.Detects | str | None = SHARED,
-                  body_segmenter: persons.SegmentsBodies | str | None = SHARED) -> np.ndarray:
+                  body_segmenter: persons.SegmentsBodies | str | None = SHARED,
+                  models: PeopleModels | None = None) -> np.ndarray:
     """(H, W) float32 person alpha in [0, 1] for an (H, W, 3) uint8 RGB photo, at full resolution.
 
     `body_segmenter`: the whole-body model of step 4 (`SHARED`: the bundled one, loaded only when needed; None:
     none). `detector`: the person detector for step 0 (`SHARED`: the bundled one; None: no detector); `face_detector`:
-    the face detector of its closer look (`SHARED`: the bundled live one, loaded only when needed; None: none)."""
+    the face detector of its closer look (`SHARED`: the bundled live one, loaded only when needed; None: none).
+    `models`: the set the `SHARED` ones come from (default: `people_models.SHARED`; a batch worker passes its own)."""
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
         raise ValueError(f"expected an (H, W, 3) uint8 RGB image, got {rgb.shape} {rgb.dtype}")
     work = fit_long_side(rgb, WORK_LONG_SIDE)
     if options.flip:
         segmenter = _Mirrored(segmenter, options.flip)
+    models = models or people_models.SHARED
     if detector == SHARED:
-        detector = persons.shared_detector() if options.detect else None
+        detector = models.detector() if options.detect else None
     people: list[Detection] = []
     if options.detect and detector is not None and not isinstance(detector, str) and min(work.shape[:2]) >= 16:
         weak: list[Detection] = []
@@ -293,12 +297,12 @@ def segment_still(segmenter: Predicts, rgb: np.ndarray, options: StillOptions = 
             if not options.face_look:
                 face_detector = None
             elif face_detector == SHARED:
-                face_detector = persons.shared_face_detector()
+                face_detector = models.face_detector()
             faces = None if isinstance(face_detector, str) else face_detector
             people += persons.second_look(detector, work, weak, people, options.detect_tile_score, options.body_scale,
                                           faces, options.face_score)
     if body_segmenter == SHARED:
-        body_segmenter = persons.shared_body_segmenter() if options.bodies and people else None
+        body_segmenter = models.body_segmenter() if options.bodies and people else None
     bodies = None if isinstance(body_segmenter, str) else body_segmenter
     found = find_people(segmenter, work, options)
     prob = around_people(segmenter, work, found, people, options, bodies)

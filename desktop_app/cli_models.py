@@ -37,6 +37,10 @@ class NoSegmenter:
     def verify_all(self, detector: bool = False) -> None:
         """Nothing to check: no segmentation model is used."""
 
+    def twin(self) -> NoSegmenter:
+        """Itself: it holds no session to keep apart."""
+        return self
+
 
 def verify_face_models(params: EffectParams, device: Device, live: bool = False) -> None:
     """With faces on, check now the face detector a later frame will load (the photo one for files; the live one

@@ -10,42 +10,42 @@ user's own files in the same folder are still found.
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import json
-import os
 import threading
 import time
-import unicodedata
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from desktop_app.core.batch_overlap import SKIP, Inline, ReadAhead, WriteBehind
+from desktop_app.core.batch_plan import DEFAULT_OUTPUT_DIR as DEFAULT_OUTPUT_DIR  # re-exported: the planning half
+from desktop_app.core.batch_plan import OUTPUT_MARKER as OUTPUT_MARKER
+from desktop_app.core.batch_plan import Job as Job
+from desktop_app.core.batch_plan import Outcome as Outcome
+from desktop_app.core.batch_plan import Report as Report
+from desktop_app.core.batch_plan import plan as plan
+from desktop_app.core.batch_plan import printable as printable
+from desktop_app.core.batch_plan import record_output as record_output
+from desktop_app.core.batch_plan import recorded_outputs as recorded_outputs
+from desktop_app.core.batch_plan import scan_folder as scan_folder
+from desktop_app.core.batch_workers import Workers
 from desktop_app.core.frames import Frame, Result
-from desktop_app.core.imageio import (
-    SUPPORTED_IMAGE_EXTENSIONS,
-    ImageReadError,
-    ImageWriteError,
-    fit_format,
-    read_image,
-    write_image,
-)
+from desktop_app.core.imageio import ImageReadError, ImageWriteError, fit_format, read_image, write_image
 from desktop_app.core.notify import log
 from desktop_app.core.params import EffectParams
-from desktop_app.core.safe_write import FileError, InputError, fit_stem, is_temp_name, remove_stale_temps
+from desktop_app.core.safe_write import FileError, InputError, fit_stem, remove_stale_temps
 from desktop_app.core.sinks import GREEN_SCREEN as GREEN_SCREEN  # re-exported: the controls import it from here
-from desktop_app.core.videoio import SUPPORTED_VIDEO_EXTENSIONS, is_video
 from desktop_app.core.videoio import VideoReader as VideoReader  # re-exported: tests wrap its frames
+from desktop_app.core.videoio import is_video
 
 # mp4: H.264 + the source's sound (a cut-out on green screen); webm: VP9 keeping a cut-out's transparency, sound as
 # Opus; png: a lossless PNG sequence, `<stem>_<effect>/000001.png ...` (core.sequence), no sound.
 VIDEO_FORMATS = ("mp4", "webm", "png")
-DEFAULT_OUTPUT_DIR = "locallens-output"  # the CLI's default --out; never scanned as input
-# In each folder that receives outputs: the names LocalLens wrote there, one JSON string per line; scans skip them.
-OUTPUT_MARKER = ".locallens-output"
-_MARKER_HEADER = "# Files LocalLens wrote into this folder (skipped when the folder is scanned as input).\n"
+
+
+Progress = Callable[[int, int, Path], None]  # (finished items, total items, current input)
+FrameProgress = Callable[[int, "int | None", Path], None]  # (frames done, the video's frame count if known, video)
 
 
 class Processor(Protocol):
@@ -57,152 +57,6 @@ class Processor(Protocol):
     def set_params(self, params: EffectParams) -> None: ...
 
     def reset(self) -> None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class Job:
-    source: Path
-    out_dir: Path  # where this input's output goes (sub-folders of a dropped folder are mirrored)
-    name: str = ""  # output base name: the source's stem, or `stem_ext` when stems collide in one folder
-
-    @property
-    def base(self) -> str:
-        return self.name or self.source.stem
-
-
-@dataclass(slots=True)
-class Outcome:
-    source: Path
-    output: Path | None = None
-    error: str | None = None
-    notes: list[str] = field(default_factory=list)
-    frames: int = 0
-    seconds: float = 0.0
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
-
-
-@dataclass(slots=True)
-class Report:
-    outcomes: list[Outcome] = field(default_factory=list)
-    cancelled: bool = False
-
-    @property
-    def failed(self) -> list[Outcome]:
-        return [o for o in self.outcomes if not o.ok]
-
-    @property
-    def succeeded(self) -> list[Outcome]:
-        return [o for o in self.outcomes if o.ok]
-
-
-Progress = Callable[[int, int, Path], None]  # (finished items, total items, current input)
-FrameProgress = Callable[[int, "int | None", Path], None]  # (frames done, the video's frame count if known, video)
-
-
-def printable(text: str) -> str:
-    """`text` with control characters escaped (`\\n`, `\\x1b`, ...): a file name never splits a line."""
-    return "".join(
-        c.encode("unicode_escape", "backslashreplace").decode("ascii")
-        if unicodedata.category(c) in ("Cc", "Zl", "Zp", "Cs") else c
-        for c in text
-    )
-
-
-def _wanted(path: Path) -> bool:
-    suffix = path.suffix.lower()
-    return not path.name.startswith(".") and not is_temp_name(path.name) and (
-        suffix in SUPPORTED_IMAGE_EXTENSIONS or suffix in SUPPORTED_VIDEO_EXTENSIONS
-    )
-
-
-def recorded_outputs(folder: Path) -> set[str]:
-    """Names of the outputs LocalLens recorded in `folder` (an unreadable or foreign record counts as none)."""
-    try:
-        lines = (folder / OUTPUT_MARKER).read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError):
-        return set()
-    names: set[str] = set()
-    for line in lines:
-        with contextlib.suppress(ValueError):
-            name = json.loads(line) if line.startswith('"') else None
-            if isinstance(name, str):
-                names.add(name)
-    return names
-
-
-def scan_folder(folder: Path) -> list[Path]:
-    """Image and video files under `folder` (symlinked folders not followed), leaving out what LocalLens wrote:
-    recorded outputs, unfinished temp files and the CLI's default output folder."""
-    found: list[Path] = []
-    for root, dirs, files in os.walk(folder):
-        here = Path(root)
-        ours = recorded_outputs(here) if OUTPUT_MARKER in files else set()
-        # PNG sequences are folders: recorded ones and unfinished temp ones are not descended into
-        dirs[:] = [d for d in dirs if d != DEFAULT_OUTPUT_DIR and d not in ours and not is_temp_name(d)]
-        found += [here / f for f in files if f not in ours and _wanted(here / f) and (here / f).is_file()]
-    return sorted(found)
-
-
-def _name_collisions(jobs: list[Job]) -> list[Job]:
-    """Inputs with one stem and different extensions going to one folder get `stem_ext` as their base name."""
-    suffixes: dict[tuple[Path, str], set[str]] = {}
-    for job in jobs:
-        suffixes.setdefault((job.out_dir, job.source.stem.casefold()), set()).add(job.source.suffix.lower())
-    return [
-        replace(job, name=f"{job.source.stem}_{job.source.suffix.lstrip('.').lower()}")
-        if len(suffixes[(job.out_dir, job.source.stem.casefold())]) > 1 else job
-        for job in jobs
-    ]
-
-
-def plan(paths: Iterable[Path], out_dir: Path) -> tuple[list[Job], list[Outcome]]:
-    """Expand folders recursively; return the jobs and the inputs that failed before processing.
-
-    A file named explicitly is always tried (its content decides what it is); inside folders only image
-    and video extensions are taken, and neither the output folder nor any earlier LocalLens output folder
-    (marked, or named like the default) is read back in. Same stems with different extensions in one
-    output folder get told-apart names (`a.jpg` -> `a_jpg_blur.png`, `a.png` -> `a_png_blur.png`).
-    """
-    out_resolved = out_dir.resolve()
-    jobs: list[Job] = []
-    failures: list[Outcome] = []
-    seen: set[Path] = set()
-    for raw in paths:
-        path = Path(raw)
-        if not path.exists():
-            failures.append(Outcome(path, error=printable(f"{path}: file not found")))
-        elif path.is_dir():
-            for child in scan_folder(path):
-                resolved = child.resolve()
-                if out_resolved in resolved.parents or resolved in seen:
-                    continue
-                seen.add(resolved)
-                jobs.append(Job(child, out_dir / child.parent.relative_to(path)))
-        elif path.resolve() not in seen:
-            seen.add(path.resolve())
-            jobs.append(Job(path, out_dir))
-    return _name_collisions(jobs), failures
-
-
-def record_output(path: Path) -> None:
-    """Add `path`'s name to its folder's list of LocalLens outputs (hidden on Windows too); never raises."""
-    marker = path.parent / OUTPUT_MARKER
-    new = not marker.exists()
-    try:
-        with open(marker, "a", encoding="utf-8") as fh:
-            fh.write((_MARKER_HEADER if new else "") + json.dumps(path.name) + "\n")
-    except OSError:
-        return  # a folder we may write outputs into but not this list: scans still skip the default name
-    if new and os.name == "nt":
-        try:
-            import ctypes
-
-            ctypes.windll.kernel32.SetFileAttributesW(str(marker), 0x2)  # type: ignore[attr-defined]
-        except (OSError, AttributeError):
-            pass
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,6 +84,14 @@ def _image_bytes(image: Any) -> int:
     return int(image.rgb.nbytes) + (int(alpha.nbytes) if alpha is not None else 0)
 
 
+def _is_video(job: Job) -> bool:
+    return is_video(job.source)
+
+
+def _weight(value: tuple[Outcome | Staged, float]) -> int:
+    return value[0].nbytes if isinstance(value[0], Staged) else 0
+
+
 def _reraise(exc: BaseException, _job: Job) -> Any:
     raise exc
 
@@ -250,9 +112,11 @@ class Batch:
     def __init__(self, processor: Processor, params: EffectParams, fmt: str = "png",
                  progress: Progress | None = None, cancel: threading.Event | None = None, *,
                  video_format: str = "mp4", overlap: bool = True, read_ahead: int = READ_AHEAD,
-                 write_behind: int = WRITE_BEHIND, frame_progress: FrameProgress | None = None) -> None:
+                 write_behind: int = WRITE_BEHIND, frame_progress: FrameProgress | None = None,
+                 workers: int = 1, spare: Callable[[], Processor] | None = None) -> None:
         """`fmt`: images' output format; `video_format`: "mp4", "webm" (VP9, keeps a cut-out's alpha), or "png" for
-        a folder of PNG frames per video; `frame_progress` is called after each video frame."""
+        a folder of PNG frames per video; `frame_progress` is called after each video frame. `workers` > 1 (with
+        `overlap` and `spare`): photos on that many threads, `processor` and processors from `spare()`."""
         if video_format not in VIDEO_FORMATS:
             raise ValueError(f"unknown video format {video_format!r}; choose one of {', '.join(VIDEO_FORMATS)}")
         self.processor, self.params, self.fmt, self.video_format = processor, params, fmt, video_format
@@ -261,25 +125,31 @@ class Batch:
         self.cancel = cancel or threading.Event()
         self.overlap = overlap
         self.read_ahead, self.write_behind = read_ahead, write_behind
-        self._read: Callable[[Job], Any] = _read_now  # the photo's decoded pixels: read-ahead's, or read now
+        self.workers, self.spare = workers, spare
 
     def run(self, jobs: list[Job], report: Report | None = None) -> Report:
         """Process `jobs` in order; outcomes, progress and output records keep that order.
 
         With `overlap` (the default) the next photos are decoded ahead on one thread (at most `read_ahead`)
         and finished photos are encoded and published behind on another (at most `write_behind` waiting),
-        while the current one is segmented here: on two cores the stages run side by side. A cancel stops
-        before the next input; photos already segmented are still saved (as they were without overlap).
+        while the current one is segmented here: on two cores the stages run side by side. With `workers` > 1
+        photos are read and segmented on that many threads instead (`batch_workers`), videos here. A cancel
+        stops before the next input; photos up to the current one are still saved (as without overlap), and
+        ones workers segmented past it are dropped, so the outputs are always the first inputs in order.
         """
         report = report or Report()
         for folder in dict.fromkeys(job.out_dir for job in jobs):
             remove_stale_temps(folder)  # a killed run's leftovers (ours by name, old by mtime), never a live writer's
         finished = False
-        if self.overlap:
-            reads: Any = ReadAhead(jobs, self._load_ahead, self.read_ahead, budget=AHEAD_BYTES, weight=_image_bytes)
-            writes: Any = WriteBehind[Outcome](self.write_behind, budget=BEHIND_BYTES)
+        processors = self._processors(jobs)
+        if len(processors) > 1:  # photos on several threads (batch_workers), videos here
+            loads = [functools.partial(self._segment, processor) for processor in processors]
+            reads: Any = Workers(jobs, loads, 2 * len(loads), barrier=_is_video, budget=BEHIND_BYTES, weight=_weight)
+        elif self.overlap:
+            reads = ReadAhead(jobs, self._load_ahead, self.read_ahead, budget=AHEAD_BYTES, weight=_image_bytes)
         else:  # one stage after another on this thread
-            reads = writes = Inline(jobs, self._load_ahead)
+            reads = Inline(jobs, self._load_ahead)
+        writes: Any = WriteBehind[Outcome](self.write_behind, budget=BEHIND_BYTES) if self.overlap else reads
         with reads, writes:
             try:
                 for done, job in enumerate(jobs):
@@ -288,10 +158,7 @@ class Batch:
                         report.cancelled = True
                         break
                     self.progress(done, len(jobs), job.source)
-                    started = time.perf_counter()
-                    self._read = _taken(reads, done)
-                    staged = self._one(job)
-                    spent = time.perf_counter() - started
+                    staged, spent = self._step(reads, done, job)
                     if isinstance(staged, Outcome):
                         if staged.error == _CANCELLED:
                             report.cancelled = True
@@ -303,12 +170,47 @@ class Batch:
                 else:
                     finished = True
             finally:
-                self._read = _read_now
                 # Photos segmented before a cancel (or an interrupt) are still saved, and recorded.
                 self._collect(writes.drain(), report)
         if finished:
             self.progress(len(jobs), len(jobs), jobs[-1].source if jobs else Path())
         return report
+
+    def _processors(self, jobs: list[Job]) -> list[Processor]:
+        """`processor`, and one more from `spare` per extra worker the photos can use (fewer if one fails)."""
+        photos = sum(not _is_video(job) for job in jobs)
+        processors = [self.processor]
+        while self.overlap and self.spare is not None and len(processors) < min(self.workers, photos):
+            try:
+                processors.append(self.spare())
+            except Exception as exc:  # e.g. no memory for another session: the batch runs on fewer workers
+                log.warning("batch: %d worker(s), another could not be made: %s", len(processors), exc, exc_info=exc)
+                break
+        return processors
+
+    def _step(self, reads: Any, index: int, job: Job) -> tuple[Outcome | Staged, float]:
+        """Input `index` up to its output, and the seconds that took: a worker's result, or done here (a video,
+        a photo without workers) with `processor`."""
+        if isinstance(reads, Workers):
+            value = reads.take(index)
+            if value is not SKIP:
+                return value
+            try:
+                return self._timed(self.processor, _read_now, job)
+            finally:
+                reads.passed(index)
+        return self._timed(self.processor, _taken(reads, index), job)
+
+    def _timed(self, processor: Processor, read: Callable[[Job], Any], job: Job) -> tuple[Outcome | Staged, float]:
+        started = time.perf_counter()
+        staged = self._one(job, processor, read)
+        return staged, time.perf_counter() - started
+
+    def _segment(self, processor: Processor, job: Job) -> tuple[Outcome | Staged, float]:
+        """A worker thread's work: one photo read, segmented and composed with its own `processor`."""
+        if self.cancel.is_set():
+            return Outcome(job.source, error=_CANCELLED), 0.0
+        return self._timed(processor, _read_now, job)
 
     @staticmethod
     def _collect(outcomes: Iterable[Outcome], report: Report) -> None:
@@ -335,21 +237,21 @@ class Batch:
         outcome.seconds = spent + time.perf_counter() - started
         return outcome
 
-    def _one(self, job: Job) -> Outcome | Staged:
+    def _one(self, job: Job, processor: Processor, read: Callable[[Job], Any]) -> Outcome | Staged:
         """One input up to its output; any unexpected exception (a bug, cv2.error, MemoryError) fails this
         input only. A photo comes back `Staged` (its encoding and publishing, for `_finish`)."""
         try:
-            return self._video(job) if is_video(job.source) else self._image(job)
+            return self._video(job) if is_video(job.source) else self._image(job, processor, read)
         except Exception as exc:
             log.error("unexpected error while processing %s", job.source, exc_info=exc)
             return Outcome(job.source, error=printable(f"{job.source}: {unexpected_reason(exc)}"))
 
-    def _image(self, job: Job) -> Outcome | Staged:
+    def _image(self, job: Job, processor: Processor, read: Callable[[Job], Any]) -> Outcome | Staged:
         try:
-            image = self._read(job)
-            self.processor.set_params(self.params)
-            self.processor.reset()  # a still photo: no temporal smoothing from the previous one
-            result = self.processor.process(Frame(image.rgb, time.perf_counter(), 0, str(job.source)), still=True)
+            image = read(job)
+            processor.set_params(self.params)
+            processor.reset()  # a still photo: no temporal smoothing from the previous one
+            result = processor.process(Frame(image.rgb, time.perf_counter(), 0, str(job.source)), still=True)
             height, width = result.pixels.shape[:2]
             fmt, note = fit_format(self.fmt, width, height)
             stem = fit_stem(job.base, fmt, f"_{self.params.effect}")

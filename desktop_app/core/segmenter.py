@@ -65,6 +65,7 @@ class Segmenter:
         session_factory: SessionFactory | None = None,
     ) -> None:
         self._manifest = models.load_manifest(models_dir)
+        self._models_dir = models_dir
         self._available = available
         self._factory = session_factory
         self._lock = threading.Lock()
@@ -178,6 +179,13 @@ class Segmenter:
             self._config = config
             self._use(self._get(self._first_model(config[0])))
         return self.builds != builds
+
+    def twin(self) -> Segmenter:
+        """A segmenter with this one's model, device and threads and sessions of its own, for another thread
+        (a batch worker): a session runs one image at a time, and on DirectML it must."""
+        model_id, device, threads = self._config
+        return Segmenter(model_id, device, threads, self._models_dir, available=self._available,
+                         session_factory=self._factory)
 
     # ------------------------------------------------------------------------------------------ use
 

@@ -17,6 +17,9 @@ in each round, per output format, runs in a rotating order:
   (the CLI's default for photos: desktop_app.core.quality.segment_still). Every other locallens row passes
   `--quality fast` (what they measured before the flag existed; the issue's 1.8x target is for fast).
   `locallens best unmatted`: best without session 16's edge matting (`Pipeline.matting` off).
+- `locallens overlap workers2` / `locallens best workers2`: the same with `--workers 2` (session 18: photos on
+  two threads, each with its own segmenter sessions and detectors; the CLI's default on two cores). Every other
+  row runs one worker (what the CLI did before).
 
 Each side times its loop only (model loading excluded on both). Prints medians over the rounds and the
 ratios to MediaPipe, then each side's stages timed one at a time (where the time goes); writes
@@ -49,6 +52,7 @@ from desktop_app.cli import build_parser, params_from_args  # noqa: E402
 from desktop_app.core import batch as batch_module  # noqa: E402
 from desktop_app.core import imageio  # noqa: E402
 from desktop_app.core.batch import Batch, plan  # noqa: E402
+from desktop_app.core.batch_pipeline import batch_pipeline, spares  # noqa: E402
 from desktop_app.core.effects.background import cover_fit  # noqa: E402
 from desktop_app.core.frames import Frame  # noqa: E402
 from desktop_app.core.pipeline import Pipeline  # noqa: E402
@@ -59,7 +63,8 @@ MP_PYTHON = REPO / ".venvs" / "mediapipe" / "bin" / "python"
 MP_SCRIPT = REPO / "bench" / "mediapipe_batch.py"
 STILLS = REPO / ".cache" / "evalset" / "stills"
 VARIANTS = ("mediapipe plain", "mediapipe + our compose", "locallens before", "locallens serial", "locallens overlap",
-            "locallens overlap ort2", "locallens best", "locallens best ort2", "locallens best unmatted")
+            "locallens overlap ort2", "locallens best", "locallens best ort2", "locallens best unmatted",
+            "locallens overlap workers2", "locallens best workers2")
 BASELINE = "mediapipe plain"
 
 
@@ -87,17 +92,17 @@ def pillow_png(image: Image.Image, fh: Any) -> None:
 
 
 def run_locallens(in_dir: Path, out_dir: Path, fmt: str, overlap: bool, threads: int,
-                  quality: str = "fast", matting: bool = True) -> dict[str, Any]:
-    """`locallens process IN --effect blur --format F --quality Q --out OUT` minus the printing: the CLI's
-    objects, timed. `matting` False: best photos without session 16's edge matting (core.matting)."""
+                  quality: str = "fast", matting: bool = True, workers: int = 1) -> dict[str, Any]:
+    """`locallens process IN --effect blur --format F --quality Q --workers W --out OUT` minus the printing: the
+    CLI's objects, timed. `matting` False: best photos without session 16's edge matting (core.matting)."""
     args = build_parser().parse_args(["process", str(in_dir), "--effect", "blur", "--format", fmt,
                                       "--quality", quality, "--out", str(out_dir)])
     params = params_from_args(args)
     jobs, failures = plan(args.paths, args.out)
     segmenter = Segmenter(args.model, device=args.device, threads=threads)
-    pipeline = Pipeline(segmenter, params, temporal=True)
+    pipeline = batch_pipeline(segmenter, params)
     pipeline.matting = matting
-    batch = Batch(pipeline, params, args.format, overlap=overlap)
+    batch = Batch(pipeline, params, args.format, overlap=overlap, workers=workers, spare=spares(segmenter, params))
     cpu0, t0 = time.process_time(), time.perf_counter()
     report = batch.run(jobs)
     seconds, cpu = time.perf_counter() - t0, time.process_time() - cpu0
@@ -180,7 +185,7 @@ def run_variant(variant: str, in_dir: Path, out_dir: Path, fmt: str) -> dict[str
     try:
         return run_locallens(in_dir, out_dir, fmt, overlap=variant not in ("locallens serial", "locallens before"),
                              threads=2 if "ort2" in variant else 1, quality="best" if "best" in variant else "fast",
-                             matting="unmatted" not in variant)
+                             matting="unmatted" not in variant, workers=2 if "workers2" in variant else 1)
     finally:
         imageio._save_png = encoder
 

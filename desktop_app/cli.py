@@ -79,6 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
                       "(the per-frame path)")
     proc.add_argument("--model", default="auto",
                       help="bundled model id (see `models`), or auto: landscape for wide images, else general")
+    proc.add_argument("--workers", type=_positive, default=None, metavar="N",
+                      help="photos processed side by side, each worker with its own copy of the models "
+                      "(default at quality best: one per CPU core, at most 4; at fast: 1, one after another)")
     _device_arg(proc)
 
     add_live_parser(sub)
@@ -90,6 +93,17 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--frames", type=int, default=200, help="frames per measurement (median)")
     _device_arg(bench)
     return parser
+
+
+def _positive(text: str) -> int:
+    """A whole number of at least 1 (argparse type)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, not {text!r}")
+    return value
 
 
 def _device_arg(parser: argparse.ArgumentParser) -> None:
@@ -283,8 +297,9 @@ def output_formats(fmt: str | None) -> tuple[str, str]:
 
 def _process(args: argparse.Namespace, params: EffectParams, log_path: Path | None) -> int:
     from desktop_app.core.batch import Batch, plan, printable
+    from desktop_app.core.batch_pipeline import batch_pipeline, spares
+    from desktop_app.core.batch_workers import default_workers
     from desktop_app.core.notify import log
-    from desktop_app.core.pipeline import Pipeline
 
     jobs, failures = plan(args.paths, args.out)
     if not jobs and not failures:
@@ -300,13 +315,13 @@ def _process(args: argparse.Namespace, params: EffectParams, log_path: Path | No
                                    params=params)
     if segmenter is None:
         return EXIT_FAILED
-    pipeline = Pipeline(segmenter, params, temporal=True, video=True)  # video files: the photo face detector
-    pipeline.full_edges = True  # video files are not live: edges at full resolution (docs/quality.md)
     bar = ProgressBar(sys.stderr)
     started = time.perf_counter()
     image_format, video_format = output_formats(args.format)
-    batch = Batch(pipeline, params, image_format, progress=bar.update, video_format=video_format,
-                  frame_progress=bar.frame)
+    workers = args.workers or default_workers(params.quality)
+    batch = Batch(batch_pipeline(segmenter, params), params, image_format, progress=bar.update,
+                  video_format=video_format, frame_progress=bar.frame, workers=workers,
+                  spare=spares(segmenter, params))
     try:
         report = batch.run(jobs)
     finally:

@@ -169,11 +169,16 @@ def test_the_video_file_paths_take_full_size_edges() -> None:
     import inspect
 
     from desktop_app import cli
+    from desktop_app.core.batch_pipeline import spares
     from desktop_app.ui.exports import pipeline_for_batch
 
-    exported = pipeline_for_batch(GridSegmenter(scene()[1]), EffectParams(effect="blur"))
+    segmenter, params = GridSegmenter(scene()[1]), EffectParams(effect="blur")
+    exported = pipeline_for_batch(segmenter, params)
+    spare = spares(segmenter, params)()  # an extra batch worker's pipeline
     assert isinstance(exported, Pipeline) and exported.full_edges
-    assert "pipeline.full_edges = True" in inspect.getsource(cli)
+    assert isinstance(spare, Pipeline) and spare.full_edges
+    assert "Batch(batch_pipeline(segmenter, params)" in inspect.getsource(cli)
+    assert "spare=spares(segmenter, params)" in inspect.getsource(cli)
 
 
 def changed(masks: list[np.ndarray]) -> float:

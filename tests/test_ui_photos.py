@@ -20,6 +20,7 @@ from desktop_app.core.frames import Frame, Result
 from desktop_app.core.imageio import read_image
 from desktop_app.core.params import EffectParams
 from desktop_app.core.settings import Settings
+from desktop_app.ui import exports
 from desktop_app.ui.batch_worker import BatchWorker
 from desktop_app.ui.compare_view import CompareView
 from desktop_app.ui.photos_view import LOADING_NOTE, PhotosView, Preview
@@ -88,14 +89,18 @@ NO_MODEL = object()
 
 
 @pytest.fixture
-def make_view(qtbot, tmp_path: Path) -> Iterator[Callable[..., PhotosView]]:  # type: ignore[no-untyped-def]
+def make_view(qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., PhotosView]]:  # type: ignore[no-untyped-def]
     views: list[PhotosView] = []
 
     def make(params: EffectParams | None = None, model=None, processor=None,  # type: ignore[no-untyped-def]
-             settings: Settings | None = None, save_picker=None) -> PhotosView:  # type: ignore[no-untyped-def]
+             settings: Settings | None = None, save_picker=None, factory=None) -> PhotosView:  # type: ignore[no-untyped-def]
         settings = settings or Settings(last_export_dir=str(tmp_path / "saved"))
         chosen = params or EffectParams(effect="blur", smoothing=0.0)
         kwargs = {} if processor is None else {"processor_factory": lambda _s, _p: processor}
+        if factory is not None:
+            kwargs = {"processor_factory": factory}
+        if processor is not None:  # one processor object: exports on one worker (the spares would share it)
+            monkeypatch.setattr(exports, "default_workers", lambda _quality: 1)
         segmenter = None if model is NO_MODEL else (model or FakeSegmenter())
         view = PhotosView(lambda: chosen, settings, segmenter=segmenter, save_picker=save_picker or SavePicker(),
                           **kwargs)
@@ -449,6 +454,28 @@ def test_export_asks_for_a_folder_and_nothing_to_export(qtbot, tmp_path: Path) -
         assert asked == [str(tmp_path)]
     finally:
         view.shutdown()
+
+
+def test_export_all_runs_photos_on_two_workers_with_a_processor_each(qtbot, make_view, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in "abcdef":
+        write_photo(tmp_path / "in" / f"{name}.png")
+    made: list[BlockingProcessor] = []
+
+    def factory(_segmenter: object, _params: EffectParams) -> BlockingProcessor:
+        made.append(BlockingProcessor(block_at=0))  # never blocks
+        return made[-1]
+
+    monkeypatch.setattr(exports, "default_workers", lambda _quality: 2)
+    view = make_view(factory=factory)
+    view.add_paths([tmp_path / "in"])
+    out = tmp_path / "export"
+    with qtbot.waitSignal(view.export_finished, timeout=WAIT) as done:
+        assert view.export_all(out)
+    report: Report = done.args[0]
+    assert [o.source.name for o in report.outcomes] == [f"{n}.png" for n in "abcdef"]
+    assert listing(out) == [f"{n}_blur.png" for n in "abcdef"]
+    assert len(made) == 2 and sum(p.calls for p in made) == 6  # the export's processor and one spare
 
 
 def test_shutdown_during_an_export_joins_the_threads(qtbot, make_view, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -172,7 +172,7 @@ def test_a_videos_preview_is_processed_as_its_export_will_be(qtbot, make_view, t
 
     calls: list[tuple[int, ...]] = []
 
-    def spy(segmenter: object, rgb: np.ndarray) -> np.ndarray:
+    def spy(segmenter: object, rgb: np.ndarray, models: object = None) -> np.ndarray:
         calls.append(rgb.shape)
         return np.full(rgb.shape[:2], 0.8, np.float32)
 

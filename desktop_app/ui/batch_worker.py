@@ -8,7 +8,7 @@ stops between images or mid-video and leaves no partial file); `stop()` cancels 
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
@@ -26,10 +26,12 @@ class _BatchThread(QThread):
     done = Signal(object)
 
     def __init__(self, paths: Sequence[Path], out_dir: Path, processor: Processor, params: EffectParams,
-                 fmt: str, cancel: threading.Event, parent: QObject | None = None, video_format: str = "mp4") -> None:
+                 fmt: str, cancel: threading.Event, parent: QObject | None = None, video_format: str = "mp4",
+                 workers: int = 1, spare: Callable[[], Processor] | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("locallens-batch")
         self._paths, self._out_dir, self._processor = list(paths), out_dir, processor
+        self._workers, self._spare = workers, spare
         self._params, self._fmt, self._cancel, self._video_format = params, fmt, cancel, video_format
         self._report = Report()
         self._reported = 0
@@ -55,7 +57,8 @@ class _BatchThread(QThread):
             report.outcomes.extend(failures)
             self._flush()
             Batch(self._processor, self._params, self._fmt, progress=self._on_progress, cancel=self._cancel,
-                  frame_progress=self._on_frame, video_format=self._video_format).run(jobs, report)
+                  frame_progress=self._on_frame, video_format=self._video_format, workers=self._workers,
+                  spare=self._spare).run(jobs, report)
         except Exception as exc:  # an unexpected failure still ends the batch with a report
             report.outcomes.append(Outcome(self._out_dir, error=f"the export stopped: {exc}"))
         self._flush()
@@ -80,12 +83,14 @@ class BatchWorker(QObject):
         return self._thread is not None
 
     def start(self, paths: Sequence[Path], out_dir: Path, processor: Processor, params: EffectParams,
-              fmt: str = "png", video_format: str = "mp4") -> None:
-        """Process `paths` (files, folders, videos) into `out_dir`; raises RuntimeError if one is running."""
+              fmt: str = "png", video_format: str = "mp4", workers: int = 1,
+              spare: Callable[[], Processor] | None = None) -> None:
+        """Process `paths` (files, folders, videos) into `out_dir`, photos on `workers` threads (the extra ones
+        on processors from `spare`); raises RuntimeError if one is running."""
         if self._thread is not None:
             raise RuntimeError("an export is already running")
         self._cancel = threading.Event()
-        thread = _BatchThread(paths, out_dir, processor, params, fmt, self._cancel, self, video_format)
+        thread = _BatchThread(paths, out_dir, processor, params, fmt, self._cancel, self, video_format, workers, spare)
         thread.progress.connect(self._on_progress)
         thread.frame_progress.connect(self.frame_progress)
         thread.item_done.connect(self._on_item_done)

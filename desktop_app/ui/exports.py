@@ -18,10 +18,12 @@ from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
 from desktop_app.core.batch import Outcome, Processor, Report, record_output
+from desktop_app.core.batch_pipeline import batch_pipeline, spares
+from desktop_app.core.batch_workers import default_workers
 from desktop_app.core.effects.registry import spec_for
 from desktop_app.core.imageio import output_stem
 from desktop_app.core.params import EffectParams
-from desktop_app.core.pipeline import Pipeline, SegmenterLike
+from desktop_app.core.pipeline import SegmenterLike
 from desktop_app.core.progress import time_left
 from desktop_app.core.safe_write import FileError, publish
 from desktop_app.ui.batch_worker import BatchWorker
@@ -31,9 +33,7 @@ FRAME_STEPS = 1000  # the progress bar's steps per item: a video's frames move i
 
 
 def pipeline_for_batch(segmenter: SegmenterLike, params: EffectParams) -> Processor:
-    pipeline = Pipeline(segmenter, params, temporal=True, video=True)  # videos keep smoothing; batch resets per photo
-    pipeline.full_edges = True  # video files are not live: edges at full resolution (docs/quality.md)
-    return pipeline
+    return batch_pipeline(segmenter, params)  # the CLI's: videos keep smoothing; batch resets per photo
 
 
 @dataclass(slots=True)
@@ -128,7 +128,8 @@ class ExportBar(QWidget):
                                   else f"Saving {job.save_as}.mp4 in {job.folder}…")
         self._running = (job, params)
         self.batch.start(job.inputs, job.folder, self._processor_factory(self._segmenter, params), params,
-                         self._output_format(), self.video_format(job, params))
+                         self._output_format(), self.video_format(job, params), workers=default_workers(params.quality),
+                         spare=spares(self._segmenter, params, self._processor_factory))
         self.busy_changed.emit()
 
     def video_format(self, job: ExportJob, params: EffectParams) -> str:

@@ -124,7 +124,7 @@ def test_read_ahead_closed_early_stops_its_thread() -> None:
     reads = ReadAhead(list(range(100)), load, 2)
     assert started.wait(WAIT)
     reads.close()
-    assert not reads._thread.is_alive()
+    assert not any(thread.is_alive() for thread in reads._threads)
 
 
 def test_write_behind_returns_results_and_errors_in_submission_order() -> None:

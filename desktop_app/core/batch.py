@@ -158,7 +158,7 @@ class Batch:
                         report.cancelled = True
                         break
                     self.progress(done, len(jobs), job.source)
-                    staged, spent = self._step(reads, done, job)
+                    staged, spent = self._step(reads, done, job, len(processors) > 1)
                     if isinstance(staged, Outcome):
                         if staged.error == _CANCELLED:
                             report.cancelled = True
@@ -188,10 +188,10 @@ class Batch:
                 break
         return processors
 
-    def _step(self, reads: Any, index: int, job: Job) -> tuple[Outcome | Staged, float]:
+    def _step(self, reads: Any, index: int, job: Job, workers: bool) -> tuple[Outcome | Staged, float]:
         """Input `index` up to its output, and the seconds that took: a worker's result, or done here (a video,
         a photo without workers) with `processor`."""
-        if isinstance(reads, Workers):
+        if workers:  # `reads` is a Workers: a photo's result, or SKIP for a video (a barrier)
             value = reads.take(index)
             if value is not SKIP:
                 return value

@@ -8,6 +8,7 @@ belongs to, and stop and join on `close` (also when the caller is cancelled or f
 
 - `ReadAhead(items, load, depth)`: one thread calls `load(item)` for the next `depth` items; `take(i)`
   returns item i's value or raises its exception. Items `load` returns `SKIP` for are read by the caller.
+  (It is `batch_workers.Workers` with one thread and no barrier.)
 - `WriteBehind(depth)`: one thread runs submitted callables in order; `done()` / `drain()` give their
   results in submission order; at most `depth` wait behind the one running.
 - `ahead(iterable, depth)`: an iterator that pulls from `iterable` on its own thread (video decoding).
@@ -23,91 +24,25 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any, Generic, TypeVar, cast
+from typing import Generic, TypeVar, cast
+
+from desktop_app.core.batch_workers import SKIP as SKIP  # re-exported: batch imports it from here
+from desktop_app.core.batch_workers import Workers, _Failed
 
 T = TypeVar("T")
 R = TypeVar("R")
 
-SKIP: Any = object()  # returned by a ReadAhead `load` for an item the caller reads itself (a video)
 
-
-class _Failed:
-    """An exception raised on a helper thread, kept for the item it belongs to."""
-
-    __slots__ = ("exc",)
-
-    def __init__(self, exc: BaseException) -> None:
-        self.exc = exc
-
-
-class ReadAhead(Generic[T, R]):
-    """Calls `load(item)` on a thread, at most `depth` items ahead of the caller's `take`."""
+class ReadAhead(Workers[T, R]):
+    """Calls `load(item)` on one thread, at most `depth` items ahead of the caller's `take`: a `Workers` of one,
+    with no barrier (items `load` returns `SKIP` for are the caller's to read)."""
 
     def __init__(self, items: Sequence[T], load: Callable[[T], R], depth: int = 2, *,
                  budget: int | None = None, weight: Callable[[R], int] | None = None,
                  name: str = "batch-read") -> None:
         if depth < 1:
             raise ValueError(f"depth must be at least 1, not {depth}")
-        self._items, self._load, self._depth = items, load, depth
-        self._budget, self._weight = budget, weight or (lambda _value: 0)
-        self._ready: dict[int, object] = {}
-        self._held: dict[int, int] = {}  # the weight (bytes) of each item loaded and not taken yet
-        self._taken = 0  # items the caller has taken (or passed): the reader may run `depth` past this
-        self._stop = False
-        self._cond = threading.Condition()
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        for index, item in enumerate(self._items):
-            with self._cond:
-                while not self._stop and (index >= self._taken + self._depth or self._over_budget()):
-                    self._cond.wait()
-                if self._stop:
-                    return
-            try:
-                value: object = self._load(item)
-            except BaseException as exc:
-                value = _Failed(exc)
-            held = 0 if isinstance(value, _Failed) or value is SKIP else self._weight(value)  # type: ignore[arg-type]
-            with self._cond:
-                self._ready[index] = value
-                self._held[index] = held
-                self._cond.notify_all()
-
-    def _over_budget(self) -> bool:
-        """Holding at least one item and `budget` or more: the next load waits (one item may exceed it)."""
-        return self._budget is not None and bool(self._held) and sum(self._held.values()) >= self._budget
-
-    def take(self, index: int) -> R:
-        """Item `index`'s loaded value (waits for it), or `SKIP`; raises what `load` raised for it."""
-        with self._cond:
-            while index not in self._ready:
-                if not self._thread.is_alive():
-                    raise RuntimeError(f"the read-ahead thread ended before item {index}")
-                self._cond.wait(0.5)
-            value = self._ready.pop(index)
-            self._held.pop(index, None)
-            self._taken = max(self._taken, index + 1)
-            self._cond.notify_all()
-        if isinstance(value, _Failed):
-            raise value.exc
-        return value  # type: ignore[return-value]
-
-    def close(self) -> None:
-        """Stop reading ahead, drop what was read and not taken, join the thread."""
-        with self._cond:
-            self._stop = True
-            self._cond.notify_all()
-        self._thread.join()
-        self._ready.clear()
-        self._held.clear()
-
-    def __enter__(self) -> ReadAhead[T, R]:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        super().__init__(items, [load], depth, budget=budget, weight=weight, name=name)
 
 
 class Inline(Generic[T, R]):

@@ -11,6 +11,7 @@ left to the caller: `take` gives `SKIP` for it, and no thread starts an item pas
 Why threads and not processes: decoding, inference, OpenCV and the matting's numpy release the GIL, and a
 second process would load every model again and copy every photo across. The threads are daemons, named
 `batch-worker-K`, and `close` stops and joins them (the tests' leftover-thread check covers them by name).
+`batch_overlap.ReadAhead` is the case of one thread and no barrier.
 """
 
 from __future__ import annotations
@@ -18,12 +19,12 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Sequence
-from typing import Generic, TypeVar
-
-from desktop_app.core.batch_overlap import SKIP
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+SKIP: Any = object()  # what `take` gives for an item left to the caller (a barrier item, or what a load skipped)
 
 MAX_WORKERS = 4  # past this the photos' memory grows faster than the gain (docs/benchmarks.md, batch workers)
 
@@ -38,6 +39,8 @@ def default_workers(quality: str = "best", cpus: int | None = None) -> int:
 
 
 class _Failed:
+    """An exception raised on a helper thread, kept for the item it belongs to (batch_overlap uses it too)."""
+
     __slots__ = ("exc",)
 
     def __init__(self, exc: BaseException) -> None:
@@ -63,7 +66,9 @@ class Workers(Generic[T, R]):
         self._blocked: int | None = None  # a barrier item the caller has not passed yet
         self._stop = False
         self._cond = threading.Condition()
-        self._threads = [threading.Thread(target=self._run, args=(load,), name=f"{name}-{k}", daemon=True)
+        self._name = name
+        self._threads = [threading.Thread(target=self._run, args=(load,), daemon=True,
+                                          name=name if len(loads) == 1 else f"{name}-{k}")
                          for k, load in enumerate(loads)]
         for thread in self._threads:
             thread.start()
@@ -94,7 +99,7 @@ class Workers(Generic[T, R]):
                 value: object = load(self._items[index])
             except BaseException as exc:
                 value = _Failed(exc)
-            held = 0 if isinstance(value, _Failed) else self._weight(value)  # type: ignore[arg-type]
+            held = 0 if isinstance(value, _Failed) or value is SKIP else self._weight(value)  # type: ignore[arg-type]
             with self._cond:
                 self._ready[index] = value
                 self._held[index] = held
@@ -105,7 +110,7 @@ class Workers(Generic[T, R]):
         with self._cond:
             while index not in self._ready:
                 if not any(thread.is_alive() for thread in self._threads):
-                    raise RuntimeError(f"the batch workers ended before item {index}")
+                    raise RuntimeError(f"the {self._name} threads ended before item {index}")
                 self._cond.wait(0.5)
             value = self._ready.pop(index)
             self._held.pop(index, None)

@@ -177,7 +177,7 @@ def test_two_workers_give_the_same_outputs_in_the_same_order_as_one(tmp_path: Pa
     assert [o.source.name for o in two.outcomes] == [o.source.name for o in one.outcomes] == \
         [f"p{i:02d}.png" for i in range(9)]
     assert all(o.ok for o in two.outcomes)
-    assert len(made) == 1 and first.photos and made[0].photos  # both processors took photos
+    assert len(made) == 1  # one spare (which of the two takes which photo is up to the threads)
     assert sorted(first.photos + made[0].photos) == [f"p{i:02d}.png" for i in range(9)]
     same = {p.name: h for p, h in file_hashes((tmp_path / "one").glob("*.png")).items()}
     assert same == {p.name: h for p, h in file_hashes((tmp_path / "two").glob("*.png")).items()}
@@ -212,6 +212,64 @@ def test_a_video_between_photos_runs_alone_on_the_first_processor(tmp_path: Path
     assert not [line for line in overlaps if "beside" in line]  # no photo was processed while a video frame was
     for line in overlaps:  # the photos before the video ran before it; those after, after all its frames
         assert line.endswith("after 0 video frames" if line.startswith("p") else "after 6 video frames"), line
+
+
+class WatchedLock:
+    """A lock that says when a second thread had to wait for it."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.waited = threading.Event()
+
+    def __enter__(self) -> WatchedLock:
+        if not self.lock.acquire(blocking=False):
+            self.waited.set()
+            self.lock.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.lock.release()
+
+
+def test_photos_over_the_size_limit_are_segmented_one_at_a_time(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each worker still reads its big photo, but one is segmented at a time (their memory adds up): while the
+    first big photo is segmented, the other worker waits with its own; photos under the limit never wait."""
+    from desktop_app.core import batch as batch_module
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i in range(3):
+        Image.fromarray(np.full((20, 20, 3), 10 * i, np.uint8)).save(folder / f"big{i}.png")  # 400 px: "big" here
+    photos(folder, 4, prefix="s")  # 8x4: under the limit
+    monkeypatch.setattr(batch_module, "HEAVY_PIXELS", 100)
+    heavy = WatchedLock()
+    busy: list[str] = []
+    big_now: list[str] = []
+    beside: list[list[str]] = []
+
+    class Watching(Recording):
+        def process(self, frame: Frame, still: bool | None = None) -> Result:
+            name = Path(frame.source_id).name
+            if not name.startswith("big"):
+                return super().process(frame, still)
+            beside.append(list(big_now))
+            big_now.append(name)
+            try:
+                if len(beside) == 1:  # the first big one: the other worker, on the next big one, has to wait
+                    assert heavy.waited.wait(WAIT), "a second big photo was not held back"
+                return super().process(frame, still)
+            finally:
+                big_now.remove(name)
+
+    first, spare = Watching("first", busy, []), Watching("spare", busy, [])
+    jobs, _ = plan([folder], tmp_path / "out")
+    batch = Batch(first, EffectParams(effect="mask"), "png", workers=2, spare=lambda: spare)
+    batch._heavy = heavy  # type: ignore[assignment]
+    report = batch.run(jobs)
+    assert all(o.ok for o in report.outcomes) and len(report.outcomes) == 7
+    assert beside == [[]] * 3  # no big photo was segmented while another was
+    assert first.photos and spare.photos
 
 
 def test_a_bad_photo_fails_alone_and_the_batch_goes_on(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ user's own files in the same folder are still found.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import threading
 import time
@@ -84,6 +85,12 @@ def _image_bytes(image: Any) -> int:
     return int(image.rgb.nbytes) + (int(alpha.nbytes) if alpha is not None else 0)
 
 
+# Photos over this many pixels are segmented one at a time even with several workers (each still decoded
+# ahead): at 50 MP two at once gained nothing (8.54 vs 8.57 s for two photos) and held 0.5 GB more; at 12 MP
+# two gain 1.3x (docs/benchmarks.md, "Session 18").
+HEAVY_PIXELS = 24_000_000
+
+
 def _is_video(job: Job) -> bool:
     return is_video(job.source)
 
@@ -126,6 +133,7 @@ class Batch:
         self.overlap = overlap
         self.read_ahead, self.write_behind = read_ahead, write_behind
         self.workers, self.spare = workers, spare
+        self._heavy = threading.Lock()  # held while a photo over HEAVY_PIXELS is segmented
 
     def run(self, jobs: list[Job], report: Report | None = None) -> Report:
         """Process `jobs` in order; outcomes, progress and output records keep that order.
@@ -251,7 +259,9 @@ class Batch:
             image = read(job)
             processor.set_params(self.params)
             processor.reset()  # a still photo: no temporal smoothing from the previous one
-            result = processor.process(Frame(image.rgb, time.perf_counter(), 0, str(job.source)), still=True)
+            heavy = self._heavy if image.rgb.shape[0] * image.rgb.shape[1] > HEAVY_PIXELS else contextlib.nullcontext()
+            with heavy:
+                result = processor.process(Frame(image.rgb, time.perf_counter(), 0, str(job.source)), still=True)
             height, width = result.pixels.shape[:2]
             fmt, note = fit_format(self.fmt, width, height)
             stem = fit_stem(job.base, fmt, f"_{self.params.effect}")

@@ -461,13 +461,20 @@ def test_export_all_runs_photos_on_two_workers_with_a_processor_each(qtbot, make
     for name in "abcdef":
         write_photo(tmp_path / "in" / f"{name}.png")
     made: list[BlockingProcessor] = []
+    given: list[object] = []
 
-    def factory(_segmenter: object, _params: EffectParams) -> BlockingProcessor:
+    class Twinning(FakeSegmenter):
+        def twin(self) -> Twinning:
+            return Twinning()
+
+    def factory(segmenter: object, _params: EffectParams) -> BlockingProcessor:
+        given.append(segmenter)
         made.append(BlockingProcessor(block_at=0))  # never blocks
         return made[-1]
 
     monkeypatch.setattr(exports, "default_workers", lambda _quality: 2)
-    view = make_view(factory=factory)
+    model = Twinning()
+    view = make_view(factory=factory, model=model)
     view.add_paths([tmp_path / "in"])
     out = tmp_path / "export"
     with qtbot.waitSignal(view.export_finished, timeout=WAIT) as done:
@@ -476,6 +483,7 @@ def test_export_all_runs_photos_on_two_workers_with_a_processor_each(qtbot, make
     assert [o.source.name for o in report.outcomes] == [f"{n}.png" for n in "abcdef"]
     assert listing(out) == [f"{n}_blur.png" for n in "abcdef"]
     assert len(made) == 2 and sum(p.calls for p in made) == 6  # the export's processor and one spare
+    assert len(given) == 2 and all(s is not model for s in given)  # neither shares the previews' sessions
 
 
 def test_shutdown_during_an_export_joins_the_threads(qtbot, make_view, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -127,9 +127,10 @@ class ExportBar(QWidget):
         self.status_label.setText(f"Exporting to {job.folder}…" if job.save_as is None
                                   else f"Saving {job.save_as}.mp4 in {job.folder}…")
         self._running = (job, params)
-        self.batch.start(job.inputs, job.folder, self._processor_factory(self._segmenter, params), params,
-                         self._output_format(), self.video_format(job, params), workers=default_workers(params.quality),
-                         spare=spares(self._segmenter, params, self._processor_factory))
+        # Every processor of the export is its own (sessions and detectors): the previews keep theirs meanwhile.
+        make = spares(self._segmenter, params, self._processor_factory)
+        self.batch.start(job.inputs, job.folder, make(), params, self._output_format(), self.video_format(job, params),
+                         workers=default_workers(params.quality), spare=make)
         self.busy_changed.emit()
 
     def video_format(self, job: ExportJob, params: EffectParams) -> str:

@@ -149,6 +149,18 @@ def test_gpu_failure_falls_back_to_the_cpu_variant(models_dir: Path) -> None:
     assert float(mask.min()) > 0.99
 
 
+def test_a_twin_takes_the_same_gpu_variant_on_sessions_of_its_own(models_dir: Path) -> None:
+    """A batch worker's segmenter (Segmenter.twin): same model, device, provider and variant, its own session
+    (DirectML runs one image at a time per session)."""
+    _fp16_first_for_gpu(models_dir)
+    factory = CudaFactory(fail=False)
+    seg = Segmenter(models_dir=models_dir, available=[CUDA, CPU], session_factory=factory, threads=2)
+    twin = seg.twin()
+    assert (twin.provider, twin.variant.precision, twin.engine.threads) == (CUDA, "fp16", 2)
+    assert twin.engine is not seg.engine and twin._config == seg._config
+    assert factory.paths == ["selfie_general_fp16.onnx"] * 2
+
+
 # ------------------------------------------------------------------------------------- bundled models
 
 BUNDLED = paths.models_dir()

@@ -111,10 +111,13 @@ def test_the_matte_is_change_gated_across_video_frames() -> None:
 class Counting:
     def __init__(self) -> None:
         self.calls = 0
+        self.floors: list[float] = []
 
-    def __call__(self, rgb: np.ndarray, alpha: np.ndarray, long_side: int, soften: float = 0.0) -> np.ndarray:
+    def __call__(self, rgb: np.ndarray, alpha: np.ndarray, long_side: int, soften: float = 0.0,
+                 floor: float = 0.0) -> np.ndarray:
         self.calls += 1
-        return matting.matte_fitted(rgb, alpha, long_side, soften)
+        self.floors.append(floor)
+        return matting.matte_fitted(rgb, alpha, long_side, soften, floor)
 
 
 @pytest.fixture
@@ -145,15 +148,32 @@ def test_video_files_at_best_are_matted_and_live_frames_never(counted: Counting,
     for frame in frames():
         assert pipe.process(frame).mask is not None
     assert counted.calls == expected
+    assert set(counted.floors) <= {0.0}  # video frames keep their faint alpha
 
 
 def test_best_stills_are_matted_unless_turned_off(counted: Counting) -> None:
     pipe = Pipeline(grid_segmenter(), EffectParams(effect="remove"), temporal=False)
     result = pipe.process(frames(1)[0])
     assert counted.calls == 1 and result.pixels.shape == (H, W, 4)
+    assert counted.floors == [matting.PHOTO_FLOOR]  # a photo's faint alpha is background
     pipe.matting = False
     pipe.process(frames(1)[0])
     assert counted.calls == 1
+
+
+def test_faint_alpha_under_the_floor_is_background_and_the_rest_is_kept() -> None:
+    """Background that resembles the person's edge gets faint alpha from the band (a cut-out would show it as a
+    ghost); under `floor` it is cut, above it the matte is as without the floor."""
+    truth = disc(200)
+    rgb = picture(truth)
+    ghost = disc(214) & ~disc(206)  # a ring of background the colours half explain
+    rgb[ghost] = (0.85 * BACKGROUND + 0.15 * PERSON).astype(np.uint8)
+    mask = disc(203).astype(np.float32)
+    plain = matting.matte_fitted(rgb, mask, W)
+    floored = matting.matte_fitted(rgb, mask, W, floor=0.2)
+    faint = (plain > 0.0) & (plain < 0.2)
+    assert faint.any() and not floored[faint].any()
+    assert np.array_equal(floored[plain >= 0.2], plain[plain >= 0.2])
 
 
 def test_a_matted_photo_keeps_its_edge_at_the_default_feather_and_softens_past_it() -> None:

@@ -20,7 +20,7 @@ from desktop_app.core.effects.registry import PERSON_SEGMENTATION, EffectSpec, s
 from desktop_app.core.faces.stage import FaceStage
 from desktop_app.core.frames import Frame, Result
 from desktop_app.core.masks import EDGE_SIGMA_PER_FEATHER, MaskRefiner, frame_threshold, soft_threshold, upsample
-from desktop_app.core.matting import matte_fitted
+from desktop_app.core.matting import PHOTO_FLOOR, matte_fitted
 from desktop_app.core.params import EffectParams
 from desktop_app.core.person_crop import PersonCrop
 from desktop_app.core.quality import people_models
@@ -344,7 +344,7 @@ class Pipeline:
             if self.matting:
                 # The band decided by the photo's colours; feather past the default softens it further.
                 soften = max(0.0, params.feather - MATTED_FEATHER) * EDGE_SIGMA_PER_FEATHER
-                refined = mask = matte_fitted(rgb, mask, STILL_MATTE_LONG_SIDE, soften)
+                refined = mask = matte_fitted(rgb, mask, STILL_MATTE_LONG_SIDE, soften, PHOTO_FLOOR)
             small = fit_long_side(refined, STILL_GRID_LONG_SIDE)
         masked = time.perf_counter()
         pixels = compose(rgb, mask, params, background, mask_small=small, live=False)

@@ -5,7 +5,8 @@ The app's best still (the pipeline, `remove`) on an evaluation set's stills; for
   divided by the truth's edge length (1.0 = a fully opaque band of background one pixel wide all round);
 - person alpha lost per edge pixel: the sum of 1 - alpha over the truth's person pixels, likewise;
 - IoU and boundary F (3 px) of alpha >= 0.5, which the floor cannot change.
-Run once with `PHOTO_FLOOR` 0 (before) and once as shipped; writes bench/results/quality_photo_floor.json.
+Run once with `MATTE_FLOOR` 0 (before) and once as shipped; writes bench/results/quality_photo_floor.json.
+`--clips call-P002,call-P008`: the same on video clips through the video-file pipeline (the floor after the gate).
 
     .venv/bin/python bench/quality_photo_floor.py [--set .cache/evalset] [--split tune|heldout] [--out FILE]
 """
@@ -54,7 +55,7 @@ def scores(alpha: np.ndarray, truth: np.ndarray) -> dict[str, float]:
 
 
 def run(paths: list[Path], floor: float) -> dict[str, Any]:
-    pipeline_module.PHOTO_FLOOR = floor
+    pipeline_module.MATTE_FLOOR = floor
     segmenter = Segmenter("auto", device="cpu")
     rows = []
     for path in paths:
@@ -67,19 +68,49 @@ def run(paths: list[Path], floor: float) -> dict[str, Any]:
     return {"floor": floor, "mean": means, "per_image": rows}
 
 
+def run_clip(folder: Path, floor: float) -> dict[str, Any]:
+    """A clip through the video-file pipeline (full-size edges, the lookahead), `remove`: the same measures,
+    averaged over its frames."""
+    from desktop_app.core.lookahead import video_lookahead
+
+    pipeline_module.MATTE_FLOOR = floor
+    frames = sorted(p for p in folder.glob("*.png") if ".truth" not in p.name)
+    rgbs = [np.asarray(Image.open(p).convert("RGB")) for p in frames]
+    truths = [np.asarray(Image.open(p.with_name(p.stem + ".truth.png"))) > 127 for p in frames]
+    pipeline = batch_pipeline(Segmenter("auto", device="cpu"), EffectParams(effect="remove", color=(0, 255, 0)))
+    rows = []
+    with video_lookahead(pipeline) as look:
+        for i, rgb in enumerate(look.feed(rgbs)):
+            alpha = np.clip(pipeline.process(Frame(rgb, i / 30.0, i, "clip")).mask, 0.0, 1.0)
+            rows.append(scores(alpha, truths[i]))
+    return {"floor": floor, "frames": len(rows),
+            "mean": {k: round(float(np.mean([r[k] for r in rows])), 4) for k in rows[0]}}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--set", type=Path, default=REPO / ".cache" / "evalset")
     parser.add_argument("--split", choices=tuple(SPLITS), default="tune")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "quality_photo_floor.json")
+    parser.add_argument("--clips", help="comma-separated clips of the set's video/ to score instead of stills")
     args = parser.parse_args(argv)
+    shipped = matting.MATTE_FLOOR
+    results = json.loads(args.out.read_text()) if args.out.exists() else {}
+    if args.clips:
+        for clip in args.clips.split(","):
+            runs = [run_clip(args.set / "video" / clip, 0.0), run_clip(args.set / "video" / clip, shipped)]
+            for result in runs:
+                print(f"{clip} floor {result['floor']}: {result['mean']}")
+            results[f"{args.set.name}/video/{clip}"] = {"runs": runs}
+        pipeline_module.MATTE_FLOOR = shipped
+        args.out.write_text(json.dumps(results, indent=1) + "\n")
+        print(f"wrote {args.out}")
+        return 0
     paths = stills(args.set, args.split)
-    shipped = matting.PHOTO_FLOOR
     runs = [run(paths, 0.0), run(paths, shipped)]
-    pipeline_module.PHOTO_FLOOR = shipped
+    pipeline_module.MATTE_FLOOR = shipped
     for result in runs:
         print(f"{args.set.name} {args.split} ({len(paths)} stills) floor {result['floor']}: {result['mean']}")
-    results = json.loads(args.out.read_text()) if args.out.exists() else {}
     results[f"{args.set.name}/{args.split}"] = {"stills": len(paths), "runs": runs}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=1) + "\n")

@@ -155,7 +155,7 @@ def test_best_stills_are_matted_unless_turned_off(counted: Counting) -> None:
     pipe = Pipeline(grid_segmenter(), EffectParams(effect="remove"), temporal=False)
     result = pipe.process(frames(1)[0])
     assert counted.calls == 1 and result.pixels.shape == (H, W, 4)
-    assert counted.floors == [matting.PHOTO_FLOOR]  # a photo's faint alpha is background
+    assert counted.floors == [matting.MATTE_FLOOR]  # a photo's faint alpha is background
     pipe.matting = False
     pipe.process(frames(1)[0])
     assert counted.calls == 1
@@ -174,6 +174,19 @@ def test_faint_alpha_under_the_floor_is_background_and_the_rest_is_kept() -> Non
     faint = (plain > 0.0) & (plain < 0.2)
     assert faint.any() and not floored[faint].any()
     assert np.array_equal(floored[plain >= 0.2], plain[plain >= 0.2])
+
+
+def test_video_frames_are_floored_after_the_gate_which_keeps_the_faint_values() -> None:
+    truth = disc(200)
+    rgb = picture(truth)
+    rgb[disc(214) & ~disc(206)] = (0.85 * BACKGROUND + 0.15 * PERSON).astype(np.uint8)  # a ghost ring
+    pipe = Pipeline(grid_segmenter(), EffectParams(effect="remove", color=(0, 255, 0)))
+    pipe.full_edges = True
+    masks = [pipe.process(Frame(rgb, i / 30.0, i, "clip")).mask for i in range(3)]
+    history = pipe._refiner._matte_state
+    assert history is not None and ((history > 0.0) & (history < matting.MATTE_FLOOR)).any()
+    for mask in masks:
+        assert mask is not None and not ((mask > 0.0) & (mask < matting.MATTE_FLOOR)).any()
 
 
 def test_a_matted_photo_keeps_its_edge_at_the_default_feather_and_softens_past_it() -> None:

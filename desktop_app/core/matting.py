@@ -31,11 +31,16 @@ INNER_SHARE = 0.006
 OUTER_SHARE = 0.016
 ITERATIONS = 20
 TOLERANCE = 1e-4  # relative residual at which the conjugate gradients stop early
-# Photos: alpha under this is background. The band's faint alpha is mostly background texture that resembles the
-# person's edge (light stones beside a white shirt), which a cut-out shows as ghosts; on the stills (session 18,
-# tune / held out) background alpha per edge pixel 0.795 / 0.858 -> 0.593 / 0.647, person alpha lost 1.066 /
-# 1.067 -> 1.083 / 1.089, IoU and boundary F the same. Not for video files (their flicker was not measured with it).
-PHOTO_FLOOR = 0.2
+# Alpha under this is background. The band's faint alpha is mostly background texture that resembles the person's
+# edge (light stones beside a white shirt), which a cut-out shows as ghosts; on the stills (session 18, tune / held
+# out) background alpha per edge pixel 0.795 / 0.858 -> 0.593 / 0.647, person alpha lost 1.066 / 1.067 -> 1.083 /
+# 1.089, IoU and boundary F the same (docs/quality.md, "Session 18"). Video files apply it after the change gate.
+MATTE_FLOOR = 0.2
+
+
+def floored(alpha: np.ndarray, floor: float = MATTE_FLOOR) -> np.ndarray:
+    """A new array: `alpha` with values under `floor` set to 0."""
+    return np.where(alpha < floor, np.float32(0.0), alpha).astype(np.float32, copy=False)
 
 
 def _disc(radius: int) -> np.ndarray:
@@ -147,7 +152,7 @@ def matte_fitted(rgb: np.ndarray, alpha: np.ndarray, long_side: int, soften: flo
     out = matte(cv2.resize(rgb, size, interpolation=cv2.INTER_AREA) if small else rgb,
                 cv2.resize(np.asarray(alpha, np.float32), size, interpolation=cv2.INTER_AREA) if small else alpha)
     if floor > 0.0:
-        out[out < floor] = 0.0
+        out = floored(out, floor)
     sigma = soften * max(size)
     if sigma >= 0.3:
         out = cv2.GaussianBlur(out, (0, 0), sigma, borderType=cv2.BORDER_REPLICATE)

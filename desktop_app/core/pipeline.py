@@ -20,7 +20,7 @@ from desktop_app.core.effects.registry import PERSON_SEGMENTATION, EffectSpec, s
 from desktop_app.core.faces.stage import FaceStage
 from desktop_app.core.frames import Frame, Result
 from desktop_app.core.masks import EDGE_SIGMA_PER_FEATHER, MaskRefiner, frame_threshold, soft_threshold, upsample
-from desktop_app.core.matting import PHOTO_FLOOR, matte_fitted
+from desktop_app.core.matting import MATTE_FLOOR, floored, matte_fitted
 from desktop_app.core.params import EffectParams
 from desktop_app.core.person_crop import PersonCrop
 from desktop_app.core.quality import people_models
@@ -322,7 +322,8 @@ class Pipeline:
                 rgb, refined, guide_filter=refiner.steady_unit_guide, previous=refiner.previous_full(size),
                 smoothing=refiner.smoothing)), refined.shape)
             if matte and self.full_edges:
-                alpha = refiner.steady_matte(matte_fitted(rgb, alpha, VIDEO_MATTE_LONG_SIDE))
+                # gated unfloored (the gate's history keeps the faint values), floored as shown
+                alpha = floored(refiner.steady_matte(matte_fitted(rgb, alpha, VIDEO_MATTE_LONG_SIDE)), MATTE_FLOOR)
             return alpha
         return refiner.despeckle(refiner.steady(refine_edges_colour(rgb, refined,
                                                                     guide_filter=refiner.steady_unit_guide)))
@@ -344,7 +345,7 @@ class Pipeline:
             if self.matting:
                 # The band decided by the photo's colours; feather past the default softens it further.
                 soften = max(0.0, params.feather - MATTED_FEATHER) * EDGE_SIGMA_PER_FEATHER
-                refined = mask = matte_fitted(rgb, mask, STILL_MATTE_LONG_SIDE, soften, PHOTO_FLOOR)
+                refined = mask = matte_fitted(rgb, mask, STILL_MATTE_LONG_SIDE, soften, MATTE_FLOOR)
             small = fit_long_side(refined, STILL_GRID_LONG_SIDE)
         masked = time.perf_counter()
         pixels = compose(rgb, mask, params, background, mask_small=small, live=False)

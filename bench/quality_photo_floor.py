@@ -5,6 +5,8 @@ The app's best still (the pipeline, `remove`) on an evaluation set's stills; for
   divided by the truth's edge length (1.0 = a fully opaque band of background one pixel wide all round);
 - person alpha lost per edge pixel: the sum of 1 - alpha over the truth's person pixels, likewise;
 - IoU and boundary F (3 px) of alpha >= 0.5, which the floor cannot change.
+MediaPipe's own runtime (both models, its soft mask as the alpha, bench/quality_mp_soft_worker.py in
+.venvs/mediapipe) on the same stills, side by side.
 Run once with `MATTE_FLOOR` 0 (before) and once as shipped; writes bench/results/quality_photo_floor.json.
 `--clips call-P002,call-P008`: the same on video clips through the video-file pipeline (the floor after the gate).
 
@@ -16,7 +18,9 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +91,28 @@ def run_clip(folder: Path, floor: float) -> dict[str, Any]:
             "mean": {k: round(float(np.mean([r[k] for r in rows])), 4) for k in rows[0]}}
 
 
+def run_mediapipe(paths: list[Path]) -> dict[str, Any]:
+    """MediaPipe's own runtime (both models, .venvs/mediapipe) on the same stills, its soft mask as the alpha
+    (as its sample blends by it); {} when that venv is missing."""
+    python = REPO / ".venvs" / "mediapipe" / "bin" / "python"
+    if not python.exists():
+        return {}
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "soft.npz"
+        subprocess.run([str(python), str(REPO / "bench" / "quality_mp_soft_worker.py"), str(out),
+                        *map(str, paths)], check=True, capture_output=True, timeout=1800)
+        soft = dict(np.load(out))
+    results = {}
+    for model in ("mediapipe-general", "mediapipe-landscape"):
+        rows = []
+        for path in paths:
+            truth = np.asarray(Image.open(path.with_name(path.stem + ".truth.png"))) > 127
+            alpha = soft[f"{model}/{path.stem}"].astype(np.float32)
+            rows.append({"name": path.stem, **{k: round(v, 4) for k, v in scores(alpha, truth).items()}})
+        results[model] = {k: round(float(np.mean([r[k] for r in rows])), 4) for k in rows[0] if k != "name"}
+    return results
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--set", type=Path, default=REPO / ".cache" / "evalset")
@@ -111,7 +137,10 @@ def main(argv: list[str] | None = None) -> int:
     pipeline_module.MATTE_FLOOR = shipped
     for result in runs:
         print(f"{args.set.name} {args.split} ({len(paths)} stills) floor {result['floor']}: {result['mean']}")
-    results[f"{args.set.name}/{args.split}"] = {"stills": len(paths), "runs": runs}
+    theirs = run_mediapipe(paths)
+    for model, means in theirs.items():
+        print(f"{args.set.name} {args.split} {model}: {means}")
+    results[f"{args.set.name}/{args.split}"] = {"stills": len(paths), "runs": runs, "mediapipe": theirs}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=1) + "\n")
     print(f"wrote {args.out}")

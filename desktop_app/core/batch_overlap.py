@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Generic, TypeVar, cast
 
 from desktop_app.core.batch_workers import SKIP as SKIP  # re-exported: batch imports it from here
-from desktop_app.core.batch_workers import Workers, _Failed
+from desktop_app.core.batch_workers import Failed, Workers
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -60,12 +60,12 @@ class Inline(Generic[T, R]):
         try:
             self._results.append(task())
         except BaseException as exc:
-            self._results.append(_Failed(exc))
+            self._results.append(Failed(exc))
 
     def done(self) -> Iterator[R]:
         while self._results:
             result = self._results.pop(0)
-            if isinstance(result, _Failed):
+            if isinstance(result, Failed):
                 raise result.exc
             yield result  # type: ignore[misc]
 
@@ -107,7 +107,7 @@ class WriteBehind(Generic[R]):
             try:
                 result: object = task()
             except BaseException as exc:
-                result = _Failed(exc)
+                result = Failed(exc)
             with self._weighing:
                 self._held -= weight
                 self._weighing.notify_all()
@@ -125,7 +125,7 @@ class WriteBehind(Generic[R]):
 
     def _unwrap(self, result: object) -> R:
         self._pending -= 1
-        if isinstance(result, _Failed):
+        if isinstance(result, Failed):
             raise result.exc
         return result  # type: ignore[return-value]
 
@@ -183,7 +183,7 @@ class ahead(Generic[T]):
                 if not self._put(value):
                     return
         except BaseException as exc:
-            self._put(_Failed(exc))
+            self._put(Failed(exc))
             return
         self._put(_END)
 
@@ -192,7 +192,7 @@ class ahead(Generic[T]):
             value = self._queue.get()
             if value is _END:
                 return
-            if isinstance(value, _Failed):
+            if isinstance(value, Failed):
                 raise value.exc
             yield value  # type: ignore[misc]
 

@@ -32,14 +32,14 @@ MAX_WORKERS = 4  # past this the photos' memory grows faster than the gain (docs
 def default_workers(quality: str = "best", cpus: int | None = None) -> int:
     """Workers for a batch on this machine: at quality best one per core, at most MAX_WORKERS; at fast one (a
     fast photo is mostly decode and encode, which the overlap threads already run beside it: two workers on
-    two cores measured 29.7 vs 30.8 photos/s, docs/benchmarks.md)."""
+    two cores measured 33.5 = 33.5 photos/s PNG, docs/benchmarks.md "Session 18")."""
     if quality != "best":
         return 1
     return max(1, min(MAX_WORKERS, cpus if cpus is not None else (os.cpu_count() or 1)))
 
 
-class _Failed:
-    """An exception raised on a helper thread, kept for the item it belongs to (batch_overlap uses it too)."""
+class Failed:
+    """An exception raised on a helper thread, kept for the item it belongs to (batch_overlap's helpers too)."""
 
     __slots__ = ("exc",)
 
@@ -98,8 +98,8 @@ class Workers(Generic[T, R]):
             try:
                 value: object = load(self._items[index])
             except BaseException as exc:
-                value = _Failed(exc)
-            held = 0 if isinstance(value, _Failed) or value is SKIP else self._weight(value)  # type: ignore[arg-type]
+                value = Failed(exc)
+            held = 0 if isinstance(value, Failed) or value is SKIP else self._weight(value)  # type: ignore[arg-type]
             with self._cond:
                 self._ready[index] = value
                 self._held[index] = held
@@ -116,7 +116,7 @@ class Workers(Generic[T, R]):
             self._held.pop(index, None)
             self._taken = max(self._taken, index + 1)
             self._cond.notify_all()
-        if isinstance(value, _Failed):
+        if isinstance(value, Failed):
             raise value.exc
         return value  # type: ignore[return-value]
 

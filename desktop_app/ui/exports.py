@@ -32,8 +32,7 @@ ProcessorFactory = Callable[[SegmenterLike, EffectParams], Processor]
 FRAME_STEPS = 1000  # the progress bar's steps per item: a video's frames move it within its item
 
 
-def pipeline_for_batch(segmenter: SegmenterLike, params: EffectParams) -> Processor:
-    return batch_pipeline(segmenter, params)  # the CLI's: videos keep smoothing; batch resets per photo
+pipeline_for_batch: ProcessorFactory = batch_pipeline  # the CLI's: videos keep smoothing; batch resets per photo
 
 
 @dataclass(slots=True)

@@ -256,6 +256,11 @@ CV2_BLAS_FREE = frozenset({
     # W39b (core/specks.py): contour tracing, polygon sums and drawing (imgproc contours*.cpp, shapedescr.cpp,
     # drawing.cpp), no BLAS/LAPACK.
     "findContours", "contourArea", "arcLength", "drawContours",
+    # Session 19 (core/plate.py): comparison and running averages (core arithm, imgproc accum.cpp), corners
+    # (featureselect.cpp: the 2x2 minimum eigenvalue in closed form) and pyramidal Lucas-Kanade (video
+    # lkpyramid.cpp: 2x2 systems in closed form). Run with OpenCV's BLAS stubbed (LD_PRELOAD of the aborting stub,
+    # which a 400x400 cv2.gemm does trip): tests/test_plate.py and a 120-frame clip, no call.
+    "compare", "accumulateWeighted", "goodFeaturesToTrack", "calcOpticalFlowPyrLK",
 })
 CV2_CALL = re.compile(r"\bcv2\.([A-Za-z_][A-Za-z0-9_]*)\s*\(")
 # Folders of auditwheel-renamed libraries, reachable only through DT_NEEDED: one nothing needs any more can go.

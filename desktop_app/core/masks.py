@@ -12,6 +12,7 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
+from desktop_app.core.plate import BackgroundPlate
 from desktop_app.core.specks import SpeckFilter
 
 # Edge blur: at feather 1 a Gaussian with sigma = 1% of the mask's longer side (2.56 px at 256x256),
@@ -110,6 +111,7 @@ class MaskRefiner:
         self._guide_state: np.ndarray | None = None  # the gated average of the edge refinement's guide
         self._matte_state: np.ndarray | None = None  # the gated average of the matted alpha (`steady_matte`)
         self._specks = SpeckFilter()  # specks and holes of the edge-refined alpha (`despeckle`)
+        self.plate = BackgroundPlate()  # the video's background seen so far (video files at quality best)
 
     def reset(self) -> None:
         self._state = None
@@ -118,6 +120,7 @@ class MaskRefiner:
         self._guide_state = None
         self._matte_state = None
         self._specks.reset()
+        self.plate.reset()
 
     def smooth(self, mask: np.ndarray) -> np.ndarray:
         """The change-gated moving average of the probabilities including `mask` (float32, same shape)."""

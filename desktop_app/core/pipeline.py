@@ -180,6 +180,7 @@ class Pipeline:
         self.edges = temporal
         self.full_edges = False
         self.matting = True  # with full_edges and quality "best" (video files), and on best stills: core.matting
+        self.plate = True  # video files' matte then decided against the background seen so far (core.plate)
         self.crop = False  # the model on a crop around the person (core.person_crop): the live engine turns it on
         self.video_crop = True  # video files: the lookahead (core.lookahead.video_lookahead) crops the same way
         self._crop = PersonCrop()
@@ -313,7 +314,8 @@ class Pipeline:
         (`edges_full.refine_edges_colour`, live; W39: the grey grid step before it flickered 0.0112 vs 0.0090 on
         call-P002), against a change-gated average of the frame (and, at the grid, gated again); then specks
         dropped and small holes filled (`MaskRefiner.despeckle`, W39b), the gated histories left as they were.
-        `matte` (full resolution only): then the band around the edge matted (`core.matting`), change-gated."""
+        `matte` (full resolution only): then the band around the edge matted (`core.matting`), change-gated, and
+        decided against the video's background plate (`core.plate`, while `plate`)."""
         refiner = self._refiner
         if self.full_edges or live_best:
             band = refine_edges_full if self.full_edges else refine_edges_half
@@ -323,7 +325,8 @@ class Pipeline:
                 smoothing=refiner.smoothing)), refined.shape)
             if matte and self.full_edges:
                 # gated unfloored (the gate's history keeps the faint values), floored as shown
-                alpha = floored(refiner.steady_matte(matte_fitted(rgb, alpha, VIDEO_MATTE_LONG_SIDE)), MATTE_FLOOR)
+                alpha = refiner.steady_matte(matte_fitted(rgb, alpha, VIDEO_MATTE_LONG_SIDE))
+                alpha = floored(refiner.plate.refine(rgb, alpha) if self.plate else alpha, MATTE_FLOOR)
             return alpha
         return refiner.despeckle(refiner.steady(refine_edges_colour(rgb, refined,
                                                                     guide_filter=refiner.steady_unit_guide)))

@@ -138,9 +138,11 @@ def video(frames: list[np.ndarray], segmenter, probability: float | None = None,
         return _video(frames, segmenter, **opts)
 
 
-def _video(frames: list[np.ndarray], segmenter, quality: str = "best", **opts) -> list[np.ndarray]:
+def _video(frames: list[np.ndarray], segmenter, quality: str = "best", plate: bool = True, **opts
+           ) -> list[np.ndarray]:
     pipeline = Pipeline(segmenter, EffectParams(effect="blur", quality=quality), temporal=True)
     pipeline.full_edges = True
+    pipeline.plate = plate
     out = []
     with video_lookahead(pipeline) as look:
         for key, value in opts.items():
@@ -221,6 +223,8 @@ VARIANTS: dict[str, Callable[..., list[np.ndarray]]] = {
     "video-p03": lambda f, s: video(f, s, probability=0.3),
     "live-noedges": lambda f, s: live(f, s, edges=False),
     "video": lambda f, s: video(f, s),  # since session 16 quality best: the edge band matted (core.matting)
+    # since session 19 also decided against the video's background plate (core.plate); without it as before
+    "video-noplate": lambda f, s: video(f, s, plate=False),
     "video-fast": lambda f, s: video(f, s, quality="fast"),  # video files at quality fast (= session 15's "video")
     "video-grid2": lambda f, s: video(f, s, scale=2),
 }

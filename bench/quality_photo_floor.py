@@ -8,7 +8,8 @@ The app's best still (the pipeline, `remove`) on an evaluation set's stills; for
 MediaPipe's own runtime (both models, its soft mask as the alpha, bench/quality_mp_soft_worker.py in
 .venvs/mediapipe) on the same stills, side by side.
 Run once with `MATTE_FLOOR` 0 (before) and once as shipped; writes bench/results/quality_photo_floor.json.
-`--clips call-P002,call-P008`: the same on video clips through the video-file pipeline (the floor after the gate).
+`--clips call-P002,call-P008`: the same on video clips through the video-file pipeline (the floor after the gate);
+with `--no-plate` the video files' background plate (core.plate, session 19) off, as before it.
 
     .venv/bin/python bench/quality_photo_floor.py [--set .cache/evalset] [--split tune|heldout] [--out FILE]
 """
@@ -72,7 +73,7 @@ def run(paths: list[Path], floor: float) -> dict[str, Any]:
     return {"floor": floor, "mean": means, "per_image": rows}
 
 
-def run_clip(folder: Path, floor: float) -> dict[str, Any]:
+def run_clip(folder: Path, floor: float, plate: bool = True) -> dict[str, Any]:
     """A clip through the video-file pipeline (full-size edges, the lookahead), `remove`: the same measures,
     averaged over its frames."""
     from desktop_app.core.lookahead import video_lookahead
@@ -82,6 +83,7 @@ def run_clip(folder: Path, floor: float) -> dict[str, Any]:
     rgbs = [np.asarray(Image.open(p).convert("RGB")) for p in frames]
     truths = [np.asarray(Image.open(p.with_name(p.stem + ".truth.png"))) > 127 for p in frames]
     pipeline = batch_pipeline(Segmenter("auto", device="cpu"), EffectParams(effect="remove", color=(0, 255, 0)))
+    pipeline.plate = plate
     rows = []
     with video_lookahead(pipeline) as look:
         for i, rgb in enumerate(look.feed(rgbs)):
@@ -119,15 +121,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--split", choices=tuple(SPLITS), default="tune")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "quality_photo_floor.json")
     parser.add_argument("--clips", help="comma-separated clips of the set's video/ to score instead of stills")
+    parser.add_argument("--no-plate", action="store_true", help="clips: without the background plate")
     args = parser.parse_args(argv)
     shipped = matting.MATTE_FLOOR
     results = json.loads(args.out.read_text()) if args.out.exists() else {}
     if args.clips:
         for clip in args.clips.split(","):
-            runs = [run_clip(args.set / "video" / clip, 0.0), run_clip(args.set / "video" / clip, shipped)]
+            plate = not args.no_plate
+            runs = [run_clip(args.set / "video" / clip, f, plate) for f in (0.0, shipped)]
             for result in runs:
-                print(f"{clip} floor {result['floor']}: {result['mean']}")
-            results[f"{args.set.name}/video/{clip}"] = {"runs": runs}
+                print(f"{clip} floor {result['floor']} plate {plate}: {result['mean']}")
+            results[f"{args.set.name}/video/{clip}" + ("" if plate else " (no plate)")] = {"runs": runs}
         pipeline_module.MATTE_FLOOR = shipped
         args.out.write_text(json.dumps(results, indent=1) + "\n")
         print(f"wrote {args.out}")

@@ -164,3 +164,19 @@ def test_an_alpha_not_the_frames_size_is_left_alone() -> None:
     plate = BackgroundPlate()
     for _ in range(3):
         assert plate.refine(rgb, alpha) is alpha
+
+
+def test_a_plate_not_seen_for_max_age_frames_decides_nothing() -> None:
+    """Background seen long ago (the light may have changed since) is no longer trusted: the rim the plate found
+    while the person moved goes back to the matte's once they have stood still over MAX_AGE frames."""
+    from desktop_app.core.plate import MAX_AGE
+
+    moving = clip(n=13, matte_off=-4.0)
+    plate = BackgroundPlate()
+    run(moving, plate)
+    rgb, truth, matte = moving[-1]
+    soon = plate.refine(rgb, matte)
+    assert iou(soon >= 0.5, truth) > iou(matte >= 0.5, truth) + 0.01  # still decided a few frames later
+    for _ in range(MAX_AGE):
+        late = plate.refine(rgb, matte)
+    assert np.array_equal(late >= 0.5, matte >= 0.5)

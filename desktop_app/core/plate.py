@@ -9,7 +9,8 @@ matches the plate within the frame's noise is background. Textured backgrounds (
 defeat matting from the frame alone are exactly where the plate knows each pixel.
 
 A camera pan is followed (the median shift of tracked background corners, whole pixels); a frame the tracking or
-the plate no longer explains (a cut, the camera moved, the light changed) drops the plate and it is learned again.
+the plate no longer explains (a cut, the camera moved, the light changed) drops the plate and it is learned again,
+and a pixel not seen for `MAX_AGE` frames is not trusted (light drifts while a person stands in front of it).
 The plate only ever changes alpha within the band, and a pixel it has never seen keeps the matte's alpha, so a
 person who never moves is matted as before. Memory: one float32 RGB frame and two bytes per pixel, at most
 `WORK_SIDE` on the long side (13 MB).
@@ -17,12 +18,15 @@ person who never moves is matted as before. Memory: one float32 RGB frame and tw
 
 from __future__ import annotations
 
+from typing import Any
+
 import cv2
 import numpy as np
 
 SURE_BACKGROUND = 0.02  # alpha at most this (and `guard` px clear of more) is learned into the plate
 RATE = 0.2  # each new sighting's weight once a pixel has been seen (a fresh pixel takes the first sighting)
 MIN_SEEN = 2  # sightings before the plate decides a pixel
+MAX_AGE = 150  # frames since a pixel's last sighting after which it is no longer trusted (light drifts: 5 s at 30)
 NOISE_K = 3.0  # a difference under NOISE_K x the frame's noise from the plate is background
 SEPARATION = 0.1  # the person's colour must be this far from the plate's (0-1 RGB) for alpha to be estimated
 MAX_NOISE = 0.06  # noise (robust, 0-1 RGB) over which the plate no longer fits the frame: it is dropped
@@ -84,6 +88,7 @@ class BackgroundPlate:
     def reset(self) -> None:
         self._plate: np.ndarray | None = None
         self._seen: np.ndarray | None = None
+        self._age: np.ndarray | None = None  # frames since each pixel was last seen (uint16, saturating)
         self._grey: np.ndarray | None = None
         self._sure: np.ndarray | None = None
         self.drops = 0  # plates dropped (a cut, a move not followed, a light change)
@@ -118,7 +123,9 @@ class BackgroundPlate:
         if self._plate is None or self._plate.shape[:2] != (h, w):
             self._plate = np.zeros((h, w, 3), np.float32)
             self._seen = np.zeros((h, w), np.uint8)
+            self._age = np.zeros((h, w), np.uint16)
             self._one = np.ones((h, w), np.uint8)
+            self._one16 = np.ones((h, w), np.uint16)
             self._grey = self._sure = None
         assert self._seen is not None
         scale = min(h, w) / BASE_SIDE
@@ -155,13 +162,20 @@ class BackgroundPlate:
         dx, dy = round(shift[0] / f), round(shift[1] / f)
         if (dx, dy) != (0, 0):
             assert self._plate is not None and self._seen is not None
+            assert self._age is not None
             self._plate, self._seen = translate(self._plate, dx, dy), translate(self._seen, dx, dy)
+            self._age = translate(self._age, dx, dy)  # moved-in pixels are unseen (seen 0) whatever their age
+
+    def _known(self, where: Any) -> np.ndarray:
+        """Whether the plate decides the pixels at `where` (an index): seen MIN_SEEN times, last within MAX_AGE."""
+        assert self._seen is not None and self._age is not None
+        return (self._seen[where] >= MIN_SEEN) & (self._age[where] <= MAX_AGE)
 
     def _noise(self, rgb: np.ndarray, sure: np.ndarray) -> float | None:
         """The frame's robust noise against the plate over its sure background that the plate knows (1.4826 x the
         median difference, every 4th pixel, 0-255), or None while the plate knows too little of the frame."""
         assert self._plate is not None and self._seen is not None
-        pick = (sure[::8, ::8] > 0) & (self._seen[::8, ::8] >= MIN_SEEN)
+        pick = (sure[::8, ::8] > 0) & self._known(np.s_[::8, ::8])
         if np.count_nonzero(pick) < 200:
             return None
         diff = _largest(np.abs(rgb[::8, ::8][pick].astype(np.float32) - self._plate[::8, ::8][pick]))
@@ -182,7 +196,7 @@ class BackgroundPlate:
         a, img = alpha[box], rgb[box]
         p = _compare(a, 0.5, cv2.CMP_GE)
         square = np.ones((2 * out_r + 1,) * 2, np.uint8)  # separable, so cheap at any size
-        band = (cv2.dilate(p, square) > 0) & (cv2.erode(p, _disc(in_r)) == 0) & (self._seen[box] >= MIN_SEEN)
+        band = (cv2.dilate(p, square) > 0) & (cv2.erode(p, _disc(in_r)) == 0) & self._known(box)
         if not band.any():
             return alpha
         size = (2 * fg_r + 1, 2 * fg_r + 1)
@@ -211,4 +225,7 @@ class BackgroundPlate:
         cv2.accumulateWeighted(rgb, self._plate, RATE, mask=sure)
         cv2.accumulateWeighted(rgb, self._plate, 1.0, mask=fresh)
         cv2.add(self._seen, self._one, dst=self._seen, mask=sure)
+        assert self._age is not None
+        cv2.add(self._age, self._one16, dst=self._age)  # saturates at 65535
+        cv2.subtract(self._age, self._age, dst=self._age, mask=sure)
         self._sure = sure

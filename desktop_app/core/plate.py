@@ -173,7 +173,7 @@ class BackgroundPlate:
 
     def _noise(self, rgb: np.ndarray, sure: np.ndarray) -> float | None:
         """The frame's robust noise against the plate over its sure background that the plate knows (1.4826 x the
-        median difference, every 4th pixel, 0-255), or None while the plate knows too little of the frame."""
+        median difference over every 8th row and column, 0-255), or None while the plate knows too little of it."""
         assert self._plate is not None and self._seen is not None
         pick = (sure[::8, ::8] > 0) & self._known(np.s_[::8, ::8])
         if np.count_nonzero(pick) < 200:

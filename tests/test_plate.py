@@ -26,7 +26,7 @@ def disc(cx: float, cy: float, r: float) -> np.ndarray:
     return np.clip(r + 0.5 - np.hypot(xx - cx, yy - cy), 0.0, 1.0)
 
 
-def clip(n: int = 24, matte_off: float = -4.0, pan: int = 0, cut_at: int | None = None
+def clip(n: int = 24, matte_off: float = -4.0, pan: int = 0, cut_at: int | None = None, drift: float = 0.0
          ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """(frame, truth, matte) per frame: the disc moves right 6 px a frame (the camera pans `pan` px a frame);
     the matte is the disc `matte_off` px larger (negative: it misses the rim) with a 2 px ramp."""
@@ -37,6 +37,9 @@ def clip(n: int = 24, matte_off: float = -4.0, pan: int = 0, cut_at: int | None 
         cx, cy = 220 + 6 * t, 300
         x0 = pan * t if pan >= 0 else abs(pan) * (n - t)
         back = (other if cut_at is not None and t >= cut_at else wide)[:, x0:x0 + W].astype(np.float32)
+        if drift:  # the camera moves by `drift` px a frame: a fraction of a pixel at a time
+            move = np.float32([[1, 0, drift * t], [0, 1, 0]])
+            back = cv2.warpAffine(back, move, (W, H), borderMode=cv2.BORDER_REFLECT)
         cover = disc(cx, cy, R)
         frame = back * (1 - cover[..., None]) + np.float32([35, 28, 25]) * cover[..., None]
         matte = np.clip((R + matte_off + 1.0 - np.hypot(*np.mgrid[0:H, 0:W] - np.array([cy, cx])[:, None, None]))
@@ -180,3 +183,13 @@ def test_a_plate_not_seen_for_max_age_frames_decides_nothing() -> None:
     for _ in range(MAX_AGE):
         late = plate.refine(rgb, matte)
     assert np.array_equal(late >= 0.5, matte >= 0.5)
+
+
+def test_a_camera_moving_by_fractions_of_a_pixel_drops_the_plate_instead_of_misplacing_it() -> None:
+    """A slow pan (0.4 px a frame) cannot be followed by whole pixels: the plate is dropped, the matte kept."""
+    frames = clip(n=16, matte_off=-4.0, drift=0.4)
+    plate = BackgroundPlate()
+    outs = run(frames, plate)
+    assert plate.drops >= 1
+    for out, (_, _, matte) in zip(outs, frames, strict=True):
+        assert np.array_equal(out >= 0.5, matte >= 0.5)

@@ -8,9 +8,11 @@ place between the plate's colour and the person's nearby colour, never below the
 matches the plate within the frame's noise is background. Textured backgrounds (grass, gravel) whose colours
 defeat matting from the frame alone are exactly where the plate knows each pixel.
 
-A camera pan is followed (the median shift of tracked background corners, whole pixels); a frame the tracking or
-the plate no longer explains (a cut, the camera moved, the light changed) drops the plate and it is learned again,
-and a pixel not seen for `MAX_AGE` frames is not trusted (light drifts while a person stands in front of it).
+A camera pan by whole pixels is followed (the median shift of tracked background corners); a frame the tracking or
+the plate no longer explains (a cut, a move by a fraction of a pixel, a zoom, a change of light) drops the plate and
+it is learned again, and it decides only once it has gone `MIN_STEADY` frames undropped, so a hand-held shake
+leaves the matte as it was. A pixel not seen for `MAX_AGE` frames is not trusted (light drifts while a person
+stands in front of it).
 The plate only ever changes alpha within the band, and a pixel it has never seen keeps the matte's alpha, so a
 person who never moves is matted as before. Memory: one float32 RGB frame and two bytes per pixel, at most
 `WORK_SIDE` on the long side (13 MB).
@@ -30,6 +32,8 @@ MAX_AGE = 150  # frames since a pixel's last sighting after which it is no longe
 NOISE_K = 3.0  # a difference under NOISE_K x the frame's noise from the plate is background
 SEPARATION = 0.1  # the person's colour must be this far from the plate's (0-1 RGB) for alpha to be estimated
 MAX_NOISE = 0.06  # noise (robust, 0-1 RGB) over which the plate no longer fits the frame: it is dropped
+SUBPIXEL = 0.2  # a camera move further than this from whole pixels (full-size px) drops the plate
+MIN_STEADY = 5  # frames the plate must go undropped before it decides (a hand-held shake drops it most frames)
 MIN_AGREE = 0.5  # the share of tracked corners that must move with the median shift
 TRACK_SIDE = 480  # the long side the shift is tracked at
 WORK_SIDE = 1280  # a larger frame is decided on a copy shrunk to this long side (as the matte is), the change
@@ -92,8 +96,10 @@ class BackgroundPlate:
         self._grey: np.ndarray | None = None
         self._sure: np.ndarray | None = None
         self.drops = 0  # plates dropped (a cut, a move not followed, a light change)
+        self._steady = 0  # frames since the plate was last dropped
 
     def _drop(self) -> None:
+        self._steady = 0
         if self._seen is not None and self._seen.any():
             self.drops += 1
         if self._seen is not None:
@@ -138,7 +144,8 @@ class BackgroundPlate:
         if noise is not None and noise > MAX_NOISE * 255:
             self._drop()
             noise = None
-        if noise is not None:
+        self._steady += 1
+        if noise is not None and self._steady > MIN_STEADY:
             result = self._decide(rgb, alpha, noise, out_r, in_r, fg_r)
         self._learn(rgb, sure)
         return result
@@ -159,7 +166,13 @@ class BackgroundPlate:
         if shift is None:
             self._drop()
             return
-        dx, dy = round(shift[0] / f), round(shift[1] / f)
+        fx, fy = shift[0] / f, shift[1] / f
+        dx, dy = round(fx), round(fy)
+        if max(abs(fx - dx), abs(fy - dy)) > SUBPIXEL:
+            # a pan or shake by a fraction of a pixel: a plate moved by whole pixels would sit off the frame by it,
+            # and on texture that reads as person (a slow 0.37 px pan: flicker 0.45x -> 0.64x); no plate instead
+            self._drop()
+            return
         if (dx, dy) != (0, 0):
             assert self._plate is not None and self._seen is not None
             assert self._age is not None

@@ -8,10 +8,11 @@ place between the plate's colour and the person's nearby colour, never below the
 matches the plate within the frame's noise is background. Textured backgrounds (grass, gravel) whose colours
 defeat matting from the frame alone are exactly where the plate knows each pixel.
 
-A camera pan by whole pixels is followed (the median shift of tracked background corners); a frame the tracking or
-the plate no longer explains (a cut, a move by a fraction of a pixel, a zoom, a change of light) drops the plate and
-it is learned again, and it decides only once it has gone `MIN_STEADY` frames undropped, so a hand-held shake
-leaves the matte as it was. A pixel not seen for `MAX_AGE` frames is not trusted (light drifts while a person
+A camera pan is followed (the median shift of tracked background corners): the plate moves by whole pixels only,
+so it is never resampled and never blurs, and the fraction left over is where the frame sits on it: the frame is
+compared with, and learned into, the plate at that offset. A frame the tracking or the plate no longer explains (a
+cut, a zoom, a change of light) drops the plate and it is learned again; it decides only once it has gone
+`MIN_STEADY` frames undropped. A pixel not seen for `MAX_AGE` frames is not trusted (light drifts while a person
 stands in front of it).
 The plate only ever changes alpha within the band, and a pixel it has never seen keeps the matte's alpha, so a
 person who never moves is matted as before. Memory: one float32 RGB frame and two bytes per pixel, at most
@@ -32,7 +33,8 @@ MAX_AGE = 150  # frames since a pixel's last sighting after which it is no longe
 NOISE_K = 3.0  # a difference under NOISE_K x the frame's noise from the plate is background
 SEPARATION = 0.1  # the person's colour must be this far from the plate's (0-1 RGB) for alpha to be estimated
 MAX_NOISE = 0.06  # noise (robust, 0-1 RGB) over which the plate no longer fits the frame: it is dropped
-SUBPIXEL = 0.2  # a camera move further than this from whole pixels (full-size px) drops the plate
+STILL = 0.05  # a tracked shift under this (px) is a still camera: tracking noise does not move the plate
+SNAP = 0.1  # a shift this near whole pixels, the plate on whole pixels, is taken as whole (no error carried)
 MIN_STEADY = 5  # frames the plate must go undropped before it decides (a hand-held shake drops it most frames)
 MIN_AGREE = 0.5  # the share of tracked corners that must move with the median shift
 TRACK_SIDE = 480  # the long side the shift is tracked at
@@ -97,9 +99,11 @@ class BackgroundPlate:
         self._sure: np.ndarray | None = None
         self.drops = 0  # plates dropped (a cut, a move not followed, a light change)
         self._steady = 0  # frames since the plate was last dropped
+        self._offset = (0.0, 0.0)  # where the frame sits on the plate past whole pixels: frame(x) = plate(x - offset)
 
     def _drop(self) -> None:
         self._steady = 0
+        self._offset = (0.0, 0.0)
         if self._seen is not None and self._seen.any():
             self.drops += 1
         if self._seen is not None:
@@ -139,14 +143,15 @@ class BackgroundPlate:
         # sure background (255): alpha at most SURE_BACKGROUND, `guard` px clear of more (a square: separable)
         sure = cv2.erode(_compare(alpha, SURE_BACKGROUND, cv2.CMP_LE), np.ones((2 * guard + 1,) * 2, np.uint8))
         self._follow(rgb)
-        noise = self._noise(rgb, sure)
+        view = self._shifted(self._plate, 1.0)  # the plate where the frame sits on it
+        noise = self._noise(rgb, sure, view)
         result = alpha
         if noise is not None and noise > MAX_NOISE * 255:
             self._drop()
             noise = None
         self._steady += 1
         if noise is not None and self._steady > MIN_STEADY:
-            result = self._decide(rgb, alpha, noise, out_r, in_r, fg_r)
+            result = self._decide(rgb, alpha, view, noise, out_r, in_r, fg_r)
         self._learn(rgb, sure)
         return result
 
@@ -167,35 +172,47 @@ class BackgroundPlate:
             self._drop()
             return
         fx, fy = shift[0] / f, shift[1] / f
-        dx, dy = round(fx), round(fy)
-        if max(abs(fx - dx), abs(fy - dy)) > SUBPIXEL:
-            # a pan or shake by a fraction of a pixel: a plate moved by whole pixels would sit off the frame by it,
-            # and on texture that reads as person (a slow 0.37 px pan: flicker 0.45x -> 0.64x); no plate instead
-            self._drop()
+        if max(abs(fx), abs(fy)) < STILL:
             return
+        # the plate moves by whole pixels only (never resampled, so it never blurs); the fraction left over is
+        # where the frame sits on it, and the frame is compared and learned there (`_view`, `_learn`)
+        if max(abs(fx - round(fx)), abs(fy - round(fy))) < SNAP and self._offset == (0.0, 0.0):
+            fx, fy = float(round(fx)), float(round(fy))  # a whole-pixel pan: tracking's error is not carried
+        tx, ty = self._offset[0] + fx, self._offset[1] + fy
+        dx, dy = round(tx), round(ty)
+        self._offset = (tx - dx, ty - dy)
         if (dx, dy) != (0, 0):
             assert self._plate is not None and self._seen is not None
             assert self._age is not None
             self._plate, self._seen = translate(self._plate, dx, dy), translate(self._seen, dx, dy)
             self._age = translate(self._age, dx, dy)  # moved-in pixels are unseen (seen 0) whatever their age
 
+    def _shifted(self, image: np.ndarray, sign: float, interpolation: int = cv2.INTER_LINEAR) -> np.ndarray:
+        """`image` moved by `sign` x the offset (bilinear), or itself while the offset is under a hundredth."""
+        ox, oy = self._offset
+        if max(abs(ox), abs(oy)) < 0.01:
+            return image
+        move = np.array([[1, 0, sign * ox], [0, 1, sign * oy]], np.float32)
+        return cv2.warpAffine(image, move, (image.shape[1], image.shape[0]), flags=interpolation,
+                              borderMode=cv2.BORDER_REPLICATE)
+
     def _known(self, where: Any) -> np.ndarray:
         """Whether the plate decides the pixels at `where` (an index): seen MIN_SEEN times, last within MAX_AGE."""
         assert self._seen is not None and self._age is not None
         return (self._seen[where] >= MIN_SEEN) & (self._age[where] <= MAX_AGE)
 
-    def _noise(self, rgb: np.ndarray, sure: np.ndarray) -> float | None:
+    def _noise(self, rgb: np.ndarray, sure: np.ndarray, view: np.ndarray) -> float | None:
         """The frame's robust noise against the plate over its sure background that the plate knows (1.4826 x the
         median difference over every 8th row and column, 0-255), or None while the plate knows too little of it."""
         assert self._plate is not None and self._seen is not None
         pick = (sure[::8, ::8] > 0) & self._known(np.s_[::8, ::8])
         if np.count_nonzero(pick) < 200:
             return None
-        diff = _largest(np.abs(rgb[::8, ::8][pick].astype(np.float32) - self._plate[::8, ::8][pick]))
+        diff = _largest(np.abs(rgb[::8, ::8][pick].astype(np.float32) - view[::8, ::8][pick]))
         return float(np.median(diff)) * 1.4826 + 0.25
 
-    def _decide(self, rgb: np.ndarray, alpha: np.ndarray, noise: float, out_r: int, in_r: int, fg_r: int
-                ) -> np.ndarray:
+    def _decide(self, rgb: np.ndarray, alpha: np.ndarray, view: np.ndarray, noise: float, out_r: int, in_r: int,
+                fg_r: int) -> np.ndarray:
         """The band's pixels that the plate knows, re-decided (module docstring); only the person's box is computed."""
         assert self._plate is not None and self._seen is not None
         ys, xs = np.nonzero(cv2.dilate((alpha[::8, ::8] >= 0.5).astype(np.uint8), np.ones((3, 3), np.uint8)))
@@ -219,7 +236,7 @@ class BackgroundPlate:
         ys, xs = np.nonzero(band)
         count, sums = n[ys, xs], sums[ys, xs]
         at = (ys + y0) * w + (xs + x0)  # the band's pixels in the whole frame (whose flat views are free)
-        pix, back = rgb.reshape(-1, 3)[at].astype(np.float32), self._plate.reshape(-1, 3)[at]
+        pix, back = rgb.reshape(-1, 3)[at].astype(np.float32), view.reshape(-1, 3)[at]
         gap = sums / np.maximum(count, 1)[:, None] - back
         spread = np.einsum("ij,ij->i", gap, gap)
         matched = _largest(np.abs(pix - back)) < NOISE_K * noise
@@ -234,6 +251,8 @@ class BackgroundPlate:
     def _learn(self, rgb: np.ndarray, sure: np.ndarray) -> None:
         """This frame's sure background into the plate: a fresh pixel takes it, a seen one blends it in."""
         assert self._plate is not None and self._seen is not None
+        self._sure = sure  # tracking's mask, in the frame's own place
+        rgb, sure = self._shifted(rgb, -1.0), self._shifted(sure, -1.0, cv2.INTER_NEAREST)  # onto the plate
         fresh = cv2.bitwise_and(sure, _compare(self._seen, 0, cv2.CMP_EQ))
         cv2.accumulateWeighted(rgb, self._plate, RATE, mask=sure)
         cv2.accumulateWeighted(rgb, self._plate, 1.0, mask=fresh)
@@ -241,4 +260,3 @@ class BackgroundPlate:
         assert self._age is not None
         cv2.add(self._age, self._one16, dst=self._age)  # saturates at 65535
         cv2.subtract(self._age, self._age, dst=self._age, mask=sure)
-        self._sure = sure

@@ -70,8 +70,8 @@ def translate(a: np.ndarray, dx: int, dy: int) -> np.ndarray:
 
 
 def track_shift(prev: np.ndarray, cur: np.ndarray, mask: np.ndarray | None) -> tuple[float, float] | None:
-    """The whole-pixel shift of `cur` from `prev` (grey, uint8) over `mask`'s corners, or None when too few are
-    found or they disagree (not a pan: the plate is then dropped). No corners at all (a flat frame) is no shift."""
+    """The shift (px, sub-pixel: the median over `mask`'s corners) of `cur` from `prev` (grey, uint8), or None when
+    too few are tracked or they disagree (not a pan: the plate is then dropped). No corners (a flat frame): no shift."""
     p0 = cv2.goodFeaturesToTrack(prev, 150, 0.01, 8, mask=mask)
     if p0 is None or len(p0) < 12:
         return 0.0, 0.0
@@ -104,9 +104,8 @@ class BackgroundPlate:
     def _drop(self) -> None:
         self._steady = 0
         self._offset = (0.0, 0.0)
-        if self._seen is not None and self._seen.any():
-            self.drops += 1
         if self._seen is not None:
+            self.drops += int(self._seen.any())  # a plate with nothing in it is not counted
             self._seen[:] = 0
 
     def refine(self, rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:

@@ -85,3 +85,40 @@ def test_split_keeps_held_out_people_out_of_the_tuning_stills() -> None:
     assert not any(p.person.endswith("posture") and p.person[:4] in be.NO_POSTURE for s in held for p in s.people)
     assert {s.kind for s in tune} == {"full", "half", "third", "group"}
     assert len({s.name for s in tune + held}) == len(tune + held)
+
+
+def loose_curl_portrait() -> tuple[np.ndarray, dict[str, tuple[int, int]]]:
+    """A dark head on a grey backdrop with a loop of hair just outside it (backdrop seen through the loop) and a
+    strand of half coverage: (RGB, named points)."""
+    h = w = 800
+    xx = np.mgrid[0:h, 0:w][1].astype(np.float32)
+    grey = 150 + 10 * np.exp(-(((xx - w / 2) / (0.5 * w)) ** 2))
+    rgb = np.dstack([grey] * 3)
+    hair = np.array([30, 25, 22], np.float32)
+    head = np.zeros((h, w), np.uint8)
+    cv2.circle(head, (400, 400), 200, 1, -1)
+    cv2.rectangle(head, (250, 560), (550, 799), 1, -1)  # neck and shoulders to the bottom edge
+    rgb[head > 0] = hair
+    loop = np.zeros((h, w), np.uint8)
+    cv2.circle(loop, (609, 400), 11, 1, 3)  # a curl: its inside (radius ~9) is backdrop
+    rgb[loop > 0] = hair
+    rgb[300, 574:660] = 0.5 * hair + 0.5 * rgb[300, 574:660]  # a strand from the head covering half of each pixel
+    return np.clip(rgb + 0.5, 0, 255).astype(np.uint8), {"gap": (400, 609), "inside": (400, 400),
+                                                        "loop": (400, 620), "strand": (300, 600)}
+
+
+def test_soft_key_sees_through_loose_curls_and_unmixes_strands() -> None:
+    rgb, at = loose_curl_portrait()
+    mask, model = ek.key_with_backdrop(rgb, full_body=False)
+    colour, alpha = ek.soft_key(rgb, mask, model)
+    assert alpha[at["inside"]] == 1.0
+    assert alpha[at["gap"]] < 0.1  # the backdrop inside the curl is not person
+    assert alpha[at["loop"]] > 0.7
+    assert 0.3 < alpha[at["strand"]] < 0.7
+    assert np.abs(colour[at["strand"]] - np.array([30, 25, 22])).max() < 25  # the strand's own colour
+    # pasted onto green, the curl shows green inside and no studio grey
+    green = np.zeros((800, 800, 3), np.uint8)
+    green[..., 1] = 200
+    out, labels = be.compose(green, [(colour, alpha, be.Placement("p", 1.0, 0.5, 1.0))])
+    assert out[at["gap"]][1] > 170 and out[at["gap"]][0] < 30
+    assert labels[at["inside"]] == 1 and labels[at["gap"]] == 0

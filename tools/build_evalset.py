@@ -14,6 +14,9 @@ Noisy clips (`<clip>-noisy`): the same frames and truth masks with seeded per-fr
 exposure wobble, JPEG), so that a still person's frames differ the way a webcam's do; `--noisy-only` adds them to
 an existing set from its clean frames in seconds.
 
+Portraits are keyed soft at their outline since session 20 (evalset_key.soft_key): before it, the studio's grey
+between loose curls was pasted into every composite and counted as person; `--hard-hair` builds the set as it was.
+
 Split: P001-P005 are for tuning, P006-P010 are held out (never tuned on). The full-body postures of P007 and
 P009 are left out: their grey shorts are the backdrop's own grey and do not key (looked at, docs/quality.md).
 """
@@ -33,13 +36,14 @@ import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from evalset_key import downscale, key_person
+from evalset_key import downscale, key_with_backdrop, soft_key
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "tests" / "fixtures" / "evalset" / "manifest.json"
 TUNE = ("P001", "P002", "P003", "P004", "P005")
 HELD_OUT = ("P006", "P007", "P008", "P009", "P010")
 NO_POSTURE = {"P007", "P009"}  # grey shorts on a grey backdrop: not keyable, left out
+SOFT_HAIR = True  # portraits keyed soft at their outline (False: `--hard-hair`, the set before session 20)
 BACKGROUNDS = ("coffee", "chelsea", "rocket", "brick", "grass", "gravel")
 LANDSCAPE, WIDE, PORTRAIT, TALL = (1280, 960), (1536, 1024), (960, 1280), (1024, 1536)
 VIDEO_SIZE, VIDEO_FRAMES = (960, 540), 120
@@ -67,8 +71,12 @@ class Still:
 # ------------------------------------------------------------------------------------------ sources
 
 
-def load_person(pid: str, kind: str) -> tuple[np.ndarray, np.ndarray]:
-    """The keyed cut-out of openpeople's studio_<kind> picture, cropped to the person: (RGB, bool mask)."""
+def load_person(pid: str, kind: str, soft: bool | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The keyed cut-out of openpeople's studio_<kind> picture, cropped to the person: (RGB, alpha).
+
+    Portraits are keyed soft at their outline (`evalset_key.soft_key`: float32 un-mixed colour and alpha) unless
+    `soft` is False (or SOFT_HAIR is, `--hard-hair`: the set as it was before session 20); full-body pictures
+    and hard keys give the picture's uint8 RGB and a bool mask."""
     try:
         from openpeople.io import get_curated_dir
     except ImportError:
@@ -79,10 +87,13 @@ def load_person(pid: str, kind: str) -> tuple[np.ndarray, np.ndarray]:
     if bgr is None:
         raise SystemExit(f"cannot read {path}")
     rgb = downscale(np.ascontiguousarray(bgr[..., ::-1]))
-    mask = key_person(rgb, full_body=kind == "posture")
-    ys, xs = np.nonzero(mask)
+    mask, model = key_with_backdrop(rgb, full_body=kind == "posture")
+    alpha: np.ndarray = mask
+    if kind == "portrait" and (SOFT_HAIR if soft is None else soft):
+        rgb, alpha = soft_key(rgb, mask, model)
+    ys, xs = np.nonzero(mask)  # the hard key's box, so that people keep their sizes (faint strands past it cut)
     y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
-    return np.ascontiguousarray(rgb[y0:y1, x0:x1]), mask[y0:y1, x0:x1]
+    return np.ascontiguousarray(rgb[y0:y1, x0:x1]), np.ascontiguousarray(alpha[y0:y1, x0:x1])
 
 
 def load_background(name: str, size: tuple[int, int]) -> np.ndarray:
@@ -106,14 +117,16 @@ def load_background(name: str, size: tuple[int, int]) -> np.ndarray:
 
 def paste(canvas: np.ndarray, labels: np.ndarray, rgb: np.ndarray, mask: np.ndarray, place: Placement,
           label: int) -> None:
-    """Composite one cut-out in place. Its alpha is the keyed mask downscaled with area averaging (a soft
-    edge, as a camera sees one); the truth is alpha >= 0.5, and a later person hides an earlier one."""
+    """Composite one cut-out in place. `mask` is its alpha (bool or float), downscaled with area averaging, as
+    the colour premultiplied by it is (a soft edge, as a camera sees one; no backdrop colour carried in); the truth
+    is alpha >= 0.5, and a later person hides an earlier one."""
     h, w = canvas.shape[:2]
     ph = max(round(place.height * h), 2)
     pw = max(round(rgb.shape[1] * ph / rgb.shape[0]), 2)
     interp = cv2.INTER_AREA if ph < rgb.shape[0] else cv2.INTER_LINEAR
-    p = cv2.resize(rgb, (pw, ph), interpolation=interp).astype(np.float32)
-    a = cv2.resize(mask.astype(np.float32), (pw, ph), interpolation=interp)
+    alpha = mask.astype(np.float32)
+    p = cv2.resize(rgb.astype(np.float32) * alpha[..., None], (pw, ph), interpolation=interp)
+    a = cv2.resize(alpha, (pw, ph), interpolation=interp)
     x0 = round(place.cx * w - pw / 2)
     y0 = round(place.bottom * h) - ph
     m = np.float32([[1, 0, x0], [0, 1, y0]])
@@ -123,7 +136,7 @@ def paste(canvas: np.ndarray, labels: np.ndarray, rgb: np.ndarray, mask: np.ndar
         m = m[:2].astype(np.float32)
     pf = cv2.warpAffine(p, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=(0, 0, 0))
     af = cv2.warpAffine(a, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=0)[..., None]
-    canvas[:] = canvas * (1.0 - af) + pf * af
+    canvas[:] = canvas * (1.0 - af) + pf
     labels[af[..., 0] >= 0.5] = label
 
 
@@ -313,9 +326,10 @@ def build(out: Path) -> dict:
                 continue
             rgb, mask = load_person(pid, kind)
             cutouts[f"{pid}/{kind}"] = (rgb, mask)
-            rgba = np.dstack([rgb, mask.astype(np.uint8) * 255])
+            rgba = np.dstack([np.clip(rgb + 0.5, 0, 255), mask.astype(np.float32) * 255 + 0.5]).astype(np.uint8)
             cv2.imwrite(str(out / "people" / f"{pid}-{kind}.png"), cv2.cvtColor(rgba, cv2.COLOR_RGBA2BGRA))
-    contact_sheet([(k, rgb, m) for k, (rgb, m) in cutouts.items()], out / "sheets" / "people.png", 300)
+    contact_sheet([(k, np.clip(rgb + 0.5, 0, 255).astype(np.uint8), m >= 0.5) for k, (rgb, m) in cutouts.items()],
+                  out / "sheets" / "people.png", 300)
     stills = stills_for("tune", TUNE) + stills_for("heldout", HELD_OUT)
     manifest: dict = {"stills": [], "videos": [], "people": sorted(cutouts)}
     sheet_items: dict[str, list] = {}
@@ -363,7 +377,11 @@ def main() -> int:
                         help="only (re)make the noisy clips from an existing set's clean frames (seconds)")
     parser.add_argument("--fresh", type=int, metavar="SEED",
                         help="instead: a seeded draw of new still composites (tools/evalset_fresh.py), no clips")
+    parser.add_argument("--hard-hair", action="store_true",
+                        help="portraits keyed hard, as the set was before session 20 (for comparisons)")
     args = parser.parse_args()
+    global SOFT_HAIR
+    SOFT_HAIR = not args.hard_hair
     if args.fresh is not None:
         from evalset_fresh import build_fresh
 

@@ -8,8 +8,12 @@ backdrop and refitted a few times. A pixel far from that surface is person. Thre
   GrabCut pass (OpenCV) settles the uncertain band from colour models of the sure person and sure backdrop;
 - floor shadows are darker than the backdrop but keep its colour: in the lower part of full-body pictures
   (the floor, below the knees) a pixel that is only darker, not differently coloured, is backdrop;
-- hair: fine strands are partly backdrop; the mask counts a pixel as person where the key says it is mostly
-  person (a hard mask, later downscaled with area averaging into the composites' soft edge).
+- hair: fine strands are partly backdrop. The hard mask (`key_person`) counts a pixel as person from about a
+  quarter of a strand's contrast and fills the small holes between loose curls, so on its own it carries the
+  studio's grey between the strands into every composite (a grey halo round frizzy hair, counted as person).
+  Portraits are therefore keyed soft near their outline (`soft_key`, since session 20): alpha is the pixel's key
+  distance over that of solid person nearby (a difference matte against the modelled backdrop, as a blue-screen
+  key is), and the colour is un-mixed from the backdrop, so a composite shows its new background between strands.
 """
 
 from __future__ import annotations
@@ -18,6 +22,11 @@ import cv2
 import numpy as np
 
 KEY_MAX_SIDE = 1400  # keyed cut-outs are kept at this size: larger than any person in the composites
+SOFT_BAND = 48  # px (at KEY_MAX_SIDE) each side of the hard mask's outline that `soft_key` decides
+SOFT_FLOOR = 4.0  # key distance at or under which a pixel is backdrop (GrabCut's sure backdrop below)
+SOFT_FULL = 25.0  # the least key distance taken for solid person (GrabCut's sure person below)
+SOFT_SIGMA = 10.0  # px: how far solid person's distance is averaged and spread for `soft_key`
+HAIR_SIGMA, HAIR_DETAIL = 12.0, 5.0  # hair: fine detail (lightness, 0-255) at least this, averaged this wide
 
 
 def _smooth_fill(lab: np.ndarray, weight: np.ndarray, sigma_frac: float = 0.06) -> np.ndarray:
@@ -86,6 +95,11 @@ def backdrop_model(lab: np.ndarray, floor_rows: int, iterations: int = 4) -> np.
 
 def key_person(rgb: np.ndarray, full_body: bool, grabcut: bool = True) -> np.ndarray:
     """(H, W) bool person mask for a studio picture: backdrop model -> key distance -> clean-up."""
+    return key_with_backdrop(rgb, full_body, grabcut)[0]
+
+
+def key_with_backdrop(rgb: np.ndarray, full_body: bool, grabcut: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """(hard person mask, the backdrop's modelled Lab) for a studio picture."""
     h, w = rgb.shape[:2]
     lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB).astype(np.float32)
     lab = cv2.GaussianBlur(lab, (0, 0), 0.8)
@@ -101,7 +115,49 @@ def key_person(rgb: np.ndarray, full_body: bool, grabcut: bool = True) -> np.nda
         bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
         cv2.grabCut(np.ascontiguousarray(rgb[..., ::-1]), trimap, None, bgd, fgd, 2, cv2.GC_INIT_WITH_MASK)
         mask = (trimap == cv2.GC_FGD) | (trimap == cv2.GC_PR_FGD)
-    return clean(mask)
+    return clean(mask), model
+
+
+def soft_key(rgb: np.ndarray, mask: np.ndarray, model: np.ndarray, band: int = SOFT_BAND
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """(un-mixed RGB float32, alpha float32) of a portrait: hair within `band` px of `mask`'s outline keyed soft,
+    the rest as `mask`.
+
+    Hair is where the picture holds fine detail over a wide area (strands); a smooth edge (a shadowed neck, a grey
+    shirt: near the backdrop's colour, yet opaque) keeps the hard key. There alpha is the pixel's key distance
+    from the backdrop (on the unblurred picture, so strands keep their width) between `SOFT_FLOOR` (0) and that
+    of solid person nearby (its mean over the pixels 3 px or more inside, spread outwards; at least `SOFT_FULL`):
+    1. Only what joins the person's interior is kept. The colour is the person's with the backdrop taken out,
+    F = B + (I - B) / alpha, so alpha x F + (1 - alpha) x a new background is the picture as if shot there.
+    Full-body pictures are not for this: their hair is a few pixels in any composite."""
+    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB).astype(np.float32)
+    score = _distance(lab - model, rgb.shape[0])
+    inside = cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, 5)
+    outside = cv2.distanceTransform((~mask).astype(np.uint8), cv2.DIST_L2, 5)
+    # solid person's distance nearby: the mean over pixels well inside, spread outwards (normalised convolution)
+    solid = ((inside >= 3) & (score >= SOFT_FULL)).astype(np.float32)
+    num = cv2.GaussianBlur(score * solid, (0, 0), SOFT_SIGMA)
+    den = cv2.GaussianBlur(solid, (0, 0), SOFT_SIGMA)
+    wide_num = cv2.GaussianBlur(score * solid, (0, 0), 4 * SOFT_SIGMA)  # far out: the hair's colour from wider
+    wide_den = cv2.GaussianBlur(solid, (0, 0), 4 * SOFT_SIGMA)
+    full = np.where(den > 0.05, num / np.maximum(den, 1e-6), wide_num / np.maximum(wide_den, 1e-6))
+    full = np.maximum(full, SOFT_FULL)
+    soft = np.clip((score - SOFT_FLOOR) / (full - SOFT_FLOOR), 0.0, 1.0)
+    # only hair is see-through: where the picture is textured over a wide area (strands), not along a smooth edge
+    # (a shadowed neck or a grey shirt is near the backdrop's colour without letting it through)
+    lightness = lab[..., 0]
+    detail = lightness - cv2.GaussianBlur(lightness, (0, 0), 2.0)
+    energy = np.sqrt(cv2.GaussianBlur(detail * detail, (0, 0), 6.0))
+    hair = cv2.GaussianBlur(energy, (0, 0), HAIR_SIGMA) >= HAIR_DETAIL
+    near = np.where(mask, inside <= band, outside <= band) & hair
+    alpha = np.where(near, soft, mask).astype(np.float32)
+    _, labels = cv2.connectedComponents((alpha > 0.05).astype(np.uint8), connectivity=8)
+    alpha[~np.isin(labels, np.unique(labels[mask & (inside > band)]))] = 0.0
+    backdrop = cv2.cvtColor(np.clip(model + 0.5, 0, 255).astype(np.uint8), cv2.COLOR_LAB2RGB).astype(np.float32)
+    picture = rgb.astype(np.float32)
+    colour = np.clip(backdrop + (picture - backdrop) / np.maximum(alpha, 0.05)[..., None], 0.0, 255.0)
+    colour[alpha >= 0.999] = picture[alpha >= 0.999]
+    return colour, alpha
 
 
 def clean(mask: np.ndarray, min_hole_frac: float = 0.0005) -> np.ndarray:

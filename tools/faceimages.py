@@ -56,7 +56,7 @@ def composites() -> dict[str, np.ndarray]:
     for pid in ev.HELD_OUT:
         for kind in ("portrait", "posture"):
             if not (kind == "posture" and pid in ev.NO_POSTURE):
-                cutouts[f"{pid}/{kind}"] = ev.load_person(pid, kind)
+                cutouts[f"{pid}/{kind}"] = ev.load_person(pid, kind, soft=False)  # as the labels were made
     out = {}
     for still in ev.stills_for("heldout", ev.HELD_OUT):
         bg = ev.load_background(still.background, still.size)

@@ -153,7 +153,7 @@ def make(out_dir: Path, frames: int, sheet: bool) -> dict:
     detect = reference_detector()
     people = {}
     for pid in PEOPLE:
-        rgb, mask = ev.load_person(pid, "portrait")
+        rgb, mask = ev.load_person(pid, "portrait", soft=False)  # the face clips keep the hard key
         grey = np.where(mask[..., None], rgb, 118).astype(np.uint8)
         people[pid] = (rgb.astype(np.float32), cv2.GaussianBlur(mask.astype(np.float32), (3, 3), 0),
                        face_of(grey, detect))

@@ -75,7 +75,7 @@ def test_pipeline_snaps_edges_for_video_but_not_for_stills_or_the_mask_effect() 
     video = Pipeline(GridSegmenter(alpha), params).process(Frame(rgb, 0.0, 0, "clip")).mask
     still = Pipeline(GridSegmenter(alpha), params, temporal=False).process(Frame(rgb, 0.0, 0, "still")).mask
     assert video is not None and still is not None
-    refined = soft_threshold(alpha, frame_threshold(0.5), 0.3)  # video frames count from 0.4 (masks.py)
+    refined = soft_threshold(alpha, frame_threshold(0.5), 0.3)  # video frames: masks.frame_threshold
     assert np.array_equal(video, upsample(refine_edges_colour(rgb, refined), (FRAME_H, FRAME_W)))
     # stills: the threshold as it is, and the plain upsample
     assert np.array_equal(still, upsample(soft_threshold(alpha, 0.5, 0.3), (FRAME_H, FRAME_W)))
@@ -101,8 +101,8 @@ def test_still_noisy_scene_keeps_a_steady_mask_with_snapped_edges(monkeypatch: p
     """The edge refinement fits against each noisy frame; `MaskRefiner.steady` averages that noise away again."""
     from desktop_app.core import masks
 
-    # This scene's model puts the person's edge at probability 0.5 exactly (the bundled model's lies at 0.4 on
-    # video frames: masks.VIDEO_EDGE_PROBABILITY, tested below): video frames count from 0.5 here.
+    # This scene's model puts the person's edge at probability 0.5 exactly: video frames count from 0.5 here
+    # whatever masks.VIDEO_EDGE_PROBABILITY says (tested below).
     monkeypatch.setattr(masks, "VIDEO_EDGE_PROBABILITY", 0.5)
     _, alpha = scene()
     rng = np.random.default_rng(1)
@@ -157,10 +157,13 @@ def test_moving_edge_is_followed_without_lag() -> None:
         assert abs(first_person_column(mask) - (EDGE_X - shift)) <= 2
 
 
-def test_video_frames_count_the_users_threshold_where_the_models_outline_lies() -> None:
-    from desktop_app.core.masks import VIDEO_EDGE_PROBABILITY
+def test_video_frames_count_the_users_threshold_where_the_models_outline_lies(monkeypatch: pytest.MonkeyPatch
+                                                                               ) -> None:
+    from desktop_app.core import masks
 
-    assert frame_threshold(0.5) == VIDEO_EDGE_PROBABILITY == 0.4
+    assert frame_threshold(0.5) == masks.VIDEO_EDGE_PROBABILITY == 0.5  # since session 20: the threshold itself
+    monkeypatch.setattr(masks, "VIDEO_EDGE_PROBABILITY", 0.4)  # the knee as session 15 set it, still supported
+    assert frame_threshold(0.5) == 0.4
     assert frame_threshold(0.0) == 0.0 and frame_threshold(1.0) == pytest.approx(1.0)
     assert frame_threshold(0.25) == pytest.approx(0.2) and frame_threshold(0.75) == pytest.approx(0.7)
     values = [frame_threshold(t) for t in np.linspace(0.0, 1.0, 21)]
@@ -185,8 +188,12 @@ def test_video_frames_count_the_users_threshold_where_the_models_outline_lies() 
     assert strict_mask is not None and np.all(strict_mask[band] < 0.5)
 
 
-def test_a_photo_through_a_video_pipeline_keeps_the_users_threshold() -> None:
-    """The CLI's batch runs photos through its video pipeline as stills (`process(frame, still=True)`)."""
+def test_a_photo_through_a_video_pipeline_keeps_the_users_threshold(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI's batch runs photos through its video pipeline as stills (`process(frame, still=True)`), with the
+    user's threshold even where video frames count from another probability (a knee of 0.4 here)."""
+    from desktop_app.core import masks
+
+    monkeypatch.setattr(masks, "VIDEO_EDGE_PROBABILITY", 0.4)
     rgb, _ = scene()
     prob = np.zeros((GRID_H, GRID_W), np.float32)
     prob[:, GRID_W // 2 - 8 :] = 0.45

@@ -156,7 +156,7 @@ def test_pipeline_uses_full_size_edges_for_video_frames_when_asked() -> None:
     live = Pipeline(GridSegmenter(alpha), params).process(Frame(rgb, 0.0, 0, "clip")).mask  # live fast: the grid
     still = full_edges(Pipeline(GridSegmenter(alpha), params, temporal=False)).process(Frame(rgb, 0.0, 0, "s")).mask
     assert video is not None and live is not None and still is not None
-    refined = soft_threshold(alpha, frame_threshold(0.5), 0.3)  # video and live frames count from 0.4
+    refined = soft_threshold(alpha, frame_threshold(0.5), 0.3)  # as video and live frames count
     assert np.array_equal(video, refine_edges_full(rgb, refined))
     assert np.array_equal(live, upsample(refine_edges_colour(rgb, refined), (FRAME_H, FRAME_W)))
     # stills: the threshold as it is, no edge step at all

@@ -186,3 +186,22 @@ def test_a_plate_not_seen_for_max_age_frames_decides_nothing() -> None:
     for _ in range(MAX_AGE):
         late = plate.refine(rgb, matte)
     assert np.array_equal(late >= 0.5, matte >= 0.5)
+
+
+def test_see_through_hair_the_matte_took_is_lowered_to_what_its_colour_says() -> None:
+    """A ring of strands 30% over the background just outside the disc, which the matte takes whole: where the
+    plate saw the background, the ring's alpha becomes its colour's place between plate and person (about 0.3),
+    below the matte's, so a gap between curls is not counted as person."""
+    frames = []
+    for t, (rgb, truth, matte) in enumerate(clip(matte_off=3.0)):
+        ring = (disc(220 + 6 * t, 300, R + 3) >= 0.5) & ~truth
+        hazed = rgb.astype(np.float32)
+        hazed[ring] = 0.3 * np.float32([35, 28, 25]) + 0.7 * hazed[ring]
+        frames.append((np.clip(hazed + 0.5, 0, 255).astype(np.uint8), ring, matte))
+    outs = run(frames)
+    xx = np.mgrid[0:H, 0:W][1]
+    for t in range(12, len(frames)):
+        ring, matte = frames[t][1], frames[t][2]
+        leading = ring & (xx > 220 + 6 * t + 20)  # where the plate saw the background before the disc came
+        assert (matte[leading] >= 0.5).all()
+        assert (outs[t][leading] < 0.5).mean() > 0.8, t

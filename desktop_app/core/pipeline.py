@@ -149,8 +149,8 @@ class Pipeline:
     (the CLI's and exports' default), have the band around the person's edge re-solved by closed-form matting
     (`core.matting`, about 0.1 s a 960x540 frame; video frames' result change-gated): hair the model misses on
     textured backgrounds. Never live frames.
-    Video and live frames count as person from `masks.frame_threshold(params.threshold)` (0.4 at the default 0.5:
-    where the model's outline lies on them); photos from `params.threshold` itself.
+    Video and live frames count as person from `masks.frame_threshold(params.threshold)` (the threshold itself
+    since session 20; 0.4 at the default 0.5 before it); photos from `params.threshold` itself.
     `crop` (an attribute, default False; the live session turns it on) runs the model on a square crop around where
     the person was (`core.person_crop`); `video_crop` (default True) has video files' lookahead do the same under it
     (`lookahead.video_lookahead`).

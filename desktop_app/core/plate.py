@@ -4,7 +4,8 @@ Where the person has been, the background behind them was seen before or after: 
 background's colour from the frames where that pixel was surely background (alpha at most `SURE_BACKGROUND`,
 `guard` px away from anything more). Then the band around the person's edge is decided against it, as background
 matting does (Sengupta et al. 2020, with the plate learned instead of shot): a band pixel's alpha is its colour's
-place between the plate's colour and the person's nearby colour, never below the matte's own; and a band pixel that
+place between the plate's colour and the person's nearby colour, in place of the matte's (both ways: a gap between
+curls that shows the plate's colour loses the alpha the matte gave it); and a band pixel that
 matches the plate within the frame's noise is background. Textured backgrounds (grass, gravel) whose colours
 defeat matting from the frame alone are exactly where the plate knows each pixel.
 
@@ -243,7 +244,7 @@ class BackgroundPlate:
         use = (count > 3) & (spread > (SEPARATION * 255) ** 2) & ~matched
         out = alpha.copy()
         flat = out.reshape(-1)
-        flat[at[use]] = np.maximum(flat[at[use]], estimate[use])
+        flat[at[use]] = estimate[use]
         flat[at[matched]] = 0.0
         return out
 

@@ -314,8 +314,8 @@ class Pipeline:
         (`edges_full.refine_edges_colour`, live; W39: the grey grid step before it flickered 0.0112 vs 0.0090 on
         call-P002), against a change-gated average of the frame (and, at the grid, gated again); then specks
         dropped and small holes filled (`MaskRefiner.despeckle`, W39b), the gated histories left as they were.
-        `matte` (full resolution only): then the band around the edge matted (`core.matting`), change-gated, and
-        decided against the video's background plate (`core.plate`, while `plate`)."""
+        `matte` (full resolution only): then the band around the edge matted (`core.matting`), decided against the
+        video's background plate (`core.plate`, while `plate`) and change-gated."""
         refiner = self._refiner
         if self.full_edges or live_best:
             band = refine_edges_full if self.full_edges else refine_edges_half
@@ -324,9 +324,11 @@ class Pipeline:
                 rgb, refined, guide_filter=refiner.steady_unit_guide, previous=refiner.previous_full(size),
                 smoothing=refiner.smoothing)), refined.shape)
             if matte and self.full_edges:
+                alpha = matte_fitted(rgb, alpha, VIDEO_MATTE_LONG_SIDE)
+                if self.plate:  # decided against the plate before the gate, so sensor noise in it is gated too
+                    alpha = refiner.plate.refine(rgb, alpha)
                 # gated unfloored (the gate's history keeps the faint values), floored as shown
-                alpha = refiner.steady_matte(matte_fitted(rgb, alpha, VIDEO_MATTE_LONG_SIDE))
-                alpha = floored(refiner.plate.refine(rgb, alpha) if self.plate else alpha, MATTE_FLOOR)
+                alpha = floored(refiner.steady_matte(alpha), MATTE_FLOOR)
             return alpha
         return refiner.despeckle(refiner.steady(refine_edges_colour(rgb, refined,
                                                                     guide_filter=refiner.steady_unit_guide)))

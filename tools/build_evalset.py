@@ -382,6 +382,9 @@ def main() -> int:
     args = parser.parse_args()
     global SOFT_HAIR
     SOFT_HAIR = not args.hard_hair
+    import build_evalset  # run as a script, this module is __main__: the copy evalset_fresh imports needs it too
+
+    build_evalset.SOFT_HAIR = SOFT_HAIR
     if args.fresh is not None:
         from evalset_fresh import build_fresh
 

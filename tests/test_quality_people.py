@@ -517,3 +517,22 @@ def test_segment_still_asks_the_set_it_is_given() -> None:
     rgb, _truth = photo(600, 900, [(100, 150, 250, 550)])
     segment_still(FakeSegmenter(), rgb, models=Counting())
     assert Counting.asked == 1
+
+
+def test_the_unexplained_look_refuses_a_detection_whose_hip_is_under_its_chin() -> None:
+    """A tall thing the segmenter took for a person and the detector confirms, but with its mid-hip just under its
+    'face' (a rocket's nose, in session 20's fresh composites): no body is built that way, so nobody is added."""
+
+    class ChinHip(TightDetector):
+        def detect(self, rgb: np.ndarray) -> list[Detection]:
+            found = super().detect(rgb)
+            return [Detection(d.score, d.box, ((d.keypoints[0][0], d.box[3] + 0.2 * (d.box[3] - d.box[1])),
+                                               *d.keypoints[1:])) for d in found]
+
+    rgb, truth = photo(600, 1200, [(700, 350, 760, 550)])
+    assert len(persons.unexplained_look(TightDetector(), rgb, truth, [])) == 1  # hip 2 face-heights down: kept
+    assert persons.unexplained_look(ChinHip(), rgb, truth, []) == []
+    face = Detection(0.95, (0.4, 0.1, 0.5, 0.2), ((0.45, 0.5), (0.45, 0.1), (0.45, 0.3), (0.45, 0.1)))
+    lying = Detection(0.95, (0.1, 0.4, 0.2, 0.5), ((0.6, 0.45),) * 4)  # hip far to the side of the face
+    assert persons.plausible(face, 100, 100) and persons.plausible(lying, 100, 100)
+    assert not persons.plausible(Detection(0.95, (0.4, 0.1, 0.5, 0.2), ((0.45, 0.22),) * 4), 100, 100)

@@ -318,4 +318,3 @@ def test_a_translucent_background_png_through_the_pipeline(tmp_path: Path) -> No
     assert result.mask is not None
     back = result.pixels[result.mask == 0.0].astype(int)
     assert np.abs(back - (100, 100, 228)).max() <= 2  # half blue over the grey, not blue over black
-

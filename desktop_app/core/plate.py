@@ -5,9 +5,9 @@ background's colour from the frames where that pixel was surely background (alph
 `guard` px away from anything more). Then the band around the person's edge is decided against it, as background
 matting does (Sengupta et al. 2020, with the plate learned instead of shot): a band pixel's alpha is its colour's
 place between the plate's colour and the person's nearby colour, in place of the matte's (both ways: a gap between
-curls that shows the plate's colour loses the alpha the matte gave it); and a band pixel that
-matches the plate within the frame's noise is background. Textured backgrounds (grass, gravel) whose colours
-defeat matting from the frame alone are exactly where the plate knows each pixel.
+curls that shows the plate's colour loses the alpha the matte gave it); and a band pixel that matches the plate
+within the frame's noise is background. Textured backgrounds (grass, gravel) whose colours defeat matting from the
+frame alone are exactly where the plate knows each pixel.
 
 A camera pan is followed (the median shift of tracked background corners): the plate moves by whole pixels only,
 so it is never resampled and never blurs, and the fraction left over is where the frame sits on it: the frame is
